@@ -1,0 +1,39 @@
+# patchdesk — the two commands a new machine needs are `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo run test check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the project's metadata changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,postgres]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/patchdesk demo
+
+run: $(STAMP)
+	$(BIN)/patchdesk
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q tests/unit/test_boundaries.py
+
+bench: $(STAMP)
+	@if ls benchmarks/*.py >/dev/null 2>&1; then \
+		for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done; \
+	else echo "no benchmarks yet"; fi
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

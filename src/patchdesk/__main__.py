@@ -1,0 +1,3 @@
+from patchdesk.cli import main
+
+main()

@@ -1,0 +1,83 @@
+"""The ``patchdesk`` console script (DESIGN section 3)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from patchdesk.commands.audit import audit
+from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
+from patchdesk.commands.db import db
+from patchdesk.commands.inventory import inventory
+from patchdesk.commands.policy import policy
+from patchdesk.commands.tui import demo, open_tui
+from patchdesk.settings import load_settings
+from patchdesk.store.db import DatabaseError
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", "db_url", metavar="URL", help="Database URL; overrides the configuration.")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (default: $PATCHDESK_CONFIG or config.toml in the user config dir).",
+)
+@click.option("--operator", metavar="NAME", help="Who you are in the remediation log.")
+@click.version_option(package_name="patchdesk")
+@click.pass_context
+def cli(
+    ctx: click.Context, db_url: str | None, config_path: Path | None, operator: str | None
+) -> None:
+    """patchdesk: the MSP patch workflow in a terminal.
+
+    Without a command, opens the terminal UI on the configured database.
+    """
+    settings = load_settings(config_path, database_url=db_url, operator=operator)
+    obj = CliContext(settings=settings)
+    ctx.obj = obj
+    ctx.call_on_close(obj.close)
+    if ctx.invoked_subcommand is None:
+        open_tui(obj)
+
+
+cli.add_command(db)
+cli.add_command(policy)
+cli.add_command(inventory)
+cli.add_command(audit)
+cli.add_command(demo)
+
+
+def _settings_problems(exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "settings"
+        lines.append(f"patchdesk: configuration: {where}: {error['msg']}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps known failures to exit codes with a one-line reason, no traceback."""
+    try:
+        status = cli.main(args=argv, prog_name="patchdesk", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_RUNTIME)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ValidationError as exc:
+        for line in _settings_problems(exc):
+            click.echo(line, err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except DatabaseError as exc:
+        click.echo(f"patchdesk: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""The subcommands of the ``patchdesk`` CLI, one module per group."""

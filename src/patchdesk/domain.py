@@ -1,0 +1,197 @@
+"""The vocabulary of the patch workflow (DESIGN section 1), shared by store, engine and UI.
+
+Plain enums and tiny pure functions only: no I/O, no third-party imports.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SERVER = "server"
+    SHARED_WORKSTATION = "shared_workstation"
+    SINGLE_USER = "single_user"
+
+
+class Criticality(StrEnum):
+    CRITICAL = "critical"
+    STANDARD = "standard"
+
+
+class OsFamily(StrEnum):
+    WINDOWS = "windows"
+    MACOS = "macos"
+    LINUX = "linux"
+    OTHER = "other"
+
+
+class Classification(StrEnum):
+    SECURITY = "security"
+    CRITICAL = "critical"
+    DEFINITION = "definition"
+    UPDATE_ROLLUP = "update_rollup"
+    UPDATE = "update"
+    FEATURE_UPGRADE = "feature_upgrade"
+    DRIVER = "driver"
+    THIRD_PARTY = "third_party"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    IMPORTANT = "important"
+    MODERATE = "moderate"
+    LOW = "low"
+    UNSPECIFIED = "unspecified"
+
+
+class RebootPolicy(StrEnum):
+    NEVER = "never"
+    IF_REQUIRED = "if_required"
+    ALWAYS = "always"
+
+
+class RecurrenceKind(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    PATCH_TUESDAY = "patch_tuesday"
+
+
+class RuleAction(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+    DEFER = "defer"
+    BLOCK = "block"
+
+
+class ApprovalDecisionKind(StrEnum):
+    """A technician's explicit decision about one patch for one client."""
+
+    APPROVE = "approve"
+    BLOCK = "block"
+    DEFER = "defer"
+    EMERGENCY = "emergency"
+
+
+class MissingPatchState(StrEnum):
+    MISSING = "missing"
+    INSTALLED = "installed"
+    FAILED = "failed"
+
+
+class DeploymentState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class TargetState(StrEnum):
+    PENDING = "pending"
+    DISPATCHED = "dispatched"
+    INSTALLING = "installing"
+    INSTALLED = "installed"
+    REBOOT_PENDING = "reboot_pending"
+    REBOOTING = "rebooting"
+    AWAITING_CHECKIN = "awaiting_checkin"
+    VERIFIED = "verified"
+    INSTALL_FAILED = "install_failed"
+    REBOOT_FAILED = "reboot_failed"
+    NO_CHECKIN = "no_checkin"
+    REGRESSION = "regression"
+    DEFERRED = "deferred"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+
+
+class FailureClass(StrEnum):
+    INSTALL = "install"
+    REBOOT = "reboot"
+    REGRESSION = "regression"
+    OFFLINE = "offline"
+
+
+class ExceptionState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+class CommandKind(StrEnum):
+    RETRY_INSTALL = "retry_install"
+    FORCE_REBOOT = "force_reboot"
+    ROLLBACK_PATCH = "rollback_patch"
+    BLOCK_PATCH = "block_patch"
+    WAKE_DEVICE = "wake_device"
+    RESOLVE = "resolve"
+
+
+class CommandState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Tier(StrEnum):
+    """Triage tier; the value sorts in triage order."""
+
+    CRITICAL_SERVER = "1"
+    OTHER_SERVER = "2"
+    SHARED_WORKSTATION = "3"
+    SINGLE_USER = "4"
+
+
+TIER_LABELS: dict[Tier, str] = {
+    Tier.CRITICAL_SERVER: "critical server",
+    Tier.OTHER_SERVER: "other server",
+    Tier.SHARED_WORKSTATION: "shared workstation",
+    Tier.SINGLE_USER: "single-user endpoint",
+}
+
+# Within a tier: offline and regression before reboot before install.
+CLASS_RANK: dict[FailureClass, int] = {
+    FailureClass.OFFLINE: 0,
+    FailureClass.REGRESSION: 0,
+    FailureClass.REBOOT: 1,
+    FailureClass.INSTALL: 2,
+}
+
+
+def default_criticality(role: Role) -> Criticality:
+    """Servers default to critical, everything else to standard."""
+    return Criticality.CRITICAL if role is Role.SERVER else Criticality.STANDARD
+
+
+def tier_of(role: Role, criticality: Criticality) -> Tier:
+    """The triage tier of a device: critical servers, other servers, shared, single-user."""
+    if role is Role.SERVER:
+        if criticality is Criticality.CRITICAL:
+            return Tier.CRITICAL_SERVER
+        return Tier.OTHER_SERVER
+    if role is Role.SHARED_WORKSTATION:
+        return Tier.SHARED_WORKSTATION
+    return Tier.SINGLE_USER
+
+
+def os_family_of(os_name: str) -> OsFamily:
+    """Best-effort OS family from a free-text OS name as RMMs report it."""
+    lowered = os_name.lower()
+    if "windows" in lowered:
+        return OsFamily.WINDOWS
+    if "mac" in lowered or "darwin" in lowered:
+        return OsFamily.MACOS
+    linux_words = (
+        "linux",
+        "ubuntu",
+        "debian",
+        "rhel",
+        "red hat",
+        "centos",
+        "rocky",
+        "suse",
+        "alma",
+    )
+    if any(word in lowered for word in linux_words):
+        return OsFamily.LINUX
+    return OsFamily.OTHER

@@ -1,0 +1,124 @@
+"""Configuration: ``PATCHDESK_*`` environment variables over a TOML config file.
+
+The config file is ``$PATCHDESK_CONFIG`` or ``config.toml`` in the user config directory.
+Environment variables win over the file; nested fields use ``__`` (``PATCHDESK_CONNECTOR__KIND``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "patchdesk"
+
+
+# Set by ``patchdesk --config PATH`` for the duration of one settings load.
+_config_override: ContextVar[Path | None] = ContextVar("patchdesk_config", default=None)
+
+
+def default_config_path() -> Path:
+    override = _config_override.get()
+    if override is not None:
+        return override
+    env = os.environ.get("PATCHDESK_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return platformdirs.user_config_path(APP_NAME) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    return platformdirs.user_data_path(APP_NAME)
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'patchdesk.db'}"
+
+
+def default_operator() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name (some containers): fall back to a fixed word
+        return "operator"
+
+
+class SimulatorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 1
+
+
+class TacticalSettings(BaseModel):
+    """Tactical RMM over its REST API. The API key never comes from the config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = ""
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    timeout_seconds: float = 15.0
+
+
+class ConnectorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["simulator", "tactical"] = "simulator"
+    simulator: SimulatorSettings = Field(default_factory=SimulatorSettings)
+    tactical: TacticalSettings = Field(default_factory=TacticalSettings)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PATCHDESK_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = Field(default_factory=default_database_url)
+    operator: str = Field(default_factory=default_operator)
+    connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    theme: str = "noc-dark"
+
+    @field_validator("operator")
+    @classmethod
+    def _operator_not_blank(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("operator name must not be blank")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_path())
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(config_path: Path | None = None, **overrides: object) -> Settings:
+    """Read the environment and the config file; ``overrides`` (from CLI flags) win.
+
+    Raises pydantic.ValidationError when the environment or the file holds a bad value.
+    """
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    token = _config_override.set(config_path)
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    finally:
+        _config_override.reset(token)

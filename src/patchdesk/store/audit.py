@@ -1,0 +1,195 @@
+"""The remediation log: append-only and hash-chained (DESIGN section 1).
+
+Every record carries ``seq`` (1, 2, 3 ...), the previous record's hash and its own hash over
+its content and that previous hash. Nothing in patchdesk updates or deletes a record, and the
+database refuses it too (triggers in the initial migration). ``verify_chain`` walks the chain
+and names the first record that was altered, removed or reordered; each append also writes a
+``remediation.logged`` event with its seq and hash, which lets ``verify_chain`` notice a
+removed tail that the chain alone cannot show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from patchdesk.store.events import record_event
+from patchdesk.store.models import Event, RemediationRecord
+
+GENESIS_HASH = "0" * 64
+EVENT_KIND = "remediation.logged"
+# Serialises appends on PostgreSQL; on SQLite the caller's Database.writer() session does.
+_PG_AUDIT_LOCK = 0x4155_4454
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """What a caller logs. ``actor`` did it (a person, or ``engine``); ``operator`` asked."""
+
+    at: datetime
+    actor: str
+    operator: str
+    action: str
+    outcome: str
+    note: str = ""
+    client_id: str | None = None
+    exception_id: int | None = None
+    device_id: int | None = None
+
+
+def _iso(at: datetime) -> str:
+    if at.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def content_hash(seq: int, entry: AuditEntry, prev_hash: str) -> str:
+    """SHA-256 over a canonical JSON of the record's content and the previous hash."""
+    document = {
+        "seq": seq,
+        "at": _iso(entry.at),
+        "actor": entry.actor,
+        "operator": entry.operator,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "note": entry.note,
+        "client_id": entry.client_id,
+        "exception_id": entry.exception_id,
+        "device_id": entry.device_id,
+        "prev_hash": prev_hash,
+    }
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _entry_of(record: RemediationRecord) -> AuditEntry:
+    return AuditEntry(
+        at=record.at,
+        actor=record.actor,
+        operator=record.operator,
+        action=record.action,
+        outcome=record.outcome,
+        note=record.note,
+        client_id=record.client_id,
+        exception_id=record.exception_id,
+        device_id=record.device_id,
+    )
+
+
+def append(session: Session, entry: AuditEntry) -> RemediationRecord:
+    """Append ``entry`` to the log in the caller's transaction.
+
+    Use a ``Database.writer()`` session so that two appends cannot read the same head; the
+    unique ``seq`` and ``hash`` columns would refuse a fork anyway.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+    head = session.execute(
+        select(RemediationRecord.seq, RemediationRecord.hash)
+        .order_by(RemediationRecord.seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
+    at = entry.at.astimezone(UTC)
+    entry = AuditEntry(**{**entry.__dict__, "at": at})
+    record = RemediationRecord(
+        seq=seq,
+        at=at,
+        actor=entry.actor,
+        operator=entry.operator,
+        client_id=entry.client_id,
+        exception_id=entry.exception_id,
+        device_id=entry.device_id,
+        action=entry.action,
+        outcome=entry.outcome,
+        note=entry.note,
+        prev_hash=prev_hash,
+        hash=content_hash(seq, entry, prev_hash),
+    )
+    session.add(record)
+    session.flush()
+    record_event(
+        session,
+        at=at,
+        kind=EVENT_KIND,
+        entity="remediation",
+        entity_id=record.id,
+        client_id=entry.client_id,
+        payload={"seq": seq, "hash": record.hash, "exception_id": entry.exception_id},
+    )
+    return record
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    ok: bool
+    count: int
+    problem: str | None = None
+    record_id: int | None = None
+    seq: int | None = None
+
+
+def check_records(records: Iterable[RemediationRecord]) -> ChainReport:
+    """Walk records in ``seq`` order; report the first break in the chain."""
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    count = 0
+    for record in records:
+        if record.seq != expected_seq:
+            if record.seq > expected_seq:
+                missing = (
+                    f"seq {expected_seq}"
+                    if record.seq == expected_seq + 1
+                    else f"seq {expected_seq}..{record.seq - 1}"
+                )
+                problem = f"{missing} removed (found seq {record.seq} next)"
+            else:
+                problem = f"seq {record.seq} out of order (expected {expected_seq})"
+            return ChainReport(False, count, problem, record.id, record.seq)
+        if record.prev_hash != prev_hash:
+            return ChainReport(
+                False,
+                count,
+                f"record seq {record.seq} does not follow the record before it "
+                "(removed or reordered records)",
+                record.id,
+                record.seq,
+            )
+        if content_hash(record.seq, _entry_of(record), record.prev_hash) != record.hash:
+            return ChainReport(
+                False, count, f"record seq {record.seq} was altered", record.id, record.seq
+            )
+        prev_hash = record.hash
+        expected_seq += 1
+        count += 1
+    return ChainReport(True, count)
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Verify the whole remediation log, including against the events feed's last append."""
+    records = session.scalars(
+        select(RemediationRecord).order_by(RemediationRecord.seq).execution_options(yield_per=1000)
+    )
+    report = check_records(records)
+    if not report.ok:
+        return report
+    last_logged = session.execute(
+        select(Event.payload).where(Event.kind == EVENT_KIND).order_by(Event.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if last_logged is not None and int(last_logged.get("seq", 0)) > report.count:
+        seq = int(last_logged["seq"])
+        return ChainReport(
+            False,
+            report.count,
+            f"the log ends at seq {report.count} but seq {seq} was appended: "
+            "records at the end were removed",
+            None,
+            report.count + 1,
+        )
+    return report

@@ -1,0 +1,147 @@
+"""Opening the database: engine set-up per backend, migrations, sessions.
+
+SQLite gets WAL, foreign keys, a busy timeout, and real transactions: pysqlite's own
+transaction handling starts a transaction only before a write, so a read followed by a write
+would not be atomic. We take it over (``isolation_level=None`` plus an explicit ``BEGIN``), and
+sessions that read and then write what they read use ``Database.writer()``, which begins with
+``BEGIN IMMEDIATE`` on SQLite so concurrent writers queue instead of failing mid-transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from patchdesk.store.migrate import SQLITE_BEGIN_OPTION, upgrade
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseError(Exception):
+    """The database could not be opened or used; the message says why, for a person."""
+
+
+def parse_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"not a database URL: {url!r}") from exc
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH "
+            "or postgresql+psycopg://USER@HOST/DB"
+        )
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    if url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def make_engine(url: str) -> Engine:
+    """An Engine configured for the backend (no migrations run)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = _sqlite_path(parsed)
+        if path is None:
+            engine = create_engine(
+                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+            )
+        _configure_sqlite(engine, wal=path is not None)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@dataclass
+class Database:
+    """An open, migrated database and its session factories."""
+
+    url: str
+    engine: Engine
+    _sessions: sessionmaker[Session]
+    _writers: sessionmaker[Session]
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for reads and simple writes; commits on success, rolls back on error."""
+        with self._sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def writer(self) -> Iterator[Session]:
+        """A session for read-then-write work: holds the write lock from its first statement."""
+        with self._writers.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str, *, migrate: bool = True) -> Database:
+    """Open ``url``, bringing its schema up to date unless ``migrate`` is false."""
+    engine = make_engine(url)
+    try:
+        if migrate:
+            upgrade(engine)
+    except DatabaseError:
+        engine.dispose()
+        raise
+    except Exception as exc:
+        engine.dispose()
+        raise DatabaseError(f"cannot open {_safe(url)}: {exc}") from exc
+    writer_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    return Database(
+        url=url,
+        engine=engine,
+        _sessions=sessionmaker(engine, expire_on_commit=False),
+        _writers=sessionmaker(writer_bind, expire_on_commit=False),
+    )
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid URL>"

@@ -1,0 +1,47 @@
+"""SQLAlchemy models for the whole domain (DESIGN section 1)."""
+
+from patchdesk.store.models.base import Base
+from patchdesk.store.models.deployment import CheckIn, Deployment, Target, TargetPatch
+from patchdesk.store.models.fleet import Client, Device, DevicePatch, Patch, Site
+from patchdesk.store.models.ops import (
+    HandoverNote,
+    OperatorCommand,
+    PatchException,
+    RemediationRecord,
+)
+from patchdesk.store.models.policy import (
+    ApprovalDecision,
+    ApprovalRule,
+    BlockedPatch,
+    ClientScope,
+    MaintenanceWindow,
+    Ring,
+    WindowBlackout,
+)
+from patchdesk.store.models.system import EngineLease, Event
+
+__all__ = [
+    "ApprovalDecision",
+    "ApprovalRule",
+    "Base",
+    "BlockedPatch",
+    "CheckIn",
+    "Client",
+    "ClientScope",
+    "Deployment",
+    "Device",
+    "DevicePatch",
+    "EngineLease",
+    "Event",
+    "HandoverNote",
+    "MaintenanceWindow",
+    "OperatorCommand",
+    "Patch",
+    "PatchException",
+    "RemediationRecord",
+    "Ring",
+    "Site",
+    "Target",
+    "TargetPatch",
+    "WindowBlackout",
+]

@@ -1,0 +1,41 @@
+"""The UI/engine boundary: the core must import without textual (DESIGN section 2)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+CORE_MODULES = [
+    "patchdesk.engine",
+    "patchdesk.store",
+    "patchdesk.store.db",
+    "patchdesk.store.models",
+    "patchdesk.store.audit",
+    "patchdesk.policy",
+    "patchdesk.inventory",
+    "patchdesk.settings",
+    "patchdesk.domain",
+]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_imports_no_textual(module: str) -> None:
+    code = (
+        f"import sys, importlib; importlib.import_module({module!r}); "
+        "loaded = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.')); "
+        "print(','.join(loaded))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"{module} loads {result.stdout.strip()}"
+
+
+def test_the_check_can_fail() -> None:
+    """The probe above does see textual when something imports it."""
+    code = "import sys, patchdesk.app; print('textual' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "True", result.stderr
