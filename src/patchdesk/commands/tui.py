@@ -28,7 +28,10 @@ def open_tui(ctx: CliContext, *, demo: bool = False, mouse: bool = False) -> Non
 def demo(demo_db: Path | None, mouse: bool) -> None:
     """Open the UI on a fresh simulated MSP (a temporary database unless --db is given)."""
     ctx = get_context()
-    if demo_db is None:
-        demo_db = Path(tempfile.mkdtemp(prefix="patchdesk-demo-")) / "demo.db"
-    ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{demo_db}"})
-    open_tui(ctx, demo=True, mouse=mouse)
+    with tempfile.TemporaryDirectory(prefix="patchdesk-demo-") as scratch:
+        path = demo_db if demo_db is not None else Path(scratch) / "demo.db"
+        ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
+        try:
+            open_tui(ctx, demo=True, mouse=mouse)
+        finally:
+            ctx.close()  # release the file before the scratch directory goes

@@ -1,0 +1,179 @@
+"""The remediation log: append-only, hash-chained, tampering detected."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import DBAPIError
+
+from patchdesk.cli import main
+from patchdesk.store.audit import GENESIS_HASH, AuditEntry, append, verify_chain
+from patchdesk.store.db import Database
+from patchdesk.store.models import RemediationRecord
+from tests.conftest import NOW
+
+
+def _entry(n: int, note: str = "") -> AuditEntry:
+    return AuditEntry(
+        at=NOW + timedelta(minutes=n),
+        actor="alice",
+        operator="alice",
+        action="note",
+        outcome="logged",
+        note=note or f"record {n}",
+    )
+
+
+def _log(database: Database, count: int) -> None:
+    for n in range(count):
+        with database.writer() as session:
+            append(session, _entry(n))
+
+
+def _drop_guards(conn: Connection) -> None:
+    """What an attacker with database access does first."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DROP TRIGGER IF EXISTS remediation_records_no_update"))
+        conn.execute(text("DROP TRIGGER IF EXISTS remediation_records_no_delete"))
+    else:
+        conn.execute(text("ALTER TABLE remediation_records DISABLE TRIGGER USER"))
+
+
+def _tamper(database: Database, sql: str) -> None:
+    with database.engine.begin() as conn:
+        _drop_guards(conn)
+        conn.execute(text(sql))
+
+
+def _verify(database: Database) -> tuple[bool, int, str | None, int | None]:
+    with database.session() as session:
+        report = verify_chain(session)
+    return report.ok, report.count, report.problem, report.seq
+
+
+def test_chain_links_each_record_to_the_one_before(database: Database) -> None:
+    _log(database, 3)
+    with database.session() as session:
+        records = session.scalars(select(RemediationRecord).order_by(RemediationRecord.seq)).all()
+    assert [r.seq for r in records] == [1, 2, 3]
+    assert records[0].prev_hash == GENESIS_HASH
+    assert records[1].prev_hash == records[0].hash
+    assert records[2].prev_hash == records[1].hash
+    assert len({r.hash for r in records}) == 3
+    assert _verify(database) == (True, 3, None, None)
+
+
+def test_empty_log_verifies(database: Database) -> None:
+    assert _verify(database) == (True, 0, None, None)
+
+
+def test_database_refuses_update_and_delete(database: Database) -> None:
+    _log(database, 1)
+    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
+        conn.execute(text("UPDATE remediation_records SET note = 'x'"))
+    with pytest.raises(DBAPIError, match="append-only"), database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM remediation_records"))
+    assert _verify(database)[0]
+
+
+def test_altered_note_is_detected(database: Database) -> None:
+    _log(database, 4)
+    _tamper(database, "UPDATE remediation_records SET note = 'nothing happened' WHERE seq = 2")
+    ok, count, problem, seq = _verify(database)
+    assert not ok
+    assert count == 1
+    assert seq == 2
+    assert problem == "record seq 2 was altered"
+
+
+def test_altered_time_is_detected(database: Database) -> None:
+    _log(database, 3)
+    with database.session() as session:
+        at = session.scalars(select(RemediationRecord.at).where(RemediationRecord.seq == 3)).one()
+    shifted = (at - timedelta(hours=1)).replace(tzinfo=None).isoformat(sep=" ")
+    _tamper(database, f"UPDATE remediation_records SET at = '{shifted}' WHERE seq = 3")
+    assert _verify(database)[2] == "record seq 3 was altered"
+
+
+def test_deleted_middle_record_is_detected(database: Database) -> None:
+    _log(database, 5)
+    _tamper(database, "DELETE FROM remediation_records WHERE seq = 3")
+    ok, count, problem, seq = _verify(database)
+    assert not ok
+    assert (count, seq) == (2, 4)
+    assert problem == "seq 3 removed (found seq 4 next)"
+
+
+def test_deleted_then_renumbered_record_is_detected(database: Database) -> None:
+    """Deleting a row and closing the gap in seq still breaks the hash links."""
+    _log(database, 4)
+    _tamper(database, "DELETE FROM remediation_records WHERE seq = 2")
+    _tamper(database, "UPDATE remediation_records SET seq = seq - 1 WHERE seq > 2")
+    ok, _count, problem, seq = _verify(database)
+    assert not ok
+    assert seq == 2
+    assert problem is not None and "does not follow" in problem
+
+
+def test_deleted_last_record_is_detected(database: Database) -> None:
+    _log(database, 3)
+    _tamper(database, "DELETE FROM remediation_records WHERE seq = 3")
+    ok, count, problem, _seq = _verify(database)
+    assert not ok
+    assert count == 2
+    assert problem is not None and "seq 3 was appended" in problem
+
+
+def test_reordered_records_are_detected(database: Database) -> None:
+    _log(database, 3)
+    _tamper(
+        database,
+        "UPDATE remediation_records SET seq = CASE seq WHEN 1 THEN 1002 WHEN 2 THEN 1001 END "
+        "WHERE seq IN (1, 2)",
+    )
+    _tamper(database, "UPDATE remediation_records SET seq = seq - 1000 WHERE seq > 1000")
+    ok, count, _problem, seq = _verify(database)
+    assert not ok
+    assert (count, seq) == (0, 1)
+
+
+def test_concurrent_appends_never_fork_the_chain(database: Database) -> None:
+    errors: list[BaseException] = []
+
+    def writer(worker: int) -> None:
+        try:
+            for n in range(10):
+                with database.writer() as session:
+                    append(session, _entry(n, note=f"worker {worker} #{n}"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert _verify(database) == (True, 40, None, None)
+
+
+def test_cli_verify_exit_codes(
+    database: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    _log(database, 3)
+    with pytest.raises(SystemExit) as ok:
+        main(["--db", database.url, "audit", "verify"])
+    assert ok.value.code == 0
+    assert "3 records verified" in capsys.readouterr().out
+
+    _tamper(database, "UPDATE remediation_records SET outcome = 'fixed' WHERE seq = 2")
+    with pytest.raises(SystemExit) as broken:
+        main(["--db", database.url, "audit", "verify"])
+    assert broken.value.code == 1
+    err = capsys.readouterr().err
+    assert "record seq 2 was altered" in err
+    assert "Traceback" not in err

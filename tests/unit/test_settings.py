@@ -1,0 +1,69 @@
+"""Settings: defaults, the TOML config file, PATCHDESK_* variables, CLI overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from patchdesk.cli import main
+from patchdesk.settings import load_settings
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("USER", "nocbob")
+    monkeypatch.setenv("LOGNAME", "nocbob")
+    settings = load_settings()
+    assert settings.database_url.startswith("sqlite:///")
+    assert settings.database_url.endswith("patchdesk.db")
+    assert settings.operator == "nocbob"
+    assert settings.connector.kind == "simulator"
+    assert settings.theme == "noc-dark"
+
+
+def test_config_file_then_environment_then_overrides(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'database_url = "sqlite:////srv/pd.db"\noperator = "alice"\ntheme = "light"\n'
+        '[connector]\nkind = "tactical"\n[connector.tactical]\nurl = "https://rmm.example"\n'
+    )
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    settings = load_settings()
+    assert settings.database_url == "sqlite:////srv/pd.db"
+    assert settings.operator == "alice"
+    assert settings.connector.kind == "tactical"
+    assert settings.connector.tactical.url == "https://rmm.example"
+
+    monkeypatch.setenv("PATCHDESK_OPERATOR", "carol")
+    monkeypatch.setenv("PATCHDESK_CONNECTOR__TACTICAL__API_KEY", "s3cret")
+    settings = load_settings()
+    assert settings.operator == "carol"
+    assert settings.connector.tactical.api_key is not None
+    assert "s3cret" not in repr(settings)
+
+    settings = load_settings(operator="dave", database_url=None)
+    assert settings.operator == "dave"
+    assert settings.database_url == "sqlite:////srv/pd.db"
+
+
+def test_explicit_config_path(tmp_path: Path) -> None:
+    config = tmp_path / "other.toml"
+    config.write_text('operator = "erin"\n')
+    assert load_settings(config).operator == "erin"
+
+
+def test_bad_config_exits_2_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('operatr = "typo"\n[connector]\nkind = "ninja"\n')
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["db", "upgrade"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "configuration: operatr:" in err
+    assert "configuration: connector.kind:" in err
+    assert "Traceback" not in err
