@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from patchdesk.commands.audit import audit
 from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_BAD_INPUT)
     except DatabaseError as exc:
         click.echo(f"patchdesk: {exc}", err=True)
+        sys.exit(EXIT_RUNTIME)
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        click.echo(f"patchdesk: database error: {' '.join(str(cause).split())}", err=True)
         sys.exit(EXIT_RUNTIME)
     sys.exit(status if isinstance(status, int) else 0)
 

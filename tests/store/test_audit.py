@@ -116,7 +116,8 @@ def test_deleted_then_renumbered_record_is_detected(database: Database) -> None:
     ok, _count, problem, seq = _verify(database)
     assert not ok
     assert seq == 2
-    assert problem is not None and "does not follow" in problem
+    assert problem is not None
+    assert "does not follow" in problem
 
 
 def test_deleted_last_record_is_detected(database: Database) -> None:
@@ -125,7 +126,8 @@ def test_deleted_last_record_is_detected(database: Database) -> None:
     ok, count, problem, _seq = _verify(database)
     assert not ok
     assert count == 2
-    assert problem is not None and "seq 3 was appended" in problem
+    assert problem is not None
+    assert "seq 3 was appended" in problem
 
 
 def test_reordered_records_are_detected(database: Database) -> None:

@@ -45,7 +45,8 @@ def test_backup_while_writing_is_consistent(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
         # whole transactions only: the writer commits 20 events at a time
-        assert count > 0 and count % 20 == 0
+        assert count > 0
+        assert count % 20 == 0
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
         conn.close()
     assert not list(tmp_path.glob(".patchdesk-backup-*"))

@@ -265,7 +265,8 @@ def test_full_domain_round_trip(database: Database) -> None:
         assert device.hostname == "ACME-DC01"
         assert device.tags == ["pilot", "[bold]x[/]"]
         assert device.role is Role.SERVER
-        assert device.site is not None and device.site.name == "Main St"
+        assert device.site is not None
+        assert device.site.name == "Main St"
         assert device.last_seen == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
         assert device.last_seen.tzinfo is not None
         window = session.scalars(select(MaintenanceWindow)).one()
@@ -278,7 +279,8 @@ def test_full_domain_round_trip(database: Database) -> None:
         assert target.checkin_deadline == NOW + timedelta(minutes=30)
         assert [p.state for p in target.patches] == [MissingPatchState.INSTALLED]
         exc = session.scalars(select(PatchException)).one()
-        assert exc.tier is Tier.CRITICAL_SERVER and exc.patch_ids == [1]
+        assert exc.tier is Tier.CRITICAL_SERVER
+        assert exc.patch_ids == [1]
         assert session.scalars(select(Patch.title)).one() == "2026-11 Cumulative Update <script>"
         assert session.scalars(select(ApprovalRule.match)).one() == {
             "classifications": ["definition"]
@@ -286,7 +288,8 @@ def test_full_domain_round_trip(database: Database) -> None:
         assert session.scalars(select(Ring.min_success_rate)).one() == pytest.approx(0.95)
         assert session.scalars(select(OperatorCommand.kind)).one() is CommandKind.FORCE_REBOOT
         lease = session.get(EngineLease, "engine")
-        assert lease is not None and lease.expires_at == NOW + timedelta(seconds=30)
+        assert lease is not None
+        assert lease.expires_at == NOW + timedelta(seconds=30)
 
 
 def test_naive_datetimes_are_refused(database: Database) -> None:

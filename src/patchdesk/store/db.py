@@ -129,7 +129,7 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         raise
     except Exception as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot open {_safe(url)}: {exc}") from exc
+        raise DatabaseError(f"cannot open {_safe(url)}: {_one_line(exc)}") from exc
     writer_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     return Database(
         url=url,
@@ -137,6 +137,12 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
         _sessions=sessionmaker(engine, expire_on_commit=False),
         _writers=sessionmaker(writer_bind, expire_on_commit=False),
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    """The driver's own message (not SQLAlchemy's wrapper), on one line."""
+    cause = getattr(exc, "orig", None) or exc
+    return " ".join(str(cause).split())
 
 
 def _safe(url: str) -> str:
