@@ -149,12 +149,12 @@ TIER_LABELS: dict[Tier, str] = {
     Tier.SINGLE_USER: "single-user endpoint",
 }
 
-# Within a tier: offline and regression before reboot before install.
+# Within a tier: offline, then regression, then reboot, then install.
 CLASS_RANK: dict[FailureClass, int] = {
     FailureClass.OFFLINE: 0,
-    FailureClass.REGRESSION: 0,
-    FailureClass.REBOOT: 1,
-    FailureClass.INSTALL: 2,
+    FailureClass.REGRESSION: 1,
+    FailureClass.REBOOT: 2,
+    FailureClass.INSTALL: 3,
 }
 
 
