@@ -2,9 +2,87 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 import click
+from sqlalchemy.exc import IntegrityError
+
+from patchdesk.commands.context import BadInput, fail, get_context, print_json
+from patchdesk.inventory import (
+    ImportSummary,
+    Invalid,
+    UnknownClientsError,
+    apply_inventory,
+    known_client_ids,
+    parse_inventory,
+)
 
 
 @click.group()
 def inventory() -> None:
     """The device inventory."""
+
+
+@inventory.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--client",
+    "client_id",
+    metavar="ID",
+    help="The client of every row; the file's client column may then be absent or empty.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def inventory_import(file: Path, client_id: str | None, as_json: bool) -> None:
+    """Create or update devices from a CSV FILE.
+
+    \b
+    Columns (header required, any order):
+      hostname, client, site, role, criticality, os, tags, external_id
+    role: server | shared_workstation | single_user
+    criticality: critical | standard | empty (servers critical, others standard)
+    tags: separated by ';'    site: created if new    external_id: the RMM's id
+
+    Devices are matched by client and hostname and updated in place; devices not in
+    the file are left alone. Any bad row is reported as FILE:LINE: column: message
+    and nothing is imported (exit status 2).
+    """
+    source = str(file)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    database = get_context().database()
+    with database.session() as session:
+        known = known_client_ids(session)
+    parsed = parse_inventory(data, known_clients=known, default_client=client_id)
+    if isinstance(parsed, Invalid):
+        raise BadInput(parsed.render(source))
+    now = datetime.now(UTC)
+    try:
+        with database.writer() as session:
+            summary = apply_inventory(session, parsed, now=now)
+    except UnknownClientsError as exc:
+        raise BadInput([problem.render(source) for problem in exc.problems()]) from exc
+    except IntegrityError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "conflict"
+        fail(f"{source}: devices changed during the import, nothing imported; retry ({reason})")
+    _report(source, summary, as_json=as_json)
+
+
+def _report(source: str, summary: ImportSummary, *, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "file": source,
+                "created": summary.created,
+                "updated": summary.updated,
+                "unchanged": summary.unchanged,
+                "clients": [client.as_dict() for client in summary.clients],
+            }
+        )
+    elif not summary.clients:
+        click.echo(f"{source}: no devices")
+    else:
+        for client in summary.clients:
+            click.echo(client.describe())
