@@ -15,6 +15,7 @@ from patchdesk.commands.db import db
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.policy import policy
 from patchdesk.commands.tui import demo, open_tui
+from patchdesk.commands.windows import windows
 from patchdesk.settings import load_settings
 from patchdesk.store.db import DatabaseError
 
@@ -50,6 +51,7 @@ cli.add_command(policy)
 cli.add_command(inventory)
 cli.add_command(audit)
 cli.add_command(demo)
+cli.add_command(windows)
 
 
 def _settings_problems(exc: ValidationError) -> list[str]:

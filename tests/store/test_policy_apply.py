@@ -204,12 +204,13 @@ def test_apply_examples_writes_the_expected_rows(database: Database) -> None:
             "Practice servers",
             "Front desk and operatories",
             "Dentists' laptops",
+            "Weekend catch-up",
         ]
         records = session.scalars(select(RemediationRecord).order_by(RemediationRecord.seq)).all()
         assert [(r.action, r.outcome, r.actor, r.operator, r.client_id) for r in records] == [
             ("policy.apply", "applied", OPERATOR, OPERATOR, e.client_id) for e in applied
         ]
-        assert records[0].note == "created with 3 windows, 7 approval rules, 0 rings"
+        assert records[0].note == "created with 4 windows, 7 approval rules, 0 rings"
         assert verify_chain(session).ok
 
 

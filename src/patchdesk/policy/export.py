@@ -12,10 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from patchdesk.engine.calendar import Occurrence, next_occurrences
+from patchdesk.engine.windows import spec_of
 from patchdesk.policy import describe, rows
 from patchdesk.policy.describe import Lines
 from patchdesk.policy.models import BlockEntry, ClientPolicy
@@ -29,6 +32,7 @@ from patchdesk.store.models import (
 )
 
 FORMAT = "patchdesk.policy-export/1"
+NEXT_OCCURRENCES = 3
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class PolicyExport:
     client: ClientPolicy
     blocklist: list[BlockEntry]
     generated_at: datetime
+    # window name -> its next occurrences after generated_at (open ones included)
+    upcoming: dict[str, list[Occurrence]]
 
 
 def read_export(session: Session, client_id: str, *, now: datetime) -> PolicyExport | None:
@@ -68,6 +74,12 @@ def read_export(session: Session, client_id: str, *, now: datetime) -> PolicyExp
         # Not validated: technicians also block patches outside policy files (with any reason).
         blocklist=[BlockEntry.model_construct(**rows.block_document(row)) for row in blocked],
         generated_at=now,
+        upcoming={
+            window.name: next_occurrences(
+                spec_of(window), ZoneInfo(client.timezone), now, NEXT_OCCURRENCES
+            )
+            for window in windows
+        },
     )
 
 
@@ -91,6 +103,10 @@ def export_json(export: PolicyExport) -> dict[str, Any]:
                 {"name": window.name, **dict(describe.window_lines(window, client.timezone))}
                 for window in client.windows
             ],
+            "next_occurrences": {
+                name: [_occurrence_json(o) for o in found]
+                for name, found in export.upcoming.items()
+            },
             "approval_rules": [describe.rule_text(rule) for rule in client.approval_rules],
             "unmatched_patches": describe.unmatched_text(client.approval_rules),
             "rings": [
@@ -101,6 +117,15 @@ def export_json(export: PolicyExport) -> dict[str, Any]:
                 f"{entry.patch_id}: {describe.block_text(entry)}" for entry in export.blocklist
             ],
         },
+    }
+
+
+def _occurrence_json(occurrence: Occurrence) -> dict[str, str]:
+    return {
+        "start_local": occurrence.start_local.isoformat(),
+        "end_local": occurrence.end_local.isoformat(),
+        "start_utc": occurrence.start_utc.isoformat(),
+        "end_utc": occurrence.end_utc.isoformat(),
     }
 
 
@@ -125,7 +150,7 @@ def export_markdown(export: PolicyExport) -> str:
     sections = [
         _title(export),
         _section("Patch scope", _bullets(describe.scope_lines(client.scope, md))),
-        _windows(client),
+        _windows(client, export.upcoming),
         _rules(client),
         _rings(client),
         _blocklist(export.blocklist),
@@ -152,7 +177,7 @@ def _bullets(lines: Lines) -> str:
     return "\n".join(f"- **{label}:** {text}" for label, text in lines)
 
 
-def _windows(client: ClientPolicy) -> str:
+def _windows(client: ClientPolicy, upcoming: dict[str, list[Occurrence]]) -> str:
     if not client.windows:
         return _section(
             "Maintenance windows", "No maintenance windows: nothing is installed on a schedule."
@@ -165,10 +190,27 @@ def _windows(client: ClientPolicy) -> str:
         parts.append(
             f"### {md(window.name)}\n\n"
             + _bullets(describe.window_lines(window, client.timezone, md))
+            + _next_lines(upcoming.get(window.name, []))
         )
-        # Next occurrences: the maintenance-window calendar (a later issue) adds each window's
-        # upcoming occurrences here, in client-local time and UTC. This module computes none.
     return _section("Maintenance windows", "\n\n".join(parts))
+
+
+def _next_lines(found: list[Occurrence]) -> str:
+    if not found:
+        return "\n- **Next:** no occurrence in the next ten years (blacked out)"
+    lines = ["\n- **Next:**"]
+    for occurrence in found:
+        start, end = occurrence.start_local, occurrence.end_local
+        end_day = "" if end.date() == start.date() else f"{end:%a} "
+        utc_start, utc_end = occurrence.start_utc, occurrence.end_utc
+        utc_end_text = (
+            f"{utc_end:%H:%M}" if utc_end.date() == utc_start.date() else f"{utc_end:%m-%d %H:%M}"
+        )
+        lines.append(
+            f"  - {start:%a %Y-%m-%d %H:%M} {start.tzname()} to {end_day}{end:%H:%M} "
+            f"{end.tzname()} ({utc_start:%Y-%m-%d %H:%M}–{utc_end_text} UTC)"
+        )
+    return "\n".join(lines)
 
 
 def _rules(client: ClientPolicy) -> str:
