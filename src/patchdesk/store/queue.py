@@ -21,7 +21,7 @@ TRIAGE_ORDER = (
 )
 
 
-def open_queue_query() -> Select[tuple[PatchException]]:
+def open_queue_query() -> Select[PatchException]:
     """Open exceptions in triage order (the WHERE clause matches the partial index)."""
     return (
         select(PatchException)
