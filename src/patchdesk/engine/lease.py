@@ -1,0 +1,89 @@
+"""The engine lease: one engine dispatches at a time (DESIGN section 2).
+
+The lease is one row in ``engine_lease``. An engine takes it when it is free, expired, or
+already its own, and renews it every step; anyone else runs attached (reads, writes operator
+commands, dispatches nothing) and is told who holds it. A lease that is not renewed expires,
+so another engine takes over after a crash.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from patchdesk.store.db import Database
+from patchdesk.store.events import record_event
+from patchdesk.store.models import EngineLease
+
+LEASE_NAME = "engine"
+DEFAULT_TTL = timedelta(seconds=60)
+
+
+def holder_id(operator: str) -> str:
+    """Who we are, for people reading "the lease is held by ...": operator@host:pid."""
+    return f"{operator}@{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    held: bool  # we hold it now
+    holder: str
+    expires_at: datetime
+    taken_over_from: str | None = None  # an expired holder we replaced
+
+
+def _claim(session: Session, me: str, now: datetime, ttl: timedelta) -> LeaseState:
+    lease = session.scalars(
+        select(EngineLease).where(EngineLease.name == LEASE_NAME).with_for_update()
+    ).one_or_none()
+    if lease is None:
+        lease = EngineLease(
+            name=LEASE_NAME, holder=me, acquired_at=now, renewed_at=now, expires_at=now + ttl
+        )
+        session.add(lease)
+        session.flush()
+        record_event(session, at=now, kind="lease.acquired", entity="engine", entity_id=me)
+        return LeaseState(True, me, lease.expires_at)
+    if lease.holder == me:
+        lease.renewed_at = now
+        lease.expires_at = now + ttl
+        return LeaseState(True, me, lease.expires_at)
+    if lease.expires_at <= now:
+        previous = lease.holder
+        lease.holder, lease.acquired_at = me, now
+        lease.renewed_at, lease.expires_at = now, now + ttl
+        record_event(
+            session,
+            at=now,
+            kind="lease.taken_over",
+            entity="engine",
+            entity_id=me,
+            payload={"from": previous},
+        )
+        return LeaseState(True, me, lease.expires_at, taken_over_from=previous)
+    return LeaseState(False, lease.holder, lease.expires_at)
+
+
+def acquire(db: Database, me: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> LeaseState:
+    """Take or renew the lease if we can; otherwise report who holds it."""
+    for _ in range(3):
+        try:
+            with db.writer() as session:
+                return _claim(session, me, now, ttl)
+        except IntegrityError:  # two engines inserted the first row at once: read again
+            continue
+    raise RuntimeError("could not read the engine lease")
+
+
+def release(db: Database, me: str) -> None:
+    """Give the lease up (on a clean stop), if it is ours."""
+    with db.writer() as session:
+        session.execute(
+            delete(EngineLease).where(EngineLease.name == LEASE_NAME, EngineLease.holder == me)
+        )
