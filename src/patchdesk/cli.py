@@ -9,6 +9,7 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from patchdesk.commands.approvals import approvals
 from patchdesk.commands.audit import audit
 from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
 from patchdesk.commands.db import db
@@ -50,6 +51,7 @@ cli.add_command(db)
 cli.add_command(policy)
 cli.add_command(inventory)
 cli.add_command(audit)
+cli.add_command(approvals)
 cli.add_command(demo)
 cli.add_command(windows)
 

@@ -336,7 +336,8 @@ def test_the_examples_import_cleanly(
     database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     add_clients(database, "harbour-dental", "kessler-engineering", "southern-cross-accounting")
-    files = sorted(EXAMPLES.glob("*.csv"))
+    # missing-patches.csv is a missing-patch report (inventory patches), not devices
+    files = sorted(p for p in EXAMPLES.glob("*.csv") if p.name != "missing-patches.csv")
     assert len(files) >= 2
     for path in files:
         argv = ["--db", database.url, "inventory", "import", str(path)]

@@ -15,6 +15,9 @@ CORE_MODULES = [
     "patchdesk.store.audit",
     "patchdesk.policy",
     "patchdesk.inventory",
+    "patchdesk.missing_patches",
+    "patchdesk.engine.approval_rows",
+    "patchdesk.store.approvals",
     "patchdesk.settings",
     "patchdesk.domain",
 ]

@@ -17,6 +17,13 @@ from patchdesk.inventory import (
     known_client_ids,
     parse_inventory,
 )
+from patchdesk.missing_patches import (
+    PatchImportSummary,
+    UnknownDevicesError,
+    apply_missing_patches,
+    known_devices,
+    parse_missing_patches,
+)
 
 
 @click.group()
@@ -86,3 +93,69 @@ def _report(source: str, summary: ImportSummary, *, as_json: bool) -> None:
     else:
         for client in summary.clients:
             click.echo(client.describe())
+
+
+@inventory.command("patches")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--client",
+    "client_id",
+    metavar="ID",
+    help="The client of every row; the file's client column may then be absent or empty.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+def inventory_patches(file: Path, client_id: str | None, as_json: bool) -> None:
+    """Record which patches each device misses, from an RMM's missing-patch report (CSV).
+
+    \b
+    Columns (header required, any order):
+      client, hostname, patch_id, title, vendor, product, classification,
+      severity, release_date, reboot_required
+    classification: security | critical | definition | update_rollup | update |
+                    feature_upgrade | driver | third_party
+    severity: critical | important | moderate | low | unspecified | empty
+    release_date: YYYY-MM-DD    reboot_required: true | false
+
+    Patches are created or updated by patch_id; each row records that the device
+    misses the patch. Devices must exist (inventory import). Any bad row is reported
+    as FILE:LINE: column: message and nothing is imported (exit status 2).
+    """
+    source = str(file)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    database = get_context().database()
+    with database.session() as session:
+        known = known_devices(session)
+    parsed = parse_missing_patches(data, known_devices=known, default_client=client_id)
+    if isinstance(parsed, Invalid):
+        raise BadInput(parsed.render(source))
+    now = datetime.now(UTC)
+    try:
+        with database.writer() as session:
+            summary = apply_missing_patches(session, parsed, now=now)
+    except UnknownDevicesError as exc:
+        raise BadInput([problem.render(source) for problem in exc.problems()]) from exc
+    except IntegrityError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "conflict"
+        fail(f"{source}: patches changed during the import, nothing imported; retry ({reason})")
+    _report_patches(source, summary, as_json=as_json)
+
+
+def _report_patches(source: str, summary: PatchImportSummary, *, as_json: bool) -> None:
+    if as_json:
+        print_json(
+            {
+                "file": source,
+                "patches_created": list(summary.patches_created),
+                "patches_updated": list(summary.patches_updated),
+                "patches_unchanged": summary.patches_unchanged,
+                "clients": [client.as_dict() for client in summary.clients],
+            }
+        )
+    elif not summary.clients:
+        click.echo(f"{source}: no missing patches")
+    else:
+        for line in summary.describe():
+            click.echo(line)

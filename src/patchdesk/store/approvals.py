@@ -1,0 +1,569 @@
+"""Approval inputs from the store, and technicians' approval decisions into it.
+
+Loading (``load_approvals``): for each client, its rules, rings and time zone, the patches
+its in-scope devices miss (``device_patches`` not ``installed``, patch in the client's
+scope) with those devices and their rings, the client's manual decisions on those patches,
+and each ring's progress with each patch from deployments, targets, target patches and
+open regression exceptions (counting as ``engine.rings`` documents). The global block list
+is loaded once (``load_blocklist``). What is decided from them is ``engine.approval``'s job.
+
+Recording (``record_decision``): one ``approval_decisions`` row, one ``approval.decided``
+event and one remediation-log record (action ``approval.<kind>``, actor and operator the
+technician) in the caller's transaction; use a ``Database.writer()`` session. A request is
+validated whole first and refused with every problem (``DecisionError``), writing nothing.
+The emergency-patch metric counts ``approval_decisions`` rows whose decision is
+``emergency``, by ``decided_at``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import (
+    ApprovalDecisionKind,
+    ExceptionState,
+    FailureClass,
+    MissingPatchState,
+    OsFamily,
+    Role,
+)
+from patchdesk.engine.approval import (
+    ApprovalPolicy,
+    BlockEntry,
+    Blocklist,
+    ManualDecision,
+    PatchFacts,
+    Rule,
+    RuleMatch,
+)
+from patchdesk.engine.approval_rows import ClientApprovals, DeviceNeed, PatchNeed
+from patchdesk.engine.rings import (
+    DeviceOutcome,
+    Outcome,
+    RingProgress,
+    RingSpec,
+    outcome_of,
+    ring_of,
+    ring_progress,
+)
+from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope, patch_in_scope
+from patchdesk.store.audit import AuditEntry, append
+from patchdesk.store.events import record_event
+from patchdesk.store.models import (
+    ApprovalDecision,
+    ApprovalRule,
+    BlockedPatch,
+    Client,
+    ClientScope,
+    Deployment,
+    Device,
+    DevicePatch,
+    Patch,
+    PatchException,
+    Ring,
+    Site,
+    Target,
+    TargetPatch,
+)
+
+EVENT_KIND = "approval.decided"
+MAX_OPERATOR = 100
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load_blocklist(session: Session) -> Blocklist:
+    return Blocklist(
+        BlockEntry(row.patch_vendor_id, row.reason, row.blocked_by, row.blocked_at)
+        for row in session.scalars(select(BlockedPatch))
+    )
+
+
+def client_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Client.id).order_by(Client.id)))
+
+
+def load_approvals(session: Session, client_id: str | None = None) -> list[ClientApprovals]:
+    """Approval inputs of one client, or of every client (by id); [] for an unknown id."""
+    ids = client_ids(session) if client_id is None else [client_id]
+    loaded = (load_client(session, cid) for cid in ids)
+    return [client for client in loaded if client is not None]
+
+
+@dataclass(frozen=True)
+class _Device:
+    id: int
+    hostname: str
+    tags: tuple[str, ...]
+    in_scope: bool
+    ring: RingSpec | None
+
+
+def load_client(session: Session, client_id: str) -> ClientApprovals | None:
+    client = session.get(Client, client_id)
+    if client is None:
+        return None
+    policy = ApprovalPolicy(
+        rules=load_rules(session, client_id),
+        rings=load_rings(session, client_id),
+        zone=ZoneInfo(client.timezone),
+    )
+    scope = load_scope(session, client_id)
+    devices = _devices(session, client_id, scope, policy.rings)
+    missing = _missing(session, client_id, scope, devices)
+    patch_ids = sorted(missing)
+    decisions = _decisions(session, client_id, patch_ids)
+    progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
+    needs = tuple(
+        PatchNeed(
+            patch=patch,
+            devices=tuple(
+                DeviceNeed(device.id, device.hostname, device.ring) for device in needing
+            ),
+            decisions=tuple(decisions.get(patch_id, ())),
+            progress=progress.get(patch_id, {}),
+        )
+        for patch_id, (patch, needing) in sorted(missing.items())
+    )
+    return ClientApprovals(client_id, policy, needs)
+
+
+def load_rules(session: Session, client_id: str) -> tuple[Rule, ...]:
+    rows = session.scalars(
+        select(ApprovalRule)
+        .where(ApprovalRule.client_id == client_id)
+        .order_by(ApprovalRule.position)
+    )
+    return tuple(
+        Rule(number, row.name, RuleMatch.from_stored(row.match), row.action, row.days)
+        for number, row in enumerate(rows, start=1)
+    )
+
+
+def load_rings(session: Session, client_id: str) -> tuple[RingSpec, ...]:
+    rows = session.scalars(select(Ring).where(Ring.client_id == client_id).order_by(Ring.position))
+    return tuple(
+        RingSpec.of(position, row.name, row.tags, row.soak_hours, row.min_success_rate)
+        for position, row in enumerate(rows)
+    )
+
+
+def load_scope(session: Session, client_id: str) -> Scope:
+    row = session.get(ClientScope, client_id)
+    if row is None:
+        return Scope.unrestricted()
+    return Scope.of(
+        include_roles=row.include_roles,
+        include_tags=row.include_tags,
+        include_sites=row.include_sites,
+        include_os=row.include_os,
+        exclude_devices=row.exclude_devices,
+        patch_os=row.patch_os,
+        third_party=row.third_party,
+    )
+
+
+def scoped_device(device: Device, site: str | None) -> ScopedDevice:
+    return ScopedDevice(
+        hostname=device.hostname,
+        role=Role(device.role),
+        os_family=OsFamily(device.os_family),
+        site=site,
+        tags=tuple(device.tags),
+    )
+
+
+def _devices(
+    session: Session, client_id: str, scope: Scope, rings: Sequence[RingSpec]
+) -> dict[int, _Device]:
+    query = (
+        select(Device, Site.name)
+        .outerjoin(Site, Device.site_id == Site.id)
+        .where(Device.client_id == client_id)
+    )
+    return {
+        device.id: _Device(
+            id=device.id,
+            hostname=device.hostname,
+            tags=tuple(device.tags),
+            in_scope=device_in_scope(scope, scoped_device(device, site)),
+            ring=ring_of(device.tags, rings),
+        )
+        for device, site in session.execute(query)
+    }
+
+
+def patch_facts(patch: Patch) -> PatchFacts:
+    return PatchFacts(
+        vendor_id=patch.vendor_id,
+        title=patch.title,
+        vendor=patch.vendor,
+        product=patch.product,
+        classification=patch.classification,
+        severity=patch.severity,
+        release_date=patch.release_date,
+    )
+
+
+def _missing(
+    session: Session, client_id: str, scope: Scope, devices: dict[int, _Device]
+) -> dict[int, tuple[PatchFacts, list[_Device]]]:
+    """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches."""
+    query = (
+        select(DevicePatch.device_id, Patch)
+        .join(Patch, DevicePatch.patch_id == Patch.id)
+        .join(Device, DevicePatch.device_id == Device.id)
+        .where(Device.client_id == client_id, DevicePatch.state != MissingPatchState.INSTALLED)
+        .order_by(Patch.id, DevicePatch.device_id)
+    )
+    found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
+    for device_id, patch in session.execute(query):
+        device = devices[device_id]
+        if not device.in_scope or not patch_in_scope(scope, patch.classification, patch.product):
+            continue
+        found.setdefault(patch.id, (patch_facts(patch), []))[1].append(device)
+    return found
+
+
+def manual_decision(row: ApprovalDecision) -> ManualDecision:
+    return ManualDecision(
+        kind=row.decision,
+        decided_at=row.decided_at,
+        operator=row.operator,
+        reason=row.reason,
+        until=row.until,
+        device_ids=frozenset(row.device_ids),
+        id=row.id,
+    )
+
+
+def _decisions(
+    session: Session, client_id: str, patch_ids: Sequence[int]
+) -> dict[int, list[ManualDecision]]:
+    if not patch_ids:
+        return {}
+    rows = session.scalars(
+        select(ApprovalDecision)
+        .where(ApprovalDecision.client_id == client_id, ApprovalDecision.patch_id.in_(patch_ids))
+        .order_by(ApprovalDecision.decided_at, ApprovalDecision.id)
+    )
+    found: dict[int, list[ManualDecision]] = defaultdict(list)
+    for row in rows:
+        found[row.patch_id].append(manual_decision(row))
+    return found
+
+
+def _progress(
+    session: Session,
+    client_id: str,
+    patch_ids: Sequence[int],
+    devices: dict[int, _Device],
+    missing: dict[int, tuple[PatchFacts, list[_Device]]],
+    rings: Sequence[RingSpec],
+) -> dict[int, dict[str, RingProgress]]:
+    """Patch id -> ring name -> the ring's progress with the patch."""
+    if not rings or not patch_ids:
+        return {}
+    outcomes = _outcomes(session, client_id, patch_ids, devices)
+    regressions = _open_regressions(session, client_id, patch_ids, devices)
+    progress: dict[int, dict[str, RingProgress]] = {}
+    for patch_id in patch_ids:
+        needing: dict[str, int] = defaultdict(int)
+        for device in missing[patch_id][1]:
+            if device.ring is not None:
+                needing[device.ring.name] += 1
+        progress[patch_id] = {
+            ring.name: ring_progress(
+                outcomes.get((patch_id, ring.name), ()),
+                needing=needing[ring.name],
+                open_regressions=regressions.get((patch_id, ring.name), 0),
+            )
+            for ring in rings
+        }
+    return progress
+
+
+def _outcomes(
+    session: Session, client_id: str, patch_ids: Sequence[int], devices: dict[int, _Device]
+) -> dict[tuple[int, str], list[DeviceOutcome]]:
+    """(patch id, ring name) -> its devices' target outcomes, oldest first."""
+    query = (
+        select(
+            TargetPatch.patch_id,
+            Target.device_id,
+            Target.state,
+            TargetPatch.state,
+            Target.verified_at,
+            Target.updated_at,
+        )
+        .join(Target, TargetPatch.target_id == Target.id)
+        .join(Deployment, Target.deployment_id == Deployment.id)
+        .where(Deployment.client_id == client_id, TargetPatch.patch_id.in_(patch_ids))
+        .order_by(Deployment.occurrence_start, Target.id)
+    )
+    found: dict[tuple[int, str], list[DeviceOutcome]] = defaultdict(list)
+    for patch_id, device_id, target_state, patch_state, verified_at, updated_at in session.execute(
+        query
+    ):
+        device = devices.get(device_id)
+        if device is None or device.ring is None:
+            continue
+        outcome = outcome_of(target_state, patch_state)
+        at = verified_at if outcome is Outcome.SUCCEEDED and verified_at else updated_at
+        found[(patch_id, device.ring.name)].append(DeviceOutcome(device_id, outcome, at))
+    return found
+
+
+def _open_regressions(
+    session: Session, client_id: str, patch_ids: Sequence[int], devices: dict[int, _Device]
+) -> dict[tuple[int, str], int]:
+    """(patch id, ring name) -> unresolved regression exceptions that name the patch."""
+    wanted = set(patch_ids)
+    rows = session.execute(
+        select(PatchException.device_id, PatchException.patch_ids).where(
+            PatchException.client_id == client_id,
+            PatchException.failure_class == FailureClass.REGRESSION,
+            PatchException.state != ExceptionState.RESOLVED,
+        )
+    )
+    found: dict[tuple[int, str], int] = defaultdict(int)
+    for device_id, named in rows:
+        device = devices.get(device_id)
+        if device is None or device.ring is None:
+            continue
+        for patch_id in set(named) & wanted:
+            found[(patch_id, device.ring.name)] += 1
+    return found
+
+
+# --- recording ------------------------------------------------------------------------------
+
+
+class DecisionError(Exception):
+    """A decision that cannot be recorded; ``problems``: one line each, for people."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    """A technician's decision. ``patch_id`` is the vendor id (KB number, package+version);
+    ``hostnames`` are the devices of an emergency."""
+
+    client_id: str
+    patch_id: str
+    kind: ApprovalDecisionKind
+    operator: str
+    reason: str = ""
+    until: datetime | None = None
+    hostnames: tuple[str, ...] = ()
+
+
+def client_zone(session: Session, client_id: str) -> ZoneInfo | None:
+    client = session.get(Client, client_id)
+    return None if client is None else ZoneInfo(client.timezone)
+
+
+def find_patch(session: Session, vendor_id: str) -> Patch | None:
+    """The patch with this id, else the only one equal to it ignoring case."""
+    exact = session.scalars(select(Patch).where(Patch.vendor_id == vendor_id)).first()
+    if exact is not None:
+        return exact
+    folded = session.scalars(
+        select(Patch).where(func.lower(Patch.vendor_id) == vendor_id.lower())
+    ).all()
+    return folded[0] if len(folded) == 1 else None
+
+
+@dataclass(frozen=True)
+class RecordedDecision:
+    """What was written: the decision's id, client, patch (vendor id) and its log note."""
+
+    id: int
+    client_id: str
+    patch_id: str
+    note: str
+
+
+def record_decision(
+    session: Session, request: DecisionRequest, *, now: datetime
+) -> RecordedDecision:
+    """Validate ``request`` whole (``DecisionError`` with every problem), then write it."""
+    problems = _request_problems(request, now)
+    client = session.get(Client, request.client_id)
+    if client is None:
+        known = client_ids(session)
+        hint = f" (known: {', '.join(known[:20])})" if known else " (run 'patchdesk policy apply')"
+        problems.append(f"unknown client {request.client_id!r}{hint}")
+    patch = find_patch(session, request.patch_id)
+    if patch is None:
+        problems.append(
+            f"unknown patch {request.patch_id!r} (patches come from 'patchdesk inventory patches')"
+        )
+    else:
+        problems += _blocklist_problems(session, patch, request.kind)
+    devices: list[Device] = []
+    if client is not None and request.kind is ApprovalDecisionKind.EMERGENCY:
+        devices, device_problems = _emergency_devices(session, client.id, request.hostnames)
+        problems += device_problems
+    if problems or patch is None or client is None:
+        raise DecisionError(problems)
+    row = ApprovalDecision(
+        client_id=client.id,
+        patch_id=patch.id,
+        decision=request.kind,
+        until=request.until,
+        reason=request.reason.strip(),
+        device_ids=[device.id for device in devices],
+        operator=request.operator,
+        decided_at=now,
+    )
+    session.add(row)
+    session.flush()
+    note = decision_note(row, patch.vendor_id, [device.hostname for device in devices])
+    _log(session, row, patch, devices, note, now)
+    return RecordedDecision(row.id, row.client_id, patch.vendor_id, note)
+
+
+def _request_problems(request: DecisionRequest, now: datetime) -> list[str]:
+    """What is wrong with the request on its own (no database needed)."""
+    problems: list[str] = []
+    kind = request.kind
+    operator = request.operator.strip()
+    if not operator:
+        problems.append("operator: must not be blank (set --operator or the operator setting)")
+    elif len(operator) > MAX_OPERATOR:
+        problems.append(f"operator: longer than {MAX_OPERATOR} characters")
+    if "\x00" in request.reason:
+        problems.append("--reason: must not contain NUL characters")
+    if kind in (ApprovalDecisionKind.BLOCK, ApprovalDecisionKind.EMERGENCY) and not (
+        request.reason.strip()
+    ):
+        problems.append(f"--reason: required for {kind.value}: say why, for the log")
+    if kind is ApprovalDecisionKind.DEFER:
+        if request.until is None:
+            problems.append("--until: required for defer: the date or time the patch may go")
+        elif request.until <= now:
+            problems.append(
+                f"--until: {request.until.isoformat()} is not in the future "
+                f"(now is {now.isoformat(timespec='seconds')})"
+            )
+    elif request.until is not None:
+        problems.append(f"--until: only for defer, not {kind.value}")
+    if kind is ApprovalDecisionKind.EMERGENCY:
+        if not request.hostnames:
+            problems.append("--device: an emergency needs at least one device")
+    elif request.hostnames:
+        problems.append(f"--device: only for emergency, not {kind.value}")
+    return problems
+
+
+def _blocklist_problems(session: Session, patch: Patch, kind: ApprovalDecisionKind) -> list[str]:
+    if kind not in (ApprovalDecisionKind.APPROVE, ApprovalDecisionKind.EMERGENCY):
+        return []
+    entry = load_blocklist(session).find(patch.vendor_id)
+    if entry is None:
+        return []
+    return [
+        f"{patch.vendor_id} is on the global block list ({entry.reason}); the block list wins "
+        "over every approval, so lift the block first"
+    ]
+
+
+def _emergency_devices(
+    session: Session, client_id: str, hostnames: Iterable[str]
+) -> tuple[list[Device], list[str]]:
+    """The client's devices named by ``hostnames`` (ignoring case), and what is wrong."""
+    rows = session.execute(
+        select(Device, Site.name)
+        .outerjoin(Site, Device.site_id == Site.id)
+        .where(Device.client_id == client_id)
+    )
+    by_name: dict[str, list[tuple[Device, str | None]]] = defaultdict(list)
+    for row_device, row_site in rows:
+        by_name[row_device.hostname.casefold()].append((row_device, row_site))
+    scope = load_scope(session, client_id)
+    chosen: dict[int, Device] = {}
+    problems: list[str] = []
+    for hostname in hostnames:
+        exact = [(d, s) for d, s in by_name.get(hostname.casefold(), []) if d.hostname == hostname]
+        matches = exact or by_name.get(hostname.casefold(), [])
+        if len(matches) != 1:
+            problems.append(f"--device: {hostname!r} is not a device of client {client_id!r}")
+            continue
+        device, site = matches[0]
+        if not device_in_scope(scope, scoped_device(device, site)):
+            problems.append(
+                f"--device: {device.hostname!r} is outside the patch scope of {client_id!r}; "
+                "patchdesk never patches it"
+            )
+            continue
+        chosen[device.id] = device
+    return list(chosen.values()), problems
+
+
+def _log(
+    session: Session,
+    row: ApprovalDecision,
+    patch: Patch,
+    devices: Sequence[Device],
+    note: str,
+    now: datetime,
+) -> None:
+    hostnames = [device.hostname for device in devices]
+    payload: dict[str, Any] = {
+        "decision": row.decision.value,
+        "patch_id": patch.vendor_id,
+        "patch": patch.id,
+        "operator": row.operator,
+        "reason": row.reason,
+        "until": row.until.isoformat() if row.until else None,
+        "device_ids": list(row.device_ids),
+        "hostnames": hostnames,
+        "emergency": row.decision is ApprovalDecisionKind.EMERGENCY,
+    }
+    record_event(
+        session,
+        at=now,
+        kind=EVENT_KIND,
+        entity="approval_decision",
+        entity_id=row.id,
+        client_id=row.client_id,
+        payload=payload,
+    )
+    append(
+        session,
+        AuditEntry(
+            at=now,
+            actor=row.operator,
+            operator=row.operator,
+            action=f"approval.{row.decision.value}",
+            outcome="recorded",
+            note=note,
+            client_id=row.client_id,
+            device_id=devices[0].id if len(devices) == 1 else None,
+        ),
+    )
+
+
+def decision_note(row: ApprovalDecision, vendor_id: str, hostnames: Sequence[str]) -> str:
+    """The remediation-log note: what was decided, on what, and why."""
+    words = {
+        ApprovalDecisionKind.APPROVE: f"approved {vendor_id}",
+        ApprovalDecisionKind.BLOCK: f"blocked {vendor_id}",
+        ApprovalDecisionKind.DEFER: f"deferred {vendor_id}"
+        + (f" until {row.until.isoformat()}" if row.until else ""),
+        ApprovalDecisionKind.EMERGENCY: f"emergency approval of {vendor_id} for "
+        + ", ".join(hostnames),
+    }[row.decision]
+    return f"{words}: {row.reason}" if row.reason else words
