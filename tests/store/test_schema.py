@@ -362,3 +362,30 @@ def test_events_are_read_in_id_order_after_a_given_id(database: Database) -> Non
         assert [e.entity_id for e in later] == ["3", "4"]
         ids = [e.id for e in everything]
         assert ids == sorted(ids)
+
+
+def test_upgrade_step_by_step_keeps_data(database_url: str) -> None:
+    """A database made by an older release upgrades in place, its rows intact."""
+    from alembic import command
+
+    from patchdesk.store.migrate import alembic_config
+
+    engine = make_engine(database_url)
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO clients (id, name, timezone, sla_tier, created_at, updated_at) "
+            "VALUES ('old', 'Old Client', 'UTC', 'gold', '2026-01-01 00:00:00', "
+            "'2026-01-01 00:00:00')"
+        )
+    assert upgrade(engine) is True
+    assert current_revision(engine) == head_revision()
+    db = open_database(database_url)
+    with db.session() as session:
+        assert session.scalars(select(Client.name)).all() == ["Old Client"]
+    db.dispose()
+    engine.dispose()

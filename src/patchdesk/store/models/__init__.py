@@ -18,7 +18,7 @@ from patchdesk.store.models.policy import (
     Ring,
     WindowBlackout,
 )
-from patchdesk.store.models.system import EngineLease, Event
+from patchdesk.store.models.system import EngineLease, EngineState, Event
 
 __all__ = [
     "ApprovalDecision",
@@ -32,6 +32,7 @@ __all__ = [
     "Device",
     "DevicePatch",
     "EngineLease",
+    "EngineState",
     "Event",
     "HandoverNote",
     "MaintenanceWindow",

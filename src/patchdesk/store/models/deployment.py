@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -61,6 +62,12 @@ class Target(Base):
     verified_at: Mapped[datetime | None]
     error_code: Mapped[str | None] = mapped_column(String(100))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # When the engine should act on this target again (a user deferral ends, a retry is due).
+    next_action_at: Mapped[datetime | None]
+    # Health checks before the install (name -> passing) and the latest after it.
+    health_before: Mapped[dict[str, Any] | None]
+    health_after: Mapped[dict[str, Any] | None]
+    health_after_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
     deployment: Mapped[Deployment] = relationship(back_populates="targets")

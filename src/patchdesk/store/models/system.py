@@ -37,3 +37,13 @@ class EngineLease(Base):
     acquired_at: Mapped[datetime]
     renewed_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class EngineState(Base):
+    """Small facts the engine keeps between steps (e.g. when the connector went down)."""
+
+    __tablename__ = "engine_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]
