@@ -1,0 +1,153 @@
+"""Step 5: every failure opens or updates one exception; install failures may retry first.
+
+One open exception per device and class (the store's partial unique index enforces it):
+a new failure of the same class on the same device updates the open one. Each exception the
+engine opens or updates is also a remediation-log record with actor ``engine``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState, tier_of
+from patchdesk.engine.classify import Failure
+from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.report import StepReport
+from patchdesk.store.audit import AuditEntry, append
+from patchdesk.store.events import record_event
+from patchdesk.store.models import Deployment, Device, PatchException, Target
+
+
+def may_retry(target: Target, deployment: Deployment, now: datetime, config: EngineConfig) -> bool:
+    """The automatic install retry: attempts left and enough of the window remaining."""
+    return (
+        target.attempts <= config.install_retries
+        and deployment.occurrence_end - now >= config.retry_min_remaining
+    )
+
+
+def schedule_retry(
+    session: Session,
+    target: Target,
+    device: Device,
+    failure: Failure,
+    now: datetime,
+    config: EngineConfig,
+    report: StepReport,
+) -> None:
+    target.state = TargetState.PENDING
+    target.job_id = None
+    target.updated_at = now
+    append(
+        session,
+        AuditEntry(
+            at=now,
+            actor=config.actor,
+            operator=config.actor,
+            action="install.retry",
+            outcome="scheduled",
+            note=f"attempt {target.attempts} failed ({failure.reason}); retrying automatically",
+            client_id=device.client_id,
+            device_id=device.id,
+        ),
+    )
+    record_event(
+        session,
+        at=now,
+        kind="target.retry",
+        entity="target",
+        entity_id=target.id,
+        client_id=device.client_id,
+        payload={"attempt": target.attempts, "reason": failure.reason},
+    )
+    report.retries += 1
+
+
+def raise_exception(
+    session: Session,
+    target: Target,
+    device: Device,
+    failure: Failure,
+    now: datetime,
+    config: EngineConfig,
+    report: StepReport,
+) -> PatchException:
+    """Open the (device, class) exception, or update the one already open."""
+    failure_class = failure.failure_class
+    patch_ids = sorted(p.patch_id for p in target.patches)
+    existing = session.scalars(
+        select(PatchException).where(
+            PatchException.device_id == device.id,
+            PatchException.failure_class == failure_class,
+            PatchException.state != ExceptionState.RESOLVED,
+        )
+    ).one_or_none()
+    if existing is None:
+        exception = PatchException(
+            client_id=device.client_id,
+            device_id=device.id,
+            deployment_id=target.deployment_id,
+            target_id=target.id,
+            failure_class=failure_class,
+            tier=tier_of(device.role, device.criticality),
+            class_rank=CLASS_RANK[failure_class],
+            state=ExceptionState.OPEN,
+            summary=failure.reason,
+            patch_ids=patch_ids,
+            opened_at=now,
+            last_action="opened by engine",
+            last_action_at=now,
+            updated_at=now,
+        )
+        session.add(exception)
+        session.flush()
+        kind, action = "exception.opened", "exception.open"
+        report.exceptions_opened += 1
+    else:
+        exception = existing
+        exception.deployment_id = target.deployment_id
+        exception.target_id = target.id
+        exception.summary = failure.reason
+        exception.patch_ids = sorted(set(exception.patch_ids) | set(patch_ids))
+        exception.last_action = "failed again"
+        exception.last_action_at = now
+        exception.updated_at = now
+        kind, action = "exception.updated", "exception.update"
+        report.exceptions_updated += 1
+    report.failures[failure_class.value] += 1
+    append(
+        session,
+        AuditEntry(
+            at=now,
+            actor=config.actor,
+            operator=config.actor,
+            action=action,
+            outcome=failure.cause.value,
+            note=failure.reason,
+            client_id=device.client_id,
+            exception_id=exception.id,
+            device_id=device.id,
+        ),
+    )
+    record_event(
+        session,
+        at=now,
+        kind=kind,
+        entity="exception",
+        entity_id=exception.id,
+        client_id=device.client_id,
+        payload={
+            "device": device.hostname,
+            "class": failure_class.value,
+            "tier": exception.tier.value,
+            "target": target.id,
+        },
+    )
+    return exception
+
+
+def is_install(failure: Failure) -> bool:
+    return failure.failure_class is FailureClass.INSTALL

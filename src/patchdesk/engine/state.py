@@ -1,0 +1,26 @@
+"""Facts the engine keeps between steps, in the ``engine_state`` table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from patchdesk.store.models import EngineState
+
+CONNECTOR = "connector"
+
+
+def read(session: Session, key: str) -> dict[str, Any]:
+    row = session.get(EngineState, key)
+    return dict(row.value) if row is not None else {}
+
+
+def write(session: Session, key: str, value: dict[str, Any], now: datetime) -> None:
+    row = session.get(EngineState, key)
+    if row is None:
+        session.add(EngineState(key=key, value=value, updated_at=now))
+    else:
+        row.value = value
+        row.updated_at = now
