@@ -48,7 +48,9 @@ def test_backup_while_writing_is_consistent(tmp_path: Path) -> None:
         # whole transactions only: the writer commits 20 events at a time
         assert count > 0
         assert count % 20 == 0
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head_revision(),)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            head_revision(),
+        )
         conn.close()
     assert not list(tmp_path.glob(".patchdesk-backup-*"))
 

@@ -1,0 +1,335 @@
+"""One simulated device: compact state, and its facts computed lazily from the clock.
+
+Nothing ticks. A device's state records what was done to it (installs with their finish
+times, reboot commands with their boot and check-in times, wakes) and every fact the RMM
+reports (online, last seen, last boot, reboot pending, health) is computed for the instant
+asked, from that record and the dice. The clock only moves forward, so a record may be
+completed later (a wake ends a hung reboot) without rewriting anything already reported.
+
+When is a device down (offline)?
+
+- during a natural offline period: on each UTC day, with the role's daily rate, one period
+  of the role's length starts at a random instant of the day (laptops taken home, PCs
+  switched off, the odd server maintenance); periods never last a day, so only the day
+  asked and the one before can cover an instant;
+- from a reboot command until the device's first check-in after the boot. A *hung* reboot
+  never boots: the device stays down and keeps its old boot time (the RMM reports the boot
+  time it last saw). A device that *never returns* boots (the RMM learns the boot time from
+  the boot event) but never checks in. Both stay down until a wake (out-of-band power
+  cycle) succeeds;
+- during a scripted offline period.
+
+Online devices report ``last_seen = now`` (they check in continuously); a device that is
+down reports the instant its current down stretch began.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from random import Random
+
+from patchdesk.domain import OsFamily, Role
+from patchdesk.engine.connectors.base import DeviceStatus
+from patchdesk.engine.connectors.sim.config import (
+    Interval,
+    Script,
+    SimulatorRates,
+    SimulatorTimings,
+)
+from patchdesk.engine.connectors.sim.dice import between, key_of, minutes, subkey, unit
+
+DAY_SECONDS = 86_400
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+TAG_OFFLINE, TAG_BOOT, TAG_BASELINE, TAG_MISSING = 1, 2, 3, 4
+_MAX_WALK = 1_000  # down stretches chained back to back (a safety bound)
+
+
+@dataclass(slots=True)
+class Reboot:
+    """A reboot (or a wake): down from the command until ``up_at`` (None: not yet known)."""
+
+    commanded_at: datetime
+    boot_at: datetime | None  # None: hung, it never boots
+    up_at: datetime | None  # first check-in after the boot; None: never (hung or lost)
+
+
+@dataclass(slots=True)
+class Regression:
+    """A health check an install broke; it fails from the boot after the install on."""
+
+    check: str
+    vendor_id: str
+    installed_at: datetime
+    needs_boot: bool
+    cleared_at: datetime | None = None  # the rollback that repaired it finished
+
+
+@dataclass(slots=True)
+class ScriptState:
+    """What is left of a device's :class:`Script` (its counts are used up)."""
+
+    install_failures: int
+    error_code: str
+    hanging_installs: int
+    hung_reboots: int
+    lost_reboots: int
+    ignored_reboots: int
+    deferrals: int
+    regression: str | None
+    offline: tuple[Interval, ...]
+
+    @classmethod
+    def of(cls, script: Script) -> ScriptState:
+        return cls(
+            script.install_failures,
+            script.error_code,
+            script.hanging_installs,
+            script.hung_reboots,
+            script.lost_reboots,
+            script.ignored_reboots,
+            script.deferrals,
+            script.regression,
+            script.offline,
+        )
+
+    def take(self, name: str) -> bool:
+        """Use up one of the count ``name``; False when none is left."""
+        left: int = getattr(self, name)
+        if left <= 0:
+            return False
+        setattr(self, name, left - 1)
+        return True
+
+
+@dataclass(slots=True)
+class DeviceState:
+    connector_id: str
+    role: Role
+    os_family: OsFamily
+    os_key: str
+    checks: tuple[str, ...]
+    maintenance_mode: bool
+    key: int  # the device's dice: depends only on (seed, connector id)
+    initial_boot: datetime
+    reboot_wanted: list[datetime] = field(default_factory=list)  # installs that want a reboot
+    missing: tuple[int, ...] | None = None  # catalogue indexes, drawn on first use
+    installed: dict[int, tuple[datetime, datetime | None]] | None = None  # (at, removed at)
+    failed_codes: dict[str, str] | None = None  # vendor id -> last error code
+    reboots: list[Reboot] | None = None
+    regressions: list[Regression] | None = None
+    wake_cuts: list[Interval] | None = None  # (woken at, up at): ends a natural period
+    script: ScriptState | None = None
+    busy_until: datetime | None = None  # the agent's last job finishes
+    installs: int = 0
+    reboot_requests: int = 0
+    reboots_accepted: int = 0
+    rollbacks: int = 0
+    wakes: int = 0
+    jobs: int = 0
+    cache_day: int = -1
+    cache_periods: tuple[Interval, ...] = ()
+
+
+def new_device(
+    seed: int | str,
+    connector_id: str,
+    role: Role,
+    os_family: OsFamily,
+    os_key: str,
+    checks: tuple[str, ...],
+    *,
+    maintenance_mode: bool,
+    epoch: datetime,
+    rates: SimulatorRates,
+    timings: SimulatorTimings,
+) -> DeviceState:
+    """A device as it is when the simulation starts at ``epoch``: booted a while ago."""
+    key = key_of(seed, connector_id)
+    boot_key = subkey(key, TAG_BOOT)
+    uptime = timedelta(days=between(unit(boot_key, 0), timings.uptime_days(role)))
+    booted = (epoch - uptime).replace(microsecond=0)
+    device = DeviceState(
+        connector_id, role, os_family, os_key, checks, maintenance_mode, key, booted
+    )
+    if unit(boot_key, 1) < rates.pending_reboot:
+        since = booted + (epoch - booted) * max(unit(boot_key, 2), 0.01)
+        device.reboot_wanted.append(since)
+    return device
+
+
+def day_of(at: datetime) -> int:
+    return int(at.timestamp() // DAY_SECONDS)
+
+
+class DeviceModel:
+    """The facts of devices at an instant, from their state, the rates and the timings."""
+
+    def __init__(self, rates: SimulatorRates, timings: SimulatorTimings) -> None:
+        self.rates = rates
+        self.timings = timings
+
+    # --- down or up ----------------------------------------------------------------------
+
+    def natural_periods(self, device: DeviceState, day: int) -> Iterator[Interval]:
+        """The natural offline period that starts on UTC ``day``, if any (wakes applied)."""
+        key = subkey(device.key, TAG_OFFLINE)
+        if unit(key, 3 * day) >= self.rates.offline(device.role):
+            return
+        start = _EPOCH + timedelta(seconds=day * DAY_SECONDS + unit(key, 3 * day + 1) * 86_399)
+        start = start.replace(microsecond=0)
+        hours = between(unit(key, 3 * day + 2), self.timings.offline_hours(device.role))
+        end = start + minutes(hours * 60)
+        for woken, up in device.wake_cuts or ():
+            if start <= woken < end:
+                end = min(end, up)
+        yield start, end
+
+    def _near(self, device: DeviceState, day: int) -> tuple[Interval, ...]:
+        """Natural periods that can cover an instant of ``day`` (cached for the last day)."""
+        if device.cache_day != day:
+            device.cache_periods = (
+                *self.natural_periods(device, day - 1),
+                *self.natural_periods(device, day),
+            )
+            device.cache_day = day
+        return device.cache_periods
+
+    def _intervals(self, device: DeviceState, at: datetime) -> Iterator[Interval | Reboot]:
+        yield from self._near(device, day_of(at))
+        if device.reboots:
+            yield from device.reboots
+        if device.script is not None:
+            yield from device.script.offline
+
+    def is_down(self, device: DeviceState, now: datetime) -> bool:
+        return any(_covers(item, now) for item in self._intervals(device, now))
+
+    def down_since(self, device: DeviceState, now: datetime) -> datetime | None:
+        """When the down stretch covering ``now`` began; None when the device is up."""
+        starts = [_start(item) for item in self._intervals(device, now) if _covers(item, now)]
+        if not starts:
+            return None
+        since = min(starts)
+        for _ in range(_MAX_WALK):
+            earlier = [
+                _start(item)
+                for item in self._intervals(device, since - timedelta(microseconds=1))
+                if _start(item) < since and _reaches(item, since)
+            ]
+            if not earlier:
+                break
+            since = min(earlier)
+        return since
+
+    def stuck_reboot(self, device: DeviceState, now: datetime) -> Reboot | None:
+        """A hung or lost reboot the device is still down from."""
+        for reboot in reversed(device.reboots or ()):
+            if reboot.commanded_at <= now and reboot.up_at is None:
+                return reboot
+        return None
+
+    def rebooting(self, device: DeviceState, now: datetime) -> bool:
+        return any(_covers(reboot, now) for reboot in device.reboots or ())
+
+    def scripted_down(self, device: DeviceState, now: datetime) -> bool:
+        script = device.script
+        return script is not None and any(_covers(item, now) for item in script.offline)
+
+    # --- boots and reboots ---------------------------------------------------------------
+
+    def last_boot(self, device: DeviceState, now: datetime) -> datetime:
+        latest = device.initial_boot
+        for reboot in device.reboots or ():
+            if reboot.boot_at is not None and latest < reboot.boot_at <= now:
+                latest = reboot.boot_at
+        return latest
+
+    def needs_reboot(self, device: DeviceState, now: datetime) -> bool:
+        wanted = [at for at in device.reboot_wanted if at <= now]
+        return bool(wanted) and max(wanted) > self.last_boot(device, now)
+
+    def plan_reboot(
+        self, device: DeviceState, now: datetime, rng: Random, *, hung: bool, lost: bool
+    ) -> Reboot:
+        """An accepted reboot: boot after the role's reboot time (longer when it applies
+        installed updates), check-in shortly after; hung never boots, lost never checks in."""
+        duration = between(rng.random(), self.timings.reboot_minutes(device.role))
+        configure = between(rng.random(), self.timings.update_configure_minutes)
+        if self.needs_reboot(device, now):
+            duration += configure
+        checkin = between(rng.random(), self.timings.checkin_minutes)
+        if hung:
+            return Reboot(now, None, None)
+        boot = now + minutes(duration)
+        return Reboot(now, boot, None if lost else boot + minutes(checkin))
+
+    def woken(self, device: DeviceState, now: datetime, rng: Random) -> Reboot:
+        """A successful wake: the device powers on and boots now, checks in after."""
+        boot = now + minutes(between(rng.random(), self.timings.reboot_minutes(device.role)))
+        return Reboot(
+            now, boot, boot + minutes(between(rng.random(), self.timings.checkin_minutes))
+        )
+
+    # --- health --------------------------------------------------------------------------
+
+    def baseline_failing(self, device: DeviceState, index: int) -> bool:
+        key = subkey(device.key, TAG_BASELINE)
+        return unit(key, index) < self.rates.baseline_check_failure
+
+    def passing_before(self, device: DeviceState) -> list[str]:
+        """Checks that pass when no patch has broken anything."""
+        return [c for i, c in enumerate(device.checks) if not self.baseline_failing(device, i)]
+
+    def health(self, device: DeviceState, now: datetime) -> dict[str, bool]:
+        """Check name -> passing; empty while the device is down (nothing fresh reported)."""
+        if self.is_down(device, now):
+            return {}
+        broken = {r.check for r in device.regressions or () if self._regressed(device, r, now)}
+        return {
+            check: not self.baseline_failing(device, index) and check not in broken
+            for index, check in enumerate(device.checks)
+        }
+
+    def _regressed(self, device: DeviceState, regression: Regression, now: datetime) -> bool:
+        if regression.cleared_at is not None and regression.cleared_at <= now:
+            return False
+        if not regression.needs_boot:
+            return regression.installed_at <= now
+        return any(
+            r.boot_at is not None and regression.installed_at < r.boot_at <= now
+            for r in device.reboots or ()
+        )
+
+    # --- the RMM's view ------------------------------------------------------------------
+
+    def status(self, device: DeviceState, now: datetime) -> DeviceStatus:
+        since = self.down_since(device, now)
+        return DeviceStatus(
+            connector_id=device.connector_id,
+            online=since is None,
+            last_seen=now if since is None else since,
+            last_boot=self.last_boot(device, now),
+            needs_reboot=self.needs_reboot(device, now),
+            maintenance_mode=device.maintenance_mode,
+        )
+
+
+def _start(item: Interval | Reboot) -> datetime:
+    return item.commanded_at if isinstance(item, Reboot) else item[0]
+
+
+def _end(item: Interval | Reboot) -> datetime | None:
+    return item.up_at if isinstance(item, Reboot) else item[1]
+
+
+def _covers(item: Interval | Reboot, at: datetime) -> bool:
+    end = _end(item)
+    return _start(item) <= at and (end is None or at < end)
+
+
+def _reaches(item: Interval | Reboot, at: datetime) -> bool:
+    """The item runs up to ``at`` at least (so the down stretch continues back through it)."""
+    end = _end(item)
+    return end is None or end >= at
