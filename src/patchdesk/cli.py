@@ -15,6 +15,7 @@ from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
 from patchdesk.commands.db import db
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.policy import policy
+from patchdesk.commands.simulate import simulate
 from patchdesk.commands.tui import demo, open_tui
 from patchdesk.commands.windows import windows
 from patchdesk.settings import load_settings
@@ -40,7 +41,7 @@ def cli(
     Without a command, opens the terminal UI on the configured database.
     """
     settings = load_settings(config_path, database_url=db_url, operator=operator)
-    obj = CliContext(settings=settings)
+    obj = CliContext(settings=settings, database_url_given=db_url is not None)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
     if ctx.invoked_subcommand is None:
@@ -54,6 +55,7 @@ cli.add_command(audit)
 cli.add_command(approvals)
 cli.add_command(demo)
 cli.add_command(windows)
+cli.add_command(simulate)
 
 
 def _settings_problems(exc: ValidationError) -> list[str]:

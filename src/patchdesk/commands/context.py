@@ -45,6 +45,7 @@ class RuntimeFailure(click.ClickException):
 @dataclass
 class CliContext:
     settings: Settings
+    database_url_given: bool = False  # --db was given on the command line
     _database: Database | None = field(default=None, repr=False)
 
     @property
