@@ -13,6 +13,7 @@ from patchdesk.commands.approvals import approvals
 from patchdesk.commands.audit import audit
 from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
 from patchdesk.commands.db import db
+from patchdesk.commands.engine import engine
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.policy import policy
 from patchdesk.commands.simulate import simulate
@@ -56,6 +57,7 @@ cli.add_command(approvals)
 cli.add_command(demo)
 cli.add_command(windows)
 cli.add_command(simulate)
+cli.add_command(engine)
 
 
 def _settings_problems(exc: ValidationError) -> list[str]:

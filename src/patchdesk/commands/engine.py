@@ -1,0 +1,71 @@
+"""``patchdesk engine``: the engine alone, headless, until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+import platformdirs
+
+from patchdesk.commands.context import BadInput, get_context
+from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
+from patchdesk.engine.lease import holder_id, release
+from patchdesk.engine.reconcile import Reconciler
+from patchdesk.engine.runner import EngineRunner, describe, utc_now
+from patchdesk.settings import APP_NAME
+
+
+def default_log_file() -> Path:
+    return platformdirs.user_log_path(APP_NAME) / "engine.log"
+
+
+def setup_logging(log_file: Path) -> None:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger("patchdesk")
+    root.setLevel(logging.INFO)
+    for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run one reconcile step and exit.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(0.1, 3600),
+    default=15.0,
+    show_default=True,
+    help="Seconds between steps (the engine also wakes at window boundaries).",
+)
+@click.option(
+    "--log-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to log as well as stderr (default: engine.log in the user log directory).",
+)
+def engine(once: bool, interval: float, log_file: Path | None) -> None:
+    """Run the engine without the UI: dispatch if it holds the lease, otherwise attach."""
+    ctx = get_context()
+    setup_logging(log_file or default_log_file())
+    database = ctx.database()
+    try:
+        connector = make_connector(ctx.settings, database, utc_now)
+    except ConnectorNotAvailable as exc:
+        raise BadInput(f"patchdesk: {exc}") from exc
+    reconciler = Reconciler(database, connector, holder=holder_id(ctx.settings.operator))
+    if once:
+        report = reconciler.step(utc_now())
+        lease = reconciler.last_lease
+        if lease is not None and not lease.held:
+            click.echo(
+                f"attached: the lease is held by {lease.holder} until "
+                f"{lease.expires_at:%Y-%m-%d %H:%M:%S} UTC; nothing dispatched"
+            )
+        else:
+            release(database, reconciler.holder)
+            click.echo(describe(report))
+        return
+    EngineRunner(reconciler, interval=timedelta(seconds=interval)).run()
