@@ -78,6 +78,19 @@ class ConnectorSettings(BaseModel):
     tactical: TacticalSettings = Field(default_factory=TacticalSettings)
 
 
+class EngineSettings(BaseModel):
+    """The engine's tunables (``[engine]`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_seconds: float = Field(default=15.0, gt=0, le=3600)
+    install_retries: int = Field(default=1, ge=0, le=5)
+    retry_min_remaining_minutes: int = Field(default=30, ge=0, le=1440)
+    reboot_timeout_minutes: int = Field(default=30, gt=0, le=1440)
+    observation_hours: float = Field(default=24.0, ge=0, le=24 * 14)
+    servers_per_client: int = Field(default=1, ge=1, le=1000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHDESK_",
@@ -88,6 +101,7 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     operator: str = Field(default_factory=default_operator)
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     theme: str = "noc-dark"
 
     @field_validator("operator")

@@ -67,3 +67,21 @@ def test_bad_config_exits_2_naming_the_field(
     assert "configuration: operatr:" in err
     assert "configuration: connector.kind:" in err
     assert "Traceback" not in err
+
+
+def test_engine_settings_map_to_the_engine_config(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from patchdesk.commands.engine import engine_config
+
+    config = tmp_path / "config.toml"
+    config.write_text("[engine]\ninstall_retries = 0\nobservation_hours = 48\n")
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    monkeypatch.setenv("PATCHDESK_ENGINE__REBOOT_TIMEOUT_MINUTES", "45")
+    engine = engine_config(load_settings().engine)
+    assert engine.install_retries == 0
+    assert engine.observation_period == timedelta(hours=48)
+    assert engine.reboot_timeout == timedelta(minutes=45)
+    assert engine.retry_min_remaining == timedelta(minutes=30)

@@ -11,11 +11,12 @@ import click
 import platformdirs
 
 from patchdesk.commands.context import BadInput, get_context
+from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
 from patchdesk.engine.lease import holder_id, release
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import EngineRunner, describe, utc_now
-from patchdesk.settings import APP_NAME
+from patchdesk.settings import APP_NAME, EngineSettings
 
 
 def default_log_file() -> Path:
@@ -37,16 +38,15 @@ def setup_logging(log_file: Path) -> None:
 @click.option(
     "--interval",
     type=click.FloatRange(0.1, 3600),
-    default=15.0,
-    show_default=True,
-    help="Seconds between steps (the engine also wakes at window boundaries).",
+    help="Seconds between steps (default: engine.interval_seconds, 15); the engine also "
+    "wakes at window boundaries.",
 )
 @click.option(
     "--log-file",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to log as well as stderr (default: engine.log in the user log directory).",
 )
-def engine(once: bool, interval: float, log_file: Path | None) -> None:
+def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
     """Run the engine without the UI: dispatch if it holds the lease, otherwise attach."""
     ctx = get_context()
     setup_logging(log_file or default_log_file())
@@ -55,7 +55,12 @@ def engine(once: bool, interval: float, log_file: Path | None) -> None:
         connector = make_connector(ctx.settings, database, utc_now)
     except ConnectorNotAvailable as exc:
         raise BadInput(f"patchdesk: {exc}") from exc
-    reconciler = Reconciler(database, connector, holder=holder_id(ctx.settings.operator))
+    reconciler = Reconciler(
+        database,
+        connector,
+        holder=holder_id(ctx.settings.operator),
+        config=engine_config(ctx.settings.engine),
+    )
     if once:
         report = reconciler.step(utc_now())
         lease = reconciler.last_lease
@@ -68,4 +73,15 @@ def engine(once: bool, interval: float, log_file: Path | None) -> None:
             release(database, reconciler.holder)
             click.echo(describe(report))
         return
-    EngineRunner(reconciler, interval=timedelta(seconds=interval)).run()
+    seconds = interval if interval is not None else ctx.settings.engine.interval_seconds
+    EngineRunner(reconciler, interval=timedelta(seconds=seconds)).run()
+
+
+def engine_config(settings: EngineSettings) -> EngineConfig:
+    return EngineConfig(
+        install_retries=settings.install_retries,
+        retry_min_remaining=timedelta(minutes=settings.retry_min_remaining_minutes),
+        reboot_timeout=timedelta(minutes=settings.reboot_timeout_minutes),
+        observation_period=timedelta(hours=settings.observation_hours),
+        servers_per_client=settings.servers_per_client,
+    )
