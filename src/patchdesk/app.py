@@ -1,7 +1,8 @@
 """The Textual application.
 
 Until the NOC terminal lands (issue 5) this is a placeholder that says so honestly: it shows
-which database is open and what it holds, read in a worker thread, and quits on ``q``.
+which database is open and what it holds, read in a worker thread, and quits on ``q``. The
+engine does not run inside it yet: `patchdesk engine` and `patchdesk simulate` do.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class PatchdeskApp(App[None]):
         with Vertical():
             kind = "demo" if self.demo else "database"
             yield Static(
-                f"patchdesk is not yet a NOC terminal: the board, the exception queue and the "
-                f"simulated MSP arrive with the TUI issue.\n\nOperator: {self.operator}\n"
+                "patchdesk is not yet a NOC terminal: the board, the exception queue and the "
+                "engine running live inside this screen arrive with the TUI issue. Meanwhile "
+                "`patchdesk engine` runs the engine and `patchdesk simulate` shows a whole "
+                f"cycle on the simulator.\n\nOperator: {self.operator}\n"
                 f"Open {kind}: {self.database.engine.url.render_as_string(hide_password=True)}",
                 id="placeholder",
                 markup=False,
