@@ -14,6 +14,7 @@ from patchdesk.commands.audit import audit
 from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
 from patchdesk.commands.db import db
 from patchdesk.commands.engine import engine
+from patchdesk.commands.exceptions import exceptions, remediate
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.policy import policy
 from patchdesk.commands.simulate import simulate
@@ -58,6 +59,8 @@ cli.add_command(demo)
 cli.add_command(windows)
 cli.add_command(simulate)
 cli.add_command(engine)
+cli.add_command(exceptions)
+cli.add_command(remediate)
 
 
 def _settings_problems(exc: ValidationError) -> list[str]:

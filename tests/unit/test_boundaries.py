@@ -18,6 +18,9 @@ CORE_MODULES = [
     "patchdesk.missing_patches",
     "patchdesk.engine.approval_rows",
     "patchdesk.store.approvals",
+    "patchdesk.store.exception_ops",
+    "patchdesk.store.exception_views",
+    "patchdesk.store.handover",
     "patchdesk.settings",
     "patchdesk.domain",
 ]

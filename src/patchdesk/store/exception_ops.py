@@ -1,0 +1,640 @@
+"""What a technician does to an exception: acknowledge, assign, release, escalate, note,
+log remediation (queueing the engine's command when the action needs one), resolve, reopen.
+
+Each operation takes the ``Database`` and runs in ONE ``Database.writer()`` transaction that
+writes the exception change, one remediation-log record (actor and operator: the technician;
+action ``acknowledge``, ``assign``, ``release``, ``escalate``, ``note``, ``remediate:<action>``,
+``resolve``, ``reopen``) and one ``exception.<verb>`` event (entity ``exception``); a queued
+``OperatorCommand`` joins the same transaction. A refused operation raises ``Refused`` (or its
+subclasses ``UnknownException`` and ``Conflict``) and writes nothing; so does any error.
+
+States: ``open`` (nobody owns it) -> ``acknowledged`` (someone took it) -> ``in_progress``
+(its owner logged a remediation) -> ``resolved``; ``escalated`` from any unresolved state,
+keeping the owner. ``acknowledged_at`` is when the current owner got it (cleared when nobody
+owns it). Rules:
+
+- acknowledge: only an exception nobody owns (a conditional UPDATE ``WHERE owner IS NULL``
+  checked by its row count, so of two technicians acknowledging at once exactly one wins, on
+  SQLite and PostgreSQL; the other gets ``Conflict`` naming the owner). ``open`` becomes
+  ``acknowledged``; an escalated one stays ``escalated``.
+- release: only by its owner; back to ``open`` (an escalated one stays escalated).
+- assign: anyone may hand an unresolved exception to someone (a lead reassigning work).
+- log remediation: the action must be in ``engine.classify.actions_for(class)``; an action
+  the engine carries out (retry, reboot, roll back, block, wake) also queues the command,
+  refused while the same command is still queued or running. The common actions (note,
+  acknowledge, escalate, resolve, reopen) are passed to their own operations.
+- resolve needs a note and is written here, at once (not as the engine's ``resolve``
+  command, so it works while no engine runs). The owner is kept (who handled it); resolving
+  does not cancel a command still queued for the engine.
+- reopen needs a note and is refused while the device has another unresolved exception of
+  the same class (the store holds one open exception per device and class). The reopened
+  exception is open and unowned again, ``reopened_count`` grows by one, ``resolved_at`` is
+  cleared and ``opened_at`` kept: MTTR counts a reopened exception once, from its first
+  opening to its last resolution, so a premature resolve never shortens it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import CommandKind, CommandState, ExceptionState
+from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
+from patchdesk.store import operator_input as clean
+from patchdesk.store.audit import AuditEntry, append
+from patchdesk.store.db import Database
+from patchdesk.store.events import record_event
+from patchdesk.store.models import Device, OperatorCommand, Patch, PatchException
+from patchdesk.store.operator_input import Refused
+
+__all__ = [
+    "COMMON_ACTION_IDS",
+    "Conflict",
+    "OpResult",
+    "Refused",
+    "UnknownException",
+    "acknowledge",
+    "add_note",
+    "assign",
+    "escalate",
+    "log_remediation",
+    "release",
+    "reopen",
+    "resolve",
+]
+
+COMMON_ACTION_IDS = frozenset(action.id for action in COMMON_ACTIONS)
+_PATCH_COMMANDS = (CommandKind.ROLLBACK_PATCH, CommandKind.BLOCK_PATCH)
+_BLOCK_SCOPE = {"block_patch_client": "client", "block_patch_global": "global"}
+_UNIQUE_OPEN = "uq_exceptions_open_device_class"
+
+
+class UnknownException(Refused):
+    """No exception has that id."""
+
+
+class Conflict(Refused):
+    """The exception's state or owner does not allow it (perhaps someone was quicker).
+
+    ``owner`` is the exception's owner as the refusal found it.
+    """
+
+    def __init__(self, message: str, owner: str | None = None) -> None:
+        super().__init__(message)
+        self.owner = owner
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """What an operation wrote: the exception's new state and owner, the log record's seq,
+    the queued command (if any), and one line for the technician (untrusted text inside:
+    display it escaped)."""
+
+    exception_id: int
+    action: str
+    state: ExceptionState
+    owner: str | None
+    record_seq: int
+    command_id: int | None
+    message: str
+
+
+# --- the operations -------------------------------------------------------------------------
+
+
+def acknowledge(database: Database, exception_id: int, operator: str, *, now: datetime) -> OpResult:
+    """Take ownership of an exception nobody owns; ``open`` becomes ``acknowledged``."""
+    operator = clean.name(operator)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        seen = _get(session, exception_id)
+        _check_claimable(seen, operator)
+        new_state = ExceptionState.ACKNOWLEDGED if seen.state is ExceptionState.OPEN else seen.state
+        claimed = session.execute(  # an UPDATE: its result is a cursor result
+            update(PatchException)
+            .where(
+                PatchException.id == exception_id,
+                PatchException.owner.is_(None),
+                PatchException.state == seen.state,
+            )
+            .values(
+                owner=operator,
+                state=new_state,
+                acknowledged_at=now,
+                last_action="acknowledged",
+                last_action_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(seen)
+        if cast("CursorResult[Any]", claimed).rowcount != 1:
+            # Someone else changed it between our read and our update: say who owns it now.
+            _check_claimable(seen, operator)
+            raise Conflict(f"exception {exception_id} changed meanwhile; look again", seen.owner)
+        seq = _log(session, seen, operator, "acknowledge", "acknowledged", "", now)
+        _event(session, seen, "acknowledged", operator, "acknowledge", now)
+        return _result(
+            seen, "acknowledge", seq, f"exception {seen.id} acknowledged: {operator} owns it"
+        )
+
+    return _write(database, body)
+
+
+def assign(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    to: str,
+    *,
+    now: datetime,
+    note: str | None = None,
+) -> OpResult:
+    """Make ``to`` the owner (anyone may assign); ``open`` becomes ``acknowledged``."""
+    operator = clean.name(operator)
+    to = clean.name(to, "assignee")
+    text = clean.note(note, required=False)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        _check_unresolved(row)
+        if row.owner == to:
+            raise Conflict(f"exception {row.id} is already owned by {to}", row.owner)
+        before = row.owner
+        row.owner = to
+        row.acknowledged_at = now
+        if row.state is ExceptionState.OPEN:
+            row.state = ExceptionState.ACKNOWLEDGED
+        _touch(row, "assigned", now)
+        was = before if before is not None else "unassigned"
+        log_note = f"to {to} (was {was})" + (f": {text}" if text else "")
+        seq = _log(session, row, operator, "assign", "assigned", log_note, now)
+        _event(session, row, "assigned", operator, "assign", now, previous_owner=before)
+        return _result(row, "assign", seq, f"exception {row.id} assigned to {to} (was {was})")
+
+    return _write(database, body)
+
+
+def release(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    *,
+    now: datetime,
+    note: str | None = None,
+) -> OpResult:
+    """Give an exception back to the queue; only its owner may."""
+    operator = clean.name(operator)
+    text = clean.note(note, required=False)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        _check_unresolved(row)
+        if row.owner is None:
+            raise Conflict(f"exception {row.id} is not owned by anyone")
+        if row.owner != operator:
+            raise Conflict(
+                f"exception {row.id} is owned by {row.owner}; only they can release it "
+                "(or assign it to someone)",
+                row.owner,
+            )
+        row.owner = None
+        row.acknowledged_at = None
+        if row.state in (ExceptionState.ACKNOWLEDGED, ExceptionState.IN_PROGRESS):
+            row.state = ExceptionState.OPEN
+        _touch(row, "released", now)
+        seq = _log(session, row, operator, "release", "released", text, now)
+        _event(session, row, "released", operator, "release", now)
+        return _result(row, "release", seq, f"exception {row.id} released: back in the queue")
+
+    return _write(database, body)
+
+
+def escalate(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    *,
+    now: datetime,
+    note: str | None = None,
+) -> OpResult:
+    """Mark an unresolved exception escalated (``escalated_at``); the owner stays."""
+    operator = clean.name(operator)
+    text = clean.note(note, required=False)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        _check_unresolved(row)
+        if row.state is ExceptionState.ESCALATED:
+            raise Conflict(f"exception {row.id} is already escalated", row.owner)
+        row.state = ExceptionState.ESCALATED
+        row.escalated_at = now
+        _touch(row, "escalated", now)
+        seq = _log(session, row, operator, "escalate", "escalated", text, now)
+        _event(session, row, "escalated", operator, "escalate", now)
+        return _result(row, "escalate", seq, f"exception {row.id} escalated")
+
+    return _write(database, body)
+
+
+def add_note(
+    database: Database, exception_id: int, operator: str, note: str, *, now: datetime
+) -> OpResult:
+    """A note on the exception's history (any state, resolved included); the note is required."""
+    operator = clean.name(operator)
+    text = clean.note(note, required=True)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        _touch(row, "note", now)
+        seq = _log(session, row, operator, "note", "noted", text, now)
+        _event(session, row, "noted", operator, "note", now)
+        return _result(row, "note", seq, f"note added to exception {row.id}")
+
+    return _write(database, body)
+
+
+def log_remediation(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    action_id: str,
+    *,
+    now: datetime,
+    outcome: str | None = None,
+    note: str | None = None,
+    patch_id: int | None = None,
+    resolve: bool = False,
+) -> OpResult:
+    """Log an action of the exception's response path (``actions_for(class)``).
+
+    An action the engine carries out also queues its ``OperatorCommand`` (requested by
+    ``operator``): ``rollback_patch`` and the blocks act on ``patch_id``, which must be one of
+    the exception's patches (optional when it has exactly one); a block's reason is the note
+    (required). ``outcome`` defaults to ``queued`` for those and ``done`` otherwise. The
+    owner's ``acknowledged`` exception becomes ``in_progress``. ``resolve`` also resolves it in
+    the same transaction (a second log record; needs a note; not with an engine action, whose
+    result is not known yet). The common actions go to their own operations.
+    """
+    if action_id in COMMON_ACTION_IDS:
+        return _common_action(
+            database, exception_id, operator, action_id, now, outcome, note, patch_id, resolve
+        )
+    operator = clean.name(operator)
+    text = clean.note(note, required=resolve)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        action = _response_action(row, action_id)
+        _check_unresolved(row)
+        if resolve and action.command is not None:
+            raise Refused(
+                f"{action.id} is carried out by the engine: resolve once its result is in"
+            )
+        command = _command(session, row, action, operator, text, patch_id, now)
+        result = clean.outcome(outcome, "queued" if command is not None else "done")
+        if row.state is ExceptionState.ACKNOWLEDGED and row.owner == operator:
+            row.state = ExceptionState.IN_PROGRESS
+        _touch(row, f"{action.id}: {result}", now)
+        logged = f"remediate:{action.id}"
+        seq = _log(session, row, operator, logged, result, text, now)
+        command_id = command.id if command is not None else None
+        _event(session, row, "remediated", operator, logged, now, command_id=command_id)
+        message = f"exception {row.id}: {action.id} logged ({result})"
+        if command is not None:
+            message += f"; command {command.id} queued for the engine"
+        if resolve:
+            seq = _resolve_row(session, row, operator, text, now)
+            message += "; exception resolved"
+        return _result(row, logged, seq, message, command_id)
+
+    return _write(database, body)
+
+
+def resolve(
+    database: Database, exception_id: int, operator: str, note: str, *, now: datetime
+) -> OpResult:
+    """Resolve an exception; the note (what fixed it) is required."""
+    operator = clean.name(operator)
+    text = clean.note(note, required=True)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        seq = _resolve_row(session, row, operator, text, now)
+        return _result(row, "resolve", seq, f"exception {row.id} resolved")
+
+    return _write(database, body)
+
+
+def reopen(
+    database: Database, exception_id: int, operator: str, note: str, *, now: datetime
+) -> OpResult:
+    """Reopen a resolved exception (open, unowned); the note (why) is required."""
+    operator = clean.name(operator)
+    text = clean.note(note, required=True)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        if row.state is not ExceptionState.RESOLVED:
+            raise Conflict(
+                f"exception {row.id} is not resolved (it is {row.state.value})", row.owner
+            )
+        other = session.scalars(
+            select(PatchException.id).where(
+                PatchException.device_id == row.device_id,
+                PatchException.failure_class == row.failure_class,
+                PatchException.state != ExceptionState.RESOLVED,
+                PatchException.id != row.id,
+            )
+        ).first()
+        if other is not None:
+            raise Conflict(_duplicate_open(session, row, other), row.owner)
+        row.state = ExceptionState.OPEN
+        row.owner = None
+        row.acknowledged_at = None
+        row.escalated_at = None
+        row.resolved_at = None
+        row.reopened_count += 1
+        _touch(row, "reopened", now)
+        session.flush()  # the partial unique index speaks here, inside the refusal handling
+        seq = _log(session, row, operator, "reopen", "reopened", text, now)
+        _event(session, row, "reopened", operator, "reopen", now)
+        times = "once" if row.reopened_count == 1 else f"{row.reopened_count} times"
+        return _result(row, "reopen", seq, f"exception {row.id} reopened ({times} so far)")
+
+    return _write(database, body)
+
+
+# --- the machinery --------------------------------------------------------------------------
+
+
+def _write(database: Database, body: Callable[[Session], OpResult]) -> OpResult:
+    """Run ``body`` in one writer transaction; a refusal or an error rolls all of it back."""
+    try:
+        with database.writer() as session:
+            return body(session)
+    except IntegrityError as exc:
+        if _UNIQUE_OPEN in str(exc.orig) or "exceptions.device_id" in str(exc.orig):
+            raise Conflict(
+                "the device already has an unresolved exception of this class "
+                "(one open exception per device and class); work on that one"
+            ) from None
+        raise
+
+
+def _get(session: Session, exception_id: int) -> PatchException:
+    row = session.get(PatchException, exception_id)
+    if row is None:
+        raise UnknownException(f"no exception with id {exception_id}")
+    return row
+
+
+def _locked(session: Session, exception_id: int) -> PatchException:
+    """The exception, locked for this transaction (FOR UPDATE on PostgreSQL; on SQLite the
+    writer session's BEGIN IMMEDIATE already serialises writers)."""
+    row = session.scalars(
+        select(PatchException)
+        .where(PatchException.id == exception_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if row is None:
+        raise UnknownException(f"no exception with id {exception_id}")
+    return row
+
+
+def _check_claimable(row: PatchException, operator: str) -> None:
+    _check_unresolved(row)
+    if row.owner == operator:
+        raise Conflict(f"exception {row.id} is already yours", row.owner)
+    if row.owner is not None:
+        raise Conflict(f"exception {row.id} is already acknowledged by {row.owner}", row.owner)
+
+
+def _check_unresolved(row: PatchException) -> None:
+    if row.state is ExceptionState.RESOLVED:
+        raise Conflict(f"exception {row.id} is resolved; reopen it first", row.owner)
+
+
+def _response_action(row: PatchException, action_id: str) -> Action:
+    for action in RESPONSE_PATHS[row.failure_class]:
+        if action.id == action_id:
+            return action
+    offered = ", ".join(action.id for action in actions_for(row.failure_class))
+    raise Refused(
+        f"{action_id!r} is not an action for {row.failure_class.value} exceptions; "
+        f"choose one of: {offered}"
+    )
+
+
+def _command(
+    session: Session,
+    row: PatchException,
+    action: Action,
+    operator: str,
+    note: str,
+    patch_id: int | None,
+    now: datetime,
+) -> OperatorCommand | None:
+    """The engine command an action needs, validated and added (None: a manual action)."""
+    kind = action.command
+    if kind is None:
+        if patch_id is not None:
+            raise Refused(f"a patch is only chosen for an engine action, not {action.id}")
+        return None
+    args: dict[str, Any] = {}
+    command_patch: int | None = None
+    if kind in _PATCH_COMMANDS:
+        command_patch = _patch_of(session, row, action, patch_id)
+    elif patch_id is not None:
+        raise Refused(f"{action.id} acts on the device, not on one patch: give no patch")
+    if kind is CommandKind.BLOCK_PATCH:
+        if not note.strip():
+            raise Refused(f"note: required for {action.id}: it is the block's reason")
+        args = {"reason": note, "scope": _BLOCK_SCOPE[action.id]}
+    pending = session.scalars(
+        select(OperatorCommand).where(
+            OperatorCommand.exception_id == row.id,
+            OperatorCommand.kind == kind,
+            OperatorCommand.state.in_((CommandState.QUEUED, CommandState.RUNNING)),
+        )
+    ).all()
+    for other in pending:
+        if other.patch_id == command_patch and other.args.get("scope") == args.get("scope"):
+            raise Conflict(
+                f"{kind.value} is already {other.state.value} for exception {row.id} "
+                f"(command {other.id}); wait for its result",
+                row.owner,
+            )
+    command = OperatorCommand(
+        kind=kind,
+        state=CommandState.QUEUED,
+        exception_id=row.id,
+        device_id=row.device_id,
+        patch_id=command_patch,
+        client_id=row.client_id,
+        args=args,
+        requested_by=operator,
+        requested_at=now,
+        result="",
+    )
+    session.add(command)
+    session.flush()
+    return command
+
+
+def _patch_of(session: Session, row: PatchException, action: Action, patch_id: int | None) -> int:
+    patches = list(row.patch_ids)
+    if patch_id is not None:
+        if patch_id not in patches:
+            raise Refused(f"patch {patch_id} is not one of exception {row.id}'s patches")
+        return patch_id
+    if not patches:
+        raise Refused(f"exception {row.id} names no patch for {action.id} to act on")
+    if len(patches) > 1:
+        names = session.scalars(
+            select(Patch.vendor_id).where(Patch.id.in_(patches)).order_by(Patch.vendor_id)
+        ).all()
+        raise Refused(
+            f"exception {row.id} has {len(patches)} patches: choose the one for {action.id} "
+            f"({', '.join(names)})"
+        )
+    return int(patches[0])
+
+
+def _resolve_row(
+    session: Session, row: PatchException, operator: str, note: str, now: datetime
+) -> int:
+    _check_unresolved(row)
+    row.state = ExceptionState.RESOLVED
+    row.resolved_at = now
+    _touch(row, "resolved", now)
+    seq = _log(session, row, operator, "resolve", "resolved", note, now)
+    _event(session, row, "resolved", operator, "resolve", now)
+    return seq
+
+
+def _common_action(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    action_id: str,
+    now: datetime,
+    outcome: str | None,
+    note: str | None,
+    patch_id: int | None,
+    resolve_too: bool,
+) -> OpResult:
+    extras = [
+        label
+        for label, given in (
+            ("an outcome", bool(outcome and outcome.strip())),
+            ("a patch", patch_id is not None),
+            ("resolve", resolve_too),
+        )
+        if given
+    ]
+    if extras:
+        raise Refused(f"{action_id} takes a note only, not {' or '.join(extras)}")
+    if action_id == "note":
+        return add_note(database, exception_id, operator, note or "", now=now)
+    if action_id == "acknowledge":
+        if note and note.strip():
+            raise Refused("acknowledge takes no note: acknowledge, then add a note")
+        return acknowledge(database, exception_id, operator, now=now)
+    if action_id == "escalate":
+        return escalate(database, exception_id, operator, now=now, note=note)
+    if action_id == "resolve":
+        return resolve(database, exception_id, operator, note or "", now=now)
+    if action_id == "reopen":
+        return reopen(database, exception_id, operator, note or "", now=now)
+    raise Refused(f"unknown action {action_id!r}")  # pragma: no cover - COMMON_ACTIONS changed
+
+
+def _touch(row: PatchException, last_action: str, now: datetime) -> None:
+    row.last_action = last_action[:100]
+    row.last_action_at = now
+    row.updated_at = now
+
+
+def _log(
+    session: Session,
+    row: PatchException,
+    operator: str,
+    action: str,
+    outcome: str,
+    note: str,
+    now: datetime,
+) -> int:
+    record = append(
+        session,
+        AuditEntry(
+            at=now,
+            actor=operator,
+            operator=operator,
+            action=action,
+            outcome=outcome,
+            note=note,
+            client_id=row.client_id,
+            exception_id=row.id,
+            device_id=row.device_id,
+        ),
+    )
+    return record.seq
+
+
+def _event(
+    session: Session,
+    row: PatchException,
+    verb: str,
+    operator: str,
+    action: str,
+    now: datetime,
+    **extra: Any,
+) -> None:
+    record_event(
+        session,
+        at=now,
+        kind=f"exception.{verb}",
+        entity="exception",
+        entity_id=row.id,
+        client_id=row.client_id,
+        payload={
+            "operator": operator,
+            "action": action,
+            "state": row.state.value,
+            "owner": row.owner,
+            "class": row.failure_class.value,
+            "tier": row.tier.value,
+            **extra,
+        },
+    )
+
+
+def _result(
+    row: PatchException, action: str, seq: int, message: str, command_id: int | None = None
+) -> OpResult:
+    return OpResult(row.id, action, row.state, row.owner, seq, command_id, message)
+
+
+def _duplicate_open(session: Session, row: PatchException, other: int) -> str:
+    device = session.get(Device, row.device_id)
+    hostname = device.hostname if device is not None else f"id {row.device_id}"
+    return (
+        f"device {hostname} already has unresolved {row.failure_class.value} exception "
+        f"{other} (one open exception per device and class): work on that one"
+    )

@@ -1,0 +1,393 @@
+"""Reading exceptions for people: the filtered queue (paged, triage order) and one
+exception's full detail (device, client, patches, remediation history, operator commands).
+
+Rows are plain frozen values, safe to hand from a worker thread to a screen. Their text
+(hostnames, patch titles, notes, command results, owners) is untrusted and stored as given:
+whatever displays it must escape it (``patchdesk.text.printable``, markup off in Textual).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import (
+    CommandKind,
+    CommandState,
+    Criticality,
+    ExceptionState,
+    FailureClass,
+    OsFamily,
+    Role,
+    Tier,
+)
+from patchdesk.engine.classify import Action, actions_for
+from patchdesk.store.models import (
+    Client,
+    Device,
+    OperatorCommand,
+    Patch,
+    PatchException,
+    RemediationRecord,
+    Site,
+)
+from patchdesk.store.queue import TRIAGE_ORDER
+
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
+
+UNRESOLVED: frozenset[ExceptionState] = frozenset(ExceptionState) - {ExceptionState.RESOLVED}
+ALL_STATES: frozenset[ExceptionState] = frozenset(ExceptionState)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """Which exceptions to list. Every criterion given must hold.
+
+    ``states``: the default is every unresolved state (the open queue); ``ALL_STATES``
+    includes resolved ones. ``owner``: exactly this owner ("mine"); ``unassigned``: nobody owns
+    it. ``search``: case-insensitive text in the hostname, client id or name, summary or
+    owner. ``opened_since`` / ``resolved_since``: at or after that time.
+    """
+
+    client_id: str | None = None
+    tier: Tier | None = None
+    failure_class: FailureClass | None = None
+    states: Collection[ExceptionState] = UNRESOLVED
+    owner: str | None = None
+    unassigned: bool = False
+    search: str | None = None
+    opened_since: datetime | None = None
+    resolved_since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One exception as the queue shows it; ``patches`` are vendor ids (KB numbers ...)."""
+
+    id: int
+    tier: Tier
+    client_id: str
+    client_name: str
+    device_id: int
+    hostname: str
+    role: Role
+    criticality: Criticality
+    failure_class: FailureClass
+    state: ExceptionState
+    owner: str | None
+    summary: str
+    patch_ids: tuple[int, ...]
+    patches: tuple[str, ...]
+    opened_at: datetime
+    acknowledged_at: datetime | None
+    escalated_at: datetime | None
+    resolved_at: datetime | None
+    reopened_count: int
+    last_action: str | None
+    last_action_at: datetime | None
+    updated_at: datetime
+
+    def age(self, now: datetime) -> timedelta:
+        """Time since it was opened (a reopened exception keeps its first opening)."""
+        return now - self.opened_at
+
+
+def queue_rows(
+    session: Session, query: QueueFilter | None = None, *, offset: int = 0, limit: int = 200
+) -> list[QueueRow]:
+    """A page of the exceptions ``query`` selects, in triage order."""
+    found = session.execute(queue_statement(query).offset(offset).limit(limit)).all()
+    vendor_ids = _vendor_ids(session, {p for row in found for p in row[0].patch_ids})
+    return [
+        _row(exception, hostname, role, criticality, client_name, vendor_ids)
+        for exception, hostname, role, criticality, client_name in found
+    ]
+
+
+def queue_statement(
+    query: QueueFilter | None = None,
+) -> Select[PatchException, str, Role, Criticality, str]:
+    """The SELECT behind ``queue_rows`` (exception, hostname, role, criticality, client
+    name) in triage order; unresolved-only queries walk the ``ix_exceptions_triage`` index."""
+    return _filtered(_base(), query or QueueFilter()).order_by(*TRIAGE_ORDER)
+
+
+def count_queue(session: Session, query: QueueFilter | None = None) -> int:
+    """How many exceptions ``query`` selects."""
+    statement = _filtered(
+        select(func.count(PatchException.id))
+        .select_from(PatchException)
+        .join(Device, Device.id == PatchException.device_id)
+        .join(Client, Client.id == PatchException.client_id),
+        query or QueueFilter(),
+    )
+    return int(session.scalar(statement) or 0)
+
+
+def queue_row(session: Session, exception_id: int) -> QueueRow | None:
+    """One exception as a queue row (any state), or None."""
+    found = session.execute(_base().where(PatchException.id == exception_id)).first()
+    if found is None:
+        return None
+    exception, hostname, role, criticality, client_name = found
+    vendor_ids = _vendor_ids(session, set(exception.patch_ids))
+    return _row(exception, hostname, role, criticality, client_name, vendor_ids)
+
+
+# --- one exception in full ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    id: int
+    hostname: str
+    role: Role
+    criticality: Criticality
+    os_family: OsFamily
+    os_name: str
+    os_version: str
+    site: str | None
+    tags: tuple[str, ...]
+    maintenance_mode: bool
+    online: bool | None
+    last_seen: datetime | None
+    last_boot: datetime | None
+
+
+@dataclass(frozen=True)
+class PatchView:
+    id: int
+    vendor_id: str
+    title: str
+    classification: str
+    severity: str
+    reboot_required: bool
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One remediation-log record about the exception (technicians' and the engine's)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    operator: str
+    action: str
+    outcome: str
+    note: str
+
+
+@dataclass(frozen=True)
+class CommandView:
+    """An operator command for the exception: queued, running, or finished with its result."""
+
+    id: int
+    kind: CommandKind
+    state: CommandState
+    patch: str | None  # vendor id
+    args: Mapping[str, Any]
+    requested_by: str
+    requested_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    result: str
+
+
+@dataclass(frozen=True)
+class ExceptionDetail:
+    """Everything the detail view and ``patchdesk exceptions show`` need."""
+
+    exception: QueueRow
+    client_timezone: str
+    device: DeviceView
+    patches: tuple[PatchView, ...]
+    history: tuple[HistoryEntry, ...]
+    commands: tuple[CommandView, ...]
+    # actions_for(class): the response path, then the common actions. Pass any of their ids
+    # to exception_ops.log_remediation. "resolve" carries CommandKind.RESOLVE in classify but
+    # is written directly by exception_ops.resolve, never queued for the engine.
+    actions: tuple[Action, ...]
+
+
+def exception_detail(session: Session, exception_id: int) -> ExceptionDetail | None:
+    row = queue_row(session, exception_id)
+    if row is None:
+        return None
+    device, site = session.execute(
+        select(Device, Site.name)
+        .outerjoin(Site, Site.id == Device.site_id)
+        .where(Device.id == row.device_id)
+    ).one()
+    client = session.get(Client, row.client_id)
+    patches = session.scalars(select(Patch).where(Patch.id.in_(row.patch_ids))).all()
+    by_id = {patch.id: patch for patch in patches}
+    records = session.scalars(
+        select(RemediationRecord)
+        .where(RemediationRecord.exception_id == exception_id)
+        .order_by(RemediationRecord.seq)
+    ).all()
+    commands = session.execute(
+        select(OperatorCommand, Patch.vendor_id)
+        .outerjoin(Patch, Patch.id == OperatorCommand.patch_id)
+        .where(OperatorCommand.exception_id == exception_id)
+        .order_by(OperatorCommand.id)
+    ).all()
+    return ExceptionDetail(
+        exception=row,
+        client_timezone=client.timezone if client is not None else "UTC",
+        device=DeviceView(
+            id=device.id,
+            hostname=device.hostname,
+            role=device.role,
+            criticality=device.criticality,
+            os_family=device.os_family,
+            os_name=device.os_name,
+            os_version=device.os_version,
+            site=site,
+            tags=tuple(device.tags),
+            maintenance_mode=device.maintenance_mode,
+            online=device.online,
+            last_seen=device.last_seen,
+            last_boot=device.last_boot,
+        ),
+        patches=tuple(_patch_view(by_id[pid]) for pid in row.patch_ids if pid in by_id),
+        history=tuple(
+            HistoryEntry(r.seq, r.at, r.actor, r.operator, r.action, r.outcome, r.note)
+            for r in records
+        ),
+        commands=tuple(
+            CommandView(
+                id=c.id,
+                kind=c.kind,
+                state=c.state,
+                patch=vendor_id,
+                args=dict(c.args),
+                requested_by=c.requested_by,
+                requested_at=c.requested_at,
+                started_at=c.started_at,
+                completed_at=c.completed_at,
+                result=c.result,
+            )
+            for c, vendor_id in commands
+        ),
+        actions=actions_for(row.failure_class),
+    )
+
+
+# --- the machinery --------------------------------------------------------------------------
+
+
+def _base() -> Select[PatchException, str, Role, Criticality, str]:
+    return (
+        select(PatchException, Device.hostname, Device.role, Device.criticality, Client.name)
+        .join(Device, Device.id == PatchException.device_id)
+        .join(Client, Client.id == PatchException.client_id)
+    )
+
+
+def _filtered(statement: _S, query: QueueFilter) -> _S:
+    states = frozenset(query.states)
+    if states == UNRESOLVED:
+        # The same predicate as the triage index's WHERE, so the planner can use it.
+        statement = statement.where(PatchException.state != ExceptionState.RESOLVED)
+    elif states != ALL_STATES:
+        statement = statement.where(PatchException.state.in_(sorted(states)))
+    if query.client_id is not None:
+        statement = statement.where(PatchException.client_id == query.client_id)
+    if query.tier is not None:
+        statement = statement.where(PatchException.tier == query.tier)
+    if query.failure_class is not None:
+        statement = statement.where(PatchException.failure_class == query.failure_class)
+    if query.owner is not None:
+        statement = statement.where(PatchException.owner == query.owner)
+    if query.unassigned:
+        statement = statement.where(PatchException.owner.is_(None))
+    if query.opened_since is not None:
+        statement = statement.where(PatchException.opened_at >= query.opened_since)
+    if query.resolved_since is not None:
+        statement = statement.where(PatchException.resolved_at >= query.resolved_since)
+    term = (query.search or "").strip().lower()
+    if term:
+        statement = statement.where(
+            or_(
+                *(
+                    func.lower(column).contains(term, autoescape=True)
+                    for column in (
+                        Device.hostname,
+                        PatchException.client_id,
+                        Client.name,
+                        PatchException.summary,
+                        PatchException.owner,
+                    )
+                )
+            )
+        )
+    return statement
+
+
+def _vendor_ids(session: Session, patch_ids: set[int]) -> dict[int, str]:
+    if not patch_ids:
+        return {}
+    rows = session.execute(
+        select(Patch.id, Patch.vendor_id).where(Patch.id.in_(sorted(patch_ids)))
+    ).all()
+    return {patch_id: vendor_id for patch_id, vendor_id in rows}
+
+
+def _row(
+    exception: PatchException,
+    hostname: str,
+    role: Role,
+    criticality: Criticality,
+    client_name: str,
+    vendor_ids: Mapping[int, str],
+) -> QueueRow:
+    patch_ids = tuple(int(p) for p in exception.patch_ids)
+    return QueueRow(
+        id=exception.id,
+        tier=exception.tier,
+        client_id=exception.client_id,
+        client_name=client_name,
+        device_id=exception.device_id,
+        hostname=hostname,
+        role=role,
+        criticality=criticality,
+        failure_class=exception.failure_class,
+        state=exception.state,
+        owner=exception.owner,
+        summary=exception.summary,
+        patch_ids=patch_ids,
+        patches=tuple(vendor_ids.get(p, f"#{p}") for p in patch_ids),
+        opened_at=exception.opened_at,
+        acknowledged_at=exception.acknowledged_at,
+        escalated_at=exception.escalated_at,
+        resolved_at=exception.resolved_at,
+        reopened_count=exception.reopened_count,
+        last_action=exception.last_action,
+        last_action_at=exception.last_action_at,
+        updated_at=exception.updated_at,
+    )
+
+
+def _patch_view(patch: Patch) -> PatchView:
+    return PatchView(
+        id=patch.id,
+        vendor_id=patch.vendor_id,
+        title=patch.title,
+        classification=patch.classification.value,
+        severity=patch.severity.value,
+        reboot_required=patch.reboot_required,
+    )
+
+
+def tier_counts(rows: Sequence[tuple[Tier, int]]) -> dict[Tier, int]:
+    """Counts per tier with every tier present (zero when none)."""
+    counts = dict.fromkeys(Tier, 0)
+    for tier, count in rows:
+        counts[tier] = count
+    return counts
