@@ -39,9 +39,9 @@ import io
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Criticality, Role, default_criticality, os_family_of
@@ -445,20 +445,23 @@ def apply_inventory(
         raise UnknownClientsError(missing)
     summaries = {client_id: ClientSummary(client_id) for client_id in client_ids}
     site_ids = _ensure_sites(session, rows, summaries)
-    devices = _devices_by_key(session, client_ids)
+    devices: dict[tuple[str, str], Device | _NewDevice] = {**_devices_by_key(session, client_ids)}
+    created: list[_NewDevice] = []  # written in one statement (imports can be large)
     for row in rows:
         summary = summaries[row.client_id]
         site_id = site_ids[(row.client_id, row.site)] if row.site is not None else None
         device = devices.get((row.client_id, row.hostname))
         if device is None:
-            device = new_device(row, site_id, now)
-            session.add(device)
-            devices[(row.client_id, row.hostname)] = device
+            new = _NewDevice(new_device_values(row, site_id, now))
+            created.append(new)
+            devices[(row.client_id, row.hostname)] = new
             summary.created += 1
         elif update_device(device, desired_values(row, site_id), now):
             summary.updated += 1
         else:
             summary.unchanged += 1
+    if created:
+        session.execute(insert(cast(Table, Device.__table__)), [new.values for new in created])
     for summary in summaries.values():
         if summary.touched:
             record_event(
@@ -489,19 +492,35 @@ def desired_values(row: InventoryRow, site_id: int | None) -> dict[str, object]:
     return values
 
 
-def new_device(row: InventoryRow, site_id: int | None, now: datetime) -> Device:
-    return Device(
-        client_id=row.client_id,
-        hostname=row.hostname,
-        os_version="",
-        maintenance_mode=False,
-        created_at=now,
-        updated_at=now,
+def new_device_values(row: InventoryRow, site_id: int | None, now: datetime) -> dict[str, object]:
+    return {
+        "client_id": row.client_id,
+        "hostname": row.hostname,
+        "os_version": "",
+        "maintenance_mode": False,
+        "created_at": now,
+        "updated_at": now,
+        "connector_id": None,
         **desired_values(row, site_id),
-    )
+    }
 
 
-def update_device(device: Device, values: dict[str, object], now: datetime) -> bool:
+class _NewDevice:
+    """A device this import creates, before it is written (a repeated row updates it)."""
+
+    values: dict[str, object]
+
+    def __init__(self, values: dict[str, object]) -> None:
+        object.__setattr__(self, "values", values)
+
+    def __getattr__(self, name: str) -> object:
+        return self.values[name]
+
+    def __setattr__(self, name: str, value: object) -> None:
+        self.values[name] = value
+
+
+def update_device(device: Device | _NewDevice, values: dict[str, object], now: datetime) -> bool:
     """Set the values that differ; bump ``updated_at`` only if one did. True if changed."""
     changed = {name: value for name, value in values.items() if getattr(device, name) != value}
     for name, value in changed.items():

@@ -38,9 +38,9 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Classification, MissingPatchState, Severity
@@ -412,31 +412,34 @@ def apply_missing_patches(
     patches, created, updated, unchanged = _upsert_patches(session, rows)
     summaries = {row.client_id: ClientPatchSummary(row.client_id) for row in rows}
     existing = _device_patches(session, device_ids.values(), [p.id for p in patches.values()])
+    added: list[dict[str, Any]] = []
+    reopened: list[dict[str, Any]] = []
     for row in rows:
         summary = summaries[row.client_id]
         device_id = device_ids[(row.client_id, row.hostname)]
         patch_id = patches[row.patch.vendor_id].id
         current = existing.get((device_id, patch_id))
         if current is None:
-            session.add(
-                DevicePatch(
-                    device_id=device_id,
-                    patch_id=patch_id,
-                    state=MissingPatchState.MISSING,
-                    detected_at=now,
-                    installed_at=None,
-                    updated_at=now,
-                )
+            added.append(
+                {
+                    "device_id": device_id,
+                    "patch_id": patch_id,
+                    "state": MissingPatchState.MISSING,
+                    "detected_at": now,
+                    "installed_at": None,
+                    "updated_at": now,
+                }
             )
             summary.added += 1
-        elif current.state is MissingPatchState.INSTALLED:
-            current.state = MissingPatchState.MISSING
-            current.installed_at = None
-            current.detected_at = now
-            current.updated_at = now
+        elif current[1] is MissingPatchState.INSTALLED:
+            reopened.append({"b_id": current[0], "b_now": now})
             summary.reopened += 1
         else:
             summary.unchanged += 1
+    if added:
+        session.execute(insert(_DEVICE_PATCHES), added)
+    if reopened:
+        session.execute(_REOPEN, reopened)
     for summary in summaries.values():
         if summary.added or summary.reopened:
             record_event(
@@ -501,13 +504,31 @@ def _upsert_patches(
     return stored, created, updated, unchanged
 
 
+_DEVICE_PATCHES = cast(Table, DevicePatch.__table__)
+_REOPEN = (
+    update(_DEVICE_PATCHES)
+    .where(_DEVICE_PATCHES.c.id == bindparam("b_id"))
+    .values(
+        state=MissingPatchState.MISSING,
+        installed_at=None,
+        detected_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 def _device_patches(
     session: Session, device_ids: Collection[int], patch_ids: Collection[int]
-) -> dict[tuple[int, int], DevicePatch]:
+) -> dict[tuple[int, int], tuple[int, MissingPatchState]]:
+    """(device id, patch id) -> (row id, state) of the rows already stored."""
     if not device_ids or not patch_ids:
         return {}
-    query = select(DevicePatch).where(
-        DevicePatch.device_id.in_(sorted(set(device_ids))),
-        DevicePatch.patch_id.in_(sorted(set(patch_ids))),
+    table = _DEVICE_PATCHES
+    query = select(table.c.device_id, table.c.patch_id, table.c.id, table.c.state).where(
+        table.c.device_id.in_(sorted(set(device_ids))),
+        table.c.patch_id.in_(sorted(set(patch_ids))),
     )
-    return {(row.device_id, row.patch_id): row for row in session.scalars(query)}
+    return {
+        (device_id, patch_id): (row_id, state)
+        for device_id, patch_id, row_id, state in session.execute(query)
+    }

@@ -109,6 +109,7 @@ def _run(
         target.checkin_deadline = result.at + timedelta(minutes=timeout)
         target.state = TargetState.REBOOTING
         target.updated_at = now
+        target.check_at = now  # the engine looks at it again at its next step
         return f"reboot sent at {result.at:%H:%M} UTC; waiting for the device to come back"
     if command.kind is CommandKind.RETRY_INSTALL:
         if target is None:
@@ -131,6 +132,7 @@ def _run(
         target.reboot_requested_at = None
         target.reboot_deadline = target.checkin_deadline = None
         target.updated_at = now
+        target.check_at = now  # the engine looks at it again at its next step
         deployment = session.get(Deployment, target.deployment_id)
         if deployment is not None and deployment.occurrence_end <= now:
             # Outside the window: give the retry its own hour to report a result.

@@ -15,6 +15,8 @@ class EngineConfig:
     reboot_timeout: timedelta = timedelta(minutes=30)
     # Health checks newly failing within this long after verification are a regression.
     observation_period: timedelta = timedelta(hours=24)
+    # How often a verified device's health checks are read during the observation period.
+    health_interval: timedelta = timedelta(hours=1)
     # Servers of one client dispatched at a time (so a client never loses all its servers).
     servers_per_client: int = 1
     # Who the engine is in the remediation log.

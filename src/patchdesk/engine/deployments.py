@@ -12,19 +12,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import NamedTuple, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import DeploymentState, MissingPatchState, TargetState
+from patchdesk.domain import (
+    ApprovalDecisionKind,
+    DeploymentState,
+    MissingPatchState,
+    Role,
+    TargetState,
+)
 from patchdesk.engine.approval import ApprovalState, Blocklist, decide
-from patchdesk.engine.calendar import occurrences
 from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
+from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
-from patchdesk.engine.windows import ClientWindow, load_windows
+from patchdesk.engine.windows import ClientWindow
 from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.store.approvals import load_blocklist, load_client
 from patchdesk.store.events import record_event
@@ -49,55 +56,82 @@ SETTLED = frozenset(
         TargetState.SKIPPED,
     }
 )
-_TICK = timedelta(microseconds=1)
 
 
-def open_now(session: Session, now: datetime) -> list[tuple[ClientWindow, datetime, datetime]]:
-    """(window, start, end) of every occurrence open at ``now`` with no deployment yet."""
-    found = []
-    for window in load_windows(session):
-        for occurrence in occurrences(window.spec, window.zone, now, now + _TICK):
-            exists = session.scalar(
-                select(Deployment.id).where(
-                    Deployment.window_id == window.window_id,
-                    Deployment.occurrence_start == occurrence.start_utc,
-                )
-            )
-            if exists is None:
-                found.append((window, occurrence.start_utc, occurrence.end_utc))
+def open_now(
+    session: Session, now: datetime, schedule: WindowSchedule | None = None
+) -> list[tuple[ClientWindow, datetime, datetime]]:
+    """(window, start, end) of every occurrence open at ``now`` with no deployment yet.
+
+    The schedule remembers occurrences found with a deployment (its caller opens one for
+    each occurrence returned), so an open window costs no query after its first step.
+    """
+    schedule = schedule if schedule is not None else WindowSchedule()
+    schedule.refresh(session)
+    unknown = [
+        (window, occurrence)
+        for window, occurrence in schedule.open_at(now)
+        if (window.window_id, occurrence.start_utc) not in schedule.deployed
+    ]
+    if not unknown:
+        return []
+    query = select(Deployment.window_id, Deployment.occurrence_start).where(
+        Deployment.window_id.in_({window.window_id for window, _ in unknown}),
+        Deployment.occurrence_start.in_({occurrence.start_utc for _, occurrence in unknown}),
+    )
+    schedule.deployed.update(
+        (window_id, start) for window_id, start in session.execute(query) if window_id is not None
+    )
+    found = [
+        (window, occurrence.start_utc, occurrence.end_utc)
+        for window, occurrence in unknown
+        if (window.window_id, occurrence.start_utc) not in schedule.deployed
+    ]
+    schedule.deployed.update((window.window_id, start) for window, start, _ in found)
     return found
 
 
-def applies(window: MaintenanceWindow, device: Device, site: str | None) -> bool:
+def applies(window: MaintenanceWindow, role: Role, tags: Iterable[str], site: str | None) -> bool:
     """Every narrowing list the window gives must match (tags: any one of them)."""
-    if window.applies_roles and device.role.value not in window.applies_roles:
+    if window.applies_roles and role.value not in window.applies_roles:
         return False
-    if window.applies_tags and not fold(window.applies_tags) & fold(device.tags):
+    if window.applies_tags and not fold(window.applies_tags) & fold(tags):
         return False
     return not (window.applies_sites and fold([site or ""]) - fold(window.applies_sites))
 
 
-def _candidates(session: Session, window: MaintenanceWindow) -> dict[int, Device]:
+class Candidate(NamedTuple):
+    id: int
+    connector_id: str
+    hostname: str
+
+
+def _candidates(session: Session, window: MaintenanceWindow) -> dict[int, Candidate]:
     """Devices the window applies to that the engine can reach and may patch now."""
     busy = set(session.scalars(select(Target.device_id).where(Target.state.in_(IN_FLIGHT))))
     query = (
-        select(Device, Site.name)
+        select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
         .outerjoin(Site, Device.site_id == Site.id)
         .where(
             Device.client_id == window.client_id,
             Device.connector_id.is_not(None),
             Device.maintenance_mode.is_(False),
         )
+        .order_by(Device.id)
     )
     return {
-        device.id: device
-        for device, site in session.execute(query)
-        if device.id not in busy and applies(window, device, site)
+        device_id: Candidate(device_id, connector_id or "", hostname)
+        for device_id, connector_id, hostname, role, tags, site in session.execute(query)
+        if device_id not in busy and applies(window, role, tags, site)
     }
 
 
 def refresh_missing(
-    session: Session, connector: Connector, client_id: str, devices: Iterable[Device], now: datetime
+    session: Session,
+    connector: Connector,
+    client_id: str,
+    devices: Iterable[Candidate],
+    now: datetime,
 ) -> None:
     """Record what the connector says these devices miss (added or reopened, never removed)."""
     by_connector = {device.connector_id: device for device in devices if device.connector_id}
@@ -131,20 +165,27 @@ def approved_patches(
     patch_ids = {vendor_id: patch_id for vendor_id, patch_id in session.execute(query)}
     approved: dict[int, list[int]] = defaultdict(list)
     for need in loaded.needs:
+        # The decision depends on the device through its ring, and through its id only
+        # when an emergency decision names devices: decide once per ring otherwise.
+        per_device = any(d.kind is ApprovalDecisionKind.EMERGENCY for d in need.decisions)
+        decided: dict[object, bool] = {}
         for device in need.devices:
             if device.device_id not in wanted:
                 continue
-            decision = decide(
-                need.patch,
-                device_id=device.device_id,
-                ring=device.ring,
-                policy=loaded.policy,
-                blocklist=blocklist,
-                decisions=need.decisions,
-                progress=need.progress,
-                now=now,
-            )
-            if decision.state is ApprovalState.APPROVED:
+            key = device.device_id if per_device else (device.ring.name if device.ring else None)
+            if key not in decided:
+                decision = decide(
+                    need.patch,
+                    device_id=device.device_id,
+                    ring=device.ring,
+                    policy=loaded.policy,
+                    blocklist=blocklist,
+                    decisions=need.decisions,
+                    progress=need.progress,
+                    now=now,
+                )
+                decided[key] = decision.state is ApprovalState.APPROVED
+            if decided[key]:
                 approved[device.device_id].append(patch_ids[need.patch.vendor_id])
     return approved
 
@@ -173,19 +214,7 @@ def open_deployment(
     )
     session.add(deployment)
     session.flush()
-    for device_id in sorted(approved):
-        session.add(
-            Target(
-                deployment_id=deployment.id,
-                device_id=device_id,
-                state=TargetState.PENDING,
-                updated_at=now,
-                patches=[
-                    TargetPatch(patch_id=patch_id, state=MissingPatchState.MISSING)
-                    for patch_id in sorted(set(approved[device_id]))
-                ],
-            )
-        )
+    _add_targets(session, deployment.id, approved, end, now)
     record_event(
         session,
         at=now,
@@ -205,28 +234,78 @@ def open_deployment(
     return deployment
 
 
+def _add_targets(
+    session: Session,
+    deployment_id: int,
+    approved: Mapping[int, Iterable[int]],
+    end: datetime,
+    now: datetime,
+) -> None:
+    """A pending target per device (by device id) with its patches (by patch id)."""
+    devices = sorted(approved)
+    if not devices:
+        return
+    rows = [
+        {
+            "deployment_id": deployment_id,
+            "device_id": device_id,
+            "state": TargetState.PENDING,
+            "updated_at": now,
+            "check_at": end,  # still pending when the window closes: missed or carried over
+        }
+        for device_id in devices
+    ]
+    insert_targets = insert(_TARGETS).returning(_TARGETS.c.id, sort_by_parameter_order=True)
+    target_ids = session.execute(insert_targets, rows).scalars().all()
+    patches = [
+        {"target_id": target_id, "patch_id": patch_id, "state": MissingPatchState.MISSING}
+        for target_id, device_id in zip(target_ids, devices, strict=True)
+        for patch_id in sorted(set(approved[device_id]))
+    ]
+    session.execute(insert(_TARGET_PATCHES), patches)
+
+
+_TARGETS = cast(Table, Target.__table__)
+_TARGET_PATCHES = cast(Table, TargetPatch.__table__)
+
+
+_OPEN_DEPLOYMENTS = select(
+    Deployment.id, Deployment.occurrence_start, Deployment.occurrence_end
+).where(Deployment.state == DeploymentState.OPEN)
+_UNSETTLED = (
+    select(Target.id)
+    .where(Target.deployment_id == bindparam("deployment"), Target.state.not_in(SETTLED))
+    .limit(1)
+)
+
+
 def close_finished(session: Session, now: datetime, report: StepReport) -> None:
     """Close deployments past their window whose every target has settled."""
-    open_rows = session.scalars(
-        select(Deployment).where(
-            Deployment.state == DeploymentState.OPEN, Deployment.occurrence_end <= now
-        )
-    ).all()
-    for deployment in open_rows:
-        states = _target_states(session, [deployment.id]).get(deployment.id, [])
-        if all(state in SETTLED for state in states):
-            deployment.state = DeploymentState.CLOSED
-            deployment.closed_at = now
-            record_event(
-                session,
-                at=now,
-                kind="deployment.closed",
-                entity="deployment",
-                entity_id=deployment.id,
-                client_id=deployment.client_id,
-                payload=_counts(states),
-            )
+    open_rows = sorted(session.execute(_OPEN_DEPLOYMENTS).all())
+    started = 0
+    for deployment_id, start, end in open_rows:
+        if end <= now and session.scalar(_UNSETTLED, {"deployment": deployment_id}) is None:
+            _close(session, deployment_id, now)
             report.deployments_closed += 1
+        elif start <= now:
+            started += 1
+    report.open_deployments = started
+
+
+def _close(session: Session, deployment_id: int, now: datetime) -> None:
+    deployment = session.get_one(Deployment, deployment_id)
+    states = _target_states(session, [deployment_id]).get(deployment_id, [])
+    deployment.state = DeploymentState.CLOSED
+    deployment.closed_at = now
+    record_event(
+        session,
+        at=now,
+        kind="deployment.closed",
+        entity="deployment",
+        entity_id=deployment.id,
+        client_id=deployment.client_id,
+        payload=_counts(states),
+    )
 
 
 def _target_states(

@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session
 
 from patchdesk.domain import DeploymentState, Role, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
+from patchdesk.engine.rows import DeviceRow, TargetRow, load_devices, load_targets, save
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Patch, Target
@@ -40,6 +42,31 @@ def _servers_in_flight(session: Session) -> Counter[str]:
     return Counter(session.scalars(query))
 
 
+_OPEN = (
+    select(
+        Deployment.id,
+        Deployment.window_id,
+        Deployment.occurrence_end,
+        MaintenanceWindow.max_concurrent,
+    )
+    .join(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
+    .where(
+        Deployment.state == DeploymentState.OPEN,
+        Deployment.occurrence_start <= bindparam("now"),
+        Deployment.occurrence_end > bindparam("now"),
+    )
+    .order_by(Deployment.id)
+)
+_COUNTS = (
+    select(Target.deployment_id, Target.state, func.count())
+    .where(
+        Target.deployment_id.in_(bindparam("deployments", expanding=True)),
+        Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
+    )
+    .group_by(Target.deployment_id, Target.state)
+)
+
+
 def dispatch(
     session: Session,
     connector: Connector,
@@ -47,80 +74,109 @@ def dispatch(
     config: EngineConfig,
     report: StepReport,
 ) -> None:
-    deployments = session.scalars(
-        select(Deployment).where(
-            Deployment.state == DeploymentState.OPEN,
-            Deployment.occurrence_start <= now,
-            Deployment.occurrence_end > now,
-        )
-    ).all()
-    servers = _servers_in_flight(session)
-    for deployment in deployments:
-        window = session.get(MaintenanceWindow, deployment.window_id)
-        if window is None:
+    open_rows = session.execute(_OPEN, {"now": now}).all()
+    if not open_rows:
+        return
+    in_flight: Counter[int] = Counter()
+    pending: Counter[int] = Counter()
+    for deployment_id, state, count in session.execute(
+        _COUNTS, {"deployments": [row.id for row in open_rows]}
+    ):
+        (pending if state is TargetState.PENDING else in_flight)[deployment_id] += count
+    servers: Counter[str] | None = None  # in flight per client, read when first needed
+    for deployment_id, window_id, end, limit in open_rows:
+        free = limit - in_flight[deployment_id]
+        if free <= 0 or not pending[deployment_id]:
             continue
-        targets = session.scalars(
-            select(Target)
-            .where(Target.deployment_id == deployment.id)
-            .options(selectinload(Target.patches))
-        ).all()
-        in_flight = sum(1 for t in targets if t.state in IN_FLIGHT)
-        free = window.max_concurrent - in_flight
-        pending = [t for t in targets if t.state is TargetState.PENDING]
-        if free <= 0 or not pending:
-            continue
-        devices = {
-            d.id: d
-            for d in session.scalars(
-                select(Device).where(Device.id.in_([t.device_id for t in pending]))
-            )
-        }
-        pending.sort(
-            key=lambda t: (
-                tier_of(devices[t.device_id].role, devices[t.device_id].criticality).value,
-                t.id,
-            )
-        )
-        for target in pending:
-            if free <= 0:
+        chosen: list[int] = []
+        for candidate in _pending(session, deployment_id):
+            if len(chosen) >= free:
                 break
-            device = devices[target.device_id]
-            if not device.online or (target.next_action_at and target.next_action_at > now):
-                continue
-            if (
-                device.role is Role.SERVER
-                and servers[device.client_id] >= config.servers_per_client
+            if not candidate.online or (
+                candidate.next_action_at and candidate.next_action_at > now
             ):
                 continue
-            _dispatch_one(session, connector, target, device, window, now)
-            report.dispatched += 1
-            free -= 1
-            if device.role is Role.SERVER:
-                servers[device.client_id] += 1
+            if candidate.role is Role.SERVER:
+                if servers is None:
+                    servers = _servers_in_flight(session)
+                if servers[candidate.client_id] >= config.servers_per_client:
+                    continue
+                servers[candidate.client_id] += 1
+            chosen.append(candidate.id)
+        if chosen:
+            window = session.get_one(MaintenanceWindow, window_id)
+            _dispatch_all(session, connector, chosen, window, end, now)
+            report.dispatched += len(chosen)
+
+
+_PENDING = (
+    select(
+        Target.id,
+        Target.device_id,
+        Target.next_action_at,
+        Device.role,
+        Device.criticality,
+        Device.online,
+        Device.client_id,
+    )
+    .join(Device, Target.device_id == Device.id)
+    .where(Target.deployment_id == bindparam("deployment"), Target.state == TargetState.PENDING)
+)
+
+
+def _pending(session: Session, deployment_id: int) -> list[Any]:
+    """The deployment's pending targets with what dispatch needs of their devices, in
+    dispatch order: by device tier (servers first), then target id."""
+    rows = session.execute(_PENDING, {"deployment": deployment_id}).all()
+    return sorted(rows, key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
+
+
+def _dispatch_all(
+    session: Session,
+    connector: Connector,
+    target_ids: list[int],
+    window: MaintenanceWindow,
+    end: datetime,
+    now: datetime,
+) -> None:
+    """Dispatch these targets (in this order), each with its next attempt's key."""
+    targets = {target.id: target for target in load_targets(session, target_ids)}
+    devices = load_devices(session, {target.device_id for target in targets.values()})
+    patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
+    vendor = dict(session.execute(_VENDOR_IDS, {"ids": patch_ids}).all())
+    baseline = [
+        devices[t.device_id].connector_id for t in targets.values() if t.health_before is None
+    ]
+    health = connector.health([cid for cid in baseline if cid]) if baseline else {}
+    for target_id in target_ids:
+        target = targets[target_id]
+        device = devices[target.device_id]
+        assert device.connector_id is not None
+        if target.health_before is None:
+            target.health_before = dict(health.get(device.connector_id, {}))
+        vendor_ids = sorted(vendor[p.patch_id] for p in target.patches)
+        _dispatch_one(session, connector, target, device, window, vendor_ids, now)
+        target.check_at = end  # the install's result is due by the window's end
+    save(session, list(targets.values()))
+
+
+_VENDOR_IDS = select(Patch.id, Patch.vendor_id).where(
+    Patch.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def _dispatch_one(
     session: Session,
     connector: Connector,
-    target: Target,
-    device: Device,
+    target: TargetRow,
+    device: DeviceRow,
     window: MaintenanceWindow,
+    vendor_ids: list[str],
     now: datetime,
 ) -> None:
     assert device.connector_id is not None
     attempt = target.attempts + 1
     key = idempotency_key(target.id, attempt)
-    vendor_ids = list(
-        session.scalars(
-            select(Patch.vendor_id)
-            .where(Patch.id.in_([p.patch_id for p in target.patches]))
-            .order_by(Patch.vendor_id)
-        )
-    )
-    if target.health_before is None:
-        target.health_before = dict(
-            connector.health([device.connector_id]).get(device.connector_id, {})
-        )
     job_id = connector.install(
         device.connector_id, vendor_ids, reboot_policy=window.reboot_policy, idempotency_key=key
     )

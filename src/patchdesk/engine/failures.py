@@ -16,12 +16,15 @@ from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetSta
 from patchdesk.engine.classify import Failure
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.report import StepReport
+from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
-from patchdesk.store.models import Deployment, Device, PatchException, Target
+from patchdesk.store.models import PatchException
 
 
-def may_retry(target: Target, deployment: Deployment, now: datetime, config: EngineConfig) -> bool:
+def may_retry(
+    target: TargetRow, deployment: DeploymentRow, now: datetime, config: EngineConfig
+) -> bool:
     """The automatic install retry: attempts left and enough of the window remaining."""
     return (
         target.attempts <= config.install_retries
@@ -31,8 +34,8 @@ def may_retry(target: Target, deployment: Deployment, now: datetime, config: Eng
 
 def schedule_retry(
     session: Session,
-    target: Target,
-    device: Device,
+    target: TargetRow,
+    device: DeviceRow,
     failure: Failure,
     now: datetime,
     config: EngineConfig,
@@ -68,8 +71,8 @@ def schedule_retry(
 
 def raise_exception(
     session: Session,
-    target: Target,
-    device: Device,
+    target: TargetRow,
+    device: DeviceRow,
     failure: Failure,
     now: datetime,
     config: EngineConfig,

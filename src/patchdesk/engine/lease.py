@@ -1,9 +1,9 @@
 """The engine lease: one engine dispatches at a time (DESIGN section 2).
 
 The lease is one row in ``engine_lease``. An engine takes it when it is free, expired, or
-already its own, and renews it every step; anyone else runs attached (reads, writes operator
-commands, dispatches nothing) and is told who holds it. A lease that is not renewed expires,
-so another engine takes over after a crash.
+already its own, and renews it once half of its time has gone (``Reconciler``); anyone else
+runs attached (reads, writes operator commands, dispatches nothing) and is told who holds
+it. A lease that is not renewed expires, so another engine takes over after a crash.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class LeaseState:
     holder: str
     expires_at: datetime
     taken_over_from: str | None = None  # an expired holder we replaced
+    acquired_at: datetime | None = None  # when the holder took it (renewals keep it)
 
 
 def _claim(session: Session, me: str, now: datetime, ttl: timedelta) -> LeaseState:
@@ -49,11 +50,11 @@ def _claim(session: Session, me: str, now: datetime, ttl: timedelta) -> LeaseSta
         session.add(lease)
         session.flush()
         record_event(session, at=now, kind="lease.acquired", entity="engine", entity_id=me)
-        return LeaseState(True, me, lease.expires_at)
+        return LeaseState(True, me, lease.expires_at, acquired_at=now)
     if lease.holder == me:
         lease.renewed_at = now
         lease.expires_at = now + ttl
-        return LeaseState(True, me, lease.expires_at)
+        return LeaseState(True, me, lease.expires_at, acquired_at=lease.acquired_at)
     if lease.expires_at <= now:
         previous = lease.holder
         lease.holder, lease.acquired_at = me, now
@@ -66,8 +67,8 @@ def _claim(session: Session, me: str, now: datetime, ttl: timedelta) -> LeaseSta
             entity_id=me,
             payload={"from": previous},
         )
-        return LeaseState(True, me, lease.expires_at, taken_over_from=previous)
-    return LeaseState(False, lease.holder, lease.expires_at)
+        return LeaseState(True, me, lease.expires_at, taken_over_from=previous, acquired_at=now)
+    return LeaseState(False, lease.holder, lease.expires_at, acquired_at=lease.acquired_at)
 
 
 def acquire(db: Database, me: str, now: datetime, ttl: timedelta = DEFAULT_TTL) -> LeaseState:

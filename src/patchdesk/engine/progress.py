@@ -1,22 +1,29 @@
-"""Steps 3 and 4: follow every target in flight, prove verification, turn deadlines into
+"""Steps 3 and 4: follow the targets in flight, prove verification, turn deadlines into
 failures.
 
-Per target: read the install job's result, then let ``engine.classify`` judge the facts
-(install result, reboot command, boot time, check-in, deadlines, health checks) and act on
-the verdict: request the reboot (counting user deferrals, forcing it when they run out),
-move the target along the lifecycle, mark it verified, or record the failure (an install
-failure may retry first; every other failure raises an exception).
+A step looks at the targets that may have news (``engine.attention``). Per target: read the
+install job's result, then let ``engine.classify`` judge the facts (install result, reboot
+command, boot time, check-in, deadlines, health checks) and act on the verdict: request the
+reboot (counting user deferrals, forcing it when they run out), move the target along the
+lifecycle, mark it verified, or record the failure (an install failure may retry first;
+every other failure raises an exception). Then note when to look at the target again
+without news (``check_at``), or, once verified, when to read its health next (every
+``health_interval`` of the observation period; a snapshot is stored when it differs from the
+one before, with the time it was first seen).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
 
 from patchdesk.domain import MissingPatchState, TargetState
+from patchdesk.engine.attention import AWAITING_JOB, Watch, Watched, needing_attention
 from patchdesk.engine.classify import (
     CAUSE_STATE,
     WAITING_STATE,
@@ -39,15 +46,19 @@ from patchdesk.engine.connectors.base import (
 )
 from patchdesk.engine.failures import is_install, may_retry, raise_exception, schedule_retry
 from patchdesk.engine.report import StepReport
-from patchdesk.store.events import record_event
-from patchdesk.store.models import (
-    Deployment,
-    Device,
-    DevicePatch,
-    MaintenanceWindow,
-    Patch,
-    Target,
+from patchdesk.engine.rows import (
+    DeploymentRow,
+    DeviceRow,
+    TargetRow,
+    WindowRow,
+    load_deployments,
+    load_devices,
+    load_targets,
+    load_windows,
+    save,
 )
+from patchdesk.store.events import record_event
+from patchdesk.store.models import DevicePatch, Patch, Target
 
 FOLLOWED = (
     TargetState.DISPATCHED,
@@ -58,7 +69,17 @@ FOLLOWED = (
     TargetState.AWAITING_CHECKIN,
     TargetState.DEFERRED,
 )
-AWAITING_JOB = (TargetState.DISPATCHED, TargetState.INSTALLING)
+# Settled for good: nothing more to follow (verified targets are still watched).
+DONE = frozenset(
+    {
+        TargetState.INSTALL_FAILED,
+        TargetState.REBOOT_FAILED,
+        TargetState.NO_CHECKIN,
+        TargetState.REGRESSION,
+        TargetState.MISSED,
+        TargetState.SKIPPED,
+    }
+)
 REBOOTING_STATES = frozenset(
     {
         TargetState.REBOOT_PENDING,
@@ -71,46 +92,42 @@ REBOOTING_STATES = frozenset(
 
 @dataclass
 class Context:
-    target: Target
-    deployment: Deployment
-    window: MaintenanceWindow
-    device: Device
+    target: TargetRow
+    deployment: DeploymentRow
+    window: WindowRow
+    device: DeviceRow
     reboot_hint: bool
+    vendor_ids: Mapping[int, str]  # patch id -> vendor id, for the job's per-patch results
 
 
-def _load(session: Session, now: datetime, config: EngineConfig) -> list[Context]:
-    watching = (
-        (Target.state == TargetState.VERIFIED)
-        & (Target.verified_at.is_not(None))
-        & (Target.verified_at > now - config.observation_period)
-    )
-    closed_pending = (Target.state == TargetState.PENDING) & (Deployment.occurrence_end <= now)
-    query = (
-        select(Target, Deployment, MaintenanceWindow, Device)
-        .join(Deployment, Target.deployment_id == Deployment.id)
-        .join(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
-        .join(Device, Target.device_id == Device.id)
-        .where(Target.state.in_(FOLLOWED) | watching | closed_pending)
-        .options(selectinload(Target.patches))
-        .order_by(Target.id)
-    )
-    rows = session.execute(query).all()
-    patch_ids = {p.patch_id for target, *_ in rows for p in target.patches}
-    hints = dict(
-        session.execute(
-            select(Patch.id, Patch.reboot_required).where(Patch.id.in_(patch_ids))
-        ).all()
-    )
-    return [
-        Context(
-            target,
-            deployment,
-            window,
-            device,
-            any(hints.get(p.patch_id, True) for p in target.patches),
+def _load(session: Session, ids: Sequence[int]) -> list[Context]:
+    targets = load_targets(session, ids)
+    devices = load_devices(session, {target.device_id for target in targets})
+    deployments = load_deployments(session, {target.deployment_id for target in targets})
+    windows = load_windows(session, {d.window_id for d in deployments.values() if d.window_id})
+    patch_ids = {p.patch_id for target in targets for p in target.patches}
+    patches = {
+        patch_id: (vendor_id, reboot_required)
+        for patch_id, vendor_id, reboot_required in session.execute(
+            _PATCHES, {"ids": sorted(patch_ids)}
         )
-        for target, deployment, window, device in rows
-    ]
+    }
+    vendor_ids = {patch_id: vendor_id for patch_id, (vendor_id, _) in patches.items()}
+    contexts = []
+    for target in targets:
+        deployment = deployments[target.deployment_id]
+        if deployment.window_id not in windows:
+            continue  # an emergency deployment (no window) is not followed here
+        hint = any(patches.get(p.patch_id, ("", True))[1] for p in target.patches)
+        window = windows[deployment.window_id]
+        device = devices[target.device_id]
+        contexts.append(Context(target, deployment, window, device, hint, vendor_ids))
+    return contexts
+
+
+_PATCHES = select(Patch.id, Patch.vendor_id, Patch.reboot_required).where(
+    Patch.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def follow(
@@ -119,69 +136,177 @@ def follow(
     now: datetime,
     config: EngineConfig,
     report: StepReport,
+    changed: Collection[int] | None = None,
+    watch: Watch | None = None,
+    jobs_since: datetime | None = None,
 ) -> None:
-    contexts = _load(session, now, config)
-    job_ids = [
-        c.target.job_id for c in contexts if c.target.state in AWAITING_JOB and c.target.job_id
+    """Follow the targets that may have news (``attention``): ``changed`` are the devices
+    whose facts changed since the last step, ``jobs_since`` when the last step polled the jobs
+    (None for either: unknown, look at everything in flight)."""
+    watch = watch if watch is not None else Watch()
+    if not watch.loaded:
+        watch.load(session, now, config.observation_period)
+    attention = needing_attention(session, connector, now, config, changed, watch, jobs_since)
+    if attention.snapshots:
+        _store_snapshots(session, attention.snapshots, now)
+    contexts = _load(session, attention.target_ids)
+    unpolled = [
+        c.target.job_id
+        for c in contexts
+        if c.target.state in AWAITING_JOB
+        and c.target.job_id
+        and c.target.job_id not in attention.jobs
     ]
-    jobs = connector.job_status(job_ids) if job_ids else {}
-    watched = [
+    jobs = {**attention.jobs, **connector.job_status(unpolled)} if unpolled else attention.jobs
+    unread = [
         c.device.connector_id
         for c in contexts
-        if c.target.state is TargetState.VERIFIED and c.device.connector_id
+        if _watched(c, now, config)
+        and c.device.connector_id
+        and c.target.id not in attention.health
     ]
-    health = connector.health(watched) if watched else {}
+    read = connector.health(unread) if unread else {}
+    installed: list[dict[str, Any]] = []  # device patches the jobs installed
     for context in contexts:
-        target = context.target
-        job = jobs.get(target.job_id) if target.job_id is not None else None
-        install = InstallResult(InstallStatus.UNKNOWN)
-        if target.state in AWAITING_JOB:
-            if job is not None:
-                install = _apply_job(session, context, job, now)
-        elif target.job_id is not None:
-            install = InstallResult(InstallStatus.SUCCEEDED)  # past installing: it succeeded
-        snapshot = health.get(context.device.connector_id or "")
-        if target.state is TargetState.VERIFIED and snapshot is not None:
-            target.health_after = dict(snapshot)
-            target.health_after_at = now
-        verdict = classify(_facts(context, install, config), now)
-        _act(session, connector, context, verdict, now, config, report)
+        snapshot = attention.health.get(context.target.id)
+        if snapshot is None:
+            snapshot = read.get(context.device.connector_id or "")
+        job = jobs.get(context.target.job_id or "")
+        _follow_one(session, connector, context, job, snapshot, now, config, report, installed)
+        _plan(context, now, config, watch)
+    save(session, [context.target for context in contexts])
+    if installed:
+        session.execute(_INSTALLED, installed)
+    report.watching = len(watch)
 
 
-def _apply_job(session: Session, context: Context, job: JobStatus, now: datetime) -> InstallResult:
+def _follow_one(
+    session: Session,
+    connector: Connector,
+    context: Context,
+    job: JobStatus | None,
+    snapshot: Mapping[str, bool] | None,
+    now: datetime,
+    config: EngineConfig,
+    report: StepReport,
+    installed: list[dict[str, Any]],
+) -> None:
+    target = context.target
+    install = InstallResult(InstallStatus.UNKNOWN)
+    if target.state in AWAITING_JOB:
+        if job is not None:
+            install = _apply_job(session, context, job, now, installed)
+    elif target.job_id is not None:
+        install = InstallResult(InstallStatus.SUCCEEDED)  # past installing: it succeeded
+    if _watched(context, now, config) and snapshot is not None and target.health_after != snapshot:
+        target.health_after = dict(snapshot)  # the latest snapshot, first seen now
+        target.health_after_at = now
+    verdict = classify(_facts(context, install, now, config), now)
+    _act(session, connector, context, verdict, now, config, report)
+
+
+_targets = cast(Table, Target.__table__)
+_SNAPSHOT = (
+    update(_targets)
+    .where(_targets.c.id == bindparam("b_id"))
+    .values(health_after=bindparam("b_health"), health_after_at=bindparam("b_now"))
+)
+
+
+def _store_snapshots(
+    session: Session, snapshots: Mapping[int, Mapping[str, bool]], now: datetime
+) -> None:
+    """Health snapshots of verified targets that differ from the stored ones but fail no
+    check that passed before the patch: stored, nothing else to decide."""
+    rows = [
+        {"b_id": target_id, "b_health": dict(snapshot), "b_now": now}
+        for target_id, snapshot in sorted(snapshots.items())
+    ]
+    session.execute(_SNAPSHOT, rows)
+
+
+_device_patches = cast(Table, DevicePatch.__table__)
+_INSTALLED = (
+    update(_device_patches)
+    .where(
+        _device_patches.c.device_id == bindparam("b_device"),
+        _device_patches.c.patch_id == bindparam("b_patch"),
+    )
+    .values(
+        state=MissingPatchState.INSTALLED,
+        installed_at=bindparam("b_at"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def _watched(context: Context, now: datetime, config: EngineConfig) -> bool:
+    """Verified and within the observation period: its health is read."""
+    target = context.target
+    return (
+        target.state is TargetState.VERIFIED
+        and target.verified_at is not None
+        and target.verified_at > now - config.observation_period
+    )
+
+
+def _plan(context: Context, now: datetime, config: EngineConfig, watch: Watch) -> None:
+    """When to look at the target again if nothing new is reported (``check_at``): the
+    first of the instants its verdict can turn at, which are the window's end, its reboot
+    and check-in deadlines and the end of a user deferral; once verified, when to read its
+    health next (``Watch``)."""
+    target = context.target
+    check_at: datetime | None = None
+    if target.state is TargetState.VERIFIED:
+        assert target.verified_at is not None
+        connector_id = context.device.connector_id
+        until = target.verified_at + config.observation_period
+        watched = Watched(connector_id or "", target.health_before, target.health_after, until)
+        if not connector_id:
+            watch.drop(target.id)
+        elif target.health_after is None:
+            watch.schedule(target.id, now, watched)
+        else:
+            watch.schedule(target.id, now + config.health_interval, watched)
+    elif target.state in DONE:
+        watch.drop(target.id)
+    else:
+        instants = (
+            context.deployment.occurrence_end,
+            target.reboot_deadline,
+            target.checkin_deadline,
+            target.next_action_at,
+        )
+        check_at = min((at for at in instants if at is not None and at >= now), default=None)
+    target.check_at = check_at
+
+
+def _apply_job(
+    session: Session,
+    context: Context,
+    job: JobStatus,
+    now: datetime,
+    installed: list[dict[str, Any]],
+) -> InstallResult:
     target = context.target
     if job.state in (JobState.QUEUED, JobState.RUNNING):
         _move(session, context, TargetState.INSTALLING, now)
         return InstallResult(InstallStatus.RUNNING)
     results = {r.vendor_id: r for r in job.patches}
-    vendor = dict(
-        session.execute(
-            select(Patch.id, Patch.vendor_id).where(
-                Patch.id.in_([p.patch_id for p in target.patches])
-            )
-        ).all()
-    )
-    installed_ids = []
     for patch in target.patches:
-        result = results.get(vendor.get(patch.patch_id, ""))
+        result = results.get(context.vendor_ids.get(patch.patch_id, ""))
         ok = result.succeeded if result is not None else job.state is JobState.SUCCEEDED
         patch.state = MissingPatchState.INSTALLED if ok else MissingPatchState.FAILED
         patch.error_code = None if ok or result is None else result.error_code
         if ok:
-            installed_ids.append(patch.patch_id)
-    if installed_ids:
-        session.execute(
-            update(DevicePatch)
-            .where(
-                DevicePatch.device_id == target.device_id,
-                DevicePatch.patch_id.in_(installed_ids),
+            installed.append(
+                {
+                    "b_device": target.device_id,
+                    "b_patch": patch.patch_id,
+                    "b_at": job.finished_at or now,
+                    "b_now": now,
+                }
             )
-            .values(
-                state=MissingPatchState.INSTALLED,
-                installed_at=job.finished_at or now,
-                updated_at=now,
-            )
-        )
     if job.state is JobState.FAILED:
         target.error_code = job.error_code
         target.error_message = job.message
@@ -193,7 +318,9 @@ def _apply_job(session: Session, context: Context, job: JobStatus, now: datetime
     return InstallResult(InstallStatus.SUCCEEDED)
 
 
-def _facts(context: Context, install: InstallResult, config: EngineConfig) -> TargetFacts:
+def _facts(
+    context: Context, install: InstallResult, now: datetime, config: EngineConfig
+) -> TargetFacts:
     target, device, window = context.target, context.device, context.window
     rebooting = target.state in REBOOTING_STATES or target.reboot_requested_at is not None
     health_after = (
@@ -211,7 +338,8 @@ def _facts(context: Context, install: InstallResult, config: EngineConfig) -> Ta
         connector_needs_reboot=rebooting,
         reboot_sent_at=target.reboot_requested_at,
         last_boot=device.last_boot,
-        last_seen=device.last_seen,
+        # An online device is checking in now (its stored last_seen moves only on news).
+        last_seen=now if device.online else device.last_seen,
         reboot_deadline=target.reboot_deadline,
         checkin_deadline=target.checkin_deadline,
         deferrals_used=target.deferrals_used,

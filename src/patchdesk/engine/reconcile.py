@@ -8,6 +8,14 @@ idempotency key derived from stored state. Only the engine holding the lease dis
 Order within a step: fleet facts (and connector health); open deployments for windows
 that have started; follow targets in flight (so finished ones free capacity); dispatch;
 operator commands; close finished deployments.
+
+Between steps the engine keeps a few things that spare it from re-reading what cannot have
+changed: when it last synced the fleet (so it asks the connector only for changes), which
+devices changed since the targets were last followed, the window schedule, and the health
+watch (``attention``). Only the lease holder writes targets and device facts, so these stay
+true while the engine holds the lease without a break; the engine drops them all, and starts
+again from the store, after any step that failed, when the connector went down, and when its
+tenure of the lease was broken (not held, or taken anew).
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import logging
 from datetime import datetime, timedelta
 
 from patchdesk.engine import lease
+from patchdesk.engine.attention import Watch
 from patchdesk.engine.commands import run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
@@ -23,8 +32,10 @@ from patchdesk.engine.deployments import close_finished, open_deployment, open_n
 from patchdesk.engine.dispatch import dispatch
 from patchdesk.engine.progress import follow
 from patchdesk.engine.report import StepReport
+from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.sync import apply_statuses, connector_down, connector_up, fetch_statuses
 from patchdesk.store.db import Database
+from patchdesk.store.events import batched_events
 
 log = logging.getLogger(__name__)
 
@@ -47,39 +58,98 @@ class Reconciler:
         self.config = config or EngineConfig()
         self.lease_ttl = lease_ttl
         self.last_lease: lease.LeaseState | None = None
+        self._renewed_at: datetime | None = None
+        self.schedule = WindowSchedule()
+        self.watch = Watch()
+        self._synced_at: datetime | None = None  # the last fleet sync written
+        self._up_recorded = False  # the store says the connector is reachable
+        self._changed: set[int] | None = None  # devices with news since targets were followed
+        self._followed_at: datetime | None = None  # the last step that followed targets
 
     def step(self, now: datetime) -> StepReport:
+        try:
+            return self._step(now)
+        except BaseException:
+            self._forget()  # what the failed step left is for the store to say
+            raise
+
+    def _step(self, now: datetime) -> StepReport:
         report = StepReport()
-        self.last_lease = lease.acquire(self.db, self.holder, now, self.lease_ttl)
-        if not self.last_lease.held:
+        if not self._hold_lease(now):
             report.dispatching = False
             return report
-        statuses = fetch_statuses(self.connector)
-        if statuses is None:
+        facts = fetch_statuses(self.connector, self._synced_at)
+        if facts is None:
             self._down(now, report, "the connector did not answer")
             return report
         try:
-            with self.db.writer() as session:
-                connector_up(session, now)
-                apply_statuses(session, statuses, now)
-            with self.db.writer() as session:
-                for window, start, end in open_now(session, now):
+            with self.db.writer() as session, batched_events(session):
+                if not self._up_recorded and connector_up(session, now) is not None:
+                    self._changed = None  # deadlines moved: look at every target
+                changed = apply_statuses(session, facts, now)
+            self._synced_at, self._up_recorded = now, True
+            if self._changed is not None:
+                self._changed |= changed
+            with self.db.writer() as session, batched_events(session):
+                for window, start, end in open_now(session, now, self.schedule):
                     open_deployment(session, self.connector, window, start, end, now, report)
-            with self.db.writer() as session:
-                follow(session, self.connector, now, self.config, report)
-            with self.db.writer() as session:
+            with self.db.writer() as session, batched_events(session):
+                follow(
+                    session,
+                    self.connector,
+                    now,
+                    self.config,
+                    report,
+                    self._changed,
+                    self.watch,
+                    self._followed_at,
+                )
+            self._changed, self._followed_at = set(), now
+            with self.db.writer() as session, batched_events(session):
                 dispatch(session, self.connector, now, self.config, report)
-            with self.db.writer() as session:
+            with self.db.writer() as session, batched_events(session):
                 run_commands(session, self.connector, now, self.config, report)
-            with self.db.writer() as session:
+            with self.db.writer() as session, batched_events(session):
                 close_finished(session, now, report)
         except ConnectorUnavailable as exc:
             # Went down mid-step: what was written stays; the rest waits for the next step.
             self._down(now, report, str(exc) or "the connector stopped answering")
         return report
 
+    def next_boundary(self, now: datetime) -> datetime | None:
+        """The next instant a window opens or closes, after ``now``."""
+        with self.db.session() as session:
+            self.schedule.refresh(session)
+        return self.schedule.next_boundary(now)
+
+    def _hold_lease(self, now: datetime) -> bool:
+        """Take or renew the lease (renewed once half its time has gone); False: attached."""
+        held, renewed = self.last_lease, self._renewed_at
+        if held is not None and held.held and renewed is not None:
+            renew_by = held.expires_at - self.lease_ttl / 2
+            if renewed <= now < renew_by:
+                return True
+        self.last_lease = lease.acquire(self.db, self.holder, now, self.lease_ttl)
+        self._renewed_at = now
+        continuous = (
+            held is not None and held.held and held.acquired_at == self.last_lease.acquired_at
+        )
+        if not (self.last_lease.held and continuous):
+            self._forget()
+        return self.last_lease.held
+
+    def _forget(self) -> None:
+        """Drop what is kept between steps: the next step starts from the store."""
+        self._synced_at = None
+        self._up_recorded = False
+        self._changed = None
+        self._followed_at = None
+        self.schedule.forget()
+        self.watch.forget()
+
     def _down(self, now: datetime, report: StepReport, reason: str) -> None:
         report.connector_reachable = False
+        self._forget()
         with self.db.writer() as session:
             went_down = connector_down(session, now, reason)
         if went_down:

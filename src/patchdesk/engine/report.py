@@ -21,6 +21,11 @@ class StepReport:
     exceptions_opened: int = 0
     exceptions_updated: int = 0
     commands_run: int = 0
+    # Where things stand after the step (not summed by merge): deployments open (their
+    # window started, targets not all settled; None when the step did not get that far) and
+    # verified targets watched for regressions.
+    open_deployments: int | None = None
+    watching: int = 0
 
     def merge(self, other: StepReport) -> None:
         for name in (

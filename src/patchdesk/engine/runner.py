@@ -18,10 +18,8 @@ from types import FrameType
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from patchdesk.engine import lease
-from patchdesk.engine.calendar import next_occurrences
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
-from patchdesk.engine.windows import load_windows
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +33,7 @@ def utc_now() -> datetime:
 
 def next_boundary(reconciler: Reconciler, now: datetime) -> datetime | None:
     """The next instant a window opens or closes, after ``now``."""
-    with reconciler.db.session() as session:
-        windows = load_windows(session)
-    boundaries = [
-        instant
-        for window in windows
-        for occurrence in next_occurrences(window.spec, window.zone, now, 2)
-        for instant in (occurrence.start_utc, occurrence.end_utc)
-        if instant > now
-    ]
-    return min(boundaries, default=None)
+    return reconciler.next_boundary(now)
 
 
 def describe(report: StepReport) -> str:

@@ -1,5 +1,12 @@
 """Step 0: the fleet's facts into the store (device status, check-ins), and connector health.
 
+Only what changed is written, in one bulk statement. A connector that reports changes
+(``ReportsChanges``) is asked only for the devices that may have changed since this
+engine's last sync; the engine lists the whole fleet when it has no such sync to go from
+(its first step, after an outage, after a failed step). So an online device's stored
+``last_seen`` is when a sync last found something new about it, not every poll: an online
+device is checking in now, and the engine reads it so (``progress``).
+
 When the connector is unreachable the step records one ``connector.alert`` event when it
 goes down (not one per step), marks every device ``unknown`` (``online`` NULL, never
 offline), and skips everything that needs the connector. When it comes back, one
@@ -9,15 +16,22 @@ of the outage, so the blackout does not turn into a flood of offline exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import TargetState
 from patchdesk.engine import state
-from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable, DeviceStatus
+from patchdesk.engine.connectors.base import (
+    Connector,
+    ConnectorUnavailable,
+    DeviceStatus,
+    ReportsChanges,
+)
 from patchdesk.store.events import record_event
 from patchdesk.store.models import CheckIn, Device, Target
 
@@ -35,11 +49,48 @@ IN_FLIGHT = (
     *EVIDENCE_STATES,
 )
 
+_CHUNK = 5_000  # ids per IN (...) list
+_devices = cast(Table, Device.__table__)
+_DEVICE_FACTS = select(
+    _devices.c.id, _devices.c.connector_id, _devices.c.online, _devices.c.last_seen,
+    _devices.c.last_boot,
+)  # fmt: skip
+_EVIDENCE = select(Target.device_id, Target.id).where(
+    Target.device_id.in_(bindparam("devices", expanding=True)),
+    Target.state.in_(EVIDENCE_STATES),
+)
+_UPDATE_FACTS = (
+    update(_devices)
+    .where(_devices.c.id == bindparam("b_id"))
+    .values(
+        online=bindparam("b_online"),
+        last_seen=bindparam("b_seen"),
+        last_boot=bindparam("b_boot"),
+        updated_at=bindparam("b_now"),
+    )
+)
 
-def fetch_statuses(connector: Connector) -> dict[str, DeviceStatus] | None:
-    """Every device's status by connector id, or None when the connector is unreachable."""
+
+@dataclass(frozen=True)
+class FleetFacts:
+    """What the connector said about devices: every device, or those that may have changed."""
+
+    statuses: Sequence[DeviceStatus]
+    complete: bool
+
+
+def fetch_statuses(connector: Connector, since: datetime | None = None) -> FleetFacts | None:
+    """Device statuses, or None when the connector is unreachable.
+
+    With ``since`` (the last sync this engine wrote) and a connector that reports changes,
+    only the devices that may have changed since then; otherwise every device.
+    """
     try:
-        return {status.connector_id: status for status in connector.devices()}
+        if since is not None and isinstance(connector, ReportsChanges):
+            changed = connector.device_changes(since)
+            if changed is not None:
+                return FleetFacts(changed, complete=False)
+        return FleetFacts(connector.devices(), complete=True)
     except ConnectorUnavailable:
         return None
 
@@ -78,46 +129,78 @@ def connector_up(session: Session, now: datetime) -> timedelta | None:
         entity_id="fleet",
         payload={"reachable": True, "outage_seconds": int(outage.total_seconds())},
     )
-    _extend_deadlines(session, outage)
+    _extend_deadlines(session, outage, now)
     return outage
 
 
-def _extend_deadlines(session: Session, outage: timedelta) -> None:
+def _extend_deadlines(session: Session, outage: timedelta, now: datetime) -> None:
     targets = session.scalars(select(Target).where(Target.state.in_(IN_FLIGHT))).all()
     for target in targets:
         if target.reboot_deadline is not None:
             target.reboot_deadline += outage
         if target.checkin_deadline is not None:
             target.checkin_deadline += outage
+        target.check_at = now  # look at each of them again, with the new deadlines
 
 
-def apply_statuses(session: Session, statuses: Mapping[str, DeviceStatus], now: datetime) -> None:
-    """Write changed device facts; keep check-ins of devices with a target in flight."""
-    evidence = set(
-        session.execute(
-            select(Target.device_id, Target.id).where(Target.state.in_(EVIDENCE_STATES))
-        ).all()
-    )
-    target_of = {device_id: target_id for device_id, target_id in evidence}
-    devices = session.scalars(select(Device).where(Device.connector_id.is_not(None))).all()
-    for device in devices:
-        status = statuses.get(device.connector_id or "")
+def apply_statuses(session: Session, facts: FleetFacts, now: datetime) -> set[int]:
+    """Write changed device facts (one bulk statement); keep check-ins of devices with a
+    target in flight. Returns the ids of the devices whose facts changed."""
+    reported = {status.connector_id: status for status in facts.statuses}
+    if not reported:
+        return set()
+    rows: list[tuple[Any, ...]] = []
+    if facts.complete:
+        rows += session.execute(_DEVICE_FACTS.where(_devices.c.connector_id.is_not(None)))
+    else:
+        wanted = sorted(reported)
+        for first in range(0, len(wanted), _CHUNK):
+            chunk = wanted[first : first + _CHUNK]
+            rows += session.execute(_DEVICE_FACTS.where(_devices.c.connector_id.in_(chunk)))
+    changes: list[dict[str, Any]] = []
+    seen: list[tuple[int, DeviceStatus]] = []  # last_seen or last_boot changed
+    for device_id, connector_id, online, last_seen, last_boot in sorted(rows):
+        status = reported.get(connector_id)
         if status is None:
             continue
-        seen_changed = status.last_seen != device.last_seen
-        boot_changed = status.last_boot != device.last_boot
-        if status.online != device.online or seen_changed or boot_changed:
-            device.online = status.online
-            device.last_seen = status.last_seen
-            device.last_boot = status.last_boot
-            device.updated_at = now
-        if (seen_changed or boot_changed) and device.id in target_of and status.last_seen:
-            session.add(
-                CheckIn(
-                    device_id=device.id,
-                    target_id=target_of[device.id],
-                    at=status.last_seen,
-                    boot_time=status.last_boot,
-                    source="connector",
-                )
+        seen_changed = status.last_seen != last_seen
+        boot_changed = status.last_boot != last_boot
+        if status.online != online or seen_changed or boot_changed:
+            changes.append(
+                {
+                    "b_id": device_id,
+                    "b_online": status.online,
+                    "b_seen": status.last_seen,
+                    "b_boot": status.last_boot,
+                    "b_now": now,
+                }
             )
+        if (seen_changed or boot_changed) and status.last_seen:
+            seen.append((device_id, status))
+    if changes:
+        session.execute(_UPDATE_FACTS, changes)
+    if seen:
+        _record_checkins(session, seen)
+    return {change["b_id"] for change in changes}
+
+
+def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> None:
+    """A check-in row for each device seen anew that has a target waiting for evidence."""
+    target_of: dict[int, int] = {}
+    devices = sorted({device_id for device_id, _ in seen})
+    for first in range(0, len(devices), _CHUNK):
+        chunk = devices[first : first + _CHUNK]
+        target_of.update(session.execute(_EVIDENCE, {"devices": chunk}).all())
+    rows = [
+        {
+            "device_id": device_id,
+            "target_id": target_of[device_id],
+            "at": status.last_seen,
+            "boot_time": status.last_boot,
+            "source": "connector",
+        }
+        for device_id, status in seen
+        if device_id in target_of
+    ]
+    if rows:
+        session.execute(insert(cast(Table, CheckIn.__table__)), rows)

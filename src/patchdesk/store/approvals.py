@@ -185,19 +185,21 @@ def _devices(
     session: Session, client_id: str, scope: Scope, rings: Sequence[RingSpec]
 ) -> dict[int, _Device]:
     query = (
-        select(Device, Site.name)
+        select(Device.id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name)
         .outerjoin(Site, Device.site_id == Site.id)
         .where(Device.client_id == client_id)
     )
     return {
-        device.id: _Device(
-            id=device.id,
-            hostname=device.hostname,
-            tags=tuple(device.tags),
-            in_scope=device_in_scope(scope, scoped_device(device, site)),
-            ring=ring_of(device.tags, rings),
+        device_id: _Device(
+            id=device_id,
+            hostname=hostname,
+            tags=tuple(tags),
+            in_scope=device_in_scope(
+                scope, ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tuple(tags))
+            ),
+            ring=ring_of(tags, rings),
         )
-        for device, site in session.execute(query)
+        for device_id, hostname, role, os_family, tags, site in session.execute(query)
     }
 
 
@@ -218,18 +220,23 @@ def _missing(
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches."""
     query = (
-        select(DevicePatch.device_id, Patch)
-        .join(Patch, DevicePatch.patch_id == Patch.id)
+        select(DevicePatch.patch_id, DevicePatch.device_id)
         .join(Device, DevicePatch.device_id == Device.id)
         .where(Device.client_id == client_id, DevicePatch.state != MissingPatchState.INSTALLED)
-        .order_by(Patch.id, DevicePatch.device_id)
+        .order_by(DevicePatch.patch_id, DevicePatch.device_id)
     )
+    rows = session.execute(query).all()
+    patches = {
+        patch.id: patch
+        for patch in session.scalars(select(Patch).where(Patch.id.in_({p for p, _ in rows})))
+    }
     found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
-    for device_id, patch in session.execute(query):
+    for patch_id, device_id in rows:
         device = devices[device_id]
+        patch = patches[patch_id]
         if not device.in_scope or not patch_in_scope(scope, patch.classification, patch.product):
             continue
-        found.setdefault(patch.id, (patch_facts(patch), []))[1].append(device)
+        found.setdefault(patch_id, (patch_facts(patch), []))[1].append(device)
     return found
 
 

@@ -10,6 +10,10 @@ devices, reports job results and health checks. Two failures must never be confu
 Everything a connector returns is untrusted text (hostnames, titles, error messages).
 Times are aware UTC. Calls that change a device carry an idempotency key: repeating a call
 with the same key returns the first call's result and never acts twice.
+
+A connector that can tell which devices and jobs changed since an instant also implements
+:class:`ReportsChanges`; the engine then asks it for those instead of listing the whole
+fleet and polling every job at every step.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from patchdesk.domain import Classification, RebootPolicy, Severity
 
@@ -138,4 +142,21 @@ class Connector(Protocol):
 
     def rollback(self, connector_id: str, vendor_id: str, *, idempotency_key: str) -> str:
         """Uninstall one patch; returns a job id (same key, same job)."""
+        ...
+
+
+@runtime_checkable
+class ReportsChanges(Protocol):
+    """Optional: a connector that can list only the devices and jobs that changed."""
+
+    def device_changes(self, since: datetime) -> Sequence[DeviceStatus] | None:
+        """Every device whose status may have changed at or after ``since`` (listing more is
+        fine), with its current status; None when the connector cannot tell (then the engine
+        asks ``devices()``)."""
+        ...
+
+    def job_changes(self, since: datetime) -> Mapping[str, JobStatus] | None:
+        """Every job whose state may have changed at or after ``since`` (listing more is
+        fine), with its current status; None when the connector cannot tell (then the engine
+        asks ``job_status`` for every job it waits on)."""
         ...

@@ -27,6 +27,9 @@ Calls and what they do:
 - ``missing_patches``: what the device's last scan found (also while it is down): patches
   released by now that it misses (``sim.patches``, ``sim.catalogue``).
 - ``devices``: every device in registration order; online ones report ``last_seen = now``.
+- ``device_changes(since)``, ``job_changes(since)``: only the devices and jobs whose status
+  may have changed since then (``sim.changes``), so a step of the engine does not cost the
+  whole fleet.
 
 Idempotency: a repeated key (per method) returns the first call's result and does nothing.
 ``install_calls`` counts every install call, ``install_count(id)`` the installs a device
@@ -53,6 +56,7 @@ from patchdesk.engine.connectors.base import (
 )
 from patchdesk.engine.connectors.sim.actions import Actions
 from patchdesk.engine.connectors.sim.catalogue import build_catalogue
+from patchdesk.engine.connectors.sim.changes import ChangeLog, Instants
 from patchdesk.engine.connectors.sim.config import (
     Script,
     SimDevice,
@@ -114,6 +118,10 @@ class Simulator:
         self.model = DeviceModel(self.config.rates, self.config.timings)
         self.actions = Actions(seed, self.config, self.book, self.model)
         self._devices: dict[str, DeviceState] = {}
+        self._order: list[DeviceState] = []  # registration order, indexed by the change log
+        self._index: dict[str, int] = {}
+        self._changes = ChangeLog(self.epoch, self._day_periods)
+        self._job_changes: Instants[str] = Instants(self.epoch)
         self._jobs: dict[str, Job] = {}
         self._install_keys: dict[str, str] = {}
         self._rollback_keys: dict[str, str] = {}
@@ -149,6 +157,9 @@ class Simulator:
             timings=self.config.timings,
         )
         self._devices[spec.connector_id] = device
+        self._order.append(device)
+        self._index[spec.connector_id] = self._changes.add_device()
+        self._touched(device, self._read_clock())
         if spec.script is not None:
             self.script(spec.connector_id, spec.script)
 
@@ -161,9 +172,12 @@ class Simulator:
                 f"(it has {', '.join(device.checks)})"
             )
         device.script = ScriptState.of(script)
+        self._touched(device, self._read_clock())
 
     def set_maintenance_mode(self, connector_id: str, on: bool) -> None:
-        self._device(connector_id).maintenance_mode = on
+        device = self._device(connector_id)
+        device.maintenance_mode = on
+        self._touched(device, self._read_clock())
 
     def add_outage(self, start: datetime, end: datetime) -> None:
         """The connector is unreachable during [start, end)."""
@@ -198,6 +212,20 @@ class Simulator:
     def devices(self) -> Sequence[DeviceStatus]:
         now = self._available()
         return [self.model.status(device, now) for device in self._devices.values()]
+
+    def device_changes(self, since: datetime) -> Sequence[DeviceStatus] | None:
+        now = self._available()
+        found = self._changes.since(since, now)
+        if found is None:
+            return None
+        return [self.model.status(self._order[index], now) for index in found]
+
+    def job_changes(self, since: datetime) -> Mapping[str, JobStatus] | None:
+        now = self._available()
+        found = self._job_changes.since(since, now)
+        if found is None:
+            return None
+        return {job_id: self._jobs[job_id].status(now) for job_id in found}
 
     def missing_patches(self, connector_ids: Sequence[str]) -> Mapping[str, Sequence[MissingPatch]]:
         now = self._available()
@@ -240,7 +268,9 @@ class Simulator:
             job = refused(job_id, connector_id, now, wanted, OFFLINE)
         else:
             job = self.actions.install(device, job_id, wanted, now)
+            self._touched(device, now)
         self._jobs[job_id] = job
+        self._job_changes.note(job_id, job.queued_at, job.started_at, job.finished_at)
         self._install_keys[idempotency_key] = job_id
         return job_id
 
@@ -261,6 +291,7 @@ class Simulator:
             device, now, allow_deferral=allow_deferral, deferral_minutes=deferral_minutes
         )
         self._reboot_keys[idempotency_key] = result
+        self._touched(device, now)
         return result
 
     def wake(self, connector_id: str) -> bool:
@@ -269,6 +300,7 @@ class Simulator:
         if device is None:
             return False
         self.actions.wake(device, now)
+        self._touched(device, now)
         return True  # sent, whether or not it brought the device back
 
     def rollback(self, connector_id: str, vendor_id: str, *, idempotency_key: str) -> str:
@@ -285,7 +317,9 @@ class Simulator:
             job = refused(job_id, connector_id, now, (vendor_id,), NOT_INSTALLED)
         else:
             job = self.actions.rollback(device, job_id, index, now)
+            self._touched(device, now)
         self._jobs[job_id] = job
+        self._job_changes.note(job_id, job.queued_at, job.started_at, job.finished_at)
         self._rollback_keys[idempotency_key] = job_id
         return job_id
 
@@ -320,6 +354,22 @@ class Simulator:
         if device is None:
             raise UnknownDevice(f"the simulator has no device {connector_id!r}")
         return device
+
+    def _touched(self, device: DeviceState, now: datetime) -> None:
+        """Something was done to ``device``: note every instant its status may change at."""
+        instants: list[datetime | None] = [now, *device.reboot_wanted]
+        for reboot in device.reboots or ():
+            instants += (reboot.commanded_at, reboot.boot_at, reboot.up_at)
+        if device.script is not None:
+            for start, end in device.script.offline:
+                instants += (start, end)
+        later = [at for at in instants if at is not None and at >= now]
+        self._changes.note(self._index[device.connector_id], *later)
+
+    def _day_periods(self, index: int, day: int) -> list[datetime]:
+        """The instants of device ``index``'s natural offline period of UTC ``day``."""
+        periods = self.model.natural_periods(self._order[index], day)
+        return [at for period in periods for at in period]
 
     def _next_job_id(self, device: DeviceState, kind: str) -> str:
         device.jobs += 1

@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from patchdesk.domain import DeploymentState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.simulator import Simulator
-from patchdesk.engine.progress import FOLLOWED
 from patchdesk.engine.reconcile import Reconciler
+from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import next_boundary
 from patchdesk.engine.simulation.builder import SimulatedMsp, build_msp, load_msp
 from patchdesk.store.db import Database
@@ -28,6 +28,9 @@ from patchdesk.store.models import Deployment, Device, PatchException, Target
 
 BUSY_TICK = timedelta(minutes=2)
 WATCH_TICK = timedelta(hours=1)
+# The simulated engine is alone on its database: it renews its lease every half hour of
+# virtual time rather than at every step (renewing costs a write transaction).
+LEASE_TTL = timedelta(hours=1)
 
 
 class VirtualClock:
@@ -74,27 +77,26 @@ class SimulationResult:
         }
 
 
-def _busy(db: Database, now: datetime, config: EngineConfig) -> timedelta | None:
+def _busy(
+    db: Database, now: datetime, report: StepReport, config: EngineConfig
+) -> timedelta | None:
     """How far to move the clock: a small tick, an hour, or None (jump to the boundary)."""
-    with db.session() as session:
-        open_now = session.scalar(
-            select(func.count())
-            .select_from(Deployment)
-            .where(Deployment.state == DeploymentState.OPEN, Deployment.occurrence_start <= now)
-        )
-        in_flight = session.scalar(
-            select(func.count()).select_from(Target).where(Target.state.in_(FOLLOWED))
-        )
-        watching = session.scalar(
-            select(func.count())
-            .select_from(Target)
-            .where(Target.verified_at > now - config.observation_period)
-        )
-    if open_now or in_flight:
+    if report.open_deployments:  # a window is open, or targets of one are still in flight
         return BUSY_TICK
-    if watching:
-        return WATCH_TICK
-    return None
+    with db.session() as session:
+        if report.open_deployments is None:  # the step stopped early (connector down)
+            started = select(Deployment.id).where(
+                Deployment.state == DeploymentState.OPEN, Deployment.occurrence_start <= now
+            )
+            if session.scalar(started.limit(1)) is not None:
+                return BUSY_TICK
+        watching = session.scalar(
+            select(Target.id)
+            .where(Target.verified_at > now - config.observation_period)
+            .order_by(Target.id.desc())
+            .limit(1)
+        )
+    return WATCH_TICK if watching is not None else None
 
 
 def run_simulation(
@@ -114,7 +116,9 @@ def run_simulation(
     with db.writer() as session:
         load_msp(session, msp, now=start)
     simulator: Simulator = msp.simulator(clock)
-    engine = Reconciler(db, simulator, holder=f"simulate:{seed}", config=config)
+    engine = Reconciler(
+        db, simulator, holder=f"simulate:{seed}", config=config, lease_ttl=LEASE_TTL
+    )
     end = start + timedelta(days=days)
     result = SimulationResult(seed, start, end, clients=clients, devices=devices)
     failures: Counter[str] = Counter()
@@ -123,7 +127,7 @@ def run_simulation(
         result.steps += 1
         result.dispatches += report.dispatched
         failures.update(report.failures)
-        tick = _busy(db, clock.now, config)
+        tick = _busy(db, clock.now, report, config)
         if tick is None:
             boundary = next_boundary(engine, clock.now)
             clock.now = min(end, boundary or end)

@@ -43,6 +43,8 @@ class Target(Base):
         UniqueConstraint("deployment_id", "device_id"),
         Index("ix_targets_deployment_state", "deployment_id", "state"),
         Index("ix_targets_device", "device_id"),
+        # The engine's step reads targets by state, and the due ones by check_at.
+        Index("ix_targets_state_check", "state", "check_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +70,9 @@ class Target(Base):
     health_before: Mapped[dict[str, Any] | None]
     health_after: Mapped[dict[str, Any] | None]
     health_after_at: Mapped[datetime | None]
+    # When the engine must look at this target again even if the fleet reports nothing new
+    # (a deadline, the end of a deferral, the window's end); NULL: only news can change it.
+    check_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
 
     deployment: Mapped[Deployment] = relationship(back_populates="targets")

@@ -130,6 +130,7 @@ class DeviceState:
     jobs: int = 0
     cache_day: int = -1
     cache_periods: tuple[Interval, ...] = ()
+    baseline: tuple[bool, ...] | None = None  # per check: passes when no patch broke it
 
 
 def new_device(
@@ -278,18 +279,29 @@ class DeviceModel:
         key = subkey(device.key, TAG_BASELINE)
         return unit(key, index) < self.rates.baseline_check_failure
 
+    def _baseline(self, device: DeviceState) -> tuple[bool, ...]:
+        """Per check, whether it passes when no patch has broken anything (drawn once)."""
+        if device.baseline is None:
+            device.baseline = tuple(
+                not self.baseline_failing(device, index) for index in range(len(device.checks))
+            )
+        return device.baseline
+
     def passing_before(self, device: DeviceState) -> list[str]:
         """Checks that pass when no patch has broken anything."""
-        return [c for i, c in enumerate(device.checks) if not self.baseline_failing(device, i)]
+        return [c for c, ok in zip(device.checks, self._baseline(device), strict=True) if ok]
 
     def health(self, device: DeviceState, now: datetime) -> dict[str, bool]:
         """Check name -> passing; empty while the device is down (nothing fresh reported)."""
         if self.is_down(device, now):
             return {}
-        broken = {r.check for r in device.regressions or () if self._regressed(device, r, now)}
+        baseline = self._baseline(device)
+        if not device.regressions:
+            return dict(zip(device.checks, baseline, strict=True))
+        broken = {r.check for r in device.regressions if self._regressed(device, r, now)}
         return {
-            check: not self.baseline_failing(device, index) and check not in broken
-            for index, check in enumerate(device.checks)
+            check: ok and check not in broken
+            for check, ok in zip(device.checks, baseline, strict=True)
         }
 
     def _regressed(self, device: DeviceState, regression: Regression, now: datetime) -> bool:

@@ -1,0 +1,263 @@
+"""Which targets a step looks at, and the health watch of verified targets.
+
+A target's verdict (``engine.classify``) changes only when its facts change or when one of
+its deadlines passes, so a step looks only at the targets that may have news:
+
+- every target just dispatched, and every target awaiting an install job that finished (a
+  connector that reports changes says which jobs did; otherwise all of them are polled);
+- targets in flight, or verified and watched, whose device's facts changed at a sync since
+  the last step;
+- targets whose ``check_at`` has come: the first of the instants their verdict can turn at
+  with no news (the window's end, the reboot and check-in deadlines, the end of a user
+  deferral);
+- verified targets whose health, read when due (:class:`Watch`), differs from the stored
+  snapshot.
+
+A step leaves every target it looks at in the state its verdict asks for, so any other
+target would get the same verdict as last time and nothing to do: leaving it alone changes
+nothing. A step that does not know what changed (``changed`` None: the engine's first step,
+or the one after a failed step) looks at every target in flight, watched, or left pending in
+a closed window, as every step once did.
+
+The watch lives in memory between steps. That is safe because only the engine holding the
+lease writes targets, and the engine forgets the watch (and rebuilds it from the store)
+whenever it may be out of date: at its first step, after a failed step, and after a step
+without the lease.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import DeploymentState, TargetState
+from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.connectors.base import Connector, JobState, JobStatus, ReportsChanges
+from patchdesk.engine.sync import IN_FLIGHT
+from patchdesk.store.models import Deployment, Device, Target
+
+AWAITING_JOB = (TargetState.DISPATCHED, TargetState.INSTALLING)
+FINISHED = (JobState.SUCCEEDED, JobState.FAILED)
+# States whose check_at is read (a verified target is watched instead; the rest are done).
+CHECKED = (TargetState.PENDING, *IN_FLIGHT)
+CHUNK = 5_000  # ids per IN (...) list
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
+    for first in range(0, len(items), CHUNK):
+        yield items[first : first + CHUNK]
+
+
+@dataclass
+class Watched:
+    connector_id: str
+    before: Mapping[str, Any] | None  # the stored health_before
+    snapshot: Mapping[str, Any] | None  # the stored health_after
+    until: datetime  # the end of its observation period
+
+
+def fails_anew(before: Mapping[str, Any] | None, snapshot: Mapping[str, bool]) -> bool:
+    """A check that passed before the patch fails in ``snapshot`` (``classify``'s rule)."""
+    return before is not None and any(
+        not ok and before.get(name) is True for name, ok in snapshot.items()
+    )
+
+
+class Watch:
+    """Verified targets in their observation period, when each one's health is read next,
+    and the snapshot stored for it (see the module docstring for why it may live in
+    memory)."""
+
+    def __init__(self) -> None:
+        self._watched: dict[int, Watched] = {}
+        self._next: dict[int, datetime] = {}
+        self._heap: list[tuple[datetime, int]] = []
+        self.loaded = False
+
+    def __len__(self) -> int:
+        return len(self._watched)
+
+    def load(self, session: Session, now: datetime, observation: timedelta) -> None:
+        """Every target verified within the observation period, each read at once."""
+        self.forget()
+        query = (
+            select(
+                Target.id,
+                Device.connector_id,
+                Target.health_before,
+                Target.health_after,
+                Target.verified_at,
+            )
+            .join(Device, Target.device_id == Device.id)
+            .where(Target.state == TargetState.VERIFIED, Target.verified_at > now - observation)
+            .order_by(Target.id)
+        )
+        for target_id, connector_id, before, snapshot, verified_at in session.execute(query):
+            if connector_id:
+                watched = Watched(connector_id, before, snapshot, verified_at + observation)
+                self.schedule(target_id, now, watched)
+        self.loaded = True
+
+    def forget(self) -> None:
+        self._watched.clear()
+        self._next.clear()
+        self._heap.clear()
+        self.loaded = False
+
+    def schedule(self, target_id: int, at: datetime, watched: Watched) -> None:
+        """Read the target's health at ``at`` (dropped when that is past its period)."""
+        if at >= watched.until:
+            self.drop(target_id)
+            return
+        self._watched[target_id] = watched
+        if self._next.get(target_id) != at:
+            self._next[target_id] = at
+            heapq.heappush(self._heap, (at, target_id))
+
+    def drop(self, target_id: int) -> None:
+        self._watched.pop(target_id, None)
+        self._next.pop(target_id, None)
+
+    def read(self, connector: Connector, now: datetime, interval: timedelta) -> Readings:
+        """Read the health of the targets due. A snapshot that fails a check that passed
+        before the patch is news (the step looks at the target); one that merely differs
+        from the stored one is to be stored; the target is read again after ``interval``."""
+        due = []
+        while self._heap and self._heap[0][0] <= now:
+            at, target_id = heapq.heappop(self._heap)
+            if self._next.get(target_id) == at:
+                due.append(target_id)
+        readings = Readings()
+        if not due:
+            return readings
+        health = connector.health([self._watched[target_id].connector_id for target_id in due])
+        for target_id in due:
+            watched = self._watched[target_id]
+            snapshot = health.get(watched.connector_id)
+            if snapshot is not None and fails_anew(watched.before, snapshot):
+                readings.news[target_id] = snapshot
+                continue
+            if snapshot is not None and snapshot != watched.snapshot:
+                readings.changed[target_id] = snapshot
+                watched = Watched(watched.connector_id, watched.before, snapshot, watched.until)
+            self.schedule(target_id, now + interval, watched)
+        return readings
+
+
+@dataclass
+class Readings:
+    news: dict[int, Mapping[str, bool]] = field(default_factory=dict)
+    changed: dict[int, Mapping[str, bool]] = field(default_factory=dict)
+
+
+@dataclass
+class Attention:
+    """What a step looks at: target ids (ascending), the install jobs polled, and the health
+    snapshots read for the watched targets among them."""
+
+    target_ids: list[int]
+    jobs: Mapping[str, JobStatus]
+    health: Mapping[int, Mapping[str, bool]]  # snapshots read of targets looked at
+    snapshots: Mapping[int, Mapping[str, bool]]  # new snapshots of targets not looked at
+
+
+_AWAITING = select(Target.id, Target.job_id, Target.state, Target.check_at).where(
+    Target.state.in_(AWAITING_JOB)
+)
+_DUE = select(Target.id).where(Target.state.in_(CHECKED), Target.check_at <= bindparam("now"))
+# Targets with news when their device's facts change: in flight, or verified and watched.
+_NEWS = Target.state.in_(IN_FLIGHT) | (
+    (Target.state == TargetState.VERIFIED) & (Target.verified_at > bindparam("observed"))
+)
+_NEWS_OF = select(Target.id).where(
+    Target.device_id.in_(bindparam("devices", expanding=True)), _NEWS
+)
+
+
+def needing_attention(
+    session: Session,
+    connector: Connector,
+    now: datetime,
+    config: EngineConfig,
+    changed: Collection[int] | None,
+    watch: Watch,
+    jobs_since: datetime | None = None,
+) -> Attention:
+    """``changed``: devices whose facts changed since the last step; ``jobs_since``: when the
+    last step polled the jobs (None for either: unknown, so look at everything)."""
+    found: set[int] = set()
+    jobs = _job_news(session, connector, now, jobs_since, found)
+    found.update(session.scalars(_DUE, {"now": now}))
+    observed = now - config.observation_period
+    if changed is None:
+        found.update(session.scalars(select(Target.id).where(_NEWS), {"observed": observed}))
+        found.update(_ids(session, _closed_pending(now)))
+    else:
+        for chunk in chunks(sorted(changed)):
+            found.update(session.scalars(_NEWS_OF, {"devices": chunk, "observed": observed}))
+    readings = watch.read(connector, now, config.health_interval)
+    found.update(readings.news)
+    snapshots = {k: v for k, v in readings.changed.items() if k not in found}
+    health = {**readings.news, **{k: v for k, v in readings.changed.items() if k in found}}
+    return Attention(sorted(found), jobs, health, snapshots)
+
+
+_DISPATCHED = select(Target.id, Target.job_id).where(Target.state == TargetState.DISPATCHED)
+_AWAITING_JOBS = select(Target.id).where(
+    Target.state.in_(AWAITING_JOB), Target.job_id.in_(bindparam("jobs", expanding=True))
+)
+
+
+def _job_news(
+    session: Session,
+    connector: Connector,
+    now: datetime,
+    since: datetime | None,
+    found: set[int],
+) -> dict[str, JobStatus]:
+    """Add to ``found`` the targets whose install job has news: every target just dispatched
+    (it moves to installing), and those whose job finished. Returns the jobs polled."""
+    changes = None
+    if since is not None and isinstance(connector, ReportsChanges):
+        changes = connector.job_changes(since)
+    if changes is None:  # poll every job waited on
+        awaiting = session.execute(_AWAITING).all()
+        job_ids = [job_id for _, job_id, _, _ in awaiting if job_id]
+        jobs = dict(connector.job_status(job_ids)) if job_ids else {}
+        for target_id, job_id, state, check_at in awaiting:
+            job = jobs.get(job_id) if job_id else None
+            finished = job is not None and job.state in FINISHED
+            if state is TargetState.DISPATCHED or finished or (check_at and check_at <= now):
+                found.add(target_id)
+        return jobs
+    jobs = dict(changes)
+    dispatched = session.execute(_DISPATCHED).all()
+    found.update(target_id for target_id, _ in dispatched)
+    done = sorted(job_id for job_id, job in jobs.items() if job.state in FINISHED)
+    for chunk in chunks(done):
+        found.update(session.scalars(_AWAITING_JOBS, {"jobs": chunk}))
+    return jobs
+
+
+def _ids(session: Session, query: Select[Any]) -> list[int]:
+    return list(session.scalars(query))
+
+
+def _closed_pending(now: datetime) -> Select[Any]:
+    return (
+        select(Target.id)
+        .join(Deployment, Target.deployment_id == Deployment.id)
+        .where(
+            Deployment.state == DeploymentState.OPEN,
+            Deployment.occurrence_end <= now,
+            Target.state == TargetState.PENDING,
+        )
+    )

@@ -1,0 +1,222 @@
+"""Targets and what the step needs around them, as plain rows: read with Core, written back
+in bulk.
+
+Following and dispatching touch thousands of targets per step on a large fleet, and ORM
+objects (identity map, unit of work, one UPDATE per object) cost several times the work
+itself. Here a target is a plain object with the columns of ``targets`` and its patches; the
+step changes its fields, and :func:`save` writes every target (and target patch) that
+changed, one statement for all of them. A session that uses these rows must not also hold ORM
+``Target`` objects (they would not see these writes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import Criticality, MissingPatchState, RebootPolicy, Role, TargetState
+from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Target, TargetPatch
+
+CHUNK = 5_000  # ids per IN (...) list
+
+
+@dataclass(slots=True, eq=False)
+class PatchRow:
+    id: int
+    patch_id: int
+    state: MissingPatchState
+    error_code: str | None
+
+
+@dataclass(slots=True, eq=False)
+class TargetRow:
+    """One ``targets`` row (see ``store.models.Target``) and its patches."""
+
+    id: int
+    deployment_id: int
+    device_id: int
+    state: TargetState
+    attempts: int
+    idempotency_key: str | None
+    job_id: str | None
+    deferrals_used: int
+    dispatched_at: datetime | None
+    installed_at: datetime | None
+    reboot_requested_at: datetime | None
+    reboot_deadline: datetime | None
+    checkin_deadline: datetime | None
+    verified_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    next_action_at: datetime | None
+    health_before: dict[str, Any] | None
+    health_after: dict[str, Any] | None
+    health_after_at: datetime | None
+    check_at: datetime | None
+    updated_at: datetime
+    patches: list[PatchRow] = field(default_factory=list)
+    read: tuple[Any, ...] = ()  # the stored values, to tell what changed
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRow:
+    id: int
+    client_id: str
+    hostname: str
+    role: Role
+    criticality: Criticality
+    connector_id: str | None
+    online: bool | None
+    last_seen: datetime | None
+    last_boot: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeploymentRow:
+    id: int
+    client_id: str
+    window_id: int | None
+    occurrence_start: datetime
+    occurrence_end: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRow:
+    id: int
+    reboot_policy: RebootPolicy
+    max_deferrals: int
+    deferral_minutes: int
+    checkin_timeout_minutes: int
+
+
+_targets = cast(Table, Target.__table__)
+_patches = cast(Table, TargetPatch.__table__)
+COLUMNS = tuple(f.name for f in fields(TargetRow) if f.name not in ("patches", "read"))
+FIXED = ("id", "deployment_id", "device_id")
+CHANGING = tuple(name for name in COLUMNS if name not in FIXED)
+
+_SELECT_TARGETS = (
+    select(*(_targets.c[name] for name in COLUMNS))
+    .where(_targets.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_targets.c.id)
+)
+_SELECT_PATCHES = (
+    select(_patches.c.target_id, _patches.c.id, _patches.c.patch_id, _patches.c.state,
+           _patches.c.error_code)
+    .where(_patches.c.target_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_patches.c.id)
+)  # fmt: skip
+# JSON columns left out of an UPDATE when None: a bound None would be stored as JSON 'null'.
+_JSON = ("health_before", "health_after")
+
+
+def _update_target(without: frozenset[str]) -> Any:
+    return (
+        update(_targets)
+        .where(_targets.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in CHANGING if name not in without})
+    )
+
+
+_UPDATE_TARGET = {
+    frozenset(left_out): _update_target(frozenset(left_out))
+    for left_out in ((), ("health_after",), ("health_before", "health_after"), ("health_before",))
+}
+_UPDATE_PATCH = (
+    update(_patches)
+    .where(_patches.c.id == bindparam("b_id"))
+    .values(state=bindparam("b_state"), error_code=bindparam("b_error_code"))
+)
+_DEVICE_COLUMNS = tuple(f.name for f in fields(DeviceRow))
+_SELECT_DEVICES = select(*(getattr(Device, name) for name in _DEVICE_COLUMNS)).where(
+    Device.id.in_(bindparam("ids", expanding=True))
+)
+_SELECT_DEPLOYMENTS = select(*(getattr(Deployment, f.name) for f in fields(DeploymentRow))).where(
+    Deployment.id.in_(bindparam("ids", expanding=True))
+)
+_SELECT_WINDOWS = select(*(getattr(MaintenanceWindow, f.name) for f in fields(WindowRow))).where(
+    MaintenanceWindow.id.in_(bindparam("ids", expanding=True))
+)
+
+
+def _chunks(ids: Collection[int]) -> Iterable[list[int]]:
+    ordered = sorted(ids)
+    for first in range(0, len(ordered), CHUNK):
+        yield ordered[first : first + CHUNK]
+
+
+def load_targets(session: Session, ids: Collection[int]) -> list[TargetRow]:
+    """The targets with these ids, by id, with their patches."""
+    targets: list[TargetRow] = []
+    for chunk in _chunks(ids):
+        by_id: dict[int, TargetRow] = {}
+        for values in session.execute(_SELECT_TARGETS, {"ids": chunk}):
+            target = TargetRow(*values)
+            target.read = tuple(values[len(FIXED) :])
+            by_id[target.id] = target
+        for target_id, *patch in session.execute(_SELECT_PATCHES, {"ids": chunk}):
+            by_id[target_id].patches.append(PatchRow(*patch))
+        targets += by_id.values()
+    for target in targets:
+        target.read = (*target.read, *((p.state, p.error_code) for p in target.patches))
+    return targets
+
+
+def load_devices(session: Session, ids: Collection[int]) -> dict[int, DeviceRow]:
+    return {
+        values[0]: DeviceRow(*values)
+        for chunk in _chunks(ids)
+        for values in session.execute(_SELECT_DEVICES, {"ids": chunk})
+    }
+
+
+def load_deployments(session: Session, ids: Collection[int]) -> dict[int, DeploymentRow]:
+    return {
+        values[0]: DeploymentRow(*values)
+        for chunk in _chunks(ids)
+        for values in session.execute(_SELECT_DEPLOYMENTS, {"ids": chunk})
+    }
+
+
+def load_windows(session: Session, ids: Collection[int]) -> dict[int, WindowRow]:
+    return {
+        values[0]: WindowRow(*values)
+        for chunk in _chunks(ids)
+        for values in session.execute(_SELECT_WINDOWS, {"ids": chunk})
+    }
+
+
+def _values(target: TargetRow) -> tuple[Any, ...]:
+    own = tuple(getattr(target, name) for name in CHANGING)
+    return (*own, *((p.state, p.error_code) for p in target.patches))
+
+
+def save(session: Session, targets: Sequence[TargetRow]) -> None:
+    """Write every target (and target patch) whose fields changed since it was read."""
+    changed_targets: dict[frozenset[str], list[dict[str, Any]]] = {}
+    changed_patches: list[dict[str, Any]] = []
+    for target in targets:
+        now = _values(target)
+        if now == target.read:
+            continue
+        if now[: len(CHANGING)] != target.read[: len(CHANGING)]:
+            row = {f"b_{name}": value for name, value in zip(CHANGING, now, strict=False)}
+            row["b_id"] = target.id
+            left_out = frozenset(name for name in _JSON if getattr(target, name) is None)
+            changed_targets.setdefault(left_out, []).append(row)
+        before = target.read[len(CHANGING) :]
+        for patch, was in zip(target.patches, before, strict=True):
+            if (patch.state, patch.error_code) != was:
+                changed_patches.append(
+                    {"b_id": patch.id, "b_state": patch.state, "b_error_code": patch.error_code}
+                )
+        target.read = now
+    for left_out, rows in changed_targets.items():
+        session.execute(_UPDATE_TARGET[left_out], rows)
+    if changed_patches:
+        session.execute(_UPDATE_PATCH, changed_patches)
