@@ -79,7 +79,8 @@ class Watch:
     def __init__(self) -> None:
         self._watched: dict[int, Watched] = {}
         self._next: dict[int, datetime] = {}
-        self._heap: list[tuple[datetime, int]] = []
+        self._due: dict[datetime, list[int]] = {}  # targets by the instant they are due
+        self._times: list[datetime] = []  # a heap of those instants
         self.loaded = False
 
     def __len__(self) -> int:
@@ -109,7 +110,8 @@ class Watch:
     def forget(self) -> None:
         self._watched.clear()
         self._next.clear()
-        self._heap.clear()
+        self._due.clear()
+        self._times.clear()
         self.loaded = False
 
     def schedule(self, target_id: int, at: datetime, watched: Watched) -> None:
@@ -120,7 +122,11 @@ class Watch:
         self._watched[target_id] = watched
         if self._next.get(target_id) != at:
             self._next[target_id] = at
-            heapq.heappush(self._heap, (at, target_id))
+            bucket = self._due.get(at)
+            if bucket is None:
+                bucket = self._due[at] = []
+                heapq.heappush(self._times, at)
+            bucket.append(target_id)
 
     def drop(self, target_id: int) -> None:
         self._watched.pop(target_id, None)
@@ -130,11 +136,10 @@ class Watch:
         """Read the health of the targets due. A snapshot that fails a check that passed
         before the patch is news (the step looks at the target); one that merely differs
         from the stored one is to be stored; the target is read again after ``interval``."""
-        due = []
-        while self._heap and self._heap[0][0] <= now:
-            at, target_id = heapq.heappop(self._heap)
-            if self._next.get(target_id) == at:
-                due.append(target_id)
+        due: dict[int, None] = {}  # (a dict: a target may be listed twice in one instant)
+        while self._times and self._times[0] <= now:
+            at = heapq.heappop(self._times)
+            due.update((t, None) for t in self._due.pop(at) if self._next.get(t) == at)
         readings = Readings()
         if not due:
             return readings
@@ -177,8 +182,10 @@ _DUE = select(Target.id).where(Target.state.in_(CHECKED), Target.check_at <= bin
 _NEWS = Target.state.in_(IN_FLIGHT) | (
     (Target.state == TargetState.VERIFIED) & (Target.verified_at > bindparam("observed"))
 )
-_NEWS_OF = select(Target.id).where(
-    Target.device_id.in_(bindparam("devices", expanding=True)), _NEWS
+# Every target of some devices (filtered here: with a condition on the state as well, SQLite
+# may pick the state index and read every verified target).
+_OF_DEVICES = select(Target.id, Target.state, Target.verified_at).where(
+    Target.device_id.in_(bindparam("devices", expanding=True))
 )
 
 
@@ -202,7 +209,10 @@ def needing_attention(
         found.update(_ids(session, _closed_pending(now)))
     else:
         for chunk in chunks(sorted(changed)):
-            found.update(session.scalars(_NEWS_OF, {"devices": chunk, "observed": observed}))
+            for target_id, state, verified_at in session.execute(_OF_DEVICES, {"devices": chunk}):
+                watched = state is TargetState.VERIFIED and verified_at and verified_at > observed
+                if state in IN_FLIGHT or watched:
+                    found.add(target_id)
     readings = watch.read(connector, now, config.health_interval)
     found.update(readings.news)
     snapshots = {k: v for k, v in readings.changed.items() if k not in found}

@@ -43,6 +43,13 @@ class CommandFailed(Exception):
     """The command could not be carried out; the message says why, for the technician."""
 
 
+_QUEUED = select(OperatorCommand.id).where(OperatorCommand.state == CommandState.QUEUED).limit(1)
+
+
+def commands_queued(session: Session) -> bool:
+    return session.scalar(_QUEUED) is not None
+
+
 def run_commands(
     session: Session,
     connector: Connector,

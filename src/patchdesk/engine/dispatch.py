@@ -83,18 +83,21 @@ def dispatch(
         _COUNTS, {"deployments": [row.id for row in open_rows]}
     ):
         (pending if state is TargetState.PENDING else in_flight)[deployment_id] += count
+    free = {
+        deployment_id: limit - in_flight[deployment_id]
+        for deployment_id, _, _, limit in open_rows
+        if limit > in_flight[deployment_id] and pending[deployment_id]
+    }
+    if not free:
+        return
+    candidates = _candidates(session, list(free))
     servers: Counter[str] | None = None  # in flight per client, read when first needed
-    for deployment_id, window_id, end, limit in open_rows:
-        free = limit - in_flight[deployment_id]
-        if free <= 0 or not pending[deployment_id]:
-            continue
+    for deployment_id, window_id, end, _ in open_rows:
         chosen: list[int] = []
-        for candidate in _pending(session, deployment_id):
-            if len(chosen) >= free:
+        for candidate in candidates.get(deployment_id, ()):
+            if len(chosen) >= free[deployment_id]:
                 break
-            if not candidate.online or (
-                candidate.next_action_at and candidate.next_action_at > now
-            ):
+            if candidate.next_action_at and candidate.next_action_at > now:
                 continue
             if candidate.role is Role.SERVER:
                 if servers is None:
@@ -109,26 +112,34 @@ def dispatch(
             report.dispatched += len(chosen)
 
 
-_PENDING = (
+# The pending targets whose device is online (the others wait), with what dispatch needs.
+_CANDIDATES = (
     select(
         Target.id,
-        Target.device_id,
+        Target.deployment_id,
         Target.next_action_at,
         Device.role,
         Device.criticality,
-        Device.online,
         Device.client_id,
     )
     .join(Device, Target.device_id == Device.id)
-    .where(Target.deployment_id == bindparam("deployment"), Target.state == TargetState.PENDING)
+    .where(
+        Target.deployment_id.in_(bindparam("deployments", expanding=True)),
+        Target.state == TargetState.PENDING,
+        Device.online.is_(True),
+    )
 )
 
 
-def _pending(session: Session, deployment_id: int) -> list[Any]:
-    """The deployment's pending targets with what dispatch needs of their devices, in
-    dispatch order: by device tier (servers first), then target id."""
-    rows = session.execute(_PENDING, {"deployment": deployment_id}).all()
-    return sorted(rows, key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
+def _candidates(session: Session, deployment_ids: list[int]) -> dict[int, list[Any]]:
+    """Per deployment, its pending targets on online devices, in dispatch order: by device
+    tier (servers first), then target id."""
+    found: dict[int, list[Any]] = {}
+    for row in session.execute(_CANDIDATES, {"deployments": deployment_ids}):
+        found.setdefault(row.deployment_id, []).append(row)
+    for rows in found.values():
+        rows.sort(key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
+    return found
 
 
 def _dispatch_all(

@@ -7,15 +7,19 @@ idempotency key derived from stored state. Only the engine holding the lease dis
 
 Order within a step: fleet facts (and connector health); open deployments for windows
 that have started; follow targets in flight (so finished ones free capacity); dispatch;
-operator commands; close finished deployments.
+operator commands; close finished deployments. All but the operator commands are one
+transaction (each write of a step costs its pages once, not once per phase); a crash
+anywhere in it leaves nothing of the step, and the next step repeats the connector calls
+with the same idempotency keys. Operator commands, when any are queued, run in a
+transaction of their own (a wake-on-LAN has no key), and the close after them.
 
 Between steps the engine keeps a few things that spare it from re-reading what cannot have
-changed: when it last synced the fleet (so it asks the connector only for changes), which
-devices changed since the targets were last followed, the window schedule, and the health
-watch (``attention``). Only the lease holder writes targets and device facts, so these stay
-true while the engine holds the lease without a break; the engine drops them all, and starts
-again from the store, after any step that failed, when the connector went down, and when its
-tenure of the lease was broken (not held, or taken anew).
+changed: when it last synced the fleet and followed targets (so it asks the connector only
+for what changed since), the window schedule, and the health watch (``attention``). Only
+the lease holder writes targets and device facts, so these stay true while the engine holds
+the lease without a break; the engine drops them all, and starts again from the store,
+after any step that failed, when the connector went down, and when its tenure of the lease
+was broken (not held, or taken anew).
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from patchdesk.engine import lease
 from patchdesk.engine.attention import Watch
-from patchdesk.engine.commands import run_commands
+from patchdesk.engine.commands import commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
 from patchdesk.engine.deployments import close_finished, open_deployment, open_now
@@ -33,7 +39,13 @@ from patchdesk.engine.dispatch import dispatch
 from patchdesk.engine.progress import follow
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.schedule import WindowSchedule
-from patchdesk.engine.sync import apply_statuses, connector_down, connector_up, fetch_statuses
+from patchdesk.engine.sync import (
+    FleetFacts,
+    apply_statuses,
+    connector_down,
+    connector_up,
+    fetch_statuses,
+)
 from patchdesk.store.db import Database
 from patchdesk.store.events import batched_events
 
@@ -63,7 +75,6 @@ class Reconciler:
         self.watch = Watch()
         self._synced_at: datetime | None = None  # the last fleet sync written
         self._up_recorded = False  # the store says the connector is reachable
-        self._changed: set[int] | None = None  # devices with news since targets were followed
         self._followed_at: datetime | None = None  # the last step that followed targets
 
     def step(self, now: datetime) -> StepReport:
@@ -84,37 +95,45 @@ class Reconciler:
             return report
         try:
             with self.db.writer() as session, batched_events(session):
-                if not self._up_recorded and connector_up(session, now) is not None:
-                    self._changed = None  # deadlines moved: look at every target
-                changed = apply_statuses(session, facts, now)
-            self._synced_at, self._up_recorded = now, True
-            if self._changed is not None:
-                self._changed |= changed
-            with self.db.writer() as session, batched_events(session):
-                for window, start, end in open_now(session, now, self.schedule):
-                    open_deployment(session, self.connector, window, start, end, now, report)
-            with self.db.writer() as session, batched_events(session):
-                follow(
-                    session,
-                    self.connector,
-                    now,
-                    self.config,
-                    report,
-                    self._changed,
-                    self.watch,
-                    self._followed_at,
-                )
-            self._changed, self._followed_at = set(), now
-            with self.db.writer() as session, batched_events(session):
-                dispatch(session, self.connector, now, self.config, report)
-            with self.db.writer() as session, batched_events(session):
-                run_commands(session, self.connector, now, self.config, report)
-            with self.db.writer() as session, batched_events(session):
-                close_finished(session, now, report)
+                commands = self._reconcile(session, facts, now, report)
+            self._synced_at = self._followed_at = now
+            self._up_recorded = True
+            if commands:  # in their own transaction, then the close
+                with self.db.writer() as session, batched_events(session):
+                    run_commands(session, self.connector, now, self.config, report)
+                with self.db.writer() as session, batched_events(session):
+                    close_finished(session, now, report)
         except ConnectorUnavailable as exc:
             # Went down mid-step: what was written stays; the rest waits for the next step.
             self._down(now, report, str(exc) or "the connector stopped answering")
         return report
+
+    def _reconcile(
+        self, session: Session, facts: FleetFacts, now: datetime, report: StepReport
+    ) -> bool:
+        """Fleet facts, deployments, targets followed and dispatched, deployments closed: one
+        transaction. True when operator commands are queued: the close then waits for them."""
+        everything = self._followed_at is None  # not known what changed: follow all
+        if not self._up_recorded and connector_up(session, now) is not None:
+            everything = True  # deadlines moved with the outage
+        changed = apply_statuses(session, facts, now)
+        for window, start, end in open_now(session, now, self.schedule):
+            open_deployment(session, self.connector, window, start, end, now, report)
+        follow(
+            session,
+            self.connector,
+            now,
+            self.config,
+            report,
+            None if everything else changed,
+            self.watch,
+            None if everything else self._followed_at,
+        )
+        dispatch(session, self.connector, now, self.config, report)
+        if commands_queued(session):
+            return True
+        close_finished(session, now, report)
+        return False
 
     def next_boundary(self, now: datetime) -> datetime | None:
         """The next instant a window opens or closes, after ``now``."""
@@ -142,7 +161,6 @@ class Reconciler:
         """Drop what is kept between steps: the next step starts from the store."""
         self._synced_at = None
         self._up_recorded = False
-        self._changed = None
         self._followed_at = None
         self.schedule.forget()
         self.watch.forget()

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, null, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Criticality, MissingPatchState, RebootPolicy, Role, TargetState
@@ -111,22 +111,24 @@ _SELECT_PATCHES = (
     .where(_patches.c.target_id.in_(bindparam("ids", expanding=True)))
     .order_by(_patches.c.id)
 )  # fmt: skip
-# JSON columns left out of an UPDATE when None: a bound None would be stored as JSON 'null'.
-_JSON = ("health_before", "health_after")
+# JSON columns set to None are written as SQL NULL (a bound None would be JSON 'null').
+_JSON = frozenset({"health_before", "health_after"})
+_UPDATES: dict[tuple[str, ...], Any] = {}  # statements by the columns they set
 
 
-def _update_target(without: frozenset[str]) -> Any:
-    return (
-        update(_targets)
-        .where(_targets.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in CHANGING if name not in without})
-    )
+def _update_target(columns: tuple[str, ...]) -> Any:
+    """UPDATE targets SET those columns (a ``-``-prefixed JSON column: to NULL) WHERE id."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        values = {
+            name.lstrip("-"): null() if name.startswith("-") else bindparam(f"b_{name}")
+            for name in columns
+        }
+        statement = update(_targets).where(_targets.c.id == bindparam("b_id")).values(values)
+        _UPDATES[columns] = statement
+    return statement
 
 
-_UPDATE_TARGET = {
-    frozenset(left_out): _update_target(frozenset(left_out))
-    for left_out in ((), ("health_after",), ("health_before", "health_after"), ("health_before",))
-}
 _UPDATE_PATCH = (
     update(_patches)
     .where(_patches.c.id == bindparam("b_id"))
@@ -197,18 +199,25 @@ def _values(target: TargetRow) -> tuple[Any, ...]:
 
 
 def save(session: Session, targets: Sequence[TargetRow]) -> None:
-    """Write every target (and target patch) whose fields changed since it was read."""
-    changed_targets: dict[frozenset[str], list[dict[str, Any]]] = {}
+    """Write every target (and target patch) whose fields changed since it was read: one
+    statement per set of changed columns."""
+    changed_targets: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     changed_patches: list[dict[str, Any]] = []
     for target in targets:
         now = _values(target)
         if now == target.read:
             continue
-        if now[: len(CHANGING)] != target.read[: len(CHANGING)]:
-            row = {f"b_{name}": value for name, value in zip(CHANGING, now, strict=False)}
-            row["b_id"] = target.id
-            left_out = frozenset(name for name in _JSON if getattr(target, name) is None)
-            changed_targets.setdefault(left_out, []).append(row)
+        columns = []
+        row: dict[str, Any] = {"b_id": target.id}
+        for name, value, was in zip(CHANGING, now, target.read, strict=False):
+            if value != was:
+                if value is None and name in _JSON:
+                    columns.append(f"-{name}")
+                else:
+                    columns.append(name)
+                    row[f"b_{name}"] = value
+        if columns:
+            changed_targets.setdefault(tuple(columns), []).append(row)
         before = target.read[len(CHANGING) :]
         for patch, was in zip(target.patches, before, strict=True):
             if (patch.state, patch.error_code) != was:
@@ -216,7 +225,7 @@ def save(session: Session, targets: Sequence[TargetRow]) -> None:
                     {"b_id": patch.id, "b_state": patch.state, "b_error_code": patch.error_code}
                 )
         target.read = now
-    for left_out, rows in changed_targets.items():
-        session.execute(_UPDATE_TARGET[left_out], rows)
+    for names, rows in changed_targets.items():
+        session.execute(_update_target(names), rows)
     if changed_patches:
         session.execute(_UPDATE_PATCH, changed_patches)

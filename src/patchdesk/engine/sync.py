@@ -55,9 +55,9 @@ _DEVICE_FACTS = select(
     _devices.c.id, _devices.c.connector_id, _devices.c.online, _devices.c.last_seen,
     _devices.c.last_boot,
 )  # fmt: skip
-_EVIDENCE = select(Target.device_id, Target.id).where(
-    Target.device_id.in_(bindparam("devices", expanding=True)),
-    Target.state.in_(EVIDENCE_STATES),
+# (Filtered here: with a condition on the state too, SQLite may read by the state index.)
+_TARGETS_OF = select(Target.device_id, Target.id, Target.state).where(
+    Target.device_id.in_(bindparam("devices", expanding=True))
 )
 _UPDATE_FACTS = (
     update(_devices)
@@ -190,7 +190,9 @@ def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> 
     devices = sorted({device_id for device_id, _ in seen})
     for first in range(0, len(devices), _CHUNK):
         chunk = devices[first : first + _CHUNK]
-        target_of.update(session.execute(_EVIDENCE, {"devices": chunk}).all())
+        for device_id, target_id, target_state in session.execute(_TARGETS_OF, {"devices": chunk}):
+            if target_state in EVIDENCE_STATES:
+                target_of[device_id] = target_id
     rows = [
         {
             "device_id": device_id,
