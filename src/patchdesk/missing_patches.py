@@ -437,9 +437,9 @@ def apply_missing_patches(
         else:
             summary.unchanged += 1
     if added:
-        session.execute(insert(_DEVICE_PATCHES), added)
+        session.connection().execute(_INSERT_DEVICE_PATCHES, added)
     if reopened:
-        session.execute(_REOPEN, reopened)
+        session.connection().execute(_REOPEN, reopened)
     for summary in summaries.values():
         if summary.added or summary.reopened:
             record_event(
@@ -505,6 +505,7 @@ def _upsert_patches(
 
 
 _DEVICE_PATCHES = cast(Table, DevicePatch.__table__)
+_INSERT_DEVICE_PATCHES = insert(_DEVICE_PATCHES)
 _REOPEN = (
     update(_DEVICE_PATCHES)
     .where(_DEVICE_PATCHES.c.id == bindparam("b_id"))

@@ -4,9 +4,15 @@ A target's verdict (``engine.classify``) changes only when its facts change or w
 its deadlines passes, so a step looks only at the targets that may have news:
 
 - every target just dispatched, and every target awaiting an install job that finished (a
-  connector that reports changes says which jobs did; otherwise all of them are polled);
-- targets in flight, or verified and watched, whose device's facts changed at a sync since
-  the last step;
+  connector that reports changes says which jobs did; otherwise all of them are polled). A
+  target just dispatched whose job is still queued or running, with nothing else new, only
+  moves to installing: that is done without looking at it whole (``Attention.started``);
+- targets whose device's new facts can decide what they wait for: a new boot time for a
+  target rebooting, or verified and watched (a later reboot takes its proof back); a new
+  boot, a new check-in or the device coming online for one awaiting its check-in. (Targets
+  waiting on a job, a user deferral or a deadline are looked at when those come: the
+  device's facts are not read before. A target installed and not yet further is looked at
+  on any news);
 - targets whose ``check_at`` has come: the first of the instants their verdict can turn at
   with no news (the window's end, the reboot and check-in deadlines, the end of a user
   deferral);
@@ -28,7 +34,7 @@ without the lease.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -39,7 +45,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, JobState, JobStatus, ReportsChanges
-from patchdesk.engine.sync import IN_FLIGHT
+from patchdesk.engine.sync import IN_FLIGHT, News
 from patchdesk.store.models import Deployment, Device, Target
 
 AWAITING_JOB = (TargetState.DISPATCHED, TargetState.INSTALLING)
@@ -172,6 +178,7 @@ class Attention:
     jobs: Mapping[str, JobStatus]
     health: Mapping[int, Mapping[str, bool]]  # snapshots read of targets looked at
     snapshots: Mapping[int, Mapping[str, bool]]  # new snapshots of targets not looked at
+    started: Mapping[int, Started]  # targets that only move from dispatched to installing
 
 
 _AWAITING = select(Target.id, Target.job_id, Target.state, Target.check_at).where(
@@ -184,9 +191,27 @@ _NEWS = Target.state.in_(IN_FLIGHT) | (
 )
 # Every target of some devices (filtered here: with a condition on the state as well, SQLite
 # may pick the state index and read every verified target).
-_OF_DEVICES = select(Target.id, Target.state, Target.verified_at).where(
+_OF_DEVICES = select(Target.id, Target.device_id, Target.state, Target.verified_at).where(
     Target.device_id.in_(bindparam("devices", expanding=True))
 )
+
+
+def _news_for(
+    state: TargetState, verified_at: datetime | None, news: News, observed: datetime
+) -> bool:
+    """Whether a device's new facts can change the verdict on its target (``classify``): a
+    rebooting target waits for a boot after the command; a verified one keeps its proof
+    unless the device boots again; one awaiting its check-in waits for the device to be seen
+    after the boot. The other states wait on a job, a deferral or a deadline."""
+    if state is TargetState.INSTALLED:
+        return True
+    if state is TargetState.REBOOTING:
+        return news.boot
+    if state is TargetState.AWAITING_CHECKIN:
+        return news.boot or news.seen or bool(news.online)
+    if state is TargetState.VERIFIED:
+        return news.boot and verified_at is not None and verified_at > observed
+    return False
 
 
 def needing_attention(
@@ -194,7 +219,7 @@ def needing_attention(
     connector: Connector,
     now: datetime,
     config: EngineConfig,
-    changed: Collection[int] | None,
+    changed: Mapping[int, News] | None,
     watch: Watch,
     jobs_since: datetime | None = None,
 ) -> Attention:
@@ -202,25 +227,41 @@ def needing_attention(
     last step polled the jobs (None for either: unknown, so look at everything)."""
     found: set[int] = set()
     jobs = _job_news(session, connector, now, jobs_since, found)
-    found.update(session.scalars(_DUE, {"now": now}))
+    started = _starting(session, now, jobs, found)
+    found.difference_update(started)
+    found.update(session.connection().execute(_DUE, {"now": now}).scalars())
     observed = now - config.observation_period
     if changed is None:
         found.update(session.scalars(select(Target.id).where(_NEWS), {"observed": observed}))
         found.update(_ids(session, _closed_pending(now)))
     else:
         for chunk in chunks(sorted(changed)):
-            for target_id, state, verified_at in session.execute(_OF_DEVICES, {"devices": chunk}):
-                watched = state is TargetState.VERIFIED and verified_at and verified_at > observed
-                if state in IN_FLIGHT or watched:
-                    found.add(target_id)
+            for row in session.connection().execute(_OF_DEVICES, {"devices": chunk}):
+                if _news_for(row.state, row.verified_at, changed[row.device_id], observed):
+                    found.add(row.id)
     readings = watch.read(connector, now, config.health_interval)
     found.update(readings.news)
     snapshots = {k: v for k, v in readings.changed.items() if k not in found}
     health = {**readings.news, **{k: v for k, v in readings.changed.items() if k in found}}
-    return Attention(sorted(found), jobs, health, snapshots)
+    started = {k: v for k, v in started.items() if k not in found}  # news after all
+    return Attention(sorted(found), jobs, health, snapshots, started)
 
 
-_DISPATCHED = select(Target.id, Target.job_id).where(Target.state == TargetState.DISPATCHED)
+_DISPATCHED = select(Target.id).where(Target.state == TargetState.DISPATCHED)
+_JUST_DISPATCHED = (
+    select(Target.id, Target.job_id, Device.hostname, Device.client_id, Deployment.occurrence_end)
+    .join(Device, Target.device_id == Device.id)
+    .join(Deployment, Target.deployment_id == Deployment.id)
+    .where(Target.state == TargetState.DISPATCHED)
+)
+
+
+@dataclass(frozen=True)
+class Started:
+    hostname: str
+    client_id: str
+
+
 _AWAITING_JOBS = select(Target.id).where(
     Target.state.in_(AWAITING_JOB), Target.job_id.in_(bindparam("jobs", expanding=True))
 )
@@ -239,7 +280,7 @@ def _job_news(
     if since is not None and isinstance(connector, ReportsChanges):
         changes = connector.job_changes(since)
     if changes is None:  # poll every job waited on
-        awaiting = session.execute(_AWAITING).all()
+        awaiting = session.connection().execute(_AWAITING).all()
         job_ids = [job_id for _, job_id, _, _ in awaiting if job_id]
         jobs = dict(connector.job_status(job_ids)) if job_ids else {}
         for target_id, job_id, state, check_at in awaiting:
@@ -249,12 +290,27 @@ def _job_news(
                 found.add(target_id)
         return jobs
     jobs = dict(changes)
-    dispatched = session.execute(_DISPATCHED).all()
-    found.update(target_id for target_id, _ in dispatched)
+    found.update(session.connection().execute(_DISPATCHED).scalars())
     done = sorted(job_id for job_id, job in jobs.items() if job.state in FINISHED)
     for chunk in chunks(done):
-        found.update(session.scalars(_AWAITING_JOBS, {"jobs": chunk}))
+        found.update(session.connection().execute(_AWAITING_JOBS, {"jobs": chunk}).scalars())
     return jobs
+
+
+def _starting(
+    session: Session, now: datetime, jobs: Mapping[str, JobStatus], found: set[int]
+) -> dict[int, Started]:
+    """Targets dispatched at the last step whose job has not finished (or is unknown to the
+    connector), with nothing else new and their window still open: all that following them
+    would do is move them to installing, so they are taken out of ``found`` for that."""
+    started = {}
+    for target_id, job_id, hostname, client_id, end in session.connection().execute(
+        _JUST_DISPATCHED
+    ):
+        job = jobs.get(job_id or "")
+        if target_id in found and (job is None or job.state not in FINISHED) and now <= end:
+            started[target_id] = Started(hostname, client_id)
+    return started
 
 
 def _ids(session: Session, query: Select[Any]) -> list[int]:

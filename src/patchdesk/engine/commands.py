@@ -47,7 +47,7 @@ _QUEUED = select(OperatorCommand.id).where(OperatorCommand.state == CommandState
 
 
 def commands_queued(session: Session) -> bool:
-    return session.scalar(_QUEUED) is not None
+    return session.connection().execute(_QUEUED).scalar() is not None
 
 
 def run_commands(

@@ -58,6 +58,12 @@ SETTLED = frozenset(
 )
 
 
+_DEPLOYED = select(Deployment.window_id, Deployment.occurrence_start).where(
+    Deployment.window_id.in_(bindparam("windows", expanding=True)),
+    Deployment.occurrence_start.in_(bindparam("starts", expanding=True)),
+)
+
+
 def open_now(
     session: Session, now: datetime, schedule: WindowSchedule | None = None
 ) -> list[tuple[ClientWindow, datetime, datetime]]:
@@ -75,12 +81,14 @@ def open_now(
     ]
     if not unknown:
         return []
-    query = select(Deployment.window_id, Deployment.occurrence_start).where(
-        Deployment.window_id.in_({window.window_id for window, _ in unknown}),
-        Deployment.occurrence_start.in_({occurrence.start_utc for _, occurrence in unknown}),
-    )
+    params = {
+        "windows": sorted({window.window_id for window, _ in unknown}),
+        "starts": sorted({occurrence.start_utc for _, occurrence in unknown}),
+    }
     schedule.deployed.update(
-        (window_id, start) for window_id, start in session.execute(query) if window_id is not None
+        (window_id, start)
+        for window_id, start in session.connection().execute(_DEPLOYED, params)
+        if window_id is not None
     )
     found = [
         (window, occurrence.start_utc, occurrence.end_utc)
@@ -106,22 +114,27 @@ class Candidate(NamedTuple):
     hostname: str
 
 
+_BUSY = select(Target.device_id).where(Target.state.in_(IN_FLIGHT))
+_REACHABLE = (
+    select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
+    .outerjoin(Site, Device.site_id == Site.id)
+    .where(
+        Device.client_id == bindparam("client"),
+        Device.connector_id.is_not(None),
+        Device.maintenance_mode.is_(False),
+    )
+    .order_by(Device.id)
+)
+
+
 def _candidates(session: Session, window: MaintenanceWindow) -> dict[int, Candidate]:
     """Devices the window applies to that the engine can reach and may patch now."""
-    busy = set(session.scalars(select(Target.device_id).where(Target.state.in_(IN_FLIGHT))))
-    query = (
-        select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
-        .outerjoin(Site, Device.site_id == Site.id)
-        .where(
-            Device.client_id == window.client_id,
-            Device.connector_id.is_not(None),
-            Device.maintenance_mode.is_(False),
-        )
-        .order_by(Device.id)
-    )
+    busy = set(session.connection().execute(_BUSY).scalars())
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
-        for device_id, connector_id, hostname, role, tags, site in session.execute(query)
+        for device_id, connector_id, hostname, role, tags, site in session.execute(
+            _REACHABLE, {"client": window.client_id}
+        )
         if device_id not in busy and applies(window, role, tags, site)
     }
 
@@ -148,6 +161,11 @@ def refresh_missing(
         apply_missing_patches(session, rows, now=now)
 
 
+_PATCH_IDS = select(Patch.vendor_id, Patch.id).where(
+    Patch.vendor_id.in_(bindparam("vendor_ids", expanding=True))
+)
+
+
 def approved_patches(
     session: Session,
     client_id: str,
@@ -161,8 +179,7 @@ def approved_patches(
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
-    query = select(Patch.vendor_id, Patch.id).where(Patch.vendor_id.in_(vendor_ids))
-    patch_ids = {vendor_id: patch_id for vendor_id, patch_id in session.execute(query)}
+    patch_ids = dict(session.connection().execute(_PATCH_IDS, {"vendor_ids": vendor_ids}).all())
     approved: dict[int, list[int]] = defaultdict(list)
     for need in loaded.needs:
         # The decision depends on the device through its ring, and through its id only
@@ -255,36 +272,45 @@ def _add_targets(
         }
         for device_id in devices
     ]
-    insert_targets = insert(_TARGETS).returning(_TARGETS.c.id, sort_by_parameter_order=True)
-    target_ids = session.execute(insert_targets, rows).scalars().all()
+    target_ids = session.connection().execute(_INSERT_TARGETS, rows).scalars().all()
     patches = [
         {"target_id": target_id, "patch_id": patch_id, "state": MissingPatchState.MISSING}
         for target_id, device_id in zip(target_ids, devices, strict=True)
         for patch_id in sorted(set(approved[device_id]))
     ]
-    session.execute(insert(_TARGET_PATCHES), patches)
+    session.connection().execute(_INSERT_PATCHES, patches)
 
 
 _TARGETS = cast(Table, Target.__table__)
-_TARGET_PATCHES = cast(Table, TargetPatch.__table__)
+_INSERT_TARGETS = insert(_TARGETS).returning(_TARGETS.c.id, sort_by_parameter_order=True)
+_INSERT_PATCHES = insert(cast(Table, TargetPatch.__table__))
 
 
 _OPEN_DEPLOYMENTS = select(
     Deployment.id, Deployment.occurrence_start, Deployment.occurrence_end
 ).where(Deployment.state == DeploymentState.OPEN)
 _UNSETTLED = (
-    select(Target.id)
-    .where(Target.deployment_id == bindparam("deployment"), Target.state.not_in(SETTLED))
-    .limit(1)
+    select(Target.deployment_id)
+    .where(
+        Target.deployment_id.in_(bindparam("deployments", expanding=True)),
+        Target.state.not_in(SETTLED),
+    )
+    .distinct()
 )
 
 
 def close_finished(session: Session, now: datetime, report: StepReport) -> None:
     """Close deployments past their window whose every target has settled."""
-    open_rows = sorted(session.execute(_OPEN_DEPLOYMENTS).all())
+    open_rows = sorted(session.connection().execute(_OPEN_DEPLOYMENTS).all())
+    ended = [deployment_id for deployment_id, _, end in open_rows if end <= now]
+    unsettled = (
+        set(session.connection().execute(_UNSETTLED, {"deployments": ended}).scalars())
+        if ended
+        else set()
+    )
     started = 0
     for deployment_id, start, end in open_rows:
-        if end <= now and session.scalar(_UNSETTLED, {"deployment": deployment_id}) is None:
+        if end <= now and deployment_id not in unsettled:
             _close(session, deployment_id, now)
             report.deployments_closed += 1
         elif start <= now:

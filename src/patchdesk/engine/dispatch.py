@@ -33,19 +33,21 @@ def idempotency_key(target_id: int, attempt: int) -> str:
     return f"pd-t{target_id}-a{attempt}"
 
 
+_SERVERS_IN_FLIGHT = (
+    select(Device.client_id)
+    .join(Target, Target.device_id == Device.id)
+    .where(Target.state.in_(IN_FLIGHT), Device.role == Role.SERVER)
+)
+
+
 def _servers_in_flight(session: Session) -> Counter[str]:
-    query = (
-        select(Device.client_id)
-        .join(Target, Target.device_id == Device.id)
-        .where(Target.state.in_(IN_FLIGHT), Device.role == Role.SERVER)
-    )
-    return Counter(session.scalars(query))
+    return Counter(session.connection().execute(_SERVERS_IN_FLIGHT).scalars())
 
 
 _OPEN = (
     select(
         Deployment.id,
-        Deployment.window_id,
+        MaintenanceWindow.id,
         Deployment.occurrence_end,
         MaintenanceWindow.max_concurrent,
     )
@@ -74,7 +76,7 @@ def dispatch(
     config: EngineConfig,
     report: StepReport,
 ) -> None:
-    open_rows = session.execute(_OPEN, {"now": now}).all()
+    open_rows = session.connection().execute(_OPEN, {"now": now}).all()
     if not open_rows:
         return
     in_flight: Counter[int] = Counter()
@@ -92,10 +94,11 @@ def dispatch(
         return
     candidates = _candidates(session, list(free))
     servers: Counter[str] | None = None  # in flight per client, read when first needed
+    chosen: list[tuple[int, int, datetime]] = []  # (target, window, window end), in order
     for deployment_id, window_id, end, _ in open_rows:
-        chosen: list[int] = []
+        room = free.get(deployment_id, 0)
         for candidate in candidates.get(deployment_id, ()):
-            if len(chosen) >= free[deployment_id]:
+            if room <= 0:
                 break
             if candidate.next_action_at and candidate.next_action_at > now:
                 continue
@@ -105,11 +108,11 @@ def dispatch(
                 if servers[candidate.client_id] >= config.servers_per_client:
                     continue
                 servers[candidate.client_id] += 1
-            chosen.append(candidate.id)
-        if chosen:
-            window = session.get_one(MaintenanceWindow, window_id)
-            _dispatch_all(session, connector, chosen, window, end, now)
-            report.dispatched += len(chosen)
+            chosen.append((candidate.id, window_id, end))
+            room -= 1
+    if chosen:
+        _dispatch_all(session, connector, chosen, now)
+        report.dispatched += len(chosen)
 
 
 # The pending targets whose device is online (the others wait), with what dispatch needs.
@@ -135,7 +138,7 @@ def _candidates(session: Session, deployment_ids: list[int]) -> dict[int, list[A
     """Per deployment, its pending targets on online devices, in dispatch order: by device
     tier (servers first), then target id."""
     found: dict[int, list[Any]] = {}
-    for row in session.execute(_CANDIDATES, {"deployments": deployment_ids}):
+    for row in session.connection().execute(_CANDIDATES, {"deployments": deployment_ids}):
         found.setdefault(row.deployment_id, []).append(row)
     for rows in found.values():
         rows.sort(key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
@@ -145,28 +148,27 @@ def _candidates(session: Session, deployment_ids: list[int]) -> dict[int, list[A
 def _dispatch_all(
     session: Session,
     connector: Connector,
-    target_ids: list[int],
-    window: MaintenanceWindow,
-    end: datetime,
+    chosen: list[tuple[int, int, datetime]],
     now: datetime,
 ) -> None:
     """Dispatch these targets (in this order), each with its next attempt's key."""
-    targets = {target.id: target for target in load_targets(session, target_ids)}
+    targets = {target.id: target for target in load_targets(session, [c[0] for c in chosen])}
+    windows = {w: session.get_one(MaintenanceWindow, w) for w in {c[1] for c in chosen}}
     devices = load_devices(session, {target.device_id for target in targets.values()})
     patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
-    vendor = dict(session.execute(_VENDOR_IDS, {"ids": patch_ids}).all())
+    vendor = dict(session.connection().execute(_VENDOR_IDS, {"ids": patch_ids}).all())
     baseline = [
         devices[t.device_id].connector_id for t in targets.values() if t.health_before is None
     ]
     health = connector.health([cid for cid in baseline if cid]) if baseline else {}
-    for target_id in target_ids:
+    for target_id, window_id, end in chosen:
         target = targets[target_id]
         device = devices[target.device_id]
         assert device.connector_id is not None
         if target.health_before is None:
             target.health_before = dict(health.get(device.connector_id, {}))
         vendor_ids = sorted(vendor[p.patch_id] for p in target.patches)
-        _dispatch_one(session, connector, target, device, window, vendor_ids, now)
+        _dispatch_one(session, connector, target, device, windows[window_id], vendor_ids, now)
         target.check_at = end  # the install's result is due by the window's end
     save(session, list(targets.values()))
 

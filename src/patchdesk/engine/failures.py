@@ -8,8 +8,9 @@ engine opens or updates is also a remediation-log record with actor ``engine``.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState, tier_of
@@ -69,6 +70,15 @@ def schedule_retry(
     report.retries += 1
 
 
+_exceptions = cast(Table, PatchException.__table__)
+_OPEN_EXCEPTION = select(_exceptions.c.id, _exceptions.c.patch_ids, _exceptions.c.tier).where(
+    _exceptions.c.device_id == bindparam("device"),
+    _exceptions.c.failure_class == bindparam("failure_class"),
+    _exceptions.c.state != ExceptionState.RESOLVED,
+)
+_INSERT_EXCEPTION = insert(_exceptions).returning(_exceptions.c.id)
+
+
 def raise_exception(
     session: Session,
     target: TargetRow,
@@ -77,47 +87,51 @@ def raise_exception(
     now: datetime,
     config: EngineConfig,
     report: StepReport,
-) -> PatchException:
-    """Open the (device, class) exception, or update the one already open."""
+) -> int:
+    """Open the (device, class) exception, or update the one already open; returns its id."""
     failure_class = failure.failure_class
     patch_ids = sorted(p.patch_id for p in target.patches)
-    existing = session.scalars(
-        select(PatchException).where(
-            PatchException.device_id == device.id,
-            PatchException.failure_class == failure_class,
-            PatchException.state != ExceptionState.RESOLVED,
-        )
+    existing = session.execute(
+        _OPEN_EXCEPTION, {"device": device.id, "failure_class": failure_class}
     ).one_or_none()
     if existing is None:
-        exception = PatchException(
-            client_id=device.client_id,
-            device_id=device.id,
-            deployment_id=target.deployment_id,
-            target_id=target.id,
-            failure_class=failure_class,
-            tier=tier_of(device.role, device.criticality),
-            class_rank=CLASS_RANK[failure_class],
-            state=ExceptionState.OPEN,
-            summary=failure.reason,
-            patch_ids=patch_ids,
-            opened_at=now,
-            last_action="opened by engine",
-            last_action_at=now,
-            updated_at=now,
-        )
-        session.add(exception)
-        session.flush()
+        tier = tier_of(device.role, device.criticality)
+        exception_id: int = session.execute(
+            _INSERT_EXCEPTION,
+            {
+                "client_id": device.client_id,
+                "device_id": device.id,
+                "deployment_id": target.deployment_id,
+                "target_id": target.id,
+                "failure_class": failure_class,
+                "tier": tier,
+                "class_rank": CLASS_RANK[failure_class],
+                "state": ExceptionState.OPEN,
+                "summary": failure.reason,
+                "patch_ids": patch_ids,
+                "opened_at": now,
+                "last_action": "opened by engine",
+                "last_action_at": now,
+                "updated_at": now,
+            },
+        ).scalar_one()
         kind, action = "exception.opened", "exception.open"
         report.exceptions_opened += 1
     else:
-        exception = existing
-        exception.deployment_id = target.deployment_id
-        exception.target_id = target.id
-        exception.summary = failure.reason
-        exception.patch_ids = sorted(set(exception.patch_ids) | set(patch_ids))
-        exception.last_action = "failed again"
-        exception.last_action_at = now
-        exception.updated_at = now
+        exception_id, known_patches, tier = existing
+        session.execute(
+            update(_exceptions)
+            .where(_exceptions.c.id == exception_id)
+            .values(
+                deployment_id=target.deployment_id,
+                target_id=target.id,
+                summary=failure.reason,
+                patch_ids=sorted(set(known_patches) | set(patch_ids)),
+                last_action="failed again",
+                last_action_at=now,
+                updated_at=now,
+            )
+        )
         kind, action = "exception.updated", "exception.update"
         report.exceptions_updated += 1
     report.failures[failure_class.value] += 1
@@ -131,7 +145,7 @@ def raise_exception(
             outcome=failure.cause.value,
             note=failure.reason,
             client_id=device.client_id,
-            exception_id=exception.id,
+            exception_id=exception_id,
             device_id=device.id,
         ),
     )
@@ -140,16 +154,16 @@ def raise_exception(
         at=now,
         kind=kind,
         entity="exception",
-        entity_id=exception.id,
+        entity_id=exception_id,
         client_id=device.client_id,
         payload={
             "device": device.hostname,
             "class": failure_class.value,
-            "tier": exception.tier.value,
+            "tier": tier.value,
             "target": target.id,
         },
     )
-    return exception
+    return exception_id
 
 
 def is_install(failure: Failure) -> bool:

@@ -14,7 +14,7 @@ one before, with the time it was first seen).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -23,7 +23,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import MissingPatchState, TargetState
-from patchdesk.engine.attention import AWAITING_JOB, Watch, Watched, needing_attention
+from patchdesk.engine.attention import AWAITING_JOB, Started, Watch, Watched, needing_attention
 from patchdesk.engine.classify import (
     CAUSE_STATE,
     WAITING_STATE,
@@ -57,6 +57,7 @@ from patchdesk.engine.rows import (
     load_windows,
     save,
 )
+from patchdesk.engine.sync import News
 from patchdesk.store.events import record_event
 from patchdesk.store.models import DevicePatch, Patch, Target
 
@@ -80,6 +81,7 @@ DONE = frozenset(
         TargetState.SKIPPED,
     }
 )
+_targets = cast(Table, Target.__table__)
 REBOOTING_STATES = frozenset(
     {
         TargetState.REBOOT_PENDING,
@@ -136,7 +138,7 @@ def follow(
     now: datetime,
     config: EngineConfig,
     report: StepReport,
-    changed: Collection[int] | None = None,
+    changed: Mapping[int, News] | None = None,
     watch: Watch | None = None,
     jobs_since: datetime | None = None,
 ) -> None:
@@ -167,7 +169,14 @@ def follow(
     ]
     read = connector.health(unread) if unread else {}
     installed: list[dict[str, Any]] = []  # device patches the jobs installed
-    for context in contexts:
+    # In target order (so are the events): the targets looked at, and those only starting.
+    by_id: dict[int, Context | Started] = {c.target.id: c for c in contexts}
+    by_id.update(attention.started)
+    for target_id in sorted(by_id):
+        context = by_id[target_id]
+        if isinstance(context, Started):
+            _installing(session, target_id, context, now)
+            continue
         snapshot = attention.health.get(context.target.id)
         if snapshot is None:
             snapshot = read.get(context.device.connector_id or "")
@@ -175,9 +184,36 @@ def follow(
         _follow_one(session, connector, context, job, snapshot, now, config, report, installed)
         _plan(context, now, config, watch)
     save(session, [context.target for context in contexts])
+    if attention.started:
+        rows = [{"b_id": target_id, "b_now": now} for target_id in sorted(attention.started)]
+        session.connection().execute(_INSTALLING, rows)
     if installed:
-        session.execute(_INSTALLED, installed)
+        session.connection().execute(_INSTALLED, installed)
     report.watching = len(watch)
+
+
+_INSTALLING = (
+    update(_targets)
+    .where(_targets.c.id == bindparam("b_id"))
+    .values(state=TargetState.INSTALLING, updated_at=bindparam("b_now"))
+)
+
+
+def _installing(session: Session, target_id: int, started: Started, now: datetime) -> None:
+    """What following a target just dispatched, its job queued or running, comes to."""
+    record_event(
+        session,
+        at=now,
+        kind="target.state",
+        entity="target",
+        entity_id=target_id,
+        client_id=started.client_id,
+        payload={
+            "from": TargetState.DISPATCHED.value,
+            "to": TargetState.INSTALLING.value,
+            "device": started.hostname,
+        },
+    )
 
 
 def _follow_one(
@@ -205,7 +241,6 @@ def _follow_one(
     _act(session, connector, context, verdict, now, config, report)
 
 
-_targets = cast(Table, Target.__table__)
 _SNAPSHOT = (
     update(_targets)
     .where(_targets.c.id == bindparam("b_id"))
@@ -222,7 +257,7 @@ def _store_snapshots(
         {"b_id": target_id, "b_health": dict(snapshot), "b_now": now}
         for target_id, snapshot in sorted(snapshots.items())
     ]
-    session.execute(_SNAPSHOT, rows)
+    session.connection().execute(_SNAPSHOT, rows)
 
 
 _device_patches = cast(Table, DevicePatch.__table__)

@@ -40,6 +40,7 @@ from patchdesk.engine.progress import follow
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.sync import (
+    Facts,
     FleetFacts,
     apply_statuses,
     connector_down,
@@ -76,6 +77,7 @@ class Reconciler:
         self._synced_at: datetime | None = None  # the last fleet sync written
         self._up_recorded = False  # the store says the connector is reachable
         self._followed_at: datetime | None = None  # the last step that followed targets
+        self._facts: dict[str, Facts] = {}  # device facts as stored, by connector id
 
     def step(self, now: datetime) -> StepReport:
         try:
@@ -116,7 +118,7 @@ class Reconciler:
         everything = self._followed_at is None  # not known what changed: follow all
         if not self._up_recorded and connector_up(session, now) is not None:
             everything = True  # deadlines moved with the outage
-        changed = apply_statuses(session, facts, now)
+        changed = apply_statuses(session, facts, now, self._facts)
         for window, start, end in open_now(session, now, self.schedule):
             open_deployment(session, self.connector, window, start, end, now, report)
         follow(
@@ -162,6 +164,7 @@ class Reconciler:
         self._synced_at = None
         self._up_recorded = False
         self._followed_at = None
+        self._facts.clear()
         self.schedule.forget()
         self.watch.forget()
 

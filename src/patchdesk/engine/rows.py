@@ -157,11 +157,11 @@ def load_targets(session: Session, ids: Collection[int]) -> list[TargetRow]:
     targets: list[TargetRow] = []
     for chunk in _chunks(ids):
         by_id: dict[int, TargetRow] = {}
-        for values in session.execute(_SELECT_TARGETS, {"ids": chunk}):
+        for values in session.connection().execute(_SELECT_TARGETS, {"ids": chunk}):
             target = TargetRow(*values)
             target.read = tuple(values[len(FIXED) :])
             by_id[target.id] = target
-        for target_id, *patch in session.execute(_SELECT_PATCHES, {"ids": chunk}):
+        for target_id, *patch in session.connection().execute(_SELECT_PATCHES, {"ids": chunk}):
             by_id[target_id].patches.append(PatchRow(*patch))
         targets += by_id.values()
     for target in targets:
@@ -173,7 +173,7 @@ def load_devices(session: Session, ids: Collection[int]) -> dict[int, DeviceRow]
     return {
         values[0]: DeviceRow(*values)
         for chunk in _chunks(ids)
-        for values in session.execute(_SELECT_DEVICES, {"ids": chunk})
+        for values in session.connection().execute(_SELECT_DEVICES, {"ids": chunk})
     }
 
 
@@ -181,7 +181,7 @@ def load_deployments(session: Session, ids: Collection[int]) -> dict[int, Deploy
     return {
         values[0]: DeploymentRow(*values)
         for chunk in _chunks(ids)
-        for values in session.execute(_SELECT_DEPLOYMENTS, {"ids": chunk})
+        for values in session.connection().execute(_SELECT_DEPLOYMENTS, {"ids": chunk})
     }
 
 
@@ -189,7 +189,7 @@ def load_windows(session: Session, ids: Collection[int]) -> dict[int, WindowRow]
     return {
         values[0]: WindowRow(*values)
         for chunk in _chunks(ids)
-        for values in session.execute(_SELECT_WINDOWS, {"ids": chunk})
+        for values in session.connection().execute(_SELECT_WINDOWS, {"ids": chunk})
     }
 
 
@@ -226,6 +226,6 @@ def save(session: Session, targets: Sequence[TargetRow]) -> None:
                 )
         target.read = now
     for names, rows in changed_targets.items():
-        session.execute(_update_target(names), rows)
+        session.connection().execute(_update_target(names), rows)
     if changed_patches:
-        session.execute(_UPDATE_PATCH, changed_patches)
+        session.connection().execute(_UPDATE_PATCH, changed_patches)

@@ -19,20 +19,25 @@ from sqlalchemy.orm import Session
 
 from patchdesk.engine.calendar import Occurrence, next_occurrences
 from patchdesk.engine.windows import ClientWindow, load_windows
-from patchdesk.store.models import Client, MaintenanceWindow, WindowBlackout
+from patchdesk.store.models import Client, MaintenanceWindow
+
+_VERSION = select(
+    *(
+        part.scalar_subquery()
+        for part in (
+            select(func.count()).select_from(MaintenanceWindow),
+            select(func.max(MaintenanceWindow.updated_at)),
+            select(func.count()).select_from(Client),
+            select(func.max(Client.updated_at)),
+        )
+    )
+)
 
 
 def _version(session: Session) -> tuple[Any, ...]:
-    """What changes whenever a window (its blackouts, its client's zone) is written."""
-    parts = [
-        select(func.count()).select_from(MaintenanceWindow),
-        select(func.max(MaintenanceWindow.updated_at)),
-        select(func.count()).select_from(Client),
-        select(func.max(Client.updated_at)),
-        select(func.count()).select_from(WindowBlackout),
-        select(func.max(WindowBlackout.id)),
-    ]
-    return tuple(session.execute(select(*(part.scalar_subquery() for part in parts))).one())
+    """What changes whenever a window (blackouts included: a change to them stamps the
+    window) or its client's zone is written."""
+    return tuple(session.connection().execute(_VERSION).one())
 
 
 class WindowSchedule:

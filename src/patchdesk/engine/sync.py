@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -59,9 +59,10 @@ _DEVICE_FACTS = select(
 _TARGETS_OF = select(Target.device_id, Target.id, Target.state).where(
     Target.device_id.in_(bindparam("devices", expanding=True))
 )
+_INSERT_CHECKINS = insert(cast(Table, CheckIn.__table__))
 _UPDATE_FACTS = (
     update(_devices)
-    .where(_devices.c.id == bindparam("b_id"))
+    .where(_devices.c.id == bindparam("b_id"), _devices.c.connector_id == bindparam("b_cid"))
     .values(
         online=bindparam("b_online"),
         last_seen=bindparam("b_seen"),
@@ -143,45 +144,73 @@ def _extend_deadlines(session: Session, outage: timedelta, now: datetime) -> Non
         target.check_at = now  # look at each of them again, with the new deadlines
 
 
-def apply_statuses(session: Session, facts: FleetFacts, now: datetime) -> set[int]:
+# What the engine wrote of a device's facts: (device id, online, last_seen, last_boot).
+Facts = tuple[int, bool | None, datetime | None, datetime | None]
+
+
+class News(NamedTuple):
+    """What changed in a device's facts at a sync."""
+
+    boot: bool  # a new last_boot
+    seen: bool  # a new last_seen
+    online: bool | None  # online now (the new value, changed or not)
+
+
+def apply_statuses(
+    session: Session, facts: FleetFacts, now: datetime, known: dict[str, Facts] | None = None
+) -> dict[int, News]:
     """Write changed device facts (one bulk statement); keep check-ins of devices with a
-    target in flight. Returns the ids of the devices whose facts changed."""
+    target in flight. Returns the devices whose facts changed (by id), and how.
+
+    ``known`` (by connector id) is what the caller remembers of the stored facts; devices
+    missing from it are read from the store, and it is brought up to date. The write names
+    the device's id and connector id, so a device whose connector id was changed since
+    (``inventory import``) is left alone rather than given another device's facts.
+    """
     reported = {status.connector_id: status for status in facts.statuses}
+    known = known if known is not None else {}
     if not reported:
-        return set()
-    rows: list[tuple[Any, ...]] = []
+        return {}
     if facts.complete:
-        rows += session.execute(_DEVICE_FACTS.where(_devices.c.connector_id.is_not(None)))
+        known.clear()
+        query = _DEVICE_FACTS.where(_devices.c.connector_id.is_not(None))
+        known.update((row[1], (row[0], *row[2:])) for row in session.execute(query))
     else:
-        wanted = sorted(reported)
-        for first in range(0, len(wanted), _CHUNK):
-            chunk = wanted[first : first + _CHUNK]
-            rows += session.execute(_DEVICE_FACTS.where(_devices.c.connector_id.in_(chunk)))
+        unknown = sorted(cid for cid in reported if cid not in known)
+        for first in range(0, len(unknown), _CHUNK):
+            query = _DEVICE_FACTS.where(
+                _devices.c.connector_id.in_(unknown[first : first + _CHUNK])
+            )
+            known.update((row[1], (row[0], *row[2:])) for row in session.execute(query))
     changes: list[dict[str, Any]] = []
+    news: dict[int, News] = {}
     seen: list[tuple[int, DeviceStatus]] = []  # last_seen or last_boot changed
-    for device_id, connector_id, online, last_seen, last_boot in sorted(rows):
-        status = reported.get(connector_id)
-        if status is None:
-            continue
+    for (device_id, online, last_seen, last_boot), connector_id in sorted(
+        (known[cid], cid) for cid in reported if cid in known
+    ):
+        status = reported[connector_id]
         seen_changed = status.last_seen != last_seen
         boot_changed = status.last_boot != last_boot
         if status.online != online or seen_changed or boot_changed:
             changes.append(
                 {
                     "b_id": device_id,
+                    "b_cid": connector_id,
                     "b_online": status.online,
                     "b_seen": status.last_seen,
                     "b_boot": status.last_boot,
                     "b_now": now,
                 }
             )
+            known[connector_id] = (device_id, status.online, status.last_seen, status.last_boot)
+            news[device_id] = News(boot_changed, seen_changed, status.online)
         if (seen_changed or boot_changed) and status.last_seen:
             seen.append((device_id, status))
     if changes:
-        session.execute(_UPDATE_FACTS, changes)
+        session.connection().execute(_UPDATE_FACTS, changes)
     if seen:
         _record_checkins(session, seen)
-    return {change["b_id"] for change in changes}
+    return news
 
 
 def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> None:
@@ -190,7 +219,9 @@ def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> 
     devices = sorted({device_id for device_id, _ in seen})
     for first in range(0, len(devices), _CHUNK):
         chunk = devices[first : first + _CHUNK]
-        for device_id, target_id, target_state in session.execute(_TARGETS_OF, {"devices": chunk}):
+        for device_id, target_id, target_state in session.connection().execute(
+            _TARGETS_OF, {"devices": chunk}
+        ):
             if target_state in EVIDENCE_STATES:
                 target_of[device_id] = target_id
     rows = [
@@ -205,4 +236,4 @@ def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> 
         if device_id in target_of
     ]
     if rows:
-        session.execute(insert(cast(Table, CheckIn.__table__)), rows)
+        session.connection().execute(_INSERT_CHECKINS, rows)

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -181,14 +181,16 @@ def scoped_device(device: Device, site: str | None) -> ScopedDevice:
     )
 
 
+_CLIENT_DEVICES = (
+    select(Device.id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name)
+    .outerjoin(Site, Device.site_id == Site.id)
+    .where(Device.client_id == bindparam("client"))
+)
+
+
 def _devices(
     session: Session, client_id: str, scope: Scope, rings: Sequence[RingSpec]
 ) -> dict[int, _Device]:
-    query = (
-        select(Device.id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name)
-        .outerjoin(Site, Device.site_id == Site.id)
-        .where(Device.client_id == client_id)
-    )
     return {
         device_id: _Device(
             id=device_id,
@@ -199,7 +201,9 @@ def _devices(
             ),
             ring=ring_of(tags, rings),
         )
-        for device_id, hostname, role, os_family, tags, site in session.execute(query)
+        for device_id, hostname, role, os_family, tags, site in session.execute(
+            _CLIENT_DEVICES, {"client": client_id}
+        )
     }
 
 
@@ -215,28 +219,36 @@ def patch_facts(patch: Patch) -> PatchFacts:
     )
 
 
+_CLIENT_MISSING = (
+    select(DevicePatch.patch_id, DevicePatch.device_id)
+    .join(Device, DevicePatch.device_id == Device.id)
+    .where(
+        Device.client_id == bindparam("client"), DevicePatch.state != MissingPatchState.INSTALLED
+    )
+    .order_by(DevicePatch.patch_id, DevicePatch.device_id)
+)
+
+
 def _missing(
     session: Session, client_id: str, scope: Scope, devices: dict[int, _Device]
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches."""
-    query = (
-        select(DevicePatch.patch_id, DevicePatch.device_id)
-        .join(Device, DevicePatch.device_id == Device.id)
-        .where(Device.client_id == client_id, DevicePatch.state != MissingPatchState.INSTALLED)
-        .order_by(DevicePatch.patch_id, DevicePatch.device_id)
-    )
-    rows = session.execute(query).all()
-    patches = {
-        patch.id: patch
-        for patch in session.scalars(select(Patch).where(Patch.id.in_({p for p, _ in rows})))
+    rows = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
+    patches = session.scalars(select(Patch).where(Patch.id.in_({p for p, _ in rows})))
+    in_scope = {
+        patch.id: patch_facts(patch)
+        for patch in patches
+        if patch_in_scope(scope, patch.classification, patch.product)
     }
     found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
     for patch_id, device_id in rows:
         device = devices[device_id]
-        patch = patches[patch_id]
-        if not device.in_scope or not patch_in_scope(scope, patch.classification, patch.product):
+        if not device.in_scope or patch_id not in in_scope:
             continue
-        found.setdefault(patch_id, (patch_facts(patch), []))[1].append(device)
+        need = found.get(patch_id)
+        if need is None:
+            need = found[patch_id] = (in_scope[patch_id], [])
+        need[1].append(device)
     return found
 
 
@@ -298,27 +310,33 @@ def _progress(
     return progress
 
 
+_OUTCOMES = (
+    select(
+        TargetPatch.patch_id,
+        Target.device_id,
+        Target.state,
+        TargetPatch.state,
+        Target.verified_at,
+        Target.updated_at,
+    )
+    .join(Target, TargetPatch.target_id == Target.id)
+    .join(Deployment, Target.deployment_id == Deployment.id)
+    .where(
+        Deployment.client_id == bindparam("client"),
+        TargetPatch.patch_id.in_(bindparam("patches", expanding=True)),
+    )
+    .order_by(Deployment.occurrence_start, Target.id)
+)
+
+
 def _outcomes(
     session: Session, client_id: str, patch_ids: Sequence[int], devices: dict[int, _Device]
 ) -> dict[tuple[int, str], list[DeviceOutcome]]:
     """(patch id, ring name) -> its devices' target outcomes, oldest first."""
-    query = (
-        select(
-            TargetPatch.patch_id,
-            Target.device_id,
-            Target.state,
-            TargetPatch.state,
-            Target.verified_at,
-            Target.updated_at,
-        )
-        .join(Target, TargetPatch.target_id == Target.id)
-        .join(Deployment, Target.deployment_id == Deployment.id)
-        .where(Deployment.client_id == client_id, TargetPatch.patch_id.in_(patch_ids))
-        .order_by(Deployment.occurrence_start, Target.id)
-    )
     found: dict[tuple[int, str], list[DeviceOutcome]] = defaultdict(list)
+    params = {"client": client_id, "patches": list(patch_ids)}
     for patch_id, device_id, target_state, patch_state, verified_at, updated_at in session.execute(
-        query
+        _OUTCOMES, params
     ):
         device = devices.get(device_id)
         if device is None or device.ring is None:

@@ -15,13 +15,16 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Event, RemediationRecord
 
+_records = cast(Table, RemediationRecord.__table__)
+_INSERT = insert(_records).returning(_records.c.id)
 GENESIS_HASH = "0" * 64
 EVENT_KIND = "remediation.logged"
 # Serialises appends on PostgreSQL; on SQLite the caller's Database.writer() session does.
@@ -98,22 +101,23 @@ def append(session: Session, entry: AuditEntry) -> RemediationRecord:
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     at = entry.at.astimezone(UTC)
     entry = AuditEntry(**{**entry.__dict__, "at": at})
-    record = RemediationRecord(
-        seq=seq,
-        at=at,
-        actor=entry.actor,
-        operator=entry.operator,
-        client_id=entry.client_id,
-        exception_id=entry.exception_id,
-        device_id=entry.device_id,
-        action=entry.action,
-        outcome=entry.outcome,
-        note=entry.note,
-        prev_hash=prev_hash,
-        hash=content_hash(seq, entry, prev_hash),
-    )
-    session.add(record)
-    session.flush()
+    values = {
+        "seq": seq,
+        "at": at,
+        "actor": entry.actor,
+        "operator": entry.operator,
+        "client_id": entry.client_id,
+        "exception_id": entry.exception_id,
+        "device_id": entry.device_id,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "note": entry.note,
+        "prev_hash": prev_hash,
+        "hash": content_hash(seq, entry, prev_hash),
+    }
+    session.flush()  # what the record refers to is written first
+    record_id = session.execute(_INSERT, values).scalar_one()
+    record = RemediationRecord(id=record_id, **values)  # as written (not in the session)
     record_event(
         session,
         at=at,

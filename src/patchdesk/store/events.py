@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from patchdesk.store.models import Event
 
 _BATCH = "patchdesk.events"  # key of a batch in Session.info
+_INSERT = insert(cast(Table, Event.__table__))
 
 
 def record_event(
@@ -57,7 +58,7 @@ def batched_events(session: Session) -> Iterator[None]:
     try:
         yield
         if batch:
-            session.execute(insert(cast(Table, Event.__table__)), batch)
+            session.connection().execute(_INSERT, batch)
     finally:
         session.info.pop(_BATCH, None)
 
