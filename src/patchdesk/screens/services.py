@@ -1,0 +1,37 @@
+"""What every screen needs from the application: the store, who is at the keyboard, and
+what time it is (simulated in the demo).
+
+The app owns one ``Services`` and exposes it as ``app.services``; a screen reaches it with
+``services_of(self.app)``. Screens read and write the store only from workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from patchdesk.store.db import Database
+
+
+@dataclass(frozen=True)
+class Services:
+    database: Database
+    operator: str
+    clock: Callable[[], datetime]  # aware UTC; virtual time in the demo
+    local_zone: ZoneInfo  # the operator's zone, for "operator-local" times
+    simulated: bool = False  # the clock is a demo's accelerated virtual clock
+    readonly: bool = False  # every state-changing action is refused
+
+
+class HasServices(Protocol):
+    services: Services
+
+
+def services_of(app: object) -> Services:
+    services = getattr(app, "services", None)
+    if not isinstance(services, Services):
+        raise TypeError(f"{type(app).__name__} has no patchdesk Services")
+    return services
