@@ -11,6 +11,7 @@ import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -89,6 +90,11 @@ class EngineSettings(BaseModel):
     reboot_timeout_minutes: int = Field(default=30, gt=0, le=1440)
     observation_hours: float = Field(default=24.0, ge=0, le=24 * 14)
     servers_per_client: int = Field(default=1, ge=1, le=1000)
+    # Emergency deployments (no window): how long they stay open, and their settings.
+    emergency_hours: float = Field(default=4.0, gt=0, le=72)
+    emergency_reboot: Literal["never", "if_required", "always"] = "if_required"
+    emergency_max_concurrent: int = Field(default=25, ge=1, le=10_000)
+    emergency_checkin_timeout_minutes: int = Field(default=60, gt=0, le=1440)
 
 
 class Settings(BaseSettings):
@@ -103,6 +109,8 @@ class Settings(BaseSettings):
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     theme: str = "noc-dark"
+    # The operator's IANA zone for "local" times in the UI; empty: the machine's zone.
+    timezone: str | None = None
 
     @field_validator("operator")
     @classmethod
@@ -111,6 +119,17 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("operator name must not be blank")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+        return value.strip()
 
     @classmethod
     def settings_customise_sources(

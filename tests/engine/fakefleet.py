@@ -52,6 +52,7 @@ class FakeDevice:
     reboot_at: datetime | None = None
     deferred: int = 0
     installed: bool = False
+    maintenance: bool = False  # the RMM's maintenance mode
 
 
 @dataclass
@@ -106,6 +107,7 @@ class FakeFleet:
             last_seen=last_seen,
             last_boot=boot,
             needs_reboot=d.installed and d.reboot_at is None,
+            maintenance_mode=d.maintenance,
         )
 
     def devices(self) -> Sequence[DeviceStatus]:

@@ -11,6 +11,7 @@ import click
 import platformdirs
 
 from patchdesk.commands.context import BadInput, get_context
+from patchdesk.domain import RebootPolicy
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
 from patchdesk.engine.lease import holder_id, release
@@ -84,4 +85,8 @@ def engine_config(settings: EngineSettings) -> EngineConfig:
         reboot_timeout=timedelta(minutes=settings.reboot_timeout_minutes),
         observation_period=timedelta(hours=settings.observation_hours),
         servers_per_client=settings.servers_per_client,
+        emergency_duration=timedelta(hours=settings.emergency_hours),
+        emergency_reboot_policy=RebootPolicy(settings.emergency_reboot),
+        emergency_max_concurrent=settings.emergency_max_concurrent,
+        emergency_checkin_timeout=timedelta(minutes=settings.emergency_checkin_timeout_minutes),
     )

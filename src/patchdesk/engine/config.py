@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from patchdesk.domain import RebootPolicy
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -19,5 +21,13 @@ class EngineConfig:
     health_interval: timedelta = timedelta(hours=1)
     # Servers of one client dispatched at a time (so a client never loses all its servers).
     servers_per_client: int = 1
+    # Emergency deployments (an emergency approval: one patch, chosen devices, no window):
+    # how long they stay open, and the settings a window would otherwise give them.
+    emergency_duration: timedelta = timedelta(hours=4)
+    emergency_reboot_policy: RebootPolicy = RebootPolicy.IF_REQUIRED
+    emergency_max_concurrent: int = 25
+    emergency_max_deferrals: int = 1
+    emergency_deferral: timedelta = timedelta(minutes=30)
+    emergency_checkin_timeout: timedelta = timedelta(minutes=60)
     # Who the engine is in the remediation log.
     actor: str = "engine"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -38,6 +38,7 @@ from patchdesk.store.events import record_event
 from patchdesk.store.models import (
     Deployment,
     Device,
+    DevicePatch,
     MaintenanceWindow,
     Patch,
     Site,
@@ -127,15 +128,18 @@ _REACHABLE = (
 )
 
 
-def _candidates(session: Session, window: MaintenanceWindow) -> dict[int, Candidate]:
-    """Devices the window applies to that the engine can reach and may patch now."""
+def reachable(
+    session: Session, client_id: str, window: MaintenanceWindow | None = None
+) -> dict[int, Candidate]:
+    """The client's devices the engine can reach and may patch now (with a connector id,
+    not in maintenance mode, not in flight in a deployment), those the window applies to."""
     busy = set(session.connection().execute(_BUSY).scalars())
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
         for device_id, connector_id, hostname, role, tags, site in session.execute(
-            _REACHABLE, {"client": window.client_id}
+            _REACHABLE, {"client": client_id}
         )
-        if device_id not in busy and applies(window, role, tags, site)
+        if device_id not in busy and (window is None or applies(window, role, tags, site))
     }
 
 
@@ -146,7 +150,9 @@ def refresh_missing(
     devices: Iterable[Candidate],
     now: datetime,
 ) -> None:
-    """Record what the connector says these devices miss (added or reopened, never removed)."""
+    """Record what the connector says these devices miss: patches added or reopened, and
+    patches a device no longer reports marked installed (out of band: by hand, by another
+    tool, superseded). A device the connector says nothing about is left as it was."""
     by_connector = {device.connector_id: device for device in devices if device.connector_id}
     if not by_connector:
         return
@@ -159,6 +165,55 @@ def refresh_missing(
     ]
     if rows:
         apply_missing_patches(session, rows, now=now)
+    answered = {
+        by_connector[cid].id: {patch.vendor_id for patch in patches}
+        for cid, patches in reported.items()
+        if cid in by_connector
+    }
+    _no_longer_missing(session, client_id, answered, now)
+
+
+_STILL_MISSING = (
+    select(DevicePatch.id, DevicePatch.device_id, Patch.vendor_id)
+    .join(Patch, DevicePatch.patch_id == Patch.id)
+    .where(
+        DevicePatch.device_id.in_(bindparam("devices", expanding=True)),
+        DevicePatch.state == MissingPatchState.MISSING,
+    )
+)
+_GONE = (
+    update(cast(Table, DevicePatch.__table__))
+    .where(cast(Table, DevicePatch.__table__).c.id == bindparam("b_id"))
+    .values(state=MissingPatchState.INSTALLED, installed_at=bindparam("b_now"),
+            updated_at=bindparam("b_now"))
+)  # fmt: skip
+
+
+def _no_longer_missing(
+    session: Session, client_id: str, answered: Mapping[int, set[str]], now: datetime
+) -> None:
+    """Mark installed the stored missing patches the devices no longer report."""
+    if not answered:
+        return
+    gone = [
+        {"b_id": row_id, "b_now": now}
+        for row_id, device_id, vendor_id in session.connection().execute(
+            _STILL_MISSING, {"devices": sorted(answered)}
+        )
+        if vendor_id not in answered[device_id]
+    ]
+    if not gone:
+        return
+    session.connection().execute(_GONE, gone)
+    record_event(
+        session,
+        at=now,
+        kind="patches.no_longer_missing",
+        entity="client",
+        entity_id=client_id,
+        client_id=client_id,
+        payload={"installed": len(gone)},
+    )
 
 
 _PATCH_IDS = select(Patch.vendor_id, Patch.id).where(
@@ -218,7 +273,7 @@ def open_deployment(
 ) -> Deployment:
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
-    devices = _candidates(session, row)
+    devices = reachable(session, window.client_id, row)
     refresh_missing(session, connector, window.client_id, devices.values(), now)
     approved = approved_patches(session, window.client_id, devices, load_blocklist(session), now)
     deployment = Deployment(
@@ -231,7 +286,7 @@ def open_deployment(
     )
     session.add(deployment)
     session.flush()
-    _add_targets(session, deployment.id, approved, end, now)
+    add_targets(session, deployment.id, approved, end, now)
     record_event(
         session,
         at=now,
@@ -251,7 +306,7 @@ def open_deployment(
     return deployment
 
 
-def _add_targets(
+def add_targets(
     session: Session,
     deployment_id: int,
     approved: Mapping[int, Iterable[int]],

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import DeploymentState, Role, TargetState, tier_of
+from patchdesk.domain import DeploymentState, RebootPolicy, Role, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import DeviceRow, TargetRow, load_devices, load_targets, save
+from patchdesk.engine.skips import screen
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Patch, Target
@@ -51,7 +52,7 @@ _OPEN = (
         Deployment.occurrence_end,
         MaintenanceWindow.max_concurrent,
     )
-    .join(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
+    .outerjoin(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
     .where(
         Deployment.state == DeploymentState.OPEN,
         Deployment.occurrence_start <= bindparam("now"),
@@ -85,16 +86,19 @@ def dispatch(
         _COUNTS, {"deployments": [row.id for row in open_rows]}
     ):
         (pending if state is TargetState.PENDING else in_flight)[deployment_id] += count
+    limits = {  # an emergency deployment (no window) has the config's limit
+        row[0]: config.emergency_max_concurrent if row[3] is None else row[3] for row in open_rows
+    }
     free = {
         deployment_id: limit - in_flight[deployment_id]
-        for deployment_id, _, _, limit in open_rows
+        for deployment_id, limit in limits.items()
         if limit > in_flight[deployment_id] and pending[deployment_id]
     }
     if not free:
         return
     candidates = _candidates(session, list(free))
     servers: Counter[str] | None = None  # in flight per client, read when first needed
-    chosen: list[tuple[int, int, datetime]] = []  # (target, window, window end), in order
+    chosen: list[tuple[int, int | None, datetime]] = []  # (target, window, its end), in order
     for deployment_id, window_id, end, _ in open_rows:
         room = free.get(deployment_id, 0)
         for candidate in candidates.get(deployment_id, ()):
@@ -110,8 +114,11 @@ def dispatch(
                 servers[candidate.client_id] += 1
             chosen.append((candidate.id, window_id, end))
             room -= 1
+    if chosen:  # less those skipped or trimmed to nothing since the window opened
+        still = set(screen(session, [target_id for target_id, _, _ in chosen], now))
+        chosen = [choice for choice in chosen if choice[0] in still]
     if chosen:
-        _dispatch_all(session, connector, chosen, now)
+        _dispatch_all(session, connector, chosen, now, config)
         report.dispatched += len(chosen)
 
 
@@ -148,12 +155,15 @@ def _candidates(session: Session, deployment_ids: list[int]) -> dict[int, list[A
 def _dispatch_all(
     session: Session,
     connector: Connector,
-    chosen: list[tuple[int, int, datetime]],
+    chosen: list[tuple[int, int | None, datetime]],
     now: datetime,
+    config: EngineConfig,
 ) -> None:
     """Dispatch these targets (in this order), each with its next attempt's key."""
     targets = {target.id: target for target in load_targets(session, [c[0] for c in chosen])}
-    windows = {w: session.get_one(MaintenanceWindow, w) for w in {c[1] for c in chosen}}
+    policies: dict[int | None, RebootPolicy] = {None: config.emergency_reboot_policy}
+    for window_id in {c[1] for c in chosen} - {None}:
+        policies[window_id] = session.get_one(MaintenanceWindow, window_id).reboot_policy
     devices = load_devices(session, {target.device_id for target in targets.values()})
     patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
     vendor = dict(session.connection().execute(_VENDOR_IDS, {"ids": patch_ids}).all())
@@ -168,7 +178,7 @@ def _dispatch_all(
         if target.health_before is None:
             target.health_before = dict(health.get(device.connector_id, {}))
         vendor_ids = sorted(vendor[p.patch_id] for p in target.patches)
-        _dispatch_one(session, connector, target, device, windows[window_id], vendor_ids, now)
+        _dispatch_one(session, connector, target, device, policies[window_id], vendor_ids, now)
         target.check_at = end  # the install's result is due by the window's end
     save(session, list(targets.values()))
 
@@ -183,7 +193,7 @@ def _dispatch_one(
     connector: Connector,
     target: TargetRow,
     device: DeviceRow,
-    window: MaintenanceWindow,
+    reboot_policy: RebootPolicy,
     vendor_ids: list[str],
     now: datetime,
 ) -> None:
@@ -191,7 +201,7 @@ def _dispatch_one(
     attempt = target.attempts + 1
     key = idempotency_key(target.id, attempt)
     job_id = connector.install(
-        device.connector_id, vendor_ids, reboot_policy=window.reboot_policy, idempotency_key=key
+        device.connector_id, vendor_ids, reboot_policy=reboot_policy, idempotency_key=key
     )
     target.attempts = attempt
     target.idempotency_key = key

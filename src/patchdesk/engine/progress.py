@@ -27,6 +27,7 @@ from patchdesk.engine.attention import AWAITING_JOB, Started, Watch, Watched, ne
 from patchdesk.engine.classify import (
     CAUSE_STATE,
     WAITING_STATE,
+    Cause,
     Failure,
     HealthSnapshot,
     InstallResult,
@@ -44,6 +45,7 @@ from patchdesk.engine.connectors.base import (
     JobStatus,
     RebootOutcome,
 )
+from patchdesk.engine.emergency import emergency_window
 from patchdesk.engine.failures import is_install, may_retry, raise_exception, schedule_retry
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import (
@@ -102,7 +104,7 @@ class Context:
     vendor_ids: Mapping[int, str]  # patch id -> vendor id, for the job's per-patch results
 
 
-def _load(session: Session, ids: Sequence[int]) -> list[Context]:
+def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Context]:
     targets = load_targets(session, ids)
     devices = load_devices(session, {target.device_id for target in targets})
     deployments = load_deployments(session, {target.deployment_id for target in targets})
@@ -118,10 +120,13 @@ def _load(session: Session, ids: Sequence[int]) -> list[Context]:
     contexts = []
     for target in targets:
         deployment = deployments[target.deployment_id]
-        if deployment.window_id not in windows:
-            continue  # an emergency deployment (no window) is not followed here
+        if deployment.window_id is None:
+            window = emergency_window(config)  # an emergency deployment has no window
+        elif deployment.window_id in windows:
+            window = windows[deployment.window_id]
+        else:
+            continue  # its window was deleted since: nothing to follow it by
         hint = any(patches.get(p.patch_id, ("", True))[1] for p in target.patches)
-        window = windows[deployment.window_id]
         device = devices[target.device_id]
         contexts.append(Context(target, deployment, window, device, hint, vendor_ids))
     return contexts
@@ -151,7 +156,7 @@ def follow(
     attention = needing_attention(session, connector, now, config, changed, watch, jobs_since)
     if attention.snapshots:
         _store_snapshots(session, attention.snapshots, now)
-    contexts = _load(session, attention.target_ids)
+    contexts = _load(session, attention.target_ids, config)
     unpolled = [
         c.target.job_id
         for c in contexts
@@ -397,6 +402,14 @@ def _act(
     report: StepReport,
 ) -> None:
     target = context.target
+    never_dispatched = (
+        isinstance(verdict, Pending) and verdict.waiting is Waiting.NEXT_WINDOW
+    ) or (isinstance(verdict, Failure) and verdict.cause is Cause.MISSED)
+    if never_dispatched and context.device.maintenance_mode:
+        # Not missed: the device was taken out of patching (DESIGN: skipped).
+        target.error_message = "window closed before dispatch; the device is in maintenance mode"
+        _move(session, context, TargetState.SKIPPED, now)
+        return
     if isinstance(verdict, Verified):
         if target.state is not TargetState.VERIFIED:
             target.verified_at = now

@@ -36,6 +36,7 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
 from patchdesk.engine.deployments import close_finished, open_deployment, open_now
 from patchdesk.engine.dispatch import dispatch
+from patchdesk.engine.emergency import open_emergencies
 from patchdesk.engine.progress import follow
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.schedule import WindowSchedule
@@ -121,6 +122,7 @@ class Reconciler:
         changed = apply_statuses(session, facts, now, self._facts)
         for window, start, end in open_now(session, now, self.schedule):
             open_deployment(session, self.connector, window, start, end, now, report)
+        open_emergencies(session, self.connector, now, self.config, report)
         follow(
             session,
             self.connector,

@@ -74,6 +74,7 @@ class DeviceRow:
     online: bool | None
     last_seen: datetime | None
     last_boot: datetime | None
+    maintenance_mode: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,10 @@ Only what changed is written, in one bulk statement. A connector that reports ch
 engine's last sync; the engine lists the whole fleet when it has no such sync to go from
 (its first step, after an outage, after a failed step). So an online device's stored
 ``last_seen`` is when a sync last found something new about it, not every poll: an online
-device is checking in now, and the engine reads it so (``progress``).
+device is checking in now, and the engine reads it so (``progress``). Maintenance mode is
+the RMM's: for a device the connector manages, what it reports is what the store holds (an
+event marks each switch), and a device in maintenance mode gets no target and its pending
+targets are skipped (``engine.skips``).
 
 When the connector is unreachable the step records one ``connector.alert`` event when it
 goes down (not one per step), marks every device ``unknown`` (``online`` NULL, never
@@ -53,7 +56,7 @@ _CHUNK = 5_000  # ids per IN (...) list
 _devices = cast(Table, Device.__table__)
 _DEVICE_FACTS = select(
     _devices.c.id, _devices.c.connector_id, _devices.c.online, _devices.c.last_seen,
-    _devices.c.last_boot,
+    _devices.c.last_boot, _devices.c.maintenance_mode,
 )  # fmt: skip
 # (Filtered here: with a condition on the state too, SQLite may read by the state index.)
 _TARGETS_OF = select(Target.device_id, Target.id, Target.state).where(
@@ -67,6 +70,7 @@ _UPDATE_FACTS = (
         online=bindparam("b_online"),
         last_seen=bindparam("b_seen"),
         last_boot=bindparam("b_boot"),
+        maintenance_mode=bindparam("b_maintenance"),
         updated_at=bindparam("b_now"),
     )
 )
@@ -144,8 +148,9 @@ def _extend_deadlines(session: Session, outage: timedelta, now: datetime) -> Non
         target.check_at = now  # look at each of them again, with the new deadlines
 
 
-# What the engine wrote of a device's facts: (device id, online, last_seen, last_boot).
-Facts = tuple[int, bool | None, datetime | None, datetime | None]
+# What the engine wrote of a device's facts:
+# (device id, online, last_seen, last_boot, maintenance_mode).
+Facts = tuple[int, bool | None, datetime | None, datetime | None, bool]
 
 
 class News(NamedTuple):
@@ -185,13 +190,21 @@ def apply_statuses(
     changes: list[dict[str, Any]] = []
     news: dict[int, News] = {}
     seen: list[tuple[int, DeviceStatus]] = []  # last_seen or last_boot changed
-    for (device_id, online, last_seen, last_boot), connector_id in sorted(
+    maintenance: list[tuple[int, str, bool]] = []  # maintenance mode switched
+    for (device_id, online, last_seen, last_boot, in_maintenance), connector_id in sorted(
         (known[cid], cid) for cid in reported if cid in known
     ):
         status = reported[connector_id]
         seen_changed = status.last_seen != last_seen
         boot_changed = status.last_boot != last_boot
-        if status.online != online or seen_changed or boot_changed:
+        if status.maintenance_mode != in_maintenance:
+            maintenance.append((device_id, connector_id, status.maintenance_mode))
+        if (
+            status.online != online
+            or seen_changed
+            or boot_changed
+            or status.maintenance_mode != in_maintenance
+        ):
             changes.append(
                 {
                     "b_id": device_id,
@@ -199,10 +212,17 @@ def apply_statuses(
                     "b_online": status.online,
                     "b_seen": status.last_seen,
                     "b_boot": status.last_boot,
+                    "b_maintenance": status.maintenance_mode,
                     "b_now": now,
                 }
             )
-            known[connector_id] = (device_id, status.online, status.last_seen, status.last_boot)
+            known[connector_id] = (
+                device_id,
+                status.online,
+                status.last_seen,
+                status.last_boot,
+                status.maintenance_mode,
+            )
             news[device_id] = News(boot_changed, seen_changed, status.online)
         if (seen_changed or boot_changed) and status.last_seen:
             seen.append((device_id, status))
@@ -210,6 +230,15 @@ def apply_statuses(
         session.connection().execute(_UPDATE_FACTS, changes)
     if seen:
         _record_checkins(session, seen)
+    for device_id, connector_id, on in maintenance:
+        record_event(
+            session,
+            at=now,
+            kind="device.maintenance_mode",
+            entity="device",
+            entity_id=device_id,
+            payload={"connector_id": connector_id, "maintenance_mode": on},
+        )
     return news
 
 

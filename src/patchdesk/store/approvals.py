@@ -280,6 +280,21 @@ def _decisions(
     return found
 
 
+def decisions_of(
+    session: Session, pairs: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], list[ManualDecision]]:
+    """The manual decisions (oldest first) on each (client id, patch id) pair given."""
+    wanted = set(pairs)
+    by_client: dict[str, set[int]] = defaultdict(set)
+    for client_id, patch_id in wanted:
+        by_client[client_id].add(patch_id)
+    found: dict[tuple[str, int], list[ManualDecision]] = {}
+    for client_id, patch_ids in sorted(by_client.items()):
+        for patch_id, decisions in _decisions(session, client_id, sorted(patch_ids)).items():
+            found[(client_id, patch_id)] = decisions
+    return found
+
+
 def _progress(
     session: Session,
     client_id: str,

@@ -29,6 +29,10 @@ class Deployment(Base):
     occurrence_end: Mapped[datetime]
     state: Mapped[DeploymentState] = mapped_column(str_enum(DeploymentState, "deployment_state"))
     emergency: Mapped[bool] = mapped_column(default=False)
+    # The emergency approval this deployment carries out (emergency deployments only).
+    approval_decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("approval_decisions.id"), unique=True
+    )
     opened_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 

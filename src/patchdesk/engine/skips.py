@@ -1,0 +1,133 @@
+"""What changed for a pending target between its deployment's opening and its dispatch.
+
+Targets are made when a window opens; a target may wait hours for a free slot or for its
+device to come online. Just before dispatch the engine looks again:
+
+- the device went into maintenance mode (DESIGN: *skipped, maintenance mode*): the target
+  is ``skipped``;
+- some of its patches were blocked meanwhile (the global block list, or the client's
+  decision now in effect for the device is a block or a defer): those patches are taken out
+  of the target (an event names them); when none is left the target is ``skipped``.
+
+Skipped targets are settled, raise no exception, and the device's patches stay missing, so
+the next window picks them up again if they are approved by then.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy.orm import Session
+
+from patchdesk.domain import ApprovalDecisionKind, TargetState
+from patchdesk.engine.approval import manual_in_effect
+from patchdesk.store.approvals import decisions_of, load_blocklist
+from patchdesk.store.events import record_event
+from patchdesk.store.models import Device, Patch, Target, TargetPatch
+
+HELD = frozenset({ApprovalDecisionKind.BLOCK, ApprovalDecisionKind.DEFER})
+
+_targets = cast(Table, Target.__table__)
+_target_patches = cast(Table, TargetPatch.__table__)
+_CHOSEN = (
+    select(
+        Target.id,
+        Target.device_id,
+        Device.client_id,
+        Device.hostname,
+        Device.maintenance_mode,
+        TargetPatch.id,
+        TargetPatch.patch_id,
+        Patch.vendor_id,
+    )
+    .join(Device, Device.id == Target.device_id)
+    .join(TargetPatch, TargetPatch.target_id == Target.id)
+    .join(Patch, Patch.id == TargetPatch.patch_id)
+    .where(Target.id.in_(bindparam("ids", expanding=True)), Target.state == TargetState.PENDING)
+    .order_by(Target.id, TargetPatch.id)
+)
+_SKIP = (
+    update(_targets)
+    .where(_targets.c.id == bindparam("b_id"), _targets.c.state == TargetState.PENDING)
+    .values(
+        state=TargetState.SKIPPED,
+        error_message=bindparam("b_reason"),
+        check_at=None,
+        next_action_at=None,
+        updated_at=bindparam("b_now"),
+    )
+)
+_DROP = delete(_target_patches).where(_target_patches.c.id == bindparam("b_id"))
+
+
+def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[int]:
+    """Skip or trim the given pending targets as above; returns those still to dispatch,
+    in the order given."""
+    if not target_ids:
+        return []
+    rows = session.connection().execute(_CHOSEN, {"ids": sorted(set(target_ids))}).all()
+    blocklist = load_blocklist(session)
+    pairs = {(row[2], row[6]) for row in rows}  # (client, patch)
+    decisions = decisions_of(session, pairs)
+    skip: list[dict[str, object]] = []
+    drop: list[dict[str, object]] = []
+    dropped: dict[int, list[str]] = defaultdict(list)
+    kept: dict[int, int] = defaultdict(int)
+    info: dict[int, tuple[str, str]] = {}
+    in_maintenance: set[int] = set()
+    for target_id, device_id, client_id, hostname, maintenance, tp_id, patch_id, vendor in rows:
+        info[target_id] = (client_id, hostname)
+        if maintenance:
+            in_maintenance.add(target_id)
+            continue
+        held = blocklist.find(vendor) is not None
+        if not held:
+            manual = manual_in_effect(decisions.get((client_id, patch_id), ()), device_id, now)
+            held = manual is not None and manual.kind in HELD
+        if held:
+            drop.append({"b_id": tp_id, "target": target_id})
+            dropped[target_id].append(vendor)
+        else:
+            kept[target_id] += 1
+    reasons: dict[int, str] = {}
+    for target_id in info:
+        if target_id in in_maintenance:
+            reasons[target_id] = "the device is in maintenance mode"
+        elif not kept[target_id]:
+            reasons[target_id] = "every patch was blocked or deferred since the window opened"
+    for target_id, reason in sorted(reasons.items()):
+        skip.append({"b_id": target_id, "b_reason": reason, "b_now": now})
+        client_id, hostname = info[target_id]
+        record_event(
+            session,
+            at=now,
+            kind="target.state",
+            entity="target",
+            entity_id=target_id,
+            client_id=client_id,
+            payload={"from": "pending", "to": "skipped", "device": hostname, "reason": reason},
+        )
+    if skip:
+        session.connection().execute(_SKIP, skip)
+    # Skipped targets keep their patches (what they would have installed); the others
+    # lose the held ones.
+    trimmed = {t: vendors for t, vendors in dropped.items() if t not in reasons}
+    drop = [{"b_id": row["b_id"]} for row in drop if row["target"] not in reasons]
+    if drop:
+        session.connection().execute(_DROP, drop)
+    for target_id, vendors in sorted(trimmed.items()):
+        client_id, hostname = info[target_id]
+        record_event(
+            session,
+            at=now,
+            kind="target.patches_dropped",
+            entity="target",
+            entity_id=target_id,
+            client_id=client_id,
+            payload={"device": hostname, "patches": sorted(vendors), "reason": "blocked since"},
+        )
+    return [target_id for target_id in target_ids if target_id not in reasons]

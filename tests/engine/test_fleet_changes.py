@@ -1,0 +1,218 @@
+"""What changes between a window's opening and a dispatch, and outside windows:
+emergency deployments, maintenance mode, patches blocked meanwhile, patches installed out of
+band (the reconcile step on the scripted fleet of ``test_lifecycle``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
+from patchdesk.missing_patches import MissingRow, apply_missing_patches
+from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.models import (
+    BlockedPatch,
+    Deployment,
+    Device,
+    DevicePatch,
+    Event,
+    PatchException,
+    Target,
+)
+from tests.engine.fakefleet import PATCH
+from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, world, ws
+
+__all__ = ["world"]  # the fixture, imported for pytest
+
+
+def _import_missing(w: World, *hostnames: str) -> None:
+    rows = [MissingRow(line=n, client_id="acme", hostname=h, patch=PATCH) for n, h in
+            enumerate(hostnames, start=2)]  # fmt: skip
+    with w.db.writer() as session:
+        apply_missing_patches(session, rows, now=w.now)
+
+
+def _decide(w: World, kind: ApprovalDecisionKind, *hostnames: str, reason: str = "") -> None:
+    request = DecisionRequest(
+        client_id="acme",
+        patch_id=PATCH.vendor_id,
+        kind=kind,
+        operator="alice",
+        reason=reason,
+        hostnames=hostnames,
+    )
+    with w.db.writer() as session:
+        record_decision(session, request, now=w.now)
+
+
+def _targets(w: World) -> dict[str, tuple[TargetState, bool]]:
+    """hostname -> (state, in an emergency deployment), of each device's latest target."""
+    with w.db.session() as session:
+        rows = session.execute(
+            select(Device.hostname, Target.state, Deployment.emergency)
+            .join(Target, Target.device_id == Device.id)
+            .join(Deployment, Deployment.id == Target.deployment_id)
+            .order_by(Target.id)
+        ).all()
+    return {hostname: (state, emergency) for hostname, state, emergency in rows}
+
+
+def _offline_until(w: World, hostname: str, when: datetime) -> None:
+    w.fleet.devices_by_id[f"cid-{hostname}"].online_from = when
+
+
+def _events(w: World, kind: str) -> list[dict[str, object]]:
+    with w.db.session() as session:
+        return [e.payload for e in session.scalars(select(Event).where(Event.kind == kind))]
+
+
+# ---------------------------------------------------------------------------- emergency
+
+
+def test_an_emergency_deploys_at_once_outside_windows_to_the_chosen_devices(world: World) -> None:
+    world.now += timedelta(hours=6)  # 08:00: the nightly window (02:00-06:00) is closed
+    add_devices(world, ws("FRONT01"), ws("FRONT02"), ("FS01", Role.SERVER))
+    _import_missing(world, "FRONT01", "FRONT02", "FS01")
+    _decide(world, ApprovalDecisionKind.EMERGENCY, "FRONT01", "FS01", reason="actively exploited")
+    world.run(60)
+    assert _targets(world) == {
+        "FRONT01": (TargetState.VERIFIED, True),
+        "FS01": (TargetState.VERIFIED, True),
+    }
+    assert world.fleet.install_count == {"cid-FRONT01": 1, "cid-FS01": 1}
+    with world.db.session() as session:
+        deployment = session.scalars(select(Deployment)).one()
+        assert deployment.window_id is None
+        assert deployment.emergency
+        assert deployment.approval_decision_id is not None
+    opened = _events(world, "deployment.opened")
+    assert opened == [
+        {
+            "emergency": True,
+            "patch": PATCH.vendor_id,
+            "reason": "actively exploited",
+            "approved_by": "alice",
+            "start": opened[0]["start"],
+            "end": opened[0]["end"],
+            "targets": 2,
+            "devices_named": 2,
+            "not_targeted": 0,
+        }
+    ]
+    # Deployed once: further steps, and the deployment's close, open nothing more.
+    world.run(300, every=10)
+    with world.db.session() as session:
+        assert len(session.scalars(select(Deployment)).all()) == 1
+        assert session.scalars(select(Deployment.state)).one().value == "closed"
+    assert world.fleet.install_count == {"cid-FRONT01": 1, "cid-FS01": 1}
+
+
+def test_an_emergency_is_not_deployed_for_a_patch_blocked_globally_since(world: World) -> None:
+    world.now += timedelta(hours=6)
+    add_devices(world, ws("FRONT01"))
+    _import_missing(world, "FRONT01")
+    _decide(world, ApprovalDecisionKind.EMERGENCY, "FRONT01", reason="exploited")
+    with world.db.writer() as session:
+        session.add(
+            BlockedPatch(
+                patch_vendor_id=PATCH.vendor_id.lower(),
+                reason="bricks printers",
+                blocked_by="bob",
+                blocked_at=world.now,
+            )
+        )
+    world.run(30)
+    assert _targets(world) == {}
+    assert world.fleet.install_count == {}
+    [opened] = _events(world, "deployment.opened")
+    assert opened["targets"] == 0
+    assert opened["not_targeted"] == 1
+
+
+def test_an_emergency_failure_raises_an_exception_like_any_target(world: World) -> None:
+    world.now += timedelta(hours=6)
+    add_devices(world, ws("FRONT01"), install="fail")
+    _import_missing(world, "FRONT01")
+    _decide(world, ApprovalDecisionKind.EMERGENCY, "FRONT01", reason="exploited")
+    world.run(60)
+    assert _targets(world) == {"FRONT01": (TargetState.INSTALL_FAILED, True)}
+    assert [c.value for _, c, _ in world.exceptions()] == ["install"]
+
+
+# ---------------------------------------------------------------------- maintenance mode
+
+
+def test_maintenance_mode_reported_by_the_connector_is_synced_and_keeps_devices_out(
+    world: World,
+) -> None:
+    add_devices(world, ws("FRONT01"), ws("FRONT02"))
+    world.fleet.devices_by_id["cid-FRONT02"].maintenance = True
+    world.run(60)
+    assert _targets(world) == {"FRONT01": (TargetState.VERIFIED, False)}
+    with world.db.session() as session:
+        flags = dict(session.execute(select(Device.hostname, Device.maintenance_mode)).all())
+    assert flags == {"FRONT01": False, "FRONT02": True}
+    assert [e["maintenance_mode"] for e in _events(world, "device.maintenance_mode")] == [True]
+    # Out of maintenance: the device is patched in the next window.
+    world.fleet.devices_by_id["cid-FRONT02"].maintenance = False
+    world.now += timedelta(hours=23)
+    world.run(60)
+    assert _targets(world)["FRONT02"] == (TargetState.VERIFIED, False)
+
+
+def test_a_pending_target_whose_device_enters_maintenance_mode_is_skipped(world: World) -> None:
+    add_devices(world, ws("FRONT01"))
+    _offline_until(world, "FRONT01", WINDOW_OPENS + timedelta(hours=1))
+    world.run(5)  # the window opened; the device is offline, its target waits
+    assert _targets(world) == {"FRONT01": (TargetState.PENDING, False)}
+    world.fleet.devices_by_id["cid-FRONT01"].maintenance = True
+    world.run(120)
+    assert _targets(world) == {"FRONT01": (TargetState.SKIPPED, False)}
+    assert world.fleet.install_count == {}
+    assert world.exceptions() == []
+
+
+def test_an_offline_device_in_maintenance_mode_is_skipped_not_missed(world: World) -> None:
+    add_devices(world, ws("FRONT01"))
+    _offline_until(world, "FRONT01", WINDOW_OPENS + timedelta(days=2))
+    world.run(5)
+    world.fleet.devices_by_id["cid-FRONT01"].maintenance = True
+    world.run(260, every=5)  # past the window's end
+    assert _targets(world) == {"FRONT01": (TargetState.SKIPPED, False)}
+    with world.db.session() as session:
+        assert session.scalars(select(PatchException)).all() == []
+
+
+# ------------------------------------------------------------------ blocked meanwhile
+
+
+def test_a_patch_blocked_after_the_window_opened_is_not_dispatched(world: World) -> None:
+    add_devices(world, ws("FRONT01"))
+    _offline_until(world, "FRONT01", WINDOW_OPENS + timedelta(hours=1))
+    world.run(5)
+    assert _targets(world) == {"FRONT01": (TargetState.PENDING, False)}
+    _decide(world, ApprovalDecisionKind.BLOCK, reason="breaks the practice software")
+    world.run(120)
+    assert _targets(world) == {"FRONT01": (TargetState.SKIPPED, False)}
+    assert world.fleet.install_count == {}
+    [skipped] = [e for e in _events(world, "target.state") if e["to"] == "skipped"]
+    assert skipped["reason"] == "every patch was blocked or deferred since the window opened"
+
+
+# ---------------------------------------------------------------- installed out of band
+
+
+def test_a_patch_the_device_no_longer_reports_is_marked_installed(world: World) -> None:
+    add_devices(world, ws("FRONT01"))
+    _import_missing(world, "FRONT01")
+    world.fleet.devices_by_id["cid-FRONT01"].missing = []  # installed by hand meanwhile
+    world.run(10)
+    assert _targets(world) == {}  # nothing left to install: no target
+    with world.db.session() as session:
+        state, installed_at = session.execute(
+            select(DevicePatch.state, DevicePatch.installed_at)
+        ).one()
+    assert state is MissingPatchState.INSTALLED
+    assert installed_at is not None
+    assert _events(world, "patches.no_longer_missing") == [{"installed": 1}]
