@@ -1,8 +1,17 @@
-"""The events feed: one row per state change, read by live views with ``id > last``."""
+"""The events feed: one row per state change, read by live views with ``id > last``.
+
+Live views follow it with an :class:`EventCursor` rather than a bare ``id > last``: on
+PostgreSQL ids come from a sequence when a row is inserted, not when its transaction
+commits, so a transaction that commits after a later one (an operator's acknowledge while
+the engine's step commits) makes an id appear *below* the position a reader already passed.
+The cursor remembers such gaps for a while and reads them again. (On SQLite writers are
+serialised, so ids commit in order and gaps only come from rollbacks.)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
@@ -67,3 +76,51 @@ def events_after(session: Session, last_id: int, limit: int = 1000) -> list[Even
     """Events with an id above ``last_id``, oldest first."""
     query = select(Event).where(Event.id > last_id).order_by(Event.id).limit(limit)
     return list(session.scalars(query))
+
+
+class EventCursor:
+    """A position in the events feed that does not lose late commits.
+
+    ``read`` returns the events above the position, and any that since appeared in a gap
+    below it (ids skipped when the position moved past them), oldest first. A gap is
+    forgotten after ``gap_seconds`` (a rolled-back transaction leaves one for ever); at most
+    ``max_gaps`` are remembered, the newest.
+    """
+
+    def __init__(
+        self,
+        last_id: int = 0,
+        *,
+        gap_seconds: float = 60.0,
+        max_gaps: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.last_id = last_id
+        self.gap_seconds = gap_seconds
+        self.max_gaps = max_gaps
+        self.clock = clock
+        self.gaps: dict[int, float] = {}  # missing id -> when it was first missed
+
+    def read(self, session: Session, limit: int = 1000) -> list[Event]:
+        now = self.clock()
+        self.gaps = {i: t for i, t in self.gaps.items() if now - t < self.gap_seconds}
+        late: list[Event] = []
+        if self.gaps:
+            late = list(
+                session.scalars(
+                    select(Event).where(Event.id.in_(sorted(self.gaps))).order_by(Event.id)
+                )
+            )
+            for event in late:
+                self.gaps.pop(event.id, None)
+        new = events_after(session, self.last_id, limit)
+        expected = self.last_id + 1
+        for event in new:
+            for missing in range(expected, event.id):
+                self.gaps[missing] = now
+            expected = event.id + 1
+        if new:
+            self.last_id = new[-1].id
+        if len(self.gaps) > self.max_gaps:
+            self.gaps = dict(sorted(self.gaps.items())[-self.max_gaps :])
+        return sorted([*late, *new], key=lambda event: event.id)
