@@ -364,6 +364,18 @@ CASES = [
         at(3, 10),
         "pending:checkin",
     ),
+    row(  # a slow reboot (booted at 3:15, within its 30 min) still gets the whole timeout
+        "slow-boot-gets-the-checkin-timeout-from-the-boot",
+        {"last_boot": at(3, 15), "last_seen": at(3, 1), "checkin_timeout": timedelta(minutes=20)},
+        at(3, 30),
+        "pending:checkin",
+    ),
+    row(
+        "slow-boot-checkin-timeout-from-the-boot-passed",
+        {"last_boot": at(3, 15), "last_seen": at(3, 1), "checkin_timeout": timedelta(minutes=20)},
+        at(3, 35) + US,
+        "failed:offline:no_checkin",
+    ),
     row(
         "rebooted-never-checked-in-connector-down",
         {**NO_CHECKIN, **DOWN},

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar, TypeAlias
@@ -122,6 +122,9 @@ class TargetFacts:
     last_seen: datetime | None = None
     reboot_deadline: datetime | None = None
     checkin_deadline: datetime | None = None
+    # The window's check-in timeout: the device has this long after the boot is seen, even
+    # when a slow (but timely) reboot ends after ``checkin_deadline``.
+    checkin_timeout: timedelta | None = None
     deferrals_used: int = 0
     deferrals_allowed: int = 0
     health_before: Mapping[str, bool] | None = None
@@ -446,6 +449,8 @@ def _not_booted(f: TargetFacts, now: datetime, sent: datetime) -> Pending | Fail
 
 def _not_checked_in(f: TargetFacts, now: datetime, boot: datetime) -> Pending | Failure:
     deadline = f.checkin_deadline if f.checkin_deadline is not None else f.window_end
+    if f.checkin_timeout is not None:  # "check-in timeout after reboot": from the boot
+        deadline = max(deadline, boot + f.checkin_timeout)
     evidence = (*_reboot_evidence(f, _reboot_deadline(f)), ("checkin_deadline", deadline))
     if not _passed(deadline, now):
         reason = f"rebooted at {_t(boot, now)}; check-in due by {_t(deadline, now)}"

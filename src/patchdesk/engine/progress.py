@@ -382,6 +382,7 @@ def _facts(
         last_seen=now if device.online else device.last_seen,
         reboot_deadline=target.reboot_deadline,
         checkin_deadline=target.checkin_deadline,
+        checkin_timeout=_minutes(window.checkin_timeout_minutes),
         deferrals_used=target.deferrals_used,
         deferrals_allowed=window.max_deferrals,
         health_before=target.health_before,
@@ -416,6 +417,10 @@ def _act(
             _move(session, context, TargetState.VERIFIED, now)
             report.verified += 1
     elif isinstance(verdict, Pending):
+        if verdict.waiting is Waiting.CHECKIN and verdict.deadline is not None:
+            # Booted: the check-in deadline runs from the boot (a slow reboot moves it on).
+            target.checkin_deadline = max(target.checkin_deadline or verdict.deadline,
+                                          verdict.deadline)  # fmt: skip
         if verdict.waiting is Waiting.REBOOT:
             _reboot(session, connector, context, now, config, report)
         elif verdict.waiting is Waiting.NEXT_WINDOW:
