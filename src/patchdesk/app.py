@@ -1,85 +1,151 @@
-"""The Textual application.
+"""The Textual application: the NOC terminal.
 
-Until the NOC terminal lands (issue 5) this is a placeholder that says so honestly: it shows
-which database is open and what it holds, read in a worker thread, and quits on ``q``. The
-engine does not run inside it yet: `patchdesk engine` and `patchdesk simulate` do.
+Built around ``Services`` (the store, who is at the keyboard, the clock, the operator's
+zone): screens reach it with ``services_of(self.app)``. Screens are Textual *modes*, each
+with its own stack: ``board`` (the start screen) and ``queue`` (the exception queue and
+handover). App keys: ``1`` board, ``2`` queue, ``?`` every key of the current screen, ``q``
+quit (confirmed), ``ctrl+p`` the command palette. Below 80x24 a message replaces the
+screens until the terminal grows.
+
+The engine may run in the same process (``LiveEngine``, a background thread): the app
+starts it once mounted and stops it (releasing the lease) when it closes. The UI thread never
+waits on the engine or the database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from sqlalchemy import func, select
-from textual import work
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.events import Resize
+from textual.screen import Screen
 
-from patchdesk.store.db import Database
-from patchdesk.store.models import Client, Device, PatchException
+from patchdesk.engine.live import LiveEngine
+from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.help import HelpEntry, HelpScreen
+from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
+from patchdesk.screens.quit_confirm import QuitScreen
+from patchdesk.screens.services import Services
+from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
+from patchdesk.screens.too_small import TooSmallScreen, too_small
+
+QUEUE_MODULE = "patchdesk.screens.queue"
 
 
-@dataclass(frozen=True)
-class Counts:
-    clients: int
-    devices: int
-    open_exceptions: int
+def queue_screen() -> Screen[None]:
+    """The exception queue, imported when first shown. Only if its module does not exist
+    (yet) does a screen saying so stand in for it; any other import error is raised."""
+    try:
+        from patchdesk.screens.queue import QueueScreen
+    except ModuleNotFoundError as exc:
+        if exc.name != QUEUE_MODULE:
+            raise
+        return QueueUnavailableScreen()
+    return QueueScreen()
+
+
+SCREEN_TITLES = {"board": "Board", "queue": "Exception queue"}
 
 
 class PatchdeskApp(App[None]):
     TITLE = "patchdesk"
-    BINDINGS = [Binding("q", "quit", "Quit", id="app.quit")]
-    CSS = """
-    #placeholder { padding: 1 2; }
-    #counts { padding: 0 2; color: $text-muted; }
-    """
+    MODES = {"board": BoardScreen, "queue": queue_screen}
+    BINDINGS = [
+        Binding("1", "show_mode('board')", "Board", id="app.board"),
+        Binding("2", "show_mode('queue')", "Queue", id="app.queue"),
+        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
+        Binding("q", "request_quit", "Quit", id="app.quit"),
+    ]
 
-    def __init__(self, *, database: Database, operator: str, demo: bool = False) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        engine: LiveEngine | None = None,
+        theme: str = DEFAULT_THEME,
+        clock_note: str = "",
+    ) -> None:
         super().__init__()
-        self.database = database
-        self.operator = operator
-        self.demo = demo
+        self.services = services
+        self.engine = engine
+        self.engine_holder: str | None = engine.reconciler.holder if engine else None
+        self.clock_note = clock_note  # e.g. "SIMULATED ×60", next to the clock
+        self._wanted_theme = theme
+        self._too_small: TooSmallScreen | None = None
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Vertical():
-            kind = "demo" if self.demo else "database"
-            yield Static(
-                "patchdesk is not yet a NOC terminal: the board, the exception queue and the "
-                "engine running live inside this screen arrive with the TUI issue. Meanwhile "
-                "`patchdesk engine` runs the engine and `patchdesk simulate` shows a whole "
-                f"cycle on the simulator.\n\nOperator: {self.operator}\n"
-                f"Open {kind}: {self.database.engine.url.render_as_string(hide_password=True)}",
-                id="placeholder",
+    # ------------------------------------------------------------------ lifecycle
+
+    async def on_mount(self) -> None:
+        for theme in bundled_themes():
+            self.register_theme(theme)
+        if self._wanted_theme in self.available_themes:
+            self.theme = self._wanted_theme
+        else:
+            self.theme = DEFAULT_THEME
+            self.notify(
+                f"Unknown theme {self._wanted_theme!r}; using {DEFAULT_THEME}.",
+                severity="warning",
                 markup=False,
             )
-            yield Static("reading the database ...", id="counts", markup=False)
-        yield Footer()
+        await self.switch_mode("board")
+        if self.engine is not None:
+            self.engine.start()
+        self._check_size(*self.size)
 
-    def on_mount(self) -> None:
-        self.load_counts()
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
-    def load_counts(self) -> None:
-        with self.database.session() as session:
-            counts = Counts(
-                clients=session.scalar(select(func.count()).select_from(Client)) or 0,
-                devices=session.scalar(select(func.count()).select_from(Device)) or 0,
-                open_exceptions=session.scalar(
-                    select(func.count())
-                    .select_from(PatchException)
-                    .where(PatchException.state != "resolved")
-                )
-                or 0,
-            )
-        self.call_from_thread(self._show_counts, counts)
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
 
-    def _show_counts(self, counts: Counts) -> None:
-        text = (
-            f"{counts.clients} clients, {counts.devices} devices, "
-            f"{counts.open_exceptions} open exceptions"
-        )
-        if counts.clients == 0:
-            text += "\nNo clients yet: `patchdesk policy apply FILE...` loads client policies."
-        self.query_one("#counts", Static).update(text)
+    def _check_size(self, width: int, height: int) -> None:
+        if self.current_mode not in self.MODES:  # a resize before on_mount chose a mode
+            return
+        small = too_small(width, height)
+        if small and self._too_small is None:
+            self._too_small = TooSmallScreen()
+            self.push_screen(self._too_small)
+        elif not small and self._too_small is not None:
+            screen, self._too_small = self._too_small, None
+            if self.screen is screen:
+                self.pop_screen()
+
+    # -------------------------------------------------------------------- actions
+
+    def action_show_mode(self, mode: str) -> None:
+        if self._too_small is not None or mode == self.current_mode:
+            return
+        self.switch_mode(mode)
+
+    def help_entries(self) -> list[HelpEntry]:
+        """Every binding active on the current screen (the app's included), shown in the
+        footer or not."""
+        screen_name = SCREEN_TITLES.get(self.current_mode, type(self.screen).__name__)
+        entries: list[HelpEntry] = []
+        seen: set[tuple[str, str]] = set()
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            description = binding.description or binding.tooltip or binding.action
+            where = "app" if active.node is self else screen_name
+            label = binding.key_display or key
+            if (label, description) in seen:
+                continue
+            seen.add((label, description))
+            entries.append(HelpEntry(label, description, where))
+        return sorted(entries, key=lambda e: (e.where == "app", e.key))
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        title = SCREEN_TITLES.get(self.current_mode, "patchdesk")
+        self.push_screen(HelpScreen(title, self.help_entries()))
+
+    def action_request_quit(self) -> None:
+        if isinstance(self.screen, QuitScreen):
+            return
+
+        def answered(quit_now: bool | None) -> None:
+            if quit_now:
+                self.exit()
+
+        self.push_screen(QuitScreen(engine_here=self.engine is not None), answered)

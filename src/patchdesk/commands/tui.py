@@ -1,34 +1,138 @@
-"""Opening the terminal UI: on the configured database, or on a fresh demo database."""
+"""Opening the terminal UI: on the configured database (with the engine embedded), or on a
+fresh demo MSP whose engine runs in accelerated virtual time."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+import platformdirs
 
 from patchdesk.commands.context import CliContext, get_context
+from patchdesk.demo import DEMO_CLIENTS, DEMO_DEVICES, HEAD_START, demo_engine, load_demo
+from patchdesk.settings import APP_NAME
+from patchdesk.timezones import operator_zone
 
-DEMO_CLIENTS = 6
-DEMO_DEVICES = 400
+if TYPE_CHECKING:
+    from patchdesk.engine.live import LiveEngine
+    from patchdesk.engine.simulation.builder import SimulatedMsp
 
+__all__ = ["DEMO_CLIENTS", "DEMO_DEVICES", "demo", "load_demo_msp", "open_tui"]
 
-def load_demo_msp(ctx: CliContext, seed: int) -> None:
-    """Put a simulated MSP (windows opening now and within minutes) into the demo database."""
-    from patchdesk.engine.simulation.builder import build_msp, load_msp
-
-    now = datetime.now(UTC)
-    msp = build_msp(seed, clients=DEMO_CLIENTS, devices=DEMO_DEVICES, start=now, demo=True)
-    with ctx.database().writer() as session:
-        load_msp(session, msp, now=now)
+DEFAULT_SPEED = 60.0
 
 
-def open_tui(ctx: CliContext, *, demo: bool = False, mouse: bool = False) -> None:
-    from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+def _log_to_file() -> Path:
+    """The engine logs while the UI owns the terminal: to a file, never to stderr."""
+    path = platformdirs.user_log_path(APP_NAME) / "tui.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logger = logging.getLogger("patchdesk")
+    if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
+        handler = logging.FileHandler(path)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    return path
+
+
+def load_demo_msp(ctx: CliContext, seed: int, launch: datetime | None = None) -> SimulatedMsp:
+    """Put the demo MSP (first windows open, others opening within minutes of ``launch``)
+    into the context's database."""
+    return load_demo(ctx.database(), seed, launch or datetime.now(UTC))
+
+
+def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
+    """The engine for the configured database, on the real clock; None when the configured
+    connector cannot run here (the board then says no engine runs)."""
+    from patchdesk.commands.engine import engine_config
+    from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
+    from patchdesk.engine.lease import holder_id
+    from patchdesk.engine.live import LiveEngine
+    from patchdesk.engine.reconcile import Reconciler
+    from patchdesk.engine.runner import utc_now
 
     database = ctx.database()
-    PatchdeskApp(database=database, operator=ctx.settings.operator, demo=demo).run(mouse=mouse)
+    try:
+        connector = make_connector(ctx.settings, database, utc_now)
+    except ConnectorNotAvailable as exc:
+        logging.getLogger(__name__).warning("no engine in the UI: %s", exc)
+        return None
+    reconciler = Reconciler(
+        database,
+        connector,
+        holder=holder_id(ctx.settings.operator),
+        config=engine_config(ctx.settings.engine),
+    )
+    interval = timedelta(seconds=ctx.settings.engine.interval_seconds)
+    return LiveEngine(reconciler, interval=interval, clock=utc_now)
+
+
+def open_tui(ctx: CliContext, *, mouse: bool = False) -> None:
+    """The UI on the configured database, the engine running beside it."""
+    from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+    from patchdesk.engine.runner import utc_now
+    from patchdesk.screens.services import Services
+
+    _log_to_file()
+    database = ctx.database()
+    engine = _embedded_engine(ctx)
+    services = Services(
+        database=database,
+        operator=ctx.settings.operator,
+        clock=engine.now if engine is not None else utc_now,
+        local_zone=operator_zone(ctx.settings.timezone),
+    )
+    app = PatchdeskApp(services, engine=engine, theme=ctx.settings.theme)
+    try:
+        app.run(mouse=mouse)
+    finally:
+        if engine is not None:
+            engine.stop()
+
+
+def _open_demo(ctx: CliContext, seed: int, speed: float, launch: datetime, mouse: bool) -> None:
+    from patchdesk.app import PatchdeskApp
+    from patchdesk.engine.lease import holder_id
+    from patchdesk.screens.services import Services
+
+    _log_to_file()
+    database = ctx.database()
+    click.echo(
+        f"patchdesk demo: a simulated MSP (seed {seed}, start {launch:%Y-%m-%dT%H:%M}Z); "
+        f"running its first {int(HEAD_START.total_seconds() // 60)} minutes …",
+        err=True,
+    )
+    msp = load_demo(database, seed, launch)
+    engine = demo_engine(
+        database, msp, launch=launch, speed=speed, holder=holder_id(ctx.settings.operator)
+    )
+    services = Services(
+        database=database,
+        operator=ctx.settings.operator,
+        clock=engine.now,
+        local_zone=operator_zone(ctx.settings.timezone),
+        simulated=True,
+    )
+    note = f"SIMULATED ×{speed:g}"
+    app = PatchdeskApp(services, engine=engine, theme=ctx.settings.theme, clock_note=note)
+    try:
+        app.run(mouse=mouse)
+    finally:
+        engine.stop()
+
+
+def _parse_start(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC).replace(second=0, microsecond=0)
+    try:
+        start = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date-time: {value!r}") from exc
+    return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
 
 
 @click.command()
@@ -39,15 +143,34 @@ def open_tui(ctx: CliContext, *, demo: bool = False, mouse: bool = False) -> Non
     help="SQLite file for the demo (default: a new temporary file).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Reproduces a demo MSP.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(1, 3600),
+    default=DEFAULT_SPEED,
+    show_default=True,
+    help="How many times faster than real time the simulated clock runs.",
+)
+@click.option(
+    "--start",
+    metavar="ISO",
+    help="The simulated launch instant (UTC unless it says; default: now). With --seed, "
+    "reproduces a run event for event.",
+)
 @click.option("--mouse", is_flag=True, help="Enable the mouse.")
-def demo(demo_db: Path | None, seed: int, mouse: bool) -> None:
-    """Open the UI on a fresh simulated MSP (a temporary database unless --db is given)."""
+def demo(demo_db: Path | None, seed: int, speed: float, start: str | None, mouse: bool) -> None:
+    """Open the UI on a fresh simulated MSP (a temporary database unless --db is given).
+
+    One client's maintenance windows are open at launch, the others open within minutes;
+    the engine runs in virtual time, --speed times faster than real time.
+    """
     ctx = get_context()
+    launch = _parse_start(start)
+    if demo_db is not None and demo_db.exists():
+        raise click.BadParameter(f"{demo_db} exists; the demo needs a new file", param_hint="--db")
     with tempfile.TemporaryDirectory(prefix="patchdesk-demo-") as scratch:
         path = demo_db if demo_db is not None else Path(scratch) / "demo.db"
         ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
         try:
-            load_demo_msp(ctx, seed)
-            open_tui(ctx, demo=True, mouse=mouse)
+            _open_demo(ctx, seed, speed, launch, mouse)
         finally:
             ctx.close()  # release the file before the scratch directory goes

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -42,6 +42,14 @@ _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
 UNRESOLVED: frozenset[ExceptionState] = frozenset(ExceptionState) - {ExceptionState.RESOLVED}
 ALL_STATES: frozenset[ExceptionState] = frozenset(ExceptionState)
+
+
+def unresolved() -> ColumnElement[bool]:
+    """``state <> 'resolved'`` with the value written as a literal, exactly as the partial
+    indexes over open exceptions say it: SQLite uses those indexes fully only when the
+    predicate matches literally (with a bound parameter it checks every row's state in the
+    table: 16 ms instead of 0.5 ms to count 10,000 open exceptions)."""
+    return PatchException.state != literal_column(f"'{ExceptionState.RESOLVED.value}'")
 
 
 @dataclass(frozen=True)
@@ -294,7 +302,7 @@ def _filtered(statement: _S, query: QueueFilter) -> _S:
     states = frozenset(query.states)
     if states == UNRESOLVED:
         # The same predicate as the triage index's WHERE, so the planner can use it.
-        statement = statement.where(PatchException.state != ExceptionState.RESOLVED)
+        statement = statement.where(unresolved())
     elif states != ALL_STATES:
         statement = statement.where(PatchException.state.in_(sorted(states)))
     if query.client_id is not None:

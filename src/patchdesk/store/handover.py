@@ -28,6 +28,7 @@ from patchdesk.store.exception_views import (
     count_queue,
     queue_rows,
     tier_counts,
+    unresolved,
 )
 from patchdesk.store.models import HandoverNote, PatchException
 from patchdesk.store.operator_input import MAX_HANDOVER_NOTE, Refused
@@ -130,9 +131,7 @@ def handover_summary(
 
 def _by_tier(session: Session, *, unassigned: bool) -> dict[Tier, int]:
     query = (
-        select(PatchException.tier, func.count())
-        .where(PatchException.state != ExceptionState.RESOLVED)
-        .group_by(PatchException.tier)
+        select(PatchException.tier, func.count()).where(unresolved()).group_by(PatchException.tier)
     )
     if unassigned:
         query = query.where(PatchException.owner.is_(None))

@@ -9,8 +9,10 @@ security and rollups after 3-7 days, third-party after a few days, feature upgra
 deferred, drivers manual, everything else manual; some clients block preview builds. Every
 other client deploys in rings (``pilot`` then ``broad``).
 
-With ``demo`` the windows are anchored on ``start`` instead: the first client's windows are
-open at ``start``, the others open within the following half hour, computed in each
+With ``demo`` the windows are anchored on ``start`` instead: the first client's windows opened
+an hour and a half before ``start`` (the demo runs the engine through that head start before
+the technician arrives, so failures are due soon after), the others open within the
+following half hour, computed in each
 client's own zone (windows are wall-clock recurrences, so the local date and time of that
 instant become a weekly day, an nth weekday of the month or a Patch Tuesday offset).
 Auto-approval delays are capped at the cycle's age so that something is approved at once.
@@ -163,10 +165,11 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def _anchor(windows: list[Raw], plan: ClientPlan, context: Context) -> None:
-    """Demo: the first client's windows open at start, the others within half an hour."""
+    """Demo: the first client's windows opened 90 minutes before start, the others open
+    within half an hour after it."""
     zone = ZoneInfo(plan.zone)
     for number, window in enumerate(windows):
-        minutes = -5 if plan.index == 0 else (3 * plan.index + number) % 30 + 1
+        minutes = -90 if plan.index == 0 else (3 * plan.index + number) % 30 + 1
         local = (context.start + timedelta(minutes=minutes)).astimezone(zone)
         local = local.replace(second=0, microsecond=0)
         kind = window["recurrence"]["type"]

@@ -1,0 +1,220 @@
+"""The queue's columns and cell text: which columns fit a width, and each cell as plain text.
+
+Pure functions over ``QueueLine`` values (no Textual), so the layout is easy to test. Every
+piece of untrusted text goes through ``printable`` here; the table draws the result as
+plain segments (never markup).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from patchdesk.domain import ExceptionState, Role
+from patchdesk.store.queue_views import CommandBrief, QueueLine
+from patchdesk.text import printable
+
+ROLE_LABELS = {
+    Role.SERVER: "server",
+    Role.SHARED_WORKSTATION: "shared",
+    Role.SINGLE_USER: "user",
+}
+STATE_LABELS = {
+    ExceptionState.OPEN: "open",
+    ExceptionState.ACKNOWLEDGED: "acknowledged",
+    ExceptionState.IN_PROGRESS: "in progress",
+    ExceptionState.ESCALATED: "escalated",
+    ExceptionState.RESOLVED: "resolved",
+}
+SHORT_STATE_LABELS = {
+    ExceptionState.OPEN: "open",
+    ExceptionState.ACKNOWLEDGED: "ack'd",
+    ExceptionState.IN_PROGRESS: "working",
+    ExceptionState.ESCALATED: "escal.",
+    ExceptionState.RESOLVED: "resolved",
+}
+
+
+def humanize(delta: timedelta) -> str:
+    """``3h 12m``, ``2d 4h``, ``45m``, ``<1m`` (the CLI's format)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m" if mins else "<1m"
+
+
+def clip(text: str, width: int) -> str:
+    """``text`` cut to ``width`` cells with an ellipsis when it does not fit."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    return text[: width - 1] + "…" if width > 1 else text[:1]
+
+
+def patches_cell(patches: tuple[str, ...]) -> str:
+    if not patches:
+        return "-"
+    first = printable(patches[0])
+    return first if len(patches) == 1 else f"{first} +{len(patches) - 1}"
+
+
+def command_text(command: CommandBrief | None) -> str:
+    """``retry_install done: install retried now (attempt 2)``, or "" without a command."""
+    if command is None:
+        return ""
+    head = f"{command.kind.value} {command.state.value}"
+    result = printable(command.result).strip()
+    return f"{head}: {result}" if result else head
+
+
+def last_action_cell(line: QueueLine) -> str:
+    return printable(line.row.last_action or "") or "-"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    width: int  # 0: takes the width left over (at least ``min_width``)
+    cell: Callable[[QueueLine, datetime], str]
+    right: bool = False
+    min_width: int = 0
+
+
+def _id(line: QueueLine, now: datetime) -> str:
+    return str(line.row.id)
+
+
+def _tier(line: QueueLine, now: datetime) -> str:
+    return line.row.tier.value
+
+
+def _client(line: QueueLine, now: datetime) -> str:
+    return printable(line.row.client_id)
+
+
+def _device(line: QueueLine, now: datetime) -> str:
+    return printable(line.row.hostname)
+
+
+def _role(line: QueueLine, now: datetime) -> str:
+    return ROLE_LABELS[line.row.role]
+
+
+def _class(line: QueueLine, now: datetime) -> str:
+    return line.row.failure_class.value
+
+
+def _patches(line: QueueLine, now: datetime) -> str:
+    return patches_cell(line.row.patches)
+
+
+def _age(line: QueueLine, now: datetime) -> str:
+    return humanize(line.row.age(now))
+
+
+def _owner(line: QueueLine, now: datetime) -> str:
+    return printable(line.row.owner) if line.row.owner else "-"
+
+
+def _state(line: QueueLine, now: datetime) -> str:
+    return STATE_LABELS[line.row.state]
+
+
+def _short_state(line: QueueLine, now: datetime) -> str:
+    return SHORT_STATE_LABELS[line.row.state]
+
+
+def _last(line: QueueLine, now: datetime) -> str:
+    return last_action_cell(line)
+
+
+WIDE: tuple[Column, ...] = (
+    Column("id", "ID", 6, _id, right=True),
+    Column("tier", "T", 1, _tier),
+    Column("client", "CLIENT", 14, _client),
+    Column("device", "DEVICE", 18, _device),
+    Column("role", "ROLE", 6, _role),
+    Column("class", "CLASS", 10, _class),
+    Column("patches", "PATCHES", 14, _patches),
+    Column("age", "AGE", 7, _age, right=True),
+    Column("owner", "OWNER", 10, _owner),
+    Column("state", "STATE", 12, _state),
+    Column("last", "LAST ACTION", 0, _last, min_width=24),
+)
+NORMAL: tuple[Column, ...] = (
+    Column("id", "ID", 5, _id, right=True),
+    Column("tier", "T", 1, _tier),
+    Column("client", "CLIENT", 12, _client),
+    Column("device", "DEVICE", 16, _device),
+    Column("role", "ROLE", 6, _role),
+    Column("class", "CLASS", 10, _class),
+    Column("patches", "PATCHES", 12, _patches),
+    Column("age", "AGE", 6, _age, right=True),
+    Column("owner", "OWNER", 8, _owner),
+    Column("state", "STATE", 12, _state),
+    Column("last", "LAST ACTION", 0, _last, min_width=16),
+)
+NARROW: tuple[Column, ...] = (
+    Column("tier", "T", 1, _tier),
+    Column("client", "CLIENT", 10, _client),
+    Column("device", "DEVICE", 15, _device),
+    Column("class", "CLASS", 10, _class),
+    Column("patches", "PATCHES", 10, _patches),
+    Column("age", "AGE", 6, _age, right=True),
+    Column("owner", "OWNER", 8, _owner),
+    Column("state", "STATE", 7, _short_state),
+    Column("last", "LAST ACTION", 0, _last, min_width=0),
+)
+LAYOUTS = (WIDE, NORMAL, NARROW)
+GAP = 1
+MIN_FLEX = 10  # a flexible column narrower than this is not worth showing
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns shown at one width and each one's width (the flexible one resolved)."""
+
+    columns: tuple[Column, ...]
+    widths: tuple[int, ...]
+
+    def cells(self, line: QueueLine, now: datetime) -> list[str]:
+        return [
+            pad(clip(column.cell(line, now), width), width, right=column.right)
+            for column, width in zip(self.columns, self.widths, strict=True)
+        ]
+
+    def header(self) -> list[str]:
+        return [
+            pad(clip(column.title, width), width, right=column.right)
+            for column, width in zip(self.columns, self.widths, strict=True)
+        ]
+
+
+def pad(text: str, width: int, *, right: bool = False) -> str:
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def layout_for(width: int) -> Layout:
+    """The richest layout whose fixed columns and flexible minimum fit ``width``. In the
+    narrowest, a flexible column with fewer than ``MIN_FLEX`` cells left is dropped and the
+    device column takes the room."""
+    for columns in LAYOUTS:
+        fixed = sum(c.width for c in columns) + GAP * (len(columns) - 1)
+        flexible = [c for c in columns if c.width == 0]
+        needed = fixed + sum(c.min_width for c in flexible)
+        if needed <= width or columns is LAYOUTS[-1]:
+            left = max(0, width - fixed)
+            if flexible and left < MIN_FLEX:
+                kept = tuple(c for c in columns if c.width)
+                spare = left - GAP * len(flexible)
+                widths = tuple(c.width + (spare if c.key == "device" else 0) for c in kept)
+                return Layout(kept, widths)
+            return Layout(columns, tuple(c.width or left for c in columns))
+    raise AssertionError("unreachable")  # pragma: no cover

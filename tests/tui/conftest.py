@@ -1,0 +1,88 @@
+"""Shared fixtures of the terminal UI tests.
+
+- ``demo_template``: a demo MSP (seed 1) whose engine ran deterministically in virtual time
+  up to ``DEMO_LAUNCH``, built once per session into a SQLite file;
+- ``demo_db``: a private copy of it, opened (tests may write to it);
+- ``empty_db``: a migrated database with no clients;
+- ``make_app``: builds a ``PatchdeskApp`` on a database with a frozen clock at
+  ``DEMO_LAUNCH``, the operator ``alice`` in Europe/Berlin, no engine, no animation.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from patchdesk.app import PatchdeskApp
+from patchdesk.demo import demo_engine, load_demo
+from patchdesk.engine.live import LiveEngine
+from patchdesk.screens.services import Services
+from patchdesk.store.db import Database, open_database
+
+DEMO_SEED = 1
+DEMO_LAUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+OPERATOR = "alice"
+OPERATOR_ZONE = ZoneInfo("Europe/Berlin")
+
+AppFactory = Callable[..., PatchdeskApp]
+
+
+def frozen_clock(at: datetime = DEMO_LAUNCH) -> Callable[[], datetime]:
+    return lambda: at
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    db = open_database(f"sqlite:///{path}")
+    msp = load_demo(db, DEMO_SEED, DEMO_LAUNCH)
+    engine = demo_engine(db, msp, launch=DEMO_LAUNCH, speed=60, holder="warm-up")
+    engine.stop()  # releases the lease: the board shows no engine running
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_db(demo_template: Path, tmp_path: Path) -> Iterator[Database]:
+    path = tmp_path / "demo.db"
+    shutil.copyfile(demo_template, path)
+    db = open_database(f"sqlite:///{path}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def empty_db(tmp_path: Path) -> Iterator[Database]:
+    db = open_database(f"sqlite:///{tmp_path / 'empty.db'}")
+    yield db
+    db.dispose()
+
+
+def build_app(
+    database: Database,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    engine: LiveEngine | None = None,
+    simulated: bool = False,
+    clock_note: str = "",
+) -> PatchdeskApp:
+    services = Services(
+        database=database,
+        operator=OPERATOR,
+        clock=clock or frozen_clock(),
+        local_zone=OPERATOR_ZONE,
+        simulated=simulated,
+    )
+    app = PatchdeskApp(services, engine=engine, clock_note=clock_note)
+    app.animation_level = "none"
+    return app
+
+
+@pytest.fixture
+def make_app() -> AppFactory:
+    return build_app

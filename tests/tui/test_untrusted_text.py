@@ -1,0 +1,156 @@
+"""Untrusted text (hostnames, client names, patch ids, RMM error strings, notes, owners,
+command results) is shown literally: markup stays text, a click on it triggers nothing, and
+terminal control characters never reach the screen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from textual.widgets import Static
+from textual.widgets._toast import Toast
+
+from patchdesk.domain import CommandState, FailureClass
+from patchdesk.screens.handover import HandoverPanel
+from patchdesk.screens.queue_detail import ExceptionDetailScreen
+from patchdesk.screens.remediation import RemediationScreen
+from patchdesk.screens.widgets.queue_table import QueueTable
+from patchdesk.store import exception_ops as ops
+from patchdesk.store.db import Database
+from patchdesk.store.handover import add_handover_note
+from patchdesk.store.models import Client, Device, OperatorCommand, Patch
+from tests.conftest import NOW
+from tests.exception_seed import add_exception, seed_fleet
+from tests.tui.queue_fixtures import QueueApp, queue_screen, services, settle
+
+MARKUP_HOST = "[bold red]HOST[/]"
+CLICK_HOST = "[@click=app.quit]X"
+ESCAPE_HOST = "EVIL\x1b[2J\x1b]0;pwned\x07"
+CLIENT_NAME = "[reverse]Acme[/] [@click=app.quit]Dental"
+RMM_ERROR = "error [link=https://evil.example]0x1[/link] \x1b[31mred\x1b[0m [@click=app.quit]q"
+PATCH_ID = "[b]KB1[/b]"
+NOTE = "[@click=app.quit]click me[/] \x1b[2J wiped?"
+OWNER = "[@click=app.quit]eve"
+COMMAND_RESULT = "rmm said: [blink]fail[/] \x1b[5m"
+
+
+def seed(database: Database) -> dict[str, int]:
+    seeded = seed_fleet(database)
+    with database.session() as session:
+        client = session.get(Client, seeded.client_id)
+        assert client is not None
+        client.name = CLIENT_NAME
+        for hostname, device_id in list(seeded.devices.items())[:3]:
+            device = session.get(Device, device_id)
+            assert device is not None
+            device.hostname = {"DC01": MARKUP_HOST, "APP02": CLICK_HOST}.get(hostname, ESCAPE_HOST)
+        patch = session.get(Patch, seeded.patches["KB5044281"])
+        assert patch is not None
+        patch.vendor_id = PATCH_ID
+        patch.title = "[italic]Cumulative[/] \x1b[2J"
+    ids = {
+        "markup": add_exception(
+            database,
+            seeded.devices["DC01"],
+            FailureClass.INSTALL,
+            patch_ids=[seeded.patches["KB5044281"]],
+            summary=RMM_ERROR,
+        ),
+        "click": add_exception(
+            database, seeded.devices["APP02"], FailureClass.REBOOT, summary=RMM_ERROR
+        ),
+        "escape": add_exception(
+            database, seeded.devices["FRONTDESK"], FailureClass.REGRESSION, summary=RMM_ERROR
+        ),
+    }
+    ops.log_remediation(database, ids["markup"], OWNER, "free_disk", now=NOW, note=NOTE)
+    ops.log_remediation(database, ids["markup"], OWNER, "retry_install", now=NOW)
+    with database.session() as session:
+        for command in session.query(OperatorCommand):
+            command.state = CommandState.FAILED
+            command.result = COMMAND_RESULT
+    add_handover_note(database, OWNER, NOTE, now=NOW - timedelta(minutes=1))
+    return ids
+
+
+def no_control(text: str) -> None:
+    assert "\x1b" not in text
+    assert "\x07" not in text
+
+
+async def test_untrusted_text_is_shown_literally_and_triggers_nothing(database: Database) -> None:
+    ids = seed(database)
+    app = QueueApp(services(database))
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await settle(pilot)
+        table = queue_screen(app).query_one(QueueTable)
+        lines = [table.render_line(y).text for y in range(1, 4)]
+        for line in lines:
+            no_control(line)
+        assert MARKUP_HOST in lines[0]
+        assert PATCH_ID in lines[0]
+        assert CLICK_HOST in lines[1]
+        assert "EVIL[2J]0;pwned" in lines[2]  # the escapes are gone, the rest is text
+
+        current = str(app.screen.query_one("#queue-current", Static).render())
+        no_control(current)
+        assert MARKUP_HOST in current
+        assert CLIENT_NAME in current
+        assert "error [link=https://evil.example]0x1[/link] [31mred[0m [@click=app.quit]q" in (
+            current
+        )
+        assert "engine: retry_install failed: rmm said: [blink]fail[/] [5m" in current
+
+        panel = str(app.screen.query_one(HandoverPanel).render())
+        no_control(panel)
+        assert "[@click=app.qui…  [@click=app.quit]click me[/] [2J wiped?" in panel  # clipped
+
+        # Clicking the untrusted text (the table's row, the current row, the notes) does not
+        # run the action it names.
+        await pilot.click(QueueTable, offset=(20, 2))
+        await pilot.click("#queue-current", offset=(10, 0))
+        await pilot.click(HandoverPanel, offset=(12, 3))
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+
+        # The device summary: history notes, command results, patch titles.
+        await pilot.press("home", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ExceptionDetailScreen)
+        detail = str(app.screen.query_one("#detail-text", Static).render())
+        no_control(detail)
+        for literal in (MARKUP_HOST, CLIENT_NAME, PATCH_ID, "[italic]Cumulative[/] [2J", OWNER):
+            assert literal in detail
+        assert "[@click=app.quit]click me[/] [2J wiped?" in detail
+        assert "rmm said: [blink]fail[/] [5m" in detail
+        await pilot.click("#detail-text", offset=(2, 1))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.is_running
+
+        # The remediation form's header.
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, RemediationScreen)
+        header = str(app.screen.query_one("#remediation-header", Static).render())
+        no_control(header)
+        assert MARKUP_HOST in header
+        assert PATCH_ID in header
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # A refusal naming an untrusted owner, in a notification.
+        screen = queue_screen(app)
+        if screen._timer is not None:
+            screen._timer.stop()
+        await pilot.press("down")  # CLICK_HOST's exception, unowned on screen
+        ops.acknowledge(database, ids["click"], OWNER, now=NOW)
+        await pilot.press("a")
+        await settle(pilot)
+        toasts = [str(toast.render()) for toast in app.screen.query(Toast)]
+        assert any(f"already acknowledged by {OWNER}" in toast for toast in toasts)
+        for toast in app.screen.query(Toast):
+            await pilot.click(toast)
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
