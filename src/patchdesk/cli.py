@@ -15,8 +15,12 @@ from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
 from patchdesk.commands.db import db
 from patchdesk.commands.engine import engine
 from patchdesk.commands.exceptions import exceptions, remediate
+from patchdesk.commands.exceptions_export import export as exceptions_export
+from patchdesk.commands.handover import handover
 from patchdesk.commands.inventory import inventory
+from patchdesk.commands.metrics import metrics
 from patchdesk.commands.policy import policy
+from patchdesk.commands.report import report
 from patchdesk.commands.simulate import simulate
 from patchdesk.commands.tui import demo, open_tui
 from patchdesk.commands.windows import windows
@@ -33,10 +37,15 @@ from patchdesk.store.db import DatabaseError
     help="Config file (default: $PATCHDESK_CONFIG or config.toml in the user config dir).",
 )
 @click.option("--operator", metavar="NAME", help="Who you are in the remediation log.")
+@click.option("--mouse", is_flag=True, help="Enable the mouse in the terminal UI.")
 @click.version_option(package_name="patchdesk")
 @click.pass_context
 def cli(
-    ctx: click.Context, db_url: str | None, config_path: Path | None, operator: str | None
+    ctx: click.Context,
+    db_url: str | None,
+    config_path: Path | None,
+    operator: str | None,
+    mouse: bool,
 ) -> None:
     """patchdesk: the MSP patch workflow in a terminal.
 
@@ -47,7 +56,7 @@ def cli(
     ctx.obj = obj
     ctx.call_on_close(obj.close)
     if ctx.invoked_subcommand is None:
-        open_tui(obj)
+        open_tui(obj, mouse=mouse)
 
 
 cli.add_command(db)
@@ -59,8 +68,12 @@ cli.add_command(demo)
 cli.add_command(windows)
 cli.add_command(simulate)
 cli.add_command(engine)
+exceptions.add_command(exceptions_export)
 cli.add_command(exceptions)
 cli.add_command(remediate)
+cli.add_command(metrics)
+cli.add_command(report)
+cli.add_command(handover)
 
 
 def _settings_problems(exc: ValidationError) -> list[str]:

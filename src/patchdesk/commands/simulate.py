@@ -35,8 +35,8 @@ def default_start(today: datetime) -> datetime:
 @click.option(
     "--db",
     "db_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite file to keep the run in (default: a temporary file).",
+    metavar="FILE|URL",
+    help="SQLite file (or database URL) to keep the run in (default: a temporary file).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 def simulate(
@@ -45,7 +45,7 @@ def simulate(
     seed: int,
     start_text: str | None,
     days: float,
-    db_path: Path | None,
+    db_path: str | None,
     as_json: bool,
 ) -> None:
     """Build a simulated MSP, run the engine over it in virtual time, print a summary.
@@ -55,7 +55,7 @@ def simulate(
     start = parse_instant(start_text, "--start") if start_text else default_start(datetime.now(UTC))
     with tempfile.TemporaryDirectory(prefix="patchdesk-simulate-") as scratch:
         if db_path is not None:
-            url = f"sqlite:///{db_path}"
+            url = db_path if "://" in db_path else f"sqlite:///{db_path}"
         elif get_context().database_url_given:
             url = get_context().database_url
         else:
