@@ -134,6 +134,10 @@ class Watch:
                 heapq.heappush(self._times, at)
             bucket.append(target_id)
 
+    def next_due(self) -> datetime | None:
+        """When the next health read is due (perhaps earlier: a read rescheduled since)."""
+        return self._times[0] if self._times else None
+
     def drop(self, target_id: int) -> None:
         self._watched.pop(target_id, None)
         self._next.pop(target_id, None)

@@ -27,11 +27,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from patchdesk.domain import TargetState
 from patchdesk.engine import lease
-from patchdesk.engine.attention import Watch
-from patchdesk.engine.commands import commands_queued, run_commands
+from patchdesk.engine.attention import CHECKED, Watch
+from patchdesk.engine.commands import QUEUED, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
 from patchdesk.engine.deployments import close_finished, open_deployment, open_now
@@ -49,8 +51,17 @@ from patchdesk.engine.sync import (
 )
 from patchdesk.store.db import Database
 from patchdesk.store.events import batched_events
+from patchdesk.store.models import Target
 
 log = logging.getLogger(__name__)
+
+_DUE = select(
+    QUEUED.scalar_subquery(),
+    select(func.min(Target.check_at)).where(Target.state.in_(CHECKED)).scalar_subquery(),
+    select(func.min(Target.next_action_at))
+    .where(Target.state == TargetState.PENDING, Target.next_action_at > bindparam("now"))
+    .scalar_subquery(),
+)
 
 
 class Reconciler:
@@ -136,6 +147,27 @@ class Reconciler:
             return True
         close_finished(session, now, report)
         return False
+
+    def next_due(self, now: datetime, soon: datetime | None = None) -> datetime | None:
+        """The first instant, at or after ``now``, at which a step may have something to do
+        although nothing new is reported: a window opening or closing, a target's
+        ``check_at`` or the end of its wait before a retry, a watched target's health read;
+        ``now`` while operator commands are queued; None when nothing is due. With ``soon``,
+        any instant due at or before it may be returned as soon as it is found (the answer
+        is then only "something is due by ``soon``"). Windows are as of the last step.
+
+        A driver of virtual time may skip the steps before it as long as the fleet reports
+        nothing new meanwhile (``patchdesk simulate``)."""
+        instants = [self.watch.next_due(), self.schedule.next_boundary(now)]
+        due = min((at for at in instants if at is not None), default=None)
+        if due is not None and soon is not None and due <= soon:
+            return max(due, now)
+        with self.db.session() as session:
+            queued, check_at, action_at = session.connection().execute(_DUE, {"now": now}).one()
+        if queued is not None:
+            return now
+        due = min((at for at in (due, check_at, action_at) if at is not None), default=None)
+        return None if due is None else max(due, now)
 
     def next_boundary(self, now: datetime) -> datetime | None:
         """The next instant a window opens or closes, after ``now``."""
