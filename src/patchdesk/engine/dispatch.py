@@ -24,7 +24,15 @@ from patchdesk.domain import DeploymentState, Role, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
-from patchdesk.engine.rows import DeviceRow, TargetRow, load_devices, load_targets, save
+from patchdesk.engine.rows import (
+    DeviceRow,
+    TargetRow,
+    WindowRow,
+    load_devices,
+    load_targets,
+    load_windows,
+    save,
+)
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Patch, Target
@@ -186,7 +194,7 @@ def _dispatch_all(
 ) -> None:
     """Dispatch these targets (in this order), each with its next attempt's key."""
     targets = {target.id: target for target in load_targets(session, [c[0] for c in chosen])}
-    windows = {w: session.get_one(MaintenanceWindow, w) for w in {c[1] for c in chosen}}
+    windows = load_windows(session, {c[1] for c in chosen})
     devices = load_devices(session, {target.device_id for target in targets.values()})
     patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
     vendor = dict(session.connection().execute(_VENDOR_IDS, {"ids": patch_ids}).all())
@@ -216,7 +224,7 @@ def _dispatch_one(
     connector: Connector,
     target: TargetRow,
     device: DeviceRow,
-    window: MaintenanceWindow,
+    window: WindowRow,
     vendor_ids: list[str],
     now: datetime,
 ) -> None:
