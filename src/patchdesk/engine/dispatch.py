@@ -68,11 +68,14 @@ _OPEN = (
     )
     .order_by(Deployment.id)
 )
+# (Pending targets count only on an online device: those are the ones dispatch can choose.)
 _COUNTS = (
     select(Target.deployment_id, Target.state, func.count())
+    .join(Device, Target.device_id == Device.id)
     .where(
         Target.deployment_id.in_(bindparam("deployments", expanding=True)),
         Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
+        (Target.state != TargetState.PENDING) | Device.online.is_(True),
     )
     .group_by(Target.deployment_id, Target.state)
 )
