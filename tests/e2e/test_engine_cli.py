@@ -8,11 +8,15 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from patchdesk.cli import main
+from patchdesk.engine.simulation.run import run_simulation
 from patchdesk.store.db import open_database
 from patchdesk.store.models import EngineLease
 
@@ -120,3 +124,40 @@ def test_simulate_text_summary(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith("simulated 2026-11-10 00:00 to 2026-11-10 12:00 UTC (seed 3)")
     assert "install calls" in out
+
+
+def test_simulate_skips_only_ticks_where_nothing_happens(tmp_path: Path) -> None:
+    """Skipping quiet ticks (the default) writes exactly what taking every tick writes."""
+
+    def written(skip: bool) -> tuple[int, dict[str, list[Any]]]:
+        db = open_database(f"sqlite:///{tmp_path / f'skip-{skip}.db'}")
+        result = run_simulation(
+            db,
+            seed=5,
+            clients=3,
+            devices=90,
+            start=datetime(2026, 11, 10, tzinfo=UTC),
+            days=3,
+            skip_quiet=skip,
+        )
+        queries = {
+            "targets": "SELECT * FROM targets ORDER BY id",
+            "target_patches": "SELECT * FROM target_patches ORDER BY id",
+            "deployments": "SELECT * FROM deployments ORDER BY id",
+            "exceptions": "SELECT * FROM exceptions ORDER BY id",
+            "checkins": "SELECT * FROM checkins ORDER BY id",
+            "device_patches": "SELECT * FROM device_patches ORDER BY id",
+            "events": "SELECT at, kind, entity_id, payload FROM events "
+            "WHERE kind NOT LIKE 'lease.%' ORDER BY id",
+        }
+        with db.session() as session:
+            rows = {name: list(map(tuple, session.execute(text(q)))) for name, q in queries.items()}
+        db.dispose()
+        return result.steps, rows
+
+    every_steps, every = written(False)
+    skipping_steps, skipping = written(True)
+    assert skipping_steps < every_steps
+    assert len(every["targets"]) > 20
+    for name in every:
+        assert skipping[name] == every[name], name

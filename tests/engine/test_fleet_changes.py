@@ -216,3 +216,21 @@ def test_a_patch_the_device_no_longer_reports_is_marked_installed(world: World) 
     assert state is MissingPatchState.INSTALLED
     assert installed_at is not None
     assert _events(world, "patches.no_longer_missing") == [{"installed": 1}]
+
+
+def test_next_due_knows_of_undeployed_emergencies_and_emergency_ends(world: World) -> None:
+    """A driver of virtual time that skips idle steps must not skip an emergency."""
+    world.now += timedelta(hours=6)
+    add_devices(world, ws("FRONT01"))
+    _import_missing(world, "FRONT01")
+    world.run(2)
+    nothing = world.engine.next_due(world.now)
+    assert nothing is None or nothing > world.now + timedelta(hours=1)
+    _decide(world, ApprovalDecisionKind.EMERGENCY, "FRONT01", reason="exploited")
+    assert world.engine.next_due(world.now) == world.now
+    world.run(60)  # deployed and verified; the deployment stays open to its end
+    with world.db.session() as session:
+        end = session.scalars(select(Deployment.occurrence_end)).one()
+    due = world.engine.next_due(world.now)
+    assert due is not None
+    assert due <= end

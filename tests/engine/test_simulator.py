@@ -817,3 +817,63 @@ def test_superseded_definitions_are_not_reported() -> None:
     later = definitions(cid)
     assert len(later) == 1
     assert later != first
+
+
+# ------------------------------------------------------------------- virtual-time skipping
+
+
+def _observed(sim: Simulator) -> tuple[Any, ...]:
+    """What the connector reports, less an online device's last_seen (it reads now)."""
+    devices = tuple(
+        (s.connector_id, s.online, s.last_boot, s.needs_reboot, None if s.online else s.last_seen)
+        for s in sim.devices()
+    )
+    jobs = tuple(sorted((j.job_id, j.state) for j in sim.job_status(list(sim._jobs)).values()))
+    return devices, jobs, tuple(sorted(sim.health(sim.device_ids()).items(), key=str))
+
+
+def test_nothing_reported_changes_before_next_change() -> None:
+    rates = dataclasses.replace(SimulatorRates(), outage_per_hour=0)
+    sim, clock = make(fleet(12), rates=rates, timings=SimulatorTimings())
+    for cid in sim.device_ids()[:6]:
+        install_all(sim, cid, key=f"k-{cid}")
+    end = START + timedelta(hours=30)
+    changes = 0
+    while clock.now < end:
+        sim.device_changes(clock.now)  # reported, as an engine step asks (and draws the
+        sim.job_changes(clock.now)  # day's periods)
+        before = _observed(sim)
+        change = sim.next_change(clock.now, end)
+        assert change >= clock.now
+        minute = clock.now
+        while minute + timedelta(minutes=1) < change:
+            minute += timedelta(minutes=1)
+            clock.now = minute
+            assert _observed(sim) == before, f"changed at {minute} before {change}"
+        clock.now = max(change, clock.now + timedelta(minutes=1))
+        changes += 1
+    assert changes > 10
+
+
+def test_next_change_counts_only_the_devices_asked_about() -> None:
+    rates = dataclasses.replace(SimulatorRates(), outage_per_hour=0)
+    sim, clock = make(fleet(30), rates=rates, timings=SimulatorTimings())
+    end = START + timedelta(days=2)
+    sim.device_changes(clock.now)
+    every = sim.next_change(clock.now, end)
+    none = sim.next_change(clock.now, end, lambda ids: [])
+    one = sim.next_change(clock.now, end, lambda ids: [i for i in ids if i == "dev-002"])
+    assert every <= one <= none
+    assert none == sim._changes.drawn_until  # only the next day's periods, not yet drawn
+
+
+def test_next_change_sees_outages() -> None:
+    outage = (START + timedelta(minutes=10), START + timedelta(minutes=40))
+    sim, clock = make(outages=(outage,))
+    end = START + timedelta(hours=2)
+    sim.device_changes(clock.now)
+    assert sim.next_change(clock.now, end, lambda ids: []) == outage[0]
+    clock.now = outage[1]
+    assert sim.next_change(clock.now, end, lambda ids: []) == outage[1]
+    clock.now = outage[1] + timedelta(minutes=1)
+    assert sim.next_change(clock.now, end, lambda ids: []) == end

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import DeploymentState, TargetState
@@ -134,6 +134,10 @@ class Watch:
                 heapq.heappush(self._times, at)
             bucket.append(target_id)
 
+    def next_due(self) -> datetime | None:
+        """When the next health read is due (perhaps earlier: a read rescheduled since)."""
+        return self._times[0] if self._times else None
+
     def drop(self, target_id: int) -> None:
         self._watched.pop(target_id, None)
         self._next.pop(target_id, None)
@@ -226,8 +230,9 @@ def needing_attention(
     """``changed``: devices whose facts changed since the last step; ``jobs_since``: when the
     last step polled the jobs (None for either: unknown, so look at everything)."""
     found: set[int] = set()
-    jobs = _job_news(session, connector, now, jobs_since, found)
-    started = _starting(session, now, jobs, found)
+    dispatched = session.connection().execute(_JUST_DISPATCHED).all()
+    jobs = _job_news(session, connector, now, jobs_since, found, dispatched)
+    started = _starting(now, jobs, found, dispatched)
     found.difference_update(started)
     found.update(session.connection().execute(_DUE, {"now": now}).scalars())
     observed = now - config.observation_period
@@ -247,13 +252,16 @@ def needing_attention(
     return Attention(sorted(found), jobs, health, snapshots, started)
 
 
-_DISPATCHED = select(Target.id).where(Target.state == TargetState.DISPATCHED)
 _JUST_DISPATCHED = (
     select(Target.id, Target.job_id, Device.hostname, Device.client_id, Deployment.occurrence_end)
     .join(Device, Target.device_id == Device.id)
     .join(Deployment, Target.deployment_id == Deployment.id)
     .where(Target.state == TargetState.DISPATCHED)
 )
+
+
+# A target just dispatched: (id, job id, hostname, client id, window end).
+Dispatched = Row[int, str | None, str, str, datetime]
 
 
 @dataclass(frozen=True)
@@ -273,9 +281,11 @@ def _job_news(
     now: datetime,
     since: datetime | None,
     found: set[int],
+    dispatched: Sequence[Dispatched],
 ) -> dict[str, JobStatus]:
     """Add to ``found`` the targets whose install job has news: every target just dispatched
-    (it moves to installing), and those whose job finished. Returns the jobs polled."""
+    (``dispatched``: it moves to installing), and those whose job finished. Returns the jobs
+    polled."""
     changes = None
     if since is not None and isinstance(connector, ReportsChanges):
         changes = connector.job_changes(since)
@@ -290,7 +300,7 @@ def _job_news(
                 found.add(target_id)
         return jobs
     jobs = dict(changes)
-    found.update(session.connection().execute(_DISPATCHED).scalars())
+    found.update(row.id for row in dispatched)
     done = sorted(job_id for job_id, job in jobs.items() if job.state in FINISHED)
     for chunk in chunks(done):
         found.update(session.connection().execute(_AWAITING_JOBS, {"jobs": chunk}).scalars())
@@ -298,15 +308,13 @@ def _job_news(
 
 
 def _starting(
-    session: Session, now: datetime, jobs: Mapping[str, JobStatus], found: set[int]
+    now: datetime, jobs: Mapping[str, JobStatus], found: set[int], dispatched: Sequence[Dispatched]
 ) -> dict[int, Started]:
     """Targets dispatched at the last step whose job has not finished (or is unknown to the
     connector), with nothing else new and their window still open: all that following them
     would do is move them to installing, so they are taken out of ``found`` for that."""
     started = {}
-    for target_id, job_id, hostname, client_id, end in session.connection().execute(
-        _JUST_DISPATCHED
-    ):
+    for target_id, job_id, hostname, client_id, end in dispatched:
         job = jobs.get(job_id or "")
         if target_id in found and (job is None or job.state not in FINISHED) and now <= end:
             started[target_id] = Started(hostname, client_id)

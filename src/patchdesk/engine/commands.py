@@ -43,11 +43,11 @@ class CommandFailed(Exception):
     """The command could not be carried out; the message says why, for the technician."""
 
 
-_QUEUED = select(OperatorCommand.id).where(OperatorCommand.state == CommandState.QUEUED).limit(1)
+QUEUED = select(OperatorCommand.id).where(OperatorCommand.state == CommandState.QUEUED).limit(1)
 
 
 def commands_queued(session: Session) -> bool:
-    return session.connection().execute(_QUEUED).scalar() is not None
+    return session.connection().execute(QUEUED).scalar() is not None
 
 
 def run_commands(

@@ -327,17 +327,27 @@ def add_targets(
         }
         for device_id in devices
     ]
-    target_ids = session.connection().execute(_INSERT_TARGETS, rows).scalars().all()
+    session.connection().execute(_INSERT_TARGETS, rows)  # (RETURNING would go row by row)
+    target_of = dict(
+        session.connection().execute(_TARGETS_OF_DEPLOYMENT, {"deployment": deployment_id}).all()
+    )
     patches = [
-        {"target_id": target_id, "patch_id": patch_id, "state": MissingPatchState.MISSING}
-        for target_id, device_id in zip(target_ids, devices, strict=True)
+        {
+            "target_id": target_of[device_id],
+            "patch_id": patch_id,
+            "state": MissingPatchState.MISSING,
+        }
+        for device_id in devices
         for patch_id in sorted(set(approved[device_id]))
     ]
     session.connection().execute(_INSERT_PATCHES, patches)
 
 
 _TARGETS = cast(Table, Target.__table__)
-_INSERT_TARGETS = insert(_TARGETS).returning(_TARGETS.c.id, sort_by_parameter_order=True)
+_INSERT_TARGETS = insert(_TARGETS)
+_TARGETS_OF_DEPLOYMENT = select(_TARGETS.c.device_id, _TARGETS.c.id).where(
+    _TARGETS.c.deployment_id == bindparam("deployment")
+)
 _INSERT_PATCHES = insert(cast(Table, TargetPatch.__table__))
 
 

@@ -13,17 +13,25 @@ key and gets the same job back: nothing is installed twice.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import DeploymentState, RebootPolicy, Role, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
-from patchdesk.engine.rows import DeviceRow, TargetRow, load_devices, load_targets, save
+from patchdesk.engine.rows import (
+    DeviceRow,
+    TargetRow,
+    load_devices,
+    load_targets,
+    load_windows,
+    save,
+)
 from patchdesk.engine.skips import screen
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.store.events import record_event
@@ -60,11 +68,14 @@ _OPEN = (
     )
     .order_by(Deployment.id)
 )
+# (Pending targets count only on an online device: those are the ones dispatch can choose.)
 _COUNTS = (
     select(Target.deployment_id, Target.state, func.count())
+    .join(Device, Target.device_id == Device.id)
     .where(
         Target.deployment_id.in_(bindparam("deployments", expanding=True)),
         Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
+        (Target.state != TargetState.PENDING) | Device.online.is_(True),
     )
     .group_by(Target.deployment_id, Target.state)
 )
@@ -82,7 +93,7 @@ def dispatch(
         return
     in_flight: Counter[int] = Counter()
     pending: Counter[int] = Counter()
-    for deployment_id, state, count in session.execute(
+    for deployment_id, state, count in session.connection().execute(
         _COUNTS, {"deployments": [row.id for row in open_rows]}
     ):
         (pending if state is TargetState.PENDING else in_flight)[deployment_id] += count
@@ -96,7 +107,7 @@ def dispatch(
     }
     if not free:
         return
-    candidates = _candidates(session, list(free))
+    candidates = _candidates(session, free, now)
     servers: Counter[str] | None = None  # in flight per client, read when first needed
     chosen: list[tuple[int, int | None, datetime]] = []  # (target, window, its end), in order
     for deployment_id, window_id, end, _ in open_rows:
@@ -123,29 +134,61 @@ def dispatch(
 
 
 # The pending targets whose device is online (the others wait), with what dispatch needs.
-_CANDIDATES = (
+_COLUMNS = (
+    Target.id,
+    Target.deployment_id,
+    Target.next_action_at,
+    Device.role,
+    Device.criticality,
+    Device.client_id,
+)
+_PENDING_ONLINE = (
+    Target.deployment_id.in_(bindparam("deployments", expanding=True)),
+    Target.state == TargetState.PENDING,
+    Device.online.is_(True),
+)
+_SERVERS = (
+    select(*_COLUMNS)
+    .join(Device, Target.device_id == Device.id)
+    .where(*_PENDING_ONLINE, Device.role == Role.SERVER)
+)
+# The others by deployment in dispatch order (tier, then id), only as many as there is room
+# for: those waiting before a retry (``next_action_at``) are passed over anyway.
+_RANKED = (
     select(
-        Target.id,
-        Target.deployment_id,
-        Target.next_action_at,
-        Device.role,
-        Device.criticality,
-        Device.client_id,
+        *_COLUMNS,
+        func.row_number()
+        .over(
+            partition_by=Target.deployment_id,
+            order_by=(
+                case((Device.role == Role.SHARED_WORKSTATION, 3), else_=4),
+                Target.id,
+            ),
+        )
+        .label("rank"),
     )
     .join(Device, Target.device_id == Device.id)
     .where(
-        Target.deployment_id.in_(bindparam("deployments", expanding=True)),
-        Target.state == TargetState.PENDING,
-        Device.online.is_(True),
+        *_PENDING_ONLINE,
+        Device.role != Role.SERVER,
+        or_(Target.next_action_at.is_(None), Target.next_action_at <= bindparam("now")),
     )
+    .subquery()
 )
+_OTHERS = select(*(_RANKED.c[c.key] for c in _COLUMNS)).where(_RANKED.c.rank <= bindparam("room"))
 
 
-def _candidates(session: Session, deployment_ids: list[int]) -> dict[int, list[Any]]:
-    """Per deployment, its pending targets on online devices, in dispatch order: by device
-    tier (servers first), then target id."""
+def _candidates(session: Session, room: Mapping[int, int], now: datetime) -> dict[int, list[Any]]:
+    """Per deployment, its pending targets on online devices, in dispatch order (by device
+    tier, servers first, then target id): every server, and as many others as ``room``
+    lets it dispatch (the rest could not be chosen this step)."""
     found: dict[int, list[Any]] = {}
-    for row in session.connection().execute(_CANDIDATES, {"deployments": deployment_ids}):
+    deployments = {"deployments": sorted(room)}
+    servers = session.connection().execute(_SERVERS, deployments)
+    others = session.connection().execute(
+        _OTHERS, {**deployments, "now": now, "room": max(room.values())}
+    )
+    for row in (*servers, *others):
         found.setdefault(row.deployment_id, []).append(row)
     for rows in found.values():
         rows.sort(key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
@@ -162,8 +205,8 @@ def _dispatch_all(
     """Dispatch these targets (in this order), each with its next attempt's key."""
     targets = {target.id: target for target in load_targets(session, [c[0] for c in chosen])}
     policies: dict[int | None, RebootPolicy] = {None: config.emergency_reboot_policy}
-    for window_id in {c[1] for c in chosen} - {None}:
-        policies[window_id] = session.get_one(MaintenanceWindow, window_id).reboot_policy
+    windows = load_windows(session, {c[1] for c in chosen if c[1] is not None})
+    policies.update((window_id, window.reboot_policy) for window_id, window in windows.items())
     devices = load_devices(session, {target.device_id for target in targets.values()})
     patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
     vendor = dict(session.connection().execute(_VENDOR_IDS, {"ids": patch_ids}).all())

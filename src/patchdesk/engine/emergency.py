@@ -35,7 +35,7 @@ from patchdesk.store.models import ApprovalDecision, Deployment, Patch
 
 _deployments = cast(Table, Deployment.__table__)
 # Emergency decisions no deployment carries out yet, oldest first.
-_UNDEPLOYED = (
+UNDEPLOYED = (
     select(ApprovalDecision)
     .outerjoin(_deployments, _deployments.c.approval_decision_id == ApprovalDecision.id)
     .where(
@@ -65,7 +65,7 @@ def open_emergencies(
     report: StepReport,
 ) -> None:
     """Open a deployment for every emergency decision made by ``now`` that has none."""
-    for decision in session.scalars(_UNDEPLOYED.where(ApprovalDecision.decided_at <= now)):
+    for decision in session.scalars(UNDEPLOYED.where(ApprovalDecision.decided_at <= now)):
         _open(session, connector, decision, now, config, report)
 
 

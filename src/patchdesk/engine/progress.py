@@ -15,7 +15,7 @@ one before, with the time it was first seen).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -23,7 +23,14 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import MissingPatchState, TargetState
-from patchdesk.engine.attention import AWAITING_JOB, Started, Watch, Watched, needing_attention
+from patchdesk.engine.attention import (
+    AWAITING_JOB,
+    Started,
+    Watch,
+    Watched,
+    chunks,
+    needing_attention,
+)
 from patchdesk.engine.classify import (
     CAUSE_STATE,
     WAITING_STATE,
@@ -53,15 +60,12 @@ from patchdesk.engine.rows import (
     DeviceRow,
     TargetRow,
     WindowRow,
-    load_deployments,
-    load_devices,
     load_targets,
-    load_windows,
     save,
 )
 from patchdesk.engine.sync import News
 from patchdesk.store.events import record_event
-from patchdesk.store.models import DevicePatch, Patch, Target
+from patchdesk.store.models import Deployment, Device, DevicePatch, MaintenanceWindow, Patch, Target
 
 FOLLOWED = (
     TargetState.DISPATCHED,
@@ -106,32 +110,50 @@ class Context:
 
 def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Context]:
     targets = load_targets(session, ids)
-    devices = load_devices(session, {target.device_id for target in targets})
-    deployments = load_deployments(session, {target.deployment_id for target in targets})
-    windows = load_windows(session, {d.window_id for d in deployments.values() if d.window_id})
+    around: dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]] = {}
+    for chunk in chunks([target.id for target in targets]):
+        for row in session.connection().execute(_AROUND, {"ids": list(chunk)}):
+            device = DeviceRow(*row[1:_DEVICE_END])
+            deployment = DeploymentRow(*row[_DEVICE_END:_DEPLOYMENT_END])
+            window = WindowRow(*row[_DEPLOYMENT_END:]) if row[_DEPLOYMENT_END] else None
+            around[row[0]] = (device, deployment, window)
     patch_ids = {p.patch_id for target in targets for p in target.patches}
     patches = {
         patch_id: (vendor_id, reboot_required)
-        for patch_id, vendor_id, reboot_required in session.execute(
+        for patch_id, vendor_id, reboot_required in session.connection().execute(
             _PATCHES, {"ids": sorted(patch_ids)}
         )
     }
     vendor_ids = {patch_id: vendor_id for patch_id, (vendor_id, _) in patches.items()}
     contexts = []
     for target in targets:
-        deployment = deployments[target.deployment_id]
+        device, deployment, found = around[target.id]
         if deployment.window_id is None:
             window = emergency_window(config)  # an emergency deployment has no window
-        elif deployment.window_id in windows:
-            window = windows[deployment.window_id]
+        elif found is not None:
+            window = found
         else:
             continue  # its window was deleted since: nothing to follow it by
         hint = any(patches.get(p.patch_id, ("", True))[1] for p in target.patches)
-        device = devices[target.device_id]
         contexts.append(Context(target, deployment, window, device, hint, vendor_ids))
     return contexts
 
 
+# Each target's device, deployment and window (none for an emergency deployment).
+_AROUND = (
+    select(
+        Target.id,
+        *(getattr(Device, f.name) for f in fields(DeviceRow)),
+        *(getattr(Deployment, f.name) for f in fields(DeploymentRow)),
+        *(getattr(MaintenanceWindow, f.name) for f in fields(WindowRow)),
+    )
+    .join(Device, Target.device_id == Device.id)
+    .join(Deployment, Target.deployment_id == Deployment.id)
+    .outerjoin(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
+    .where(Target.id.in_(bindparam("ids", expanding=True)))
+)
+_DEVICE_END = 1 + len(fields(DeviceRow))
+_DEPLOYMENT_END = _DEVICE_END + len(fields(DeploymentRow))
 _PATCHES = select(Patch.id, Patch.vendor_id, Patch.reboot_required).where(
     Patch.id.in_(bindparam("ids", expanding=True))
 )

@@ -27,16 +27,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import lease
-from patchdesk.engine.attention import Watch
-from patchdesk.engine.commands import commands_queued, run_commands
+from patchdesk.engine.attention import CHECKED, Watch
+from patchdesk.engine.commands import QUEUED, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
 from patchdesk.engine.deployments import close_finished, open_deployment, open_now
 from patchdesk.engine.dispatch import dispatch
-from patchdesk.engine.emergency import open_emergencies
+from patchdesk.engine.emergency import UNDEPLOYED, open_emergencies
 from patchdesk.engine.progress import follow
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.schedule import WindowSchedule
@@ -50,8 +52,29 @@ from patchdesk.engine.sync import (
 )
 from patchdesk.store.db import Database
 from patchdesk.store.events import batched_events
+from patchdesk.store.models import ApprovalDecision, Deployment, Target
 
 log = logging.getLogger(__name__)
+
+_DUE = select(
+    QUEUED.scalar_subquery(),
+    select(func.min(Target.check_at)).where(Target.state.in_(CHECKED)).scalar_subquery(),
+    select(func.min(Target.next_action_at))
+    .where(Target.state == TargetState.PENDING, Target.next_action_at > bindparam("now"))
+    .scalar_subquery(),
+    # Emergency approvals with no deployment yet (the next step opens one) ...
+    UNDEPLOYED.with_only_columns(func.min(ApprovalDecision.decided_at))
+    .order_by(None)
+    .scalar_subquery(),
+    # ... and the end of open emergency deployments (no window boundary closes them).
+    select(func.min(Deployment.occurrence_end))
+    .where(
+        Deployment.state == DeploymentState.OPEN,
+        Deployment.window_id.is_(None),
+        Deployment.occurrence_end >= bindparam("now"),
+    )
+    .scalar_subquery(),
+)
 
 
 class Reconciler:
@@ -138,6 +161,30 @@ class Reconciler:
             return True
         close_finished(session, now, report)
         return False
+
+    def next_due(self, now: datetime, soon: datetime | None = None) -> datetime | None:
+        """The first instant, at or after ``now``, at which a step may have something to do
+        although nothing new is reported: a window opening or closing, a target's
+        ``check_at`` or the end of its wait before a retry, a watched target's health read;
+        ``now`` while operator commands are queued; None when nothing is due. With ``soon``,
+        any instant due at or before it may be returned as soon as it is found (the answer
+        is then only "something is due by ``soon``"). Windows are as of the last step.
+
+        A driver of virtual time may skip the steps before it as long as the fleet reports
+        nothing new meanwhile (``patchdesk simulate``)."""
+        instants = [self.watch.next_due(), self.schedule.next_boundary(now)]
+        due = min((at for at in instants if at is not None), default=None)
+        if due is not None and soon is not None and due <= soon:
+            return max(due, now)
+        with self.db.session() as session:
+            queued, check_at, action_at, emergency, emergency_end = (
+                session.connection().execute(_DUE, {"now": now}).one()
+            )
+        if queued is not None:
+            return now
+        found = (due, check_at, action_at, emergency, emergency_end)
+        due = min((at for at in found if at is not None), default=None)
+        return None if due is None else max(due, now)
 
     def next_boundary(self, now: datetime) -> datetime | None:
         """The next instant a window opens or closes, after ``now``."""

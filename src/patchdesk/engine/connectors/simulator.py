@@ -43,7 +43,7 @@ The clock must never go backwards (a ValueError says so).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 
 from patchdesk.domain import RebootPolicy
@@ -323,6 +323,44 @@ class Simulator:
         self._rollback_keys[idempotency_key] = job_id
         return job_id
 
+    # --- virtual time ------------------------------------------------------------------------
+
+    def next_change(
+        self,
+        now: datetime,
+        until: datetime,
+        watched: Callable[[Sequence[str]], Collection[str]] | None = None,
+    ) -> datetime:
+        """The first instant in [now, until) at which anything the connector reports may
+        change (``until`` when nothing does before it): a job starting or finishing, an
+        outage starting or ending, a device's status. With ``watched`` (given connector ids,
+        returns those that matter), only those devices' changes count.
+
+        Everything the calls report between two instants with no such change in between is
+        the same (an online device's ``last_seen`` aside, which reads ``now``), so a driver
+        of virtual time may skip to it (``patchdesk simulate`` does)."""
+        # (Natural periods of days the log has not reached are not drawn yet: unknown.)
+        until = max(now, min(until, self._changes.drawn_until))
+        until = self.outages.first_change(now, until)
+        for at, _job in self._job_changes.upcoming(until):
+            until = at
+            break
+        batch: list[tuple[datetime, str]] = []
+        for at, index in self._changes.upcoming(until):
+            batch.append((at, self._order[index].connector_id))
+            if watched is None:
+                break
+            if len(batch) >= _WATCHED_BATCH:
+                found = _first_watched(batch, watched)
+                if found is not None:
+                    return found
+                batch.clear()
+        if batch:
+            found = batch[0][0] if watched is None else _first_watched(batch, watched)
+            if found is not None:
+                return found
+        return until
+
     # --- internals -------------------------------------------------------------------------
 
     def _read_clock(self) -> datetime:
@@ -374,3 +412,14 @@ class Simulator:
     def _next_job_id(self, device: DeviceState, kind: str) -> str:
         device.jobs += 1
         return f"{device.connector_id}/{kind}/{device.jobs}"
+
+
+_WATCHED_BATCH = 200  # device changes asked about at once
+
+
+def _first_watched(
+    batch: Sequence[tuple[datetime, str]], watched: Callable[[Sequence[str]], Collection[str]]
+) -> datetime | None:
+    """The first instant of ``batch`` (in order) whose device is watched."""
+    keep = set(watched(sorted({cid for _, cid in batch})))
+    return next((at for at, cid in batch if cid in keep), None)

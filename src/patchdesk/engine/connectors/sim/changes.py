@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from patchdesk.engine.connectors.sim.device import day_of
+from patchdesk.engine.connectors.sim.device import DAY_SECONDS, day_of
 
 K = TypeVar("K", int, str)
 # The instants of one device's natural offline periods that start on one UTC day.
@@ -64,6 +64,22 @@ class Instants(Generic[K]):
         self.floor = since
         return found
 
+    def upcoming(self, until: datetime) -> Iterator[tuple[datetime, K]]:
+        """The noted instants not yet reached (by a ``since``) before ``until``, in order,
+        without consuming them."""
+        future = self._future
+        if not future:
+            return
+        frontier = [(future[0], 0)]  # the heap walked in order: a heap of its positions
+        while frontier:
+            item, position = heapq.heappop(frontier)
+            if item[0] >= until:
+                return
+            yield item
+            for child in (2 * position + 1, 2 * position + 2):
+                if child < len(future):
+                    heapq.heappush(frontier, (future[child], child))
+
 
 class ChangeLog(Instants[int]):
     """Devices (by registration index) and the instants their status may change at."""
@@ -90,3 +106,9 @@ class ChangeLog(Instants[int]):
                     self.note(index, *self._periods(index, self._next_day))
                 self._next_day += 1
         return super().since(since, now)
+
+    @property
+    def drawn_until(self) -> datetime:
+        """The natural periods starting before this instant are in the log (later days are
+        added when the clock reaches them)."""
+        return datetime.fromtimestamp(self._next_day * DAY_SECONDS, UTC)

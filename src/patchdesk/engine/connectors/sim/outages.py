@@ -8,7 +8,7 @@ few hours before it (an outage lasts at most a day), so nothing needs to be stor
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from patchdesk.engine.connectors.sim.config import Interval, check_interval
 from patchdesk.engine.connectors.sim.dice import Span, between, key_of, minutes, unit
@@ -27,6 +27,27 @@ class Outages:
         check_interval("outage", start, end)
         self.intervals.append((start, end))
 
+    def _drawn(self, hour: int, tz: tzinfo | None) -> Interval | None:
+        """The outage drawn for ``hour`` (hours since the epoch), if any."""
+        if unit(self._key, 3 * hour) >= self.rate:
+            return None
+        offset = round(unit(self._key, 3 * hour + 1) * 3599)
+        start = datetime.fromtimestamp(hour * 3600 + offset, tz)
+        return start, start + minutes(between(unit(self._key, 3 * hour + 2), self.span))
+
+    def first_change(self, after: datetime, until: datetime) -> datetime:
+        """The first instant in [after, until) at which an outage starts or ends (``until``
+        when none does)."""
+        instants = [at for interval in self.intervals for at in interval]
+        if self.rate > 0:
+            first = int(after.timestamp() // 3600) - math.ceil(self.span[1] / 60)
+            last = int(until.timestamp() // 3600)
+            for hour in range(first, last + 1):
+                drawn = self._drawn(hour, after.tzinfo)
+                if drawn is not None:
+                    instants += drawn
+        return min((at for at in instants if after <= at < until), default=until)
+
     def at(self, now: datetime) -> Interval | None:
         """The outage covering ``now``, if any."""
         for start, end in self.intervals:
@@ -36,11 +57,7 @@ class Outages:
             return None
         hour = int(now.timestamp() // 3600)
         for h in range(hour - math.ceil(self.span[1] / 60), hour + 1):
-            if unit(self._key, 3 * h) >= self.rate:
-                continue
-            offset = round(unit(self._key, 3 * h + 1) * 3599)
-            start = datetime.fromtimestamp(h * 3600 + offset, now.tzinfo)
-            end = start + minutes(between(unit(self._key, 3 * h + 2), self.span))
-            if start <= now < end:
-                return start, end
+            drawn = self._drawn(h, now.tzinfo)
+            if drawn is not None and drawn[0] <= now < drawn[1]:
+                return drawn
         return None
