@@ -8,6 +8,7 @@ with its whole history, so an export never shows half a story. Ordered by openin
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,22 +83,32 @@ def exception_log(
             timezone=timezone,
             device_id=exception.device_id,
             role=role.value,
-            exception=ExceptionLine(
-                id=exception.id,
-                hostname=hostname,
-                tier=exception.tier,
-                failure_class=exception.failure_class,
-                state=exception.state,
-                owner=exception.owner,
-                summary=exception.summary,
-                patches=tuple(vendor_ids.get(p, str(p)) for p in exception.patch_ids),
-                opened_at=exception.opened_at,
-                acknowledged_at=exception.acknowledged_at,
-                escalated_at=exception.escalated_at,
-                resolved_at=exception.resolved_at,
-                reopened_count=exception.reopened_count,
-                history=tuple(history.get(exception.id, ())),
-            ),
+            exception=exception_line(exception, hostname, vendor_ids, history),
         )
         for exception, hostname, role, client_name, timezone in rows
     ]
+
+
+def exception_line(
+    exception: PatchException,
+    hostname: str,
+    vendor_ids: Mapping[int, str],
+    history: Mapping[int, Iterable[RemediationLine]],
+) -> ExceptionLine:
+    """One exception as reports show it, with its remediation history."""
+    return ExceptionLine(
+        id=exception.id,
+        hostname=hostname,
+        tier=exception.tier,
+        failure_class=exception.failure_class,
+        state=exception.state,
+        owner=exception.owner,
+        summary=exception.summary,
+        patches=tuple(vendor_ids.get(p, str(p)) for p in exception.patch_ids),
+        opened_at=exception.opened_at,
+        acknowledged_at=exception.acknowledged_at,
+        escalated_at=exception.escalated_at,
+        resolved_at=exception.resolved_at,
+        reopened_count=exception.reopened_count,
+        history=tuple(history.get(exception.id, ())),
+    )

@@ -34,6 +34,7 @@ from patchdesk.reports.cycle_model import (
 )
 from patchdesk.store.approvals import load_scope, scoped_device
 from patchdesk.store.compliance_facts import compliance_facts
+from patchdesk.store.exception_log import exception_line
 from patchdesk.store.metric_views import resolutions
 from patchdesk.store.models import (
     ApprovalDecision,
@@ -243,23 +244,7 @@ def _exceptions(
             )
     vendor_ids = _vendor_ids(session, {p for exception, _ in rows for p in exception.patch_ids})
     return [
-        ExceptionLine(
-            id=exception.id,
-            hostname=hostname,
-            tier=exception.tier,
-            failure_class=exception.failure_class,
-            state=exception.state,
-            owner=exception.owner,
-            summary=exception.summary,
-            patches=tuple(vendor_ids.get(p, str(p)) for p in exception.patch_ids),
-            opened_at=exception.opened_at,
-            acknowledged_at=exception.acknowledged_at,
-            escalated_at=exception.escalated_at,
-            resolved_at=exception.resolved_at,
-            reopened_count=exception.reopened_count,
-            history=tuple(history.get(exception.id, ())),
-        )
-        for exception, hostname in rows
+        exception_line(exception, hostname, vendor_ids, history) for exception, hostname in rows
     ]
 
 
