@@ -44,4 +44,18 @@ def now_option(function: F) -> F:
 
 
 def now_from(now_text: str | None) -> datetime:
-    return parse_instant(now_text, "--now") if now_text else datetime.now(UTC)
+    """``--now`` if given; else the database's simulated clock when the demo (a simulated
+    runner) runs it, said on stderr; else the real time."""
+    if now_text:
+        return parse_instant(now_text, "--now")
+    from patchdesk.engine.live import simulated_now
+
+    with get_context().database().session() as session:
+        simulated = simulated_now(session)
+    if simulated is None:
+        return datetime.now(UTC)
+    click.echo(
+        f"patchdesk: a simulated database: using its clock, {simulated:%Y-%m-%d %H:%M} UTC",
+        err=True,
+    )
+    return simulated
