@@ -468,3 +468,15 @@ def test_real_runner_leaves_the_real_clock(msp: Msp, capsys: pytest.CaptureFixtu
     rows = json.loads(captured.out)
     first = next(row for row in rows if row["device"] == "DC01" and row["class"] == "offline")
     assert first["age_seconds"] > 6 * 3600  # today's real clock is past the seeded times
+
+
+def test_global_db_option_takes_a_plain_sqlite_path(
+    msp: Msp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`patchdesk --db FILE exceptions`, as the help screen and the demo suggest."""
+    if not msp.url.startswith("sqlite:///"):
+        pytest.skip("a plain path names an SQLite file")
+    path = msp.url.removeprefix("sqlite:///")
+    assert run(["--db", path, "exceptions", "--json", "--now", AT]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["id"] for row in rows] == msp.order

@@ -14,10 +14,15 @@ from patchdesk.commands.windows import parse_instant
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def database_url_from(value: str) -> str:
+    """A ``--db`` value: a database URL, or a plain path meaning that SQLite file."""
+    return value if "://" in value else f"sqlite:///{value}"
+
+
 def _use_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
-    url = value if "://" in value else f"sqlite:///{value}"
+    url = database_url_from(value)
     context = get_context()
     context.settings = context.settings.model_copy(update={"database_url": url})
     context.database_url_given = True
