@@ -212,7 +212,9 @@ async def test_retry_reaches_the_engine_and_the_queue_shows_its_result(
     with database.writer() as session:
         load_msp(session, msp, now=NOW)
     clock = VirtualClock(NOW)
-    rates = dataclasses.replace(SimulatorRates.none(), install_failure=1.0)
+    rates = dataclasses.replace(
+        SimulatorRates.none(), install_failure=1.0, repeat_install_failure=1.0
+    )
     engine = Reconciler(database, msp.simulator(clock, SimulatorConfig(rates=rates)), holder="t")
     for _ in range(60):
         engine.step(clock.now)
