@@ -16,6 +16,7 @@ from patchdesk.commands.context import CliContext, get_context
 from patchdesk.demo import DEMO_CLIENTS, DEMO_DEVICES, HEAD_START, demo_engine, load_demo
 from patchdesk.settings import APP_NAME
 from patchdesk.timezones import operator_zone
+from patchdesk.ui_state import default_ui_state_path
 
 if TYPE_CHECKING:
     from patchdesk.engine.live import LiveEngine
@@ -86,7 +87,9 @@ def open_tui(ctx: CliContext, *, mouse: bool = False) -> None:
         clock=engine.now if engine is not None else utc_now,
         local_zone=operator_zone(ctx.settings.timezone),
     )
-    app = PatchdeskApp(services, engine=engine, theme=ctx.settings.theme)
+    app = PatchdeskApp(
+        services, engine=engine, theme=ctx.settings.theme, ui_state=default_ui_state_path()
+    )
     try:
         app.run(mouse=mouse)
     finally:
@@ -118,7 +121,13 @@ def _open_demo(ctx: CliContext, seed: int, speed: float, launch: datetime, mouse
         simulated=True,
     )
     note = f"SIMULATED ×{speed:g}"
-    app = PatchdeskApp(services, engine=engine, theme=ctx.settings.theme, clock_note=note)
+    app = PatchdeskApp(
+        services,
+        engine=engine,
+        theme=ctx.settings.theme,
+        clock_note=note,
+        ui_state=default_ui_state_path(),
+    )
     try:
         app.run(mouse=mouse)
     finally:
