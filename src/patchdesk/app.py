@@ -14,6 +14,7 @@ waits on the engine or the database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -23,6 +24,7 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from patchdesk.engine.live import LiveEngine
+from patchdesk.screens.bindings import all_binding_ids
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
@@ -92,9 +94,11 @@ class PatchdeskApp(App[None]):
         theme: str = DEFAULT_THEME,
         clock_note: str = "",
         ui_state: Path | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         """``ui_state``: the file remembering the ``:theme`` choice (None: not remembered);
-        a remembered theme wins over ``theme`` (the configured one)."""
+        a remembered theme wins over ``theme`` (the configured one). ``keymap``: binding id
+        -> keys, from the config file's ``[keys]`` table."""
         super().__init__()
         self.services = services
         self.engine = engine
@@ -102,6 +106,7 @@ class PatchdeskApp(App[None]):
         self.clock_note = clock_note  # e.g. "SIMULATED ×60", next to the clock
         self._wanted_theme = theme
         self.ui_state = ui_state
+        self.user_keymap = dict(keymap or {})
         self._too_small: TooSmallScreen | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -121,10 +126,24 @@ class PatchdeskApp(App[None]):
                 severity="warning",
                 markup=False,
             )
+        self._apply_keymap()
         await self.switch_mode("board")
         if self.engine is not None:
             self.engine.start()
         self._check_size(*self.size)
+
+    def _apply_keymap(self) -> None:
+        """The config's key remapping; ids no binding has are named in a warning."""
+        if not self.user_keymap:
+            return
+        unknown = sorted(set(self.user_keymap) - all_binding_ids())
+        if unknown:
+            self.notify(
+                "config [keys]: no binding has the id " + ", ".join(unknown) + " (see `?`)",
+                severity="warning",
+                markup=False,
+            )
+        self.set_keymap({k: v for k, v in self.user_keymap.items() if k not in unknown})
 
     def on_unmount(self) -> None:
         if self.engine is not None:
@@ -166,7 +185,7 @@ class PatchdeskApp(App[None]):
             if (label, description) in seen:
                 continue
             seen.add((label, description))
-            entries.append(HelpEntry(label, description, where))
+            entries.append(HelpEntry(label, description, where, binding.id or ""))
         return sorted(entries, key=lambda e: (e.where == "app", e.key))
 
     def action_help(self) -> None:

@@ -44,6 +44,12 @@ from patchdesk.store.db import DatabaseError
 )
 @click.option("--operator", metavar="NAME", help="Who you are in the remediation log.")
 @click.option("--mouse", is_flag=True, help="Enable the mouse in the terminal UI.")
+@click.option(
+    "--readonly",
+    is_flag=True,
+    help="Terminal UI for watching only (wall display, handover review): every "
+    "state-changing action is refused and no engine runs in it.",
+)
 @click.version_option(package_name="patchdesk")
 @click.pass_context
 def cli(
@@ -52,6 +58,7 @@ def cli(
     config_path: Path | None,
     operator: str | None,
     mouse: bool,
+    readonly: bool,
 ) -> None:
     """patchdesk: the MSP patch workflow in a terminal.
 
@@ -64,7 +71,7 @@ def cli(
     ctx.obj = obj
     ctx.call_on_close(obj.close)
     if ctx.invoked_subcommand is None:
-        open_tui(obj, mouse=mouse)
+        open_tui(obj, mouse=mouse, readonly=readonly)
 
 
 cli.add_command(db)
