@@ -113,8 +113,8 @@ async def test_untrusted_text_is_shown_literally_and_triggers_nothing(database: 
         assert app.is_running
         assert app.return_code is None
 
-        # The device summary: history notes, command results, patch titles.
-        await pilot.press("home", "enter")
+        # The exception summary: history notes, command results, patch titles.
+        await pilot.press("home", "i")
         await settle(pilot)
         assert isinstance(app.screen, ExceptionDetailScreen)
         detail = str(app.screen.query_one("#detail-text", Static).render())
