@@ -199,6 +199,8 @@ class DeviceDetailScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.query_one(Footer).compact = self.size.width < 100
+        if self.detail is not None:
+            self._show()  # lines are cut to the width
 
     def workers_busy(self) -> bool:
         """A read or a write of this screen is still running (tests wait for it)."""
@@ -321,14 +323,18 @@ class DeviceDetailScreen(Screen[None]):
         header.title_text = f"Device {printable(detail.facts.hostname)}"
         now = self._now or services.clock()
         zone = services.local_zone
+        # The body's width less its padding and a scrollbar: lines longer than that are cut
+        # with an ellipsis rather than wrapped to the margin (notes and errors wrap).
+        width = max(20, self.size.width - 4)
+        operator = services.operator
         texts = {
-            "facts": facts_text(detail, now, zone, selected=self.selected),
+            "facts": facts_text(detail, now, zone, selected=self.selected, width=width),
             "exceptions": exceptions_text(
-                detail, now, selected=self.selected, operator=services.operator
+                detail, now, selected=self.selected, operator=operator, width=width
             ),
-            "windows": windows_text(detail, now, zone),
-            "targets": targets_text(detail),
-            "timeline": timeline_text(detail, now, zone),
+            "windows": windows_text(detail, now, zone, width=width),
+            "targets": targets_text(detail, width=width),
+            "timeline": timeline_text(detail, now, zone, width=width),
             "log": device_log_text(detail),
         }
         with self.app.batch_update():

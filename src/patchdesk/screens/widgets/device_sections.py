@@ -51,6 +51,15 @@ FAILED_TARGET = frozenset(
 )
 
 
+def put(text: Text, line: Text, width: int | None) -> None:
+    """``line`` and a newline onto ``text``, cut to ``width`` cells with an ellipsis (a line
+    that would wrap to the left margin reads worse than one cut short)."""
+    if width is not None and line.cell_len > width:
+        line.truncate(width, overflow="ellipsis")
+    text.append_text(line)
+    text.append("\n")
+
+
 def heading(text: Text, title: str, note: str = "") -> None:
     text.append(title, "bold underline")
     if note:
@@ -58,13 +67,15 @@ def heading(text: Text, title: str, note: str = "") -> None:
     text.append("\n")
 
 
-def moment(at: datetime, client: ZoneInfo, operator: ZoneInfo) -> str:
-    """``Fri 27 Nov 13:57 UTC · 08:57 EST client · 14:57 CET you``."""
+def moment(at: datetime, client: ZoneInfo, operator: ZoneInfo, *, compact: bool = False) -> str:
+    """``Fri 27 Nov 13:57 UTC · 08:57 EST client · 14:57 CET you`` (``compact``: the date as
+    ``11-27``)."""
     utc = at.astimezone(UTC)
     local = at.astimezone(client)
     mine = at.astimezone(operator)
+    day = f"{utc:%m-%d}" if compact else f"{utc:%a %d %b}"
     return (
-        f"{utc:%a %d %b %H:%M} UTC · {local:%H:%M} {zone_label(at, client)} client"
+        f"{day} {utc:%H:%M} UTC · {local:%H:%M} {zone_label(at, client)} client"
         f" · {mine:%H:%M} {zone_label(at, operator)} you"
     )
 
@@ -75,13 +86,15 @@ def ago(at: datetime, now: datetime) -> str:
     return f"{humanize(now - at)} ago"
 
 
-def _field(text: Text, label: str, value: str | Text, style: str = "") -> None:
-    text.append(f"{label:<{LABEL}}", "dim")
+def field_line(
+    text: Text, label: str, value: str | Text, style: str = "", *, width: int | None = None
+) -> None:
+    line = Text(f"{label:<{LABEL}}", "dim")
     if isinstance(value, Text):
-        text.append_text(value)
+        line.append_text(value)
     else:
-        text.append(value, style)
-    text.append("\n")
+        line.append(value, style)
+    put(text, line, width)
 
 
 def maintenance_text(facts: DeviceFacts) -> Text:
@@ -100,47 +113,53 @@ def maintenance_text(facts: DeviceFacts) -> Text:
 
 
 def facts_text(
-    detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo, *, selected: int | None
+    detail: DeviceDetail,
+    now: datetime,
+    operator_zone: ZoneInfo,
+    *,
+    selected: int | None,
+    width: int | None = None,
 ) -> Text:
     facts = detail.facts
     zone = client_zone(facts.client_timezone)
+    compact = width is not None and width < 96
     text = Text()
     open_count = len(detail.open_exceptions)
-    _field(text, "hostname", printable(facts.hostname), "bold")
+
+    def _field(label: str, value: str | Text, style: str = "") -> None:
+        field_line(text, label, value, style, width=width)
+
+    _field("hostname", printable(facts.hostname), "bold")
     _field(
-        text,
         "client",
         f"{printable(facts.client_id)} ({printable(facts.client_name)}) · {facts.client_timezone}",
     )
-    _field(text, "site", printable(facts.site or "-"))
+    _field("site", printable(facts.site or "-"))
     _field(
-        text,
         "role",
         f"{ROLE_WORDS[facts.role]}, {facts.criticality.value} · tier {facts.tier.value} "
         f"({TIER_WORDS[facts.tier.value]})",
     )
     os_text = printable(f"{facts.os_name} {facts.os_version}".strip()) or "-"
-    _field(text, "os", f"{os_text} ({facts.os_family.value})")
-    _field(text, "tags", printable(", ".join(facts.tags)) or "-")
+    _field("os", f"{os_text} ({facts.os_family.value})")
+    _field("tags", printable(", ".join(facts.tags)) or "-")
     _field(
-        text,
         "scope",
         "in the client's patch scope" if facts.in_scope else "OUT of the client's patch scope",
     )
     online = {True: "online", False: "OFFLINE", None: "unknown (the fleet is not reachable)"}
-    _field(text, "status", online[facts.online], "bold red" if facts.online is False else "")
-    _field(text, "maintenance", maintenance_text(facts))
+    _field("status", online[facts.online], "bold red" if facts.online is False else "")
+    _field("maintenance", maintenance_text(facts))
     for label, at in (("last seen", facts.last_seen), ("last boot", facts.last_boot)):
         if at is None:
-            _field(text, label, "never reported")
+            _field(label, "never reported")
         else:
-            _field(text, label, f"{moment(at, zone, operator_zone)} · {ago(at, now)}")
+            _field(label, f"{moment(at, zone, operator_zone, compact=compact)} · {ago(at, now)}")
     if facts.connector_id:
-        _field(text, "rmm id", printable(facts.connector_id), "dim")
+        _field("rmm id", printable(facts.connector_id), "dim")
     chosen = detail.exception(selected) if selected is not None else None
     if chosen is not None and chosen.unresolved:
         _field(
-            text,
             "selected",
             f"exception #{chosen.row.id} ({chosen.row.failure_class.value}): r remediates it"
             + (", s picks another" if open_count > 1 else ""),
@@ -148,7 +167,9 @@ def facts_text(
     return text
 
 
-def windows_text(detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo) -> Text:
+def windows_text(
+    detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo, *, width: int | None = None
+) -> Text:
     facts = detail.facts
     zone = client_zone(facts.client_timezone)
     text = Text()
@@ -156,12 +177,13 @@ def windows_text(detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo) -
     if not detail.windows:
         text.append("no active window of the client applies to this device\n", "dim")
     for window in detail.windows:
-        text.append(printable(window.name), "bold")
-        text.append(
+        line = Text(printable(window.name), "bold")
+        line.append(
             f"  reboot {window.reboot_policy.value} · check-in timeout "
-            f"{window.checkin_timeout_minutes}m\n",
+            f"{window.checkin_timeout_minutes}m",
             "dim",
         )
+        put(text, line, width)
         if not window.occurrences:
             text.append("  no occurrence in the next ten years (blacked out)\n", "dim")
         for occurrence in window.occurrences:
@@ -172,20 +194,20 @@ def windows_text(detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo) -
             mine = start.astimezone(operator_zone)
             mine_end = end.astimezone(operator_zone)
             mine_later = (mine_end.date() - mine.date()).days
-            text.append(
+            line = Text(
                 f"  {local:%a %d %b %H:%M}–{local_end:%H:%M}"
                 f"{f'+{later}' if later > 0 else ''} {zone_label(start, zone)}"
             )
-            text.append(
+            line.append(
                 f" · you {mine:%a %H:%M}–{mine_end:%H:%M}"
                 f"{f'+{mine_later}' if mine_later > 0 else ''} {zone_label(start, operator_zone)}",
                 "dim",
             )
             if occurrence.is_open(now):
-                text.append(f" · OPEN, {duration(end - now)} left", "bold green")
+                line.append(f" · OPEN, {duration(end - now)} left", "bold green")
             else:
-                text.append(f" · in {duration(start - now)}")
-            text.append("\n")
+                line.append(f" · in {duration(start - now)}")
+            put(text, line, width)
     return text
 
 
@@ -202,29 +224,37 @@ def _history_lines(text: Text, history: tuple[HistoryEntry, ...], indent: str) -
 
 
 def exception_lines(
-    text: Text, item: DeviceException, now: datetime, *, selected: bool, operator: str
+    text: Text,
+    item: DeviceException,
+    now: datetime,
+    *,
+    selected: bool,
+    operator: str,
+    width: int | None = None,
 ) -> None:
     row = item.row
     resolved = row.state is ExceptionState.RESOLVED
-    text.append("▶ " if selected else "  ", "bold")
-    text.append(f"#{row.id} {row.failure_class.value}", "dim" if resolved else "bold")
-    text.append(f" · {STATE_LABELS[row.state]}")
+    line = Text("▶ " if selected else "  ", "bold")
+    line.append(f"#{row.id} {row.failure_class.value}", "dim" if resolved else "bold")
+    line.append(f" · {STATE_LABELS[row.state]}")
     if row.owner:
-        text.append(" · owner ")
-        text.append(printable(row.owner), "bold" if row.owner == operator else "")
+        line.append(" · owner ")
+        line.append(printable(row.owner), "bold" if row.owner == operator else "")
     else:
-        text.append(" · unowned" if not resolved else "")
-    text.append(f" · opened {row.opened_at.astimezone(UTC):%m-%d %H:%M} UTC")
+        line.append(" · unowned" if not resolved else "")
+    line.append(f" · opened {row.opened_at.astimezone(UTC):%m-%d %H:%M} UTC")
     if resolved and row.resolved_at is not None:
-        text.append(f", resolved {row.resolved_at.astimezone(UTC):%m-%d %H:%M} UTC")
+        line.append(f", resolved {row.resolved_at.astimezone(UTC):%m-%d %H:%M} UTC")
     else:
-        text.append(f", open {humanize(row.age(now))}")
+        line.append(f", open {humanize(row.age(now))}")
     if row.reopened_count:
-        text.append(f" · reopened {row.reopened_count}×")
-    text.append("\n")
+        line.append(f" · reopened {row.reopened_count}×")
+    put(text, line, width)
     if row.patches:
-        text.append("    patches ", "dim")
-        text.append(", ".join(printable(p) for p in row.patches) + "\n")
+        count = f"({len(row.patches)}) " if len(row.patches) > 1 else ""
+        line = Text(f"    patches {count}", "dim")
+        line.append(", ".join(printable(p) for p in row.patches))
+        put(text, line, width)
     if row.summary.strip():
         text.append(f"    {printable(row.summary)}\n", "italic")
     for command in item.commands:
@@ -241,7 +271,12 @@ def exception_lines(
 
 
 def exceptions_text(
-    detail: DeviceDetail, now: datetime, *, selected: int | None, operator: str
+    detail: DeviceDetail,
+    now: datetime,
+    *,
+    selected: int | None,
+    operator: str,
+    width: int | None = None,
 ) -> Text:
     text = Text()
     open_count = len(detail.open_exceptions)
@@ -254,7 +289,9 @@ def exceptions_text(
     if not detail.exceptions:
         text.append("none: this device has never failed a patch\n", "dim")
     for item in detail.exceptions:
-        exception_lines(text, item, now, selected=item.row.id == selected, operator=operator)
+        exception_lines(
+            text, item, now, selected=item.row.id == selected, operator=operator, width=width
+        )
     return text
 
 
@@ -264,40 +301,40 @@ PATCH_STYLE = {
 }
 
 
-def target_lines(text: Text, target: DeviceTarget, zone: ZoneInfo) -> None:
+def target_lines(text: Text, target: DeviceTarget, zone: ZoneInfo, width: int | None) -> None:
     start = target.occurrence_start
     local = start.astimezone(zone)
     name = printable(target.window_name) if target.window_name else "emergency deployment"
-    text.append(f"#{target.id} ", "dim")
-    text.append(name, "bold")
-    text.append(f" · {local:%a %d %b %H:%M} {zone_label(start, zone)}")
-    text.append(f" ({start.astimezone(UTC):%H:%M} UTC)", "dim")
-    text.append(" · ")
+    line = Text(f"#{target.id} ", "dim")
+    line.append(name, "bold")
+    line.append(f" · {local:%a %d %b %H:%M} {zone_label(start, zone)}")
+    line.append(f" ({start.astimezone(UTC):%H:%M} UTC)", "dim")
+    line.append(" · ")
     style = "bold red" if target.state in FAILED_TARGET else "bold"
     if target.state is TargetState.VERIFIED:
         style = "bold green"
-    text.append(target.state.value, style)
+    line.append(target.state.value, style)
     if target.attempts > 1:
-        text.append(f" · {target.attempts} attempts")
+        line.append(f" · {target.attempts} attempts")
     if target.deferrals_used:
-        text.append(f" · {target.deferrals_used} deferrals")
+        line.append(f" · {target.deferrals_used} deferrals")
     if target.deployment_state.value != "open":
-        text.append(f" · deployment {target.deployment_state.value}", "dim")
-    text.append("\n")
+        line.append(f" · deployment {target.deployment_state.value}", "dim")
+    put(text, line, width)
     if target.error_code or target.error_message:
         error = " ".join(printable(p) for p in (target.error_code, target.error_message) if p)
         text.append(f"    {error}\n", "italic")
     for patch in target.patches:
-        text.append(f"    {patch.state.value:<10}", PATCH_STYLE.get(patch.state, ""))
-        text.append(printable(patch.vendor_id), "bold")
-        if patch.title.strip() and patch.title != patch.vendor_id:
-            text.append(f"  {printable(patch.title)}")
+        line = Text(f"    {patch.state.value:<10}", PATCH_STYLE.get(patch.state, ""))
+        line.append(printable(patch.vendor_id), "bold")
         if patch.error_code:
-            text.append(f"  ({printable(patch.error_code)})", "red")
-        text.append("\n")
+            line.append(f" ({printable(patch.error_code)})", "red")
+        if patch.title.strip() and patch.title != patch.vendor_id:
+            line.append(f"  {printable(patch.title)}")
+        put(text, line, width)
 
 
-def targets_text(detail: DeviceDetail) -> Text:
+def targets_text(detail: DeviceDetail, *, width: int | None = None) -> Text:
     zone = client_zone(detail.facts.client_timezone)
     text = Text()
     shown = len(detail.targets)
@@ -310,11 +347,13 @@ def targets_text(detail: DeviceDetail) -> Text:
     if not detail.targets:
         text.append("never targeted by a deployment\n", "dim")
     for target in detail.targets:
-        target_lines(text, target, zone)
+        target_lines(text, target, zone, width)
     return text
 
 
-def timeline_text(detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo) -> Text:
+def timeline_text(
+    detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo, *, width: int | None = None
+) -> Text:
     zone = client_zone(detail.facts.client_timezone)
     text = Text()
     heading(
@@ -328,16 +367,16 @@ def timeline_text(detail: DeviceDetail, now: datetime, operator_zone: ZoneInfo) 
         local = entry.at.astimezone(zone)
         mine = entry.at.astimezone(operator_zone)
         style = "dim" if entry.upcoming else ""
-        text.append(f"{local:%a %d %H:%M} │ {mine:%H:%M}  ", "dim")
+        line = Text(f"{local:%a %d %H:%M} │ {mine:%H:%M}  ", "dim")
         what_style = "bold" if entry.what in ("booted", "verified") else style
         if entry.what.startswith(("exception", "target")):
             what_style = "bold red"
-        text.append(entry.what, what_style)
-        if entry.detail:
-            text.append(f"  {printable(entry.detail)}", style or "italic")
+        line.append(entry.what, what_style)
         if entry.upcoming:
-            text.append(f"  (in {duration(entry.at - now)})", "dim")
-        text.append("\n")
+            line.append(f"  (in {duration(entry.at - now)})", "dim")
+        if entry.detail:
+            line.append(f"  {printable(entry.detail)}", style or "italic")
+        put(text, line, width)
     return text
 
 
