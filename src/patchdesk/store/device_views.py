@@ -61,6 +61,16 @@ OCCURRENCES = 3  # next occurrences shown per window
 TARGETS = 12  # most recent targets shown (the total is counted)
 CHECKINS = 40  # check-ins in the timeline at most
 MATCHES = 50  # devices a host search lists at most
+# Targets that ended in failure (their error is a moment of the timeline).
+FAILED = frozenset(
+    {
+        TargetState.INSTALL_FAILED,
+        TargetState.REBOOT_FAILED,
+        TargetState.NO_CHECKIN,
+        TargetState.REGRESSION,
+        TargetState.MISSED,
+    }
+)
 # The timeline covers the last deployment and this much either side of it.
 TIMELINE_MARGIN = timedelta(hours=2)
 
@@ -541,7 +551,7 @@ def _timeline(
             add(target.reboot_deadline, "reboot deadline", of.strip(": "), deadline=True)
             add(target.checkin_deadline, "check-in deadline", of.strip(": "), deadline=True)
         add(target.verified_at, "verified", of.strip(": "))
-        if target.error_code or target.error_message:
+        if target.state in FAILED and (target.error_code or target.error_message):
             error = " ".join(p for p in (target.error_code, target.error_message) if p)
             add(target.updated_at, f"target {target.state.value}", of + error)
     first = min(target.occurrence_start for target in targets)

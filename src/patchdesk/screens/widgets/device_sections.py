@@ -18,6 +18,7 @@ from rich.text import Text
 from patchdesk.domain import ExceptionState, MissingPatchState, Role, TargetState
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
 from patchdesk.screens.widgets.timetext import duration, zone_label
+from patchdesk.store.device_views import FAILED as FAILED_TARGET
 from patchdesk.store.device_views import (
     DeviceDetail,
     DeviceException,
@@ -40,15 +41,6 @@ TIER_WORDS = {
     "4": "single-user endpoint",
 }
 LABEL = 12  # width of a fact's label
-FAILED_TARGET = frozenset(
-    {
-        TargetState.INSTALL_FAILED,
-        TargetState.REBOOT_FAILED,
-        TargetState.NO_CHECKIN,
-        TargetState.REGRESSION,
-        TargetState.MISSED,
-    }
-)
 
 
 def put(text: Text, line: Text, width: int | None) -> None:
@@ -323,7 +315,8 @@ def target_lines(text: Text, target: DeviceTarget, zone: ZoneInfo, width: int | 
     put(text, line, width)
     if target.error_code or target.error_message:
         error = " ".join(printable(p) for p in (target.error_code, target.error_message) if p)
-        text.append(f"    {error}\n", "italic")
+        last = "" if target.state in FAILED_TARGET else "last error: "
+        text.append(f"    {last}{error}\n", "italic")
     for patch in target.patches:
         line = Text(f"    {patch.state.value:<10}", PATCH_STYLE.get(patch.state, ""))
         line.append(printable(patch.vendor_id), "bold")
