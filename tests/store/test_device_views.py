@@ -441,3 +441,40 @@ def test_migration_0005_keeps_the_rmms_maintenance_mode(database_url: str) -> No
         ).all()  # fmt: skip
     db.dispose()
     assert [tuple(r) for r in rows] == [("H0", True, True, None), ("H1", False, False, None)]
+
+
+def test_a_failed_targets_error_is_in_the_timeline_a_retrying_ones_is_not(
+    database: Database,
+) -> None:
+    seeded = seed_fleet(database)
+    kb = seeded.patches["KB5044281"]
+    window = _window(database, "Daytime", ["fri"], time(8, 0), 4)
+    opened = NOW - timedelta(hours=1)
+    failing = {kb: (MissingPatchState.FAILED, "0x80070643")}
+    failed = _target(
+        database, seeded.devices["DC01"], window, opened, 4, TargetState.INSTALL_FAILED,
+        failing, dispatched_at=opened + timedelta(minutes=5),
+    )  # fmt: skip
+    other = _window(database, "Daytime servers", ["fri"], time(8, 0), 4)
+    retrying = _target(
+        database, seeded.devices["APP02"], other, opened, 4, TargetState.INSTALLING,
+        failing, dispatched_at=opened + timedelta(minutes=5),
+    )  # fmt: skip
+    with database.session() as session:
+        for target_id in (failed, retrying):
+            target = session.get(Target, target_id)
+            assert target is not None
+            target.error_code = "0x80070643"
+            target.error_message = "[b]Fatal[/b] error during installation"
+            target.updated_at = opened + timedelta(minutes=15)
+    with database.session() as session:
+        dc01 = device_detail(session, seeded.devices["DC01"], NOW)
+        app02 = device_detail(session, seeded.devices["APP02"], NOW)
+    assert dc01 is not None
+    assert app02 is not None
+    failures = [(e.what, e.detail) for e in dc01.timeline if e.what.startswith("target")]
+    assert failures == [
+        ("target install_failed", "0x80070643 [b]Fatal[/b] error during installation")
+    ]
+    assert not [e for e in app02.timeline if e.what.startswith("target")]
+    assert app02.targets[0].error_code == "0x80070643"  # still shown with the target
