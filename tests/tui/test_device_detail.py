@@ -5,6 +5,7 @@ reboot), following changes made elsewhere, ``esc`` back; each checked in the sto
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -331,3 +332,35 @@ async def test_read_only_session_changes_nothing(database: Database) -> None:
         assert session.scalars(select(OperatorCommand)).all() == []
         device = session.scalars(select(Device).where(Device.hostname == "DC01")).one()
         assert device.maintenance_mode is False
+
+
+async def test_ages_and_countdowns_move_on_with_the_clock(database: Database) -> None:
+    seed_fleet(database)
+    now = [NOW]
+    app = DeviceApp(database)
+    app.services = services(database, clock=lambda: now[0])
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        open_device(app, "DC01")
+        await settle_device(pilot)
+        assert "14:55 CET you · 5m ago" in section(app, "facts")
+        now[0] = NOW + timedelta(minutes=3)  # nothing about the device changes
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if "8m ago" in section(app, "facts"):
+                break
+        assert "14:55 CET you · 8m ago" in section(app, "facts")
+
+
+async def test_a_device_that_is_not_there_is_said_so(database: Database) -> None:
+    seed_fleet(database)
+    app = DeviceApp(database)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        app.push_screen(DeviceDetailScreen(999_999))
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert any("that device is not in the database" in t for t in toasts(app))
+        assert "no such device" in section(app, "facts")
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, DeviceDetailScreen)

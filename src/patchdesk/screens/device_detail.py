@@ -110,6 +110,10 @@ class RemediationRead(Message):
         self.detail = detail
 
 
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
+
+
 def concerns(event: Event, detail: DeviceDetail) -> bool:
     """Whether an event may change what the device screen shows."""
     facts = detail.facts
@@ -233,7 +237,9 @@ class DeviceDetailScreen(Screen[None]):
                 detail = device_detail(session, self.device_id, now)
                 self.post_message(Polled(cursor, detail, now, changed=True))
                 return
-            relevant = False
+            # Once a minute of the clock at least: ages, countdowns and which window is
+            # open move on even when nothing about the device changes.
+            relevant = _minute(now) != _minute(known.read_at)
             for _ in range(EVENT_BATCHES):
                 events = cursor.read(session, limit=EVENT_BATCH)
                 relevant = relevant or any(concerns(event, known) for event in events)
@@ -247,11 +253,12 @@ class DeviceDetailScreen(Screen[None]):
         self._polling = False
         self._cursor = message.cursor
         self._now = message.now
-        if message.detail is None:
-            self.notify("that device is gone from the database", severity="warning")
+        if message.detail is None:  # deleted meanwhile (or never there): nothing to follow
+            self.notify("that device is not in the database", severity="warning")
             self.detail = None
             self._show()
-        elif message.changed or self.detail is None:
+            return
+        if message.changed or self.detail is None:
             self.detail = message.detail
             self._keep_selection()
             self._show()
