@@ -210,6 +210,20 @@ async def test_the_device_screen_shows_untrusted_text_literally(database: Databa
         listed = [str(option.prompt) for option in app.screen.query_one(OptionList).options]
         assert any(MARKUP_HOST in line for line in listed)
         assert any(CLICK_HOST in line for line in listed)
-        await pilot.click(OptionList, offset=(4, 0))
+        await pilot.press("escape")
         await pilot.pause()
+
+        # The other hostile hostnames, each on its own screen.
+        for host, shown in ((CLICK_HOST, CLICK_HOST), (ESCAPE_HOST, "EVIL[2J]0;pwned")):
+            open_device(app, host)
+            await settle_device(pilot)
+            screen = app.screen
+            assert isinstance(screen, DeviceDetailScreen)
+            facts = str(screen.query_one("#device-facts", Static).render())
+            no_control(facts)
+            assert f"hostname    {shown}" in facts
+            await pilot.click("#device-facts", offset=(14, 0))
+            await pilot.press("escape")
+            await pilot.pause()
         assert app.is_running
+        assert app.return_code is None
