@@ -14,6 +14,7 @@ waits on the engine or the database.
 
 from __future__ import annotations
 
+from sqlalchemy.engine import make_url
 from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
@@ -41,6 +42,21 @@ def queue_screen() -> Screen[None]:
             raise
         return QueueUnavailableScreen()
     return QueueScreen()
+
+
+def database_note(services: Services) -> str:
+    """Which database the app is on, and how to reach it from another terminal."""
+    url = make_url(services.database.url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        where = str(url.database)
+        shell = f"patchdesk --db {where} exceptions"
+    else:
+        where = url.render_as_string(hide_password=True)
+        shell = "patchdesk --db URL exceptions"
+    note = f"Database: {where}\nFrom another terminal: {shell}"
+    if services.simulated:
+        note += "\n(the demo's database; a temporary one is deleted when the demo quits)"
+    return note
 
 
 SCREEN_TITLES = {"board": "Board", "queue": "Exception queue"}
@@ -142,7 +158,7 @@ class PatchdeskApp(App[None]):
         title = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
             self.current_mode, "patchdesk"
         )
-        self.push_screen(HelpScreen(title, self.help_entries()))
+        self.push_screen(HelpScreen(title, self.help_entries(), database_note(self.services)))
 
     def action_request_quit(self) -> None:
         if isinstance(self.screen, QuitScreen):

@@ -170,7 +170,13 @@ def demo(demo_db: Path | None, seed: int, speed: float, start: str | None, mouse
     with tempfile.TemporaryDirectory(prefix="patchdesk-demo-") as scratch:
         path = demo_db if demo_db is not None else Path(scratch) / "demo.db"
         ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
+        kept = "kept" if demo_db is not None else "deleted when the demo quits; --db FILE keeps it"
+        click.echo(f"patchdesk demo: database {path} ({kept})", err=True)
         try:
             _open_demo(ctx, seed, speed, launch, mouse)
         finally:
             ctx.close()  # release the file before the scratch directory goes
+        if demo_db is not None:
+            click.echo(
+                f"patchdesk demo: the database is kept: patchdesk --db {path} exceptions", err=True
+            )
