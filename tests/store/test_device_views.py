@@ -478,3 +478,30 @@ def test_a_failed_targets_error_is_in_the_timeline_a_retrying_ones_is_not(
     ]
     assert not [e for e in app02.timeline if e.what.startswith("target")]
     assert app02.targets[0].error_code == "0x80070643"  # still shown with the target
+
+
+def test_a_boot_reported_after_the_last_check_in_is_said_so(database: Database) -> None:
+    seeded = seed_fleet(database)
+    dc01 = seeded.devices["DC01"]
+    window = _window(database, "Daytime", ["fri"], time(8, 0), 4)
+    opened = NOW - timedelta(hours=1)
+    target = _target(
+        database, dc01, window, opened, 4, TargetState.AWAITING_CHECKIN, {},
+        reboot_requested_at=opened + timedelta(minutes=20),
+    )  # fmt: skip
+    boot = opened + timedelta(minutes=25)
+    with database.session() as session:
+        # The sync saw a new boot time while last_seen stayed at the check-in before it.
+        session.add(CheckIn(device_id=dc01, target_id=target, at=opened + timedelta(minutes=15),
+                            boot_time=boot, source="connector"))  # fmt: skip
+    with database.session() as session:
+        detail = device_detail(session, dc01, NOW)
+    assert detail is not None
+    entries = [
+        (e.at, e.what, e.detail) for e in detail.timeline if e.what in ("check-in", "booted")
+    ]
+    assert entries == [
+        (opened + timedelta(minutes=15), "check-in",
+         "boot time 11-27 13:25 UTC, after this check-in: no check-in since that boot"),
+        (boot, "booted", ""),
+    ]  # fmt: skip

@@ -578,6 +578,8 @@ def _timeline(
             detail = f"boot time {boot:%m-%d %H:%M} UTC"
             if previous_boot is not None and boot != previous_boot:
                 detail += " (a new boot)"
+            if boot > at:  # the connector reported a boot after the device was last seen
+                detail += ", after this check-in: no check-in since that boot"
         add(at, "check-in", detail)
         previous_boot = boot if boot is not None else previous_boot
     # The boots themselves, as the check-ins and the device's facts report them.
