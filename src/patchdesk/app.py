@@ -174,7 +174,9 @@ class PatchdeskApp(App[None]):
     def help_entries(self) -> list[HelpEntry]:
         """Every binding active on the current screen (the app's included), shown in the
         footer or not."""
-        screen_name = SCREEN_TITLES.get(self.current_mode, type(self.screen).__name__)
+        screen_name = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
+            self.current_mode, type(self.screen).__name__
+        )
         entries: list[HelpEntry] = []
         seen: set[tuple[str, str]] = set()
         for key, active in self.active_bindings.items():
@@ -191,7 +193,9 @@ class PatchdeskApp(App[None]):
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        title = SCREEN_TITLES.get(self.current_mode, "patchdesk")
+        title = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
+            self.current_mode, "patchdesk"
+        )
         self.push_screen(HelpScreen(title, self.help_entries(), database_note(self.services)))
 
     # ------------------------------------------------------------- command mode, back

@@ -14,6 +14,7 @@ from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.policy.apply import apply_policies
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.models import (
     BlockedPatch,
     Deployment,
@@ -160,6 +161,40 @@ def test_maintenance_mode_reported_by_the_connector_is_synced_and_keeps_devices_
     assert [e["maintenance_mode"] for e in _events(world, "device.maintenance_mode")] == [True]
     # Out of maintenance: the device is patched in the next window.
     world.fleet.devices_by_id["cid-FRONT02"].maintenance = False
+    world.now += timedelta(hours=23)
+    world.run(60)
+    assert _targets(world)["FRONT02"] == (TargetState.VERIFIED, False)
+
+
+def _device_id(w: World, hostname: str) -> int:
+    with w.db.session() as session:
+        return session.scalars(select(Device.id).where(Device.hostname == hostname)).one()
+
+
+def test_a_technicians_maintenance_mode_is_kept_by_the_engine_and_keeps_devices_out(
+    world: World,
+) -> None:
+    add_devices(world, ws("FRONT01"), ws("FRONT02"), ws("FRONT03"))
+    world.fleet.devices_by_id["cid-FRONT03"].maintenance = True  # the RMM's
+    world.now = WINDOW_OPENS - timedelta(minutes=30)
+    world.run(1)  # before the window: the first sync puts FRONT03 in, as the RMM says
+    with world.db.session() as session:
+        assert session.scalars(select(Device.hostname).where(Device.maintenance_mode)).all() == [
+            "FRONT03"
+        ]
+    # A technician puts FRONT02 in and takes FRONT03 out, overriding the RMM.
+    set_maintenance_mode(world.db, _device_id(world, "FRONT02"), "alice", True, now=world.now)
+    set_maintenance_mode(world.db, _device_id(world, "FRONT03"), "alice", False, now=world.now)
+    world.run(90)
+    assert _targets(world) == {
+        "FRONT01": (TargetState.VERIFIED, False),
+        "FRONT03": (TargetState.VERIFIED, False),
+    }
+    with world.db.session() as session:
+        flags = dict(session.execute(select(Device.hostname, Device.maintenance_mode)).all())
+    assert flags == {"FRONT01": False, "FRONT02": True, "FRONT03": False}
+    # Back to what the RMM says: FRONT02 follows the RMM (off) and is patched next time.
+    set_maintenance_mode(world.db, _device_id(world, "FRONT02"), "alice", False, now=world.now)
     world.now += timedelta(hours=23)
     world.run(60)
     assert _targets(world)["FRONT02"] == (TargetState.VERIFIED, False)

@@ -288,13 +288,13 @@ async def test_escape_in_a_typed_note_asks_first(database: Database) -> None:
         assert session.scalars(select(HandoverNote)).all() == []
 
 
-async def test_enter_shows_the_device_summary(database: Database) -> None:
+async def test_i_shows_the_exception_summary(database: Database) -> None:
     queue = seed_queue(database)
     ops.log_remediation(database, queue.install, "bob", "free_disk", now=NOW, note="C: had 1 GB")
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press("i")
         await settle(pilot)
         assert isinstance(app.screen, ExceptionDetailScreen)
         text = str(app.screen.query_one("#detail-text", Static).render())
