@@ -153,3 +153,26 @@ async def test_the_palette_runs_the_same_commands(demo_db: Database, make_app: A
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert app.current_mode == "queue"
+
+
+async def test_colon_device_opens_the_device_screen(
+    demo_db: Database, make_app: AppFactory
+) -> None:
+    from patchdesk.screens.device_detail import DeviceDetailScreen
+
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press(*"device ndp-dc0", "tab")  # completes the hostname
+        line = app.screen
+        assert isinstance(line, CommandLine)
+        assert line.query_one(Input).value == "device NDP-DC01"
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, DeviceDetailScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, BoardScreen)
