@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     theme: str = "noc-dark"
     # The operator's IANA zone for "local" times in the UI; empty: the machine's zone.
     timezone: str | None = None
+    # Where the Reports screen writes exported reports; empty: the current directory.
+    reports_dir: Path | None = None
 
     @field_validator("operator")
     @classmethod
@@ -130,6 +132,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value.strip()
+
+    @field_validator("reports_dir", mode="before")
+    @classmethod
+    def _expand_reports_dir(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return Path(value).expanduser() if value else None
+        return value.expanduser() if isinstance(value, Path) else value
 
     @classmethod
     def settings_customise_sources(

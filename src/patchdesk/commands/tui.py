@@ -86,6 +86,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False) -> None:
         operator=ctx.settings.operator,
         clock=engine.now if engine is not None else utc_now,
         local_zone=operator_zone(ctx.settings.timezone),
+        reports_dir=ctx.settings.reports_dir,
     )
     app = PatchdeskApp(
         services, engine=engine, theme=ctx.settings.theme, ui_state=default_ui_state_path()
@@ -119,6 +120,7 @@ def _open_demo(ctx: CliContext, seed: int, speed: float, launch: datetime, mouse
         clock=engine.now,
         local_zone=operator_zone(ctx.settings.timezone),
         simulated=True,
+        reports_dir=ctx.settings.reports_dir,
     )
     note = f"SIMULATED ×{speed:g}"
     app = PatchdeskApp(
