@@ -507,6 +507,17 @@ class ReportsScreen(Screen[None]):
         index = self.table.cursor_row
         return self.rows[index] if 0 <= index < len(self.rows) else None
 
+    def _selected_client_row(self) -> ReportRow | None:
+        """The selected row, or None (told why: still reading, or no clients at all)."""
+        row = self.selected_row()
+        if row is None or self.summary is None:
+            self.notify("the figures are still being read", severity="warning")
+            return None
+        if not self.summary.clients:
+            self.notify("no clients yet: nothing to report", severity="warning")
+            return None
+        return row
+
     def _show_current(self) -> None:
         row = self.selected_row()
         points = self._points(row) if row is not None else None
@@ -559,18 +570,16 @@ class ReportsScreen(Screen[None]):
         self._read()
 
     def action_detail(self) -> None:
-        row = self.selected_row()
+        row = self._selected_client_row()
         if row is None or self.summary is None:
-            self.notify("nothing selected yet", severity="warning")
             return
         body = detail_text(row, self.summary, self._points(row), self.services.local_zone)
         self.app.push_screen(ReportDetailScreen(body))
 
     def action_export(self) -> None:
-        row = self.selected_row()
+        row = self._selected_client_row()
         summary = self.summary
         if row is None or summary is None:
-            self.notify("nothing selected yet", severity="warning")
             return
         if row.is_all:
             self.notify(

@@ -64,8 +64,8 @@ def _mttr_cells(figures: MttrFigures) -> str:
         return duration(value) if value is not None else "-"  # type: ignore[arg-type]
 
     return (
-        f"{figures.count:>3} resolved   mean {cell(figures.mean):>6}   "
-        f"median {cell(figures.median):>6}   p90 {cell(figures.p90):>6}"
+        f"{figures.count:>3} resolved  mean {cell(figures.mean):>6}  "
+        f"median {cell(figures.median):>6}  p90 {cell(figures.p90):>6}"
     )
 
 
@@ -89,10 +89,9 @@ def detail_text(
     text.append(f"  ·  cycle {cycle.label}\n", "bold")
     if client is not None:
         zone = zone_of(client.timezone)
-        start_local = client.start.astimezone(zone)
         text.append("cycle     ", "dim")
         text.append(
-            f"{start_local:%a %d %b} – {cycle.last_day:%a %d %b %Y}, "
+            f"{cycle.first_day:%a %d %b} – {cycle.last_day:%a %d %b %Y}, "
             f"{zone_label(client.start, zone)} local dates ({printable(client.timezone)})\n"
         )
         closing = min(client.end, now)
@@ -143,21 +142,23 @@ def detail_text(
     if not emergencies:
         text.append("  none this cycle\n", "dim")
     for emergency in emergencies[:MAX_EMERGENCIES]:
-        text.append(f"  {printable(emergency.patch)}", "bold")
+        text.append(f"  {printable(emergency.patch)}\n", "bold")
+        text.append("    decided ", "dim")
+        text.append(_stamp(emergency.decided_at, operator_zone, "operator"))
         if client is None:
-            text.append(f"  {printable(emergency.client_id)}")
-        text.append(f"  decided {_stamp(emergency.decided_at, operator_zone, 'operator')}\n")
+            text.append(f" for {printable(emergency.client_id)}")
+        text.append("\n")
     if len(emergencies) > MAX_EMERGENCIES:
         text.append(f"  … and {len(emergencies) - MAX_EMERGENCIES} more\n", "dim")
 
     heading("Time to remediate (opened → resolved, resolved this cycle)")
-    text.append(f"  {'all tiers':<18}{_mttr_cells(row.mttr)}\n")
+    text.append(f"  {'all tiers':<17}{_mttr_cells(row.mttr)}\n")
     by_tier = client.mttr_by_tier if client is not None else summary.mttr_by_tier
     for tier in Tier:
         figures = by_tier.get(tier)
         if figures is None:
             continue
-        text.append(f"  T{tier.value} {TIER_SHORT[tier]:<15}", "dim")
+        text.append(f"  T{tier.value} {TIER_SHORT[tier]:<14}", "dim")
         text.append(_mttr_cells(figures) + "\n")
 
     heading("Last six cycles")
