@@ -20,7 +20,7 @@ from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.mttr import EMPTY
 from patchdesk.reports.cycle_formats import render
 from patchdesk.screens.help import HelpScreen
-from patchdesk.screens.reports import ReportsScreen, ReportsTable
+from patchdesk.screens.reports import ReportsScreen, ReportsTable, columns_for, header_text
 from patchdesk.screens.reports_detail import ReportDetailScreen
 from patchdesk.screens.reports_export import ExportFormatModal, export_name
 from patchdesk.screens.widgets.clock_header import ClockHeader
@@ -404,3 +404,14 @@ def test_export_names_stay_in_the_directory() -> None:
     assert export_name("prairie-vet", NOV, "html") == "patchdesk-prairie-vet-2026-11.html"
     assert export_name("../../etc/passwd", NOV, "md") == "patchdesk-etc_passwd-2026-11.md"
     assert export_name("acme", NOV, "csv", attempt=3) == "patchdesk-acme-2026-11-3.csv"
+
+
+def test_columns_fit_the_terminal_and_the_sort_marker() -> None:
+    for width in (80, 100, 120, 160):
+        columns = columns_for(width)
+        assert sum(c.width + 2 for c in columns) + 1 <= width
+        for column in columns:
+            if column.sort is not None:
+                assert len(header_text(column, column.sort, False).plain) <= column.width
+    assert "median" in [c.key for c in columns_for(120)]
+    assert "median" not in [c.key for c in columns_for(80)]

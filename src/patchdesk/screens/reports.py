@@ -18,7 +18,7 @@ a minute or more, on ``r`` and on a cycle change; the header says as of when.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -117,6 +117,10 @@ def columns_for(width: int) -> list[Column]:
             Column("p90", "p90", 6),
             Column("trend", "Trend", 6, right=False),
         ]
+    # A sortable column has room for the sort marker after its label.
+    fixed = [
+        replace(c, width=max(c.width, len(c.label) + 1)) if c.sort is not None else c for c in fixed
+    ]
     # Each column has one cell of padding either side; one more for the scrollbar.
     used = sum(c.width + 2 for c in fixed) + 2 + 1
     name = max(12, width - used)
