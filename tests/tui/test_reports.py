@@ -29,6 +29,7 @@ from patchdesk.screens.widgets.report_cells import (
     ReportRow,
     SortColumn,
     count_bars,
+    failed_text,
     rate_text,
     sort_rows,
     sparkline,
@@ -389,6 +390,20 @@ def test_sort_puts_unknown_figures_last_either_way() -> None:
     assert [r.key for r in most_failed] == [ALL_CLIENTS, "a", "b", "n"]
     z_to_a = sort_rows(rows, SortColumn.CLIENT, reverse=True)
     assert [r.key for r in z_to_a] == [ALL_CLIENTS, "n", "b", "a"]
+
+
+def test_failed_cell_fits_its_column() -> None:
+    failures = dict.fromkeys(FailureClass, 0) | {
+        FailureClass.OFFLINE: 66,
+        FailureClass.INSTALL: 53,
+    }
+    assert failed_text(failures, 18).plain == "119 offline 66"
+    assert failed_text(failures, 13).plain == "119 offline"
+    assert failed_text(failures, 5).plain == "119"
+    regression = dict.fromkeys(FailureClass, 0) | {FailureClass.REGRESSION: 3}
+    assert failed_text(regression, 13).plain == "3 regress 3"
+    assert failed_text(regression, 18).plain == "3 regression 3"
+    assert failed_text(dict.fromkeys(FailureClass, 0), 13).plain == "0"
 
 
 def test_trend_glyphs() -> None:

@@ -145,7 +145,7 @@ def cell(column: Column, row: ReportRow, points: tuple[TrendPoint, ...] | None) 
         rate = figures.device_rate if key == "device_rate" else figures.patch_rate
         return Text(rate_text(rate), rate_style(rate), justify="right")
     if key == "failed":
-        return failed_text(row.failures, compact=column.width < 16)
+        return failed_text(row.failures, column.width)
     if key == "emergencies":
         return Text(
             str(row.emergencies), "bold yellow" if row.emergencies else "dim", justify="right"
@@ -187,9 +187,16 @@ def status_text(
 
 
 def bar_text(
-    sort: SortColumn, reverse: bool, cycles: list[Cycle], *, compact: bool, rows: int | None
+    sort: SortColumn,
+    reverse: bool,
+    cycles: list[Cycle],
+    *,
+    compact: bool,
+    rows: int | None,
+    current: bool = True,
 ) -> Text:
-    """``[ ] cycle  s S sort: failed installs, most first  trend 2026-06 … 2026-11``."""
+    """``6 clients  [ ] cycle  s S sort: failed installs, most first  r refresh  ·  trend
+    2026-06 … 2026-11``; ``c current`` when another cycle is shown."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if rows is None:
         text.append("reading …", "dim")
@@ -198,6 +205,10 @@ def bar_text(
     text.append("  ")
     text.append("[ ]", "bold")
     text.append(" cycle", "dim")
+    if not current:
+        text.append("  ")
+        text.append("c", "bold")
+        text.append(" current", "dim")
     text.append("  ")
     text.append("s S", "bold")
     text.append(" sort: ", "dim")
@@ -286,13 +297,16 @@ class ReportsScreen(Screen[None]):
     TITLE = "Reports"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "next_sort", "Sort", id="reports.sort"),
+        # s, S, [, ], c and r are named in the bar above the table (the footer must fit 80
+        # columns with the app's keys).
+        Binding("s", "next_sort", "Sort", show=False, id="reports.sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False, id="reports.sort_reverse"),
         Binding(
             "left_square_bracket",
             "change_cycle(-1)",
             "Prev cycle",
             key_display="[",
+            show=False,
             id="reports.cycle_previous",
         ),
         Binding(
@@ -300,6 +314,7 @@ class ReportsScreen(Screen[None]):
             "change_cycle(1)",
             "Next cycle",
             key_display="]",
+            show=False,
             id="reports.cycle_next",
         ),
         Binding("c", "current_cycle", "Current cycle", show=False, id="reports.cycle_current"),
@@ -474,6 +489,7 @@ class ReportsScreen(Screen[None]):
             self.cycle.last(HISTORY),
             compact=self.size.width < 100,
             rows=rows,
+            current=self.cycle == self.current_cycle(),
         )
         self.query_one("#reports-bar", Static).update(bar)
 

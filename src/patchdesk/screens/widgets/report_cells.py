@@ -164,16 +164,20 @@ def top_class(failures: dict[FailureClass, int]) -> FailureClass | None:
     return min(present, key=lambda item: (-item[0], CLASS_RANK[item[1]]))[1]
 
 
-def failed_text(failures: dict[FailureClass, int], *, compact: bool) -> Text:
-    """``7 reboot 4``: the total, then the top class and its count."""
+def failed_text(failures: dict[FailureClass, int], width: int) -> Text:
+    """``7 reboot 4``: the total, then the top class and its count, as much of it as fits
+    in ``width`` (short class names under 16 columns)."""
     total = sum(failures.values())
     if not total:
         return Text("0", "dim")
     text = Text(str(total), "bold red")
     top = top_class(failures)
     if top is not None:
-        name = SHORT_CLASS[top] if compact else top.value
-        text.append(f" {name} {failures[top]}", "dim")
+        name = SHORT_CLASS[top] if width < 16 else top.value
+        for tail in (f" {name} {failures[top]}", f" {name}"):
+            if len(text.plain) + len(tail) <= width:
+                text.append(tail, "dim")
+                break
     return text
 
 
