@@ -11,7 +11,13 @@ from sqlalchemy import update
 from patchdesk.domain import DeploymentState, FailureClass, TargetState
 from patchdesk.engine.metrics import Cycle
 from patchdesk.store.db import Database
-from patchdesk.store.metric_trends import metric_trends, overall_trend
+from patchdesk.store.metric_trends import (
+    TrendPoint,
+    closed,
+    metric_trends,
+    overall_trend,
+    point_of,
+)
 from patchdesk.store.metric_views import metrics_summary
 from patchdesk.store.models import Deployment, Device, Target
 from tests.exception_seed import seed_fleet
@@ -126,3 +132,20 @@ def test_only_the_clients_asked_for(database: Database) -> None:
     assert [t.client_id for t in trends] == ["beta"]
     assert nobody == ()
     assert overall_trend(nobody, [NOV])[0].compliance is None
+
+
+def test_known_points_are_not_read_again(database: Database) -> None:
+    """The current cycle's point built from ``metrics_summary`` equals the one read; a point
+    passed in as known is used as it is (here a made-up one, to see that it is not read);
+    October had ended at AFTER_WINDOW (closed), November had not."""
+    seed_history(database)
+    with database.session() as session:
+        (acme_now, _beta) = metrics_summary(session, NOV, AFTER_WINDOW).clients
+        read = metric_trends(session, [OCT, NOV], AFTER_WINDOW, client_ids=["acme"])
+        made_up = TrendPoint(OCT, read[0].points[1].compliance, {f: 7 for f in FailureClass})
+        known = {("acme", OCT): made_up, ("acme", NOV): point_of(acme_now)}
+        reused = metric_trends(session, [OCT, NOV], AFTER_WINDOW, ["acme"], known=known)
+    assert point_of(acme_now) == read[0].points[1]
+    assert reused[0].points == (made_up, read[0].points[1])
+    assert closed(read[0].points[0], AFTER_WINDOW)
+    assert not closed(read[0].points[1], AFTER_WINDOW)

@@ -5,20 +5,24 @@ rules (rates, sort order, trend glyphs)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 from rich.text import Text
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from patchdesk.domain import FailureClass
+from patchdesk.domain import DeploymentState, FailureClass, TargetState
 from patchdesk.engine.metrics import Cycle
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.mttr import EMPTY
 from patchdesk.reports.cycle_formats import render
+from patchdesk.screens import reports as reports_module
 from patchdesk.screens.help import HelpScreen
 from patchdesk.screens.reports import ReportsScreen, ReportsTable, columns_for, header_text
 from patchdesk.screens.reports_detail import ReportDetailScreen
@@ -37,8 +41,8 @@ from patchdesk.screens.widgets.report_cells import (
 )
 from patchdesk.screens.widgets.timetext import duration
 from patchdesk.store.db import Database
-from patchdesk.store.metric_views import metrics_summary
-from patchdesk.store.models import Client, PatchException
+from patchdesk.store.metric_views import MetricsSummary, metrics_summary
+from patchdesk.store.models import Client, Deployment, Device, PatchException, Target
 from patchdesk.store.report_views import cycle_report
 from tests.tui.conftest import DEMO_LAUNCH, AppFactory
 from tests.tui.reports_fixtures import (
@@ -174,13 +178,33 @@ async def test_sort_keys_order_the_clients_and_keep_all_clients_first(
         ]  # fmt: skip
 
 
-async def test_cycle_keys_read_another_cycle(demo_db: Database, make_app: AppFactory) -> None:
+async def test_cycle_keys_read_another_cycle(
+    demo_db: Database, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    october_may_start = threading.Event()
+
+    def slow_october(session: Session, cycle: Cycle, now: datetime) -> MetricsSummary:
+        if cycle == OCT:
+            october_may_start.wait(10)
+        return metrics_summary(session, cycle, now)
+
+    monkeypatch.setattr(reports_module, "metrics_summary", slow_october)
     app = make_app(demo_db)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = await open_reports(pilot)
+        await go_to(pilot, screen, EMERGENCY_CLIENT)
         await pilot.press("left_square_bracket")
+        # While October is read, November's rows are not shown under October's header.
+        assert screen.summary is None
+        assert table(screen).row_count == 0
+        assert "cycle 2026-10" in status(screen)
+        assert "reading" in status(screen)
+        october_may_start.set()
         screen = await reports_settled(pilot, reads=2)
         assert screen.cycle == OCT
+        selected = screen.selected_row()
+        assert selected is not None
+        assert selected.key == EMERGENCY_CLIENT  # the same client stays selected
         assert screen.summary is not None
         assert screen.summary.cycle == OCT
         assert "cycle 2026-10" in status(screen)
@@ -430,3 +454,51 @@ def test_columns_fit_the_terminal_and_the_sort_marker() -> None:
                 assert len(header_text(column, column.sort, False).plain) <= column.width
     assert "median" in [c.key for c in columns_for(120)]
     assert "median" not in [c.key for c in columns_for(80)]
+
+
+async def test_ended_cycles_are_kept_until_r(demo_db: Database, make_app: AppFactory) -> None:
+    """Trend points of cycles that had ended are not read again on a cycle change (their
+    figures do not move with time); the cycle shown is always read; r reads everything
+    again. Shown by a failed September target added behind the screen's back."""
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_reports(pilot)
+        assert screen.trends is not None
+        assert [p.failed_total for p in screen.trends[EMERGENCY_CLIENT][:5]] == [0] * 5
+        with demo_db.session() as session:
+            device_id = session.scalars(
+                select(Device.id).where(Device.client_id == EMERGENCY_CLIENT).limit(1)
+            ).one()
+            start = datetime(2026, 9, 20, 7, 0, tzinfo=UTC)
+            deployment = Deployment(
+                client_id=EMERGENCY_CLIENT,
+                window_id=None,
+                occurrence_start=start,
+                occurrence_end=start + timedelta(hours=3),
+                state=DeploymentState.CLOSED,
+                opened_at=start,
+            )
+            session.add(deployment)
+            session.flush()
+            session.add(
+                Target(
+                    deployment_id=deployment.id,
+                    device_id=device_id,
+                    state=TargetState.INSTALL_FAILED,
+                    error_message="0x80070005",
+                    updated_at=start,
+                )
+            )
+        await pilot.press("left_square_bracket")  # October: its trend ends with September
+        screen = await reports_settled(pilot, reads=2)
+        assert screen.trends is not None
+        assert [p.cycle for p in screen.trends[EMERGENCY_CLIENT]][-2] == Cycle(2026, 9)
+        assert screen.trends[EMERGENCY_CLIENT][-2].failed_total == 0  # kept from the first read
+        await pilot.press("r")
+        screen = await reports_settled(pilot, reads=3)
+        assert screen.trends is not None
+        assert screen.trends[EMERGENCY_CLIENT][-2].failed_total == 1
+        assert cells(screen, EMERGENCY_CLIENT)["trend"].endswith("█·")
+        await pilot.press("left_square_bracket")  # September itself is always read
+        screen = await reports_settled(pilot, reads=4)
+        assert cells(screen, EMERGENCY_CLIENT)["failed"].startswith("1 install")

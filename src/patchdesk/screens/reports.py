@@ -12,7 +12,9 @@ The figures are computed off the UI thread: a worker reads the cycle's figures
 (``store.metric_views.metrics_summary``) and posts them, then the six cycles' trend
 (``store.metric_trends``); a newer read (another cycle, ``r``) makes older results void.
 The figures are not live: they are read when the screen opens, when it is shown again after
-a minute or more, on ``r`` and on a cycle change; the header says as of when.
+a minute or more, on ``r`` and on a cycle change; the header says as of when. The current
+cycle's trend point is the summary's own; points of cycles that had ended are kept and not
+read again until ``r``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,15 @@ from patchdesk.screens.widgets.report_cells import (
     trend_text,
 )
 from patchdesk.screens.widgets.timetext import clock, zone_label
-from patchdesk.store.metric_trends import ClientTrend, TrendPoint, metric_trends, overall_trend
+from patchdesk.store.metric_trends import (
+    ClientTrend,
+    Known,
+    TrendPoint,
+    closed,
+    metric_trends,
+    overall_trend,
+    point_of,
+)
 from patchdesk.store.metric_views import MetricsSummary, metrics_summary
 from patchdesk.text import printable
 
@@ -264,11 +274,13 @@ class TrendsRead(Message):
         generation: int,
         trends: tuple[ClientTrend, ...],
         overall: tuple[TrendPoint, ...],
+        now: datetime,
     ) -> None:
         super().__init__()
         self.generation = generation
         self.trends = trends
         self.overall = overall
+        self.now = now
 
 
 class Exported(Message):
@@ -358,6 +370,10 @@ class ReportsScreen(Screen[None]):
         self._generation = 0
         self._read_at: float | None = None  # monotonic, when the last read started
         self._exporting = False
+        self._wanted_key: str | None = None  # the row to select once a cycle is read
+        # Trend points of cycles that had ended when read: kept until r (they do not move
+        # with time), so changing cycles reads only what is new.
+        self._closed_points: dict[tuple[str, Cycle], TrendPoint] = {}
         self.last_export: Path | None = None  # the last file written (tests read it)
 
     @property
@@ -415,19 +431,32 @@ class ReportsScreen(Screen[None]):
         self._generation += 1
         self._read_at = time.monotonic()
         self.trends = None
+        if self.summary is not None and self.summary.cycle != self.cycle:
+            # Another cycle: the rows shown are not its figures; say it is being read.
+            selected = self.selected_row()
+            self._wanted_key = selected.key if selected is not None else self._wanted_key
+            self.summary, self.rows = None, []
+            self.table.clear()
+            reading = Text(f"reading cycle {self.cycle.label} …", "dim")
+            self.query_one("#reports-current", Static).update(reading)
+            self.query_one("#reports-panel-text", Static).update(reading)
         self._show_status()
-        self._read_worker(self._generation, self.cycle, self.services.clock())
+        self._read_worker(
+            self._generation, self.cycle, self.services.clock(), dict(self._closed_points)
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group=READ_GROUP)
-    def _read_worker(self, generation: int, cycle: Cycle, now: datetime) -> None:
+    def _read_worker(self, generation: int, cycle: Cycle, now: datetime, known: Known) -> None:
         database = self.services.database
         with database.session() as session:
             summary = metrics_summary(session, cycle, now)
         self.post_message(SummaryRead(generation, summary))
         cycles = cycle.last(HISTORY)
+        points = dict(known)
+        points.update({(c.client_id, cycle): point_of(c) for c in summary.clients})
         with database.session() as session:
-            trends = metric_trends(session, cycles, now)
-        self.post_message(TrendsRead(generation, trends, overall_trend(trends, cycles)))
+            trends = metric_trends(session, cycles, now, known=points)
+        self.post_message(TrendsRead(generation, trends, overall_trend(trends, cycles), now))
 
     @on(SummaryRead)
     def _summary_read(self, message: SummaryRead) -> None:
@@ -443,6 +472,10 @@ class ReportsScreen(Screen[None]):
     def _trends_read(self, message: TrendsRead) -> None:
         if message.generation != self._generation:
             return
+        for trend in message.trends:
+            for point in trend.points:
+                if closed(point, message.now):
+                    self._closed_points[(trend.client_id, point.cycle)] = point
         trends = {trend.client_id: trend.points for trend in message.trends}
         trends[ALL_CLIENTS] = message.overall
         self.trends = trends
@@ -503,6 +536,7 @@ class ReportsScreen(Screen[None]):
             return
         table = self.table
         selected = self.selected_row()
+        wanted = selected.key if selected is not None else self._wanted_key
         self.rows = sort_rows(rows_of(self.summary), self.sort, self.reverse)
         columns = columns_for(self.size.width)
         with self.app.batch_update():
@@ -514,8 +548,8 @@ class ReportsScreen(Screen[None]):
             for row in self.rows:
                 points = self._points(row)
                 table.add_row(*(cell(c, row, points) for c in columns), key=row.key or "*all*")
-            if selected is not None:
-                index = next((i for i, r in enumerate(self.rows) if r.key == selected.key), 0)
+            if wanted is not None:
+                index = next((i for i, r in enumerate(self.rows) if r.key == wanted), 0)
                 table.move_cursor(row=index, animate=False)
             table.refresh()
         self._show_bar()
@@ -587,6 +621,7 @@ class ReportsScreen(Screen[None]):
             self._read()
 
     def action_refresh_now(self) -> None:
+        self._closed_points.clear()  # r reads everything again (e.g. after a scope change)
         self._read()
 
     def action_detail(self) -> None:
