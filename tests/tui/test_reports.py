@@ -209,6 +209,10 @@ async def test_cycle_keys_read_another_cycle(
         assert screen.summary.cycle == OCT
         assert "cycle 2026-10" in status(screen)
         assert "(current)" not in status(screen)
+        assert "ended, figures as of its end" in status(screen)
+        panel = str(screen.query_one("#reports-panel-text", Static).render())
+        assert "the cycle has ended" in panel
+        assert "at its end" in panel
         # The demo's devices did not exist in October: no compliance figure, no failures.
         assert cells(screen, ALL_KEY)["device_rate"] == "n/a"
         assert cells(screen, ALL_KEY)["failed"] == "0"

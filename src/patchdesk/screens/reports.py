@@ -187,7 +187,11 @@ def status_text(
         text.append(", each client's local dates", "dim")
     if as_of is not None:
         zone = services.local_zone
-        text.append("  ·  as of ", "dim")
+        if cycle < current:  # compliance is as of each client's end of the cycle
+            text.append("  ·  ended" if compact else "  ·  ended, figures as of its end", "dim")
+            text.append("  ·  read ", "dim")
+        else:
+            text.append("  ·  as of ", "dim")
         text.append(f"{clock(as_of, UTC_ZONE)} UTC", "bold")
         if zone_label(as_of, zone) != "UTC":
             text.append(f" ({clock(as_of, zone)} {zone_label(as_of, zone)})", "dim")

@@ -102,10 +102,16 @@ def detail_text(
             "in each client's local dates\n"
         )
         closing = now
+    if client is not None:
+        ended = client.end <= now
+    else:
+        ended = bool(summary.clients) and all(c.end <= now for c in summary.clients)
     text.append("as of     ", "dim")
-    ended = client is not None and client.end <= now
-    when = _stamp(closing, operator_zone, "operator")
-    text.append(f"{when}{', the cycle has ended' if ended else ''}\n")
+    if ended and client is None:
+        text.append("each client's end of the cycle (the cycle has ended)\n")
+    else:
+        when = _stamp(closing, operator_zone, "operator")
+        text.append(f"{when}{', the cycle has ended' if ended else ''}\n")
 
     start = client.compliance_start if client is not None else summary.compliance_start
     heading("Compliance")
