@@ -183,7 +183,7 @@ def status_text(
     if cycle == current:
         text.append(" (current)", "green")
     text.append(f"  {cycle.first_day:%d %b} – {cycle.last_day:%d %b}", "dim")
-    if not compact:
+    if not compact and cycle >= current:
         text.append(", each client's local dates", "dim")
     if as_of is not None:
         zone = services.local_zone
