@@ -506,3 +506,20 @@ async def test_ended_cycles_are_kept_until_r(demo_db: Database, make_app: AppFac
         await pilot.press("left_square_bracket")  # September itself is always read
         screen = await reports_settled(pilot, reads=4)
         assert cells(screen, EMERGENCY_CLIENT)["failed"].startswith("1 install")
+
+
+async def test_colon_reports_opens_the_screen_and_esc_walks_back(
+    demo_db: Database, make_app: AppFactory
+) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "reports" in app.command_names()
+        await pilot.press("colon", *"reports", "enter")
+        screen = await reports_settled(pilot)
+        assert app.current_mode == "reports"
+        await pilot.press("d")
+        assert isinstance(app.screen, ReportDetailScreen)
+        await pilot.press("escape")
+        assert app.screen is screen
+        await pilot.press("escape")  # on the mode's first screen: back to the board
+        assert app.current_mode == "board"

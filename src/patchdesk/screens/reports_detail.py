@@ -125,7 +125,7 @@ def detail_text(
     if missing:
         devices = len(row.compliance.noncompliant)
         text.append(
-            f"  {devices} device{'s' if devices != 1 else ''} miss {missing} approved, due "
+            f"  {devices} device{'s miss' if devices != 1 else ' misses'} {missing} approved, due "
             f"patch{'es' if missing != 1 else ''}\n",
             "yellow",
         )
