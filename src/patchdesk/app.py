@@ -33,6 +33,7 @@ from patchdesk.screens.help import HelpEntry, HelpScreen
 from patchdesk.screens.palette import PatchdeskCommands
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
 from patchdesk.screens.quit_confirm import QuitScreen
+from patchdesk.screens.reports import ReportsScreen
 from patchdesk.screens.services import Services
 from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
 from patchdesk.screens.too_small import TooSmallScreen, too_small
@@ -70,15 +71,16 @@ def database_note(services: Services) -> str:
 
 MODE_COMMANDS = frozenset({"board", "queue", "reports", "approvals", "clients"})
 
-SCREEN_TITLES = {"board": "Board", "queue": "Exception queue"}
+SCREEN_TITLES = {"board": "Board", "queue": "Exception queue", "reports": "Reports"}
 
 
 class PatchdeskApp(App[None]):
     TITLE = "patchdesk"
-    MODES = {"board": BoardScreen, "queue": queue_screen}
+    MODES = {"board": BoardScreen, "queue": queue_screen, "reports": ReportsScreen}
     BINDINGS = [
         Binding("1", "show_mode('board')", "Board", id="app.board"),
         Binding("2", "show_mode('queue')", "Queue", id="app.queue"),
+        Binding("3", "show_mode('reports')", "Reports", id="app.reports"),
         Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     keys: dict[str, str] = Field(default_factory=dict)
     # The operator's IANA zone for "local" times in the UI; empty: the machine's zone.
     timezone: str | None = None
+    # Where the Reports screen writes exported reports; empty: the current directory.
+    reports_dir: Path | None = None
 
     @field_validator("operator")
     @classmethod
@@ -141,6 +143,14 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
         return value.strip()
+
+    @field_validator("reports_dir", mode="before")
+    @classmethod
+    def _expand_reports_dir(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return Path(value).expanduser() if value else None
+        return value.expanduser() if isinstance(value, Path) else value
 
     @classmethod
     def settings_customise_sources(

@@ -85,3 +85,19 @@ def test_engine_settings_map_to_the_engine_config(
     assert engine.observation_period == timedelta(hours=48)
     assert engine.reboot_timeout == timedelta(minutes=45)
     assert engine.retry_min_remaining == timedelta(minutes=30)
+
+
+def test_reports_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Unset or blank: None (the Reports screen writes to the current directory); ``~``
+    expands; the config file and the environment both set it."""
+    assert load_settings().reports_dir is None
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("PATCHDESK_REPORTS_DIR", "~/reports")
+    assert load_settings().reports_dir == tmp_path / "reports"
+    monkeypatch.setenv("PATCHDESK_REPORTS_DIR", "  ")
+    assert load_settings().reports_dir is None
+    monkeypatch.delenv("PATCHDESK_REPORTS_DIR")
+    config = tmp_path / "config.toml"
+    config.write_text('reports_dir = "/srv/noc/reports"\n')
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    assert load_settings().reports_dir == Path("/srv/noc/reports")

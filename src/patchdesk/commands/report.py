@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -11,22 +10,9 @@ from patchdesk.commands.context import BadInput, RuntimeFailure, get_context
 from patchdesk.commands.metrics import check_client, cycle_option_value
 from patchdesk.commands.options import database_option, now_from, now_option
 from patchdesk.engine.metrics.cycles import cycle_of
-from patchdesk.reports import cycle_csv, cycle_html, cycle_json, cycle_markdown
-from patchdesk.reports.cycle_model import CycleReport
+from patchdesk.reports.cycle_formats import FORMATS, render
 from patchdesk.store.approvals import client_ids, client_zone
 from patchdesk.store.report_views import cycle_report
-
-FORMATS = ("md", "html", "csv", "json")
-
-
-def render(report: CycleReport, fmt: str) -> str:
-    if fmt == "md":
-        return cycle_markdown.render(report)
-    if fmt == "html":
-        return cycle_html.render(report)
-    if fmt == "csv":
-        return cycle_csv.render(report)
-    return json.dumps(cycle_json.document(report), indent=2, ensure_ascii=False) + "\n"
 
 
 def write_output(text: str, output: Path | None) -> None:

@@ -88,6 +88,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         clock=engine.now if engine is not None else utc_now,
         local_zone=operator_zone(ctx.settings.timezone),
         readonly=readonly,
+        reports_dir=ctx.settings.reports_dir,
     )
     app = PatchdeskApp(
         services,
@@ -128,6 +129,7 @@ def _open_demo(
         local_zone=operator_zone(ctx.settings.timezone),
         simulated=True,
         readonly=readonly,
+        reports_dir=ctx.settings.reports_dir,
     )
     note = f"SIMULATED ×{speed:g}"
     app = PatchdeskApp(

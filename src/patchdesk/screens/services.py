@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ class Services:
     local_zone: ZoneInfo  # the operator's zone, for "operator-local" times
     simulated: bool = False  # the clock is a demo's accelerated virtual clock
     readonly: bool = False  # every state-changing action is refused
+    reports_dir: Path | None = None  # where the Reports screen exports; None: the cwd
 
 
 class HasServices(Protocol):
