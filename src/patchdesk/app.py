@@ -77,10 +77,12 @@ SCREEN_TITLES = {"board": "Board", "queue": "Exception queue", "reports": "Repor
 class PatchdeskApp(App[None]):
     TITLE = "patchdesk"
     MODES = {"board": BoardScreen, "queue": queue_screen, "reports": ReportsScreen}
+    # The mode keys stay out of the footer (each screen's own keys fill it at 80 columns);
+    # `?`, `:` and the palette list them.
     BINDINGS = [
-        Binding("1", "show_mode('board')", "Board", id="app.board"),
-        Binding("2", "show_mode('queue')", "Queue", id="app.queue"),
-        Binding("3", "show_mode('reports')", "Reports", id="app.reports"),
+        Binding("1", "show_mode('board')", "Board", show=False, id="app.board"),
+        Binding("2", "show_mode('queue')", "Queue", show=False, id="app.queue"),
+        Binding("3", "show_mode('reports')", "Reports", show=False, id="app.reports"),
         Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),
