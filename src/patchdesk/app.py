@@ -22,6 +22,7 @@ from textual.screen import Screen
 
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.help import HelpEntry, HelpScreen
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
 from patchdesk.screens.quit_confirm import QuitScreen
@@ -59,15 +60,16 @@ def database_note(services: Services) -> str:
     return note
 
 
-SCREEN_TITLES = {"board": "Board", "queue": "Exception queue"}
+SCREEN_TITLES = {"board": "Board", "queue": "Exception queue", "clients": "Clients"}
 
 
 class PatchdeskApp(App[None]):
     TITLE = "patchdesk"
-    MODES = {"board": BoardScreen, "queue": queue_screen}
+    MODES = {"board": BoardScreen, "queue": queue_screen, "clients": ClientsScreen}
     BINDINGS = [
         Binding("1", "show_mode('board')", "Board", id="app.board"),
         Binding("2", "show_mode('queue')", "Queue", id="app.queue"),
+        Binding("5", "show_mode('clients')", "Clients", id="app.clients"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),
     ]
