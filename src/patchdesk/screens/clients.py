@@ -536,7 +536,8 @@ def unknown_client_message(unknown: _Unknown) -> str:
 def open_client(app: App[Any], client_id: str) -> bool:
     """Show ``client_id``'s detail in the clients mode, from any mode (command mode's
     ``:client ID``, a key in the queue). ``esc`` on it goes back to the mode it was opened
-    from.
+    from (a detail opened over another one leads where that one led; one opened from the
+    clients mode, to the list).
 
     Returns False, with a notice, when nothing can be opened: a blank id, or no clients mode
     (or the terminal is too small to switch). Otherwise True: the detail is on screen and reads
@@ -562,15 +563,17 @@ def open_client(app: App[Any], client_id: str) -> bool:
     if app.current_mode != MODE or isinstance(app.screen, TooSmallScreen):
         app.notify("The terminal is too small to show a client.", severity="warning")
         return False
+    # Where esc leads: the mode it was asked from, or where the detail it replaces led.
+    return_mode = came_from if came_from != MODE else None
     # The list stays; whatever is above it goes, except this client's detail on top.
     while len(app.screen_stack) > 1:
         top = app.screen
-        if isinstance(top, ClientDetailScreen) and top.client_id == wanted:
-            if came_from != MODE:
-                top.return_mode = came_from
-            top.action_refresh_now()
-            return True
+        if isinstance(top, ClientDetailScreen):
+            return_mode = return_mode or top.return_mode
+            if top.client_id == wanted:
+                top.return_mode = return_mode
+                top.action_refresh_now()
+                return True
         app.pop_screen()
-    return_mode = came_from if came_from != MODE else None
     app.push_screen(ClientDetailScreen(wanted, return_mode=return_mode))
     return True
