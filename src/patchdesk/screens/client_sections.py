@@ -91,12 +91,12 @@ def local_span(occurrence: Occurrence) -> str:
     )
 
 
-def operator_span(occurrence: Occurrence, zone: ZoneInfo) -> str:
+def operator_span(occurrence: Occurrence, zone: ZoneInfo, *, day_format: str = DAY) -> str:
     """The same occurrence in the operator's zone: ``Fri 27 Nov 15:04–19:04 CET``."""
     return describe.span_text(
         occurrence.start_utc.astimezone(zone),
         occurrence.end_utc.astimezone(zone),
-        day_format=DAY,
+        day_format=day_format,
         compact=True,
     )
 
@@ -116,9 +116,7 @@ def next_window_text(row: ClientRow, now: datetime, *, wide: bool) -> Text:
         return Text("no window", "dim")
     style = status_style(occurrence, now)
     if not wide:
-        if occurrence.is_open(now):
-            return Text(f"open, {duration(occurrence.end_utc - now)} left", style)
-        return Text(f"in {duration(occurrence.start_utc - now)}")
+        return Text(compact_status(occurrence, now), style)
     text = Text(describe.occurrence_status(occurrence.start_utc, occurrence.end_utc, now), style)
     if not occurrence.is_open(now):
         start = occurrence.start_local
@@ -267,15 +265,8 @@ def overview(detail: ClientDetail, now: datetime, operator_zone: ZoneInfo) -> Re
     grid.add_row(Text("Time zone"), zone_text(row.timezone, now, operator_zone))
     grid.add_row(Text("Devices"), devices)
     grid.add_row(Text("Open exceptions"), exceptions)
-    occurrence = row.next_window
-    if occurrence is None:
-        grid.add_row(Text("Next window"), Text("none: no active maintenance window", "dim"))
-    else:
-        upcoming = plain(occurrence.window)
-        upcoming.append(", ")
-        status = describe.occurrence_status(occurrence.start_utc, occurrence.end_utc, now)
-        upcoming.append(status, status_style(occurrence, now) or "bold")
-        grid.add_row(Text("Next window"), upcoming)
+    for label, value in window_summary(detail, now):
+        grid.add_row(Text(label), value)
     if detail.problem:
         grid.add_row(Text("Policy"), Text(detail.problem, "bold red"))
     return Group(_heading("Overview"), grid)
@@ -285,21 +276,69 @@ def scope_section(detail: ClientDetail) -> RenderableType:
     return Group(_heading("Patch scope"), _lines(detail.scope))
 
 
+def window_summary(detail: ClientDetail, now: datetime) -> list[tuple[str, Text]]:
+    """``Open now`` (every window open at ``now``, with the time left) and ``Next window``
+    (the soonest one still to open)."""
+    if not detail.windows:  # none, or the policy could not be read: the row's next window
+        occurrence = detail.row.next_window
+        if occurrence is None:
+            return [("Next window", Text("none: no active maintenance window", "dim"))]
+        return [("Next window", _named_status(occurrence, now))]
+    found = [o for window in detail.windows for o in window.upcoming]
+    open_now = sorted((o for o in found if o.is_open(now)), key=lambda o: (o.end_utc, o.window))
+    later = sorted((o for o in found if o.start_utc > now), key=lambda o: (o.start_utc, o.window))
+    lines: list[tuple[str, Text]] = []
+    if open_now:
+        text = Text()
+        for index, occurrence in enumerate(open_now):
+            if index:
+                text.append(" · ", "dim")
+            text.append_text(plain(occurrence.window))
+            text.append(f" ({describe.humanize(occurrence.end_utc - now)} left)", "green")
+        lines.append(("Open now", text))
+    if later:
+        lines.append(("Next window", _named_status(later[0], now)))
+    return lines
+
+
+def _named_status(occurrence: Occurrence, now: datetime) -> Text:
+    """``Monthly catch-up, open now, 1h 30m left`` / ``Servers, in 6d 23h``."""
+    text = plain(occurrence.window)
+    text.append(", ")
+    status = describe.occurrence_status(occurrence.start_utc, occurrence.end_utc, now)
+    text.append(status, status_style(occurrence, now) or "bold")
+    return text
+
+
+def compact_status(occurrence: Occurrence, now: datetime) -> str:
+    """``open, 2h30m left`` / ``in 62d22h`` / ``ended 5m ago``: for 80 columns."""
+    if occurrence.is_open(now):
+        return f"open, {duration(occurrence.end_utc - now)} left"
+    if occurrence.start_utc > now:
+        return f"in {duration(occurrence.start_utc - now)}"
+    return f"ended {duration(now - occurrence.end_utc)} ago"
+
+
 def occurrences_table(
-    window: WindowDetail, timezone: str, now: datetime, operator_zone: ZoneInfo
+    window: WindowDetail, timezone: str, now: datetime, operator_zone: ZoneInfo, *, wide: bool
 ) -> RenderableType:
+    """Client time, the operator's time (narrow: the weekday only, the client's date is
+    beside it), and how soon."""
     if not window.upcoming:
         return Text("no occurrence in the next ten years (blacked out)", "dim")
     table = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="dim")
     table.add_column(f"client time ({printable(timezone)})", no_wrap=True)
     table.add_column(f"your time ({operator_zone.key})", no_wrap=True)
-    table.add_column("", no_wrap=False)
+    table.add_column("", no_wrap=True)
     for occurrence in window.upcoming:
         shifted = " (moved: DST)" if occurrence.start_shifted else ""
-        status = describe.occurrence_status(occurrence.start_utc, occurrence.end_utc, now)
+        if wide:
+            status = describe.occurrence_status(occurrence.start_utc, occurrence.end_utc, now)
+        else:
+            status = compact_status(occurrence, now)
         table.add_row(
             Text(local_span(occurrence) + shifted, "bold"),
-            Text(operator_span(occurrence, operator_zone)),
+            Text(operator_span(occurrence, operator_zone, day_format=DAY if wide else "%a")),
             Text(status, status_style(occurrence, now) or "dim"),
         )
     return table
@@ -325,7 +364,7 @@ def window_section(
         name.append(f"  {window.devices_in_scope} {noun} in scope", "dim")
         parts.append(name)
         grid = _lines(window.lines)
-        upcoming = occurrences_table(window, timezone, now, operator_zone)
+        upcoming = occurrences_table(window, timezone, now, operator_zone, wide=width >= WIDE)
         if width >= WIDE:
             grid.add_row(Text("Next"), upcoming)
             parts.append(grid)
