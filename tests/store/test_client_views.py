@@ -387,3 +387,23 @@ def test_near_matches(typed: str, expected: list[str]) -> None:
 
 def test_near_matches_are_limited() -> None:
     assert len(near_matches(ENTRIES, "e", limit=2)) == 2
+
+
+def test_in_scope_by_tag_and_site(database: Database) -> None:
+    """Tags and sites compare ignoring case: only LAPTOP-ANNA is a Windows device tagged
+    pilot at the Main site (and not excluded)."""
+    seed(database)
+    with database.session() as session:
+        scope = session.get(ClientScope, "lakeside")
+        assert scope is not None
+        scope.include_tags = ["PILOT"]
+        scope.include_sites = ["main"]
+    with database.session() as session:
+        rows = {row.id: row for row in client_rows(session, BEFORE_FALL_BACK)}
+        detail = client_detail(session, "lakeside", BEFORE_FALL_BACK)
+    assert rows["lakeside"].in_scope == 1
+    assert rows["harbour"].in_scope == 3
+    assert detail is not None
+    assert detail.row.in_scope == 1
+    assert dict(detail.scope)["Device tags"] == "only devices tagged PILOT"
+    assert [w.devices_in_scope for w in detail.windows] == [0, 1]

@@ -53,25 +53,36 @@ MODE = "clients"
 REFRESH_SECONDS = 10.0
 CLOCK_REFRESH = timedelta(minutes=1)
 TICK_SECONDS = 1.0
+BUSY_FACTOR = 20
 LIST_GROUP = "clients-list"
 DETAIL_GROUP = "client-detail"
 
 
 class Pacer:
     """When a screen reads again: ``REFRESH_SECONDS`` after its last read, or once a minute
-    of its clock has passed (sooner in the accelerated demo), whichever comes first."""
+    of its clock has passed (sooner in the accelerated demo), whichever comes first; but never
+    sooner than ``BUSY_FACTOR`` times as long as the last read took (a big MSP's list costs
+    about a second of CPU at 50,000 devices: then it is read every 20 s or so)."""
 
     def __init__(self) -> None:
         self.real: float | None = None
         self.clock: datetime | None = None
+        self.took = 0.0
 
     def mark(self, now: datetime) -> None:
         self.real, self.clock = time.monotonic(), now
 
+    def done(self) -> None:
+        if self.real is not None:
+            self.took = time.monotonic() - self.real
+
     def due(self, now: datetime) -> bool:
         if self.real is None or self.clock is None:
             return True
-        return time.monotonic() - self.real >= REFRESH_SECONDS or now - self.clock >= CLOCK_REFRESH
+        waited = time.monotonic() - self.real
+        if waited < self.took * BUSY_FACTOR:
+            return False
+        return waited >= REFRESH_SECONDS or now - self.clock >= CLOCK_REFRESH
 
 
 # --- messages from the workers --------------------------------------------------------------
@@ -197,6 +208,7 @@ class ClientsScreen(Screen[None]):
     @on(RowsRead)
     def _rows_read(self, message: RowsRead) -> None:
         self._reading = False
+        self._pacer.done()
         self.rows = message.rows
         self._now = message.now
         self.loaded = True
@@ -430,6 +442,7 @@ class ClientDetailScreen(Screen[None]):
     @on(DetailRead)
     def _detail_read(self, message: DetailRead) -> None:
         self._reading = False
+        self._pacer.done()
         if isinstance(message.detail, _Unknown):
             self._unknown(message.detail)
             return

@@ -19,7 +19,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import OsFamily, Role, Tier
@@ -175,7 +175,7 @@ def client_detail(session: Session, client_id: str, now: datetime) -> ClientDeta
         now,
         client_id=client_id,
     )
-    devices = _scoped_devices(session, client_id)
+    devices = _scoped_devices(session, [client_id])
     scope = load_scope(session, client_id)
     in_scope = [device for device in devices[client_id] if device_in_scope(scope, device)]
     maintenance = int(
@@ -269,7 +269,9 @@ def _rows(
     tiers: dict[str, Counter[Tier]] = defaultdict(Counter)
     for owner, tier, count in session.execute(tier_query):
         tiers[owner][Tier(tier)] += int(count)
-    in_scope = _in_scope_counts(session, client_id)
+    in_scope = _in_scope_counts(
+        session, client_id, {owner: sum(counts.values()) for owner, counts in roles.items()}
+    )
     upcoming = _next_windows(session, now, client_id)
     return [
         ClientRow(
@@ -286,22 +288,47 @@ def _rows(
     ]
 
 
-def _scoped_devices(session: Session, client_id: str | None) -> dict[str, list[ScopedDevice]]:
+def _scoped_devices(
+    session: Session,
+    client_ids: Sequence[str] | None,
+    *,
+    tags: bool = True,
+    sites: bool = True,
+) -> dict[str, list[ScopedDevice]]:
+    """What scope looks at on the devices of ``client_ids`` (None: every client). Without
+    ``tags`` or ``sites`` those fields are left empty (cheaper: tags are JSON); only for
+    scopes that do not look at them."""
     query = select(
-        Device.client_id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name
-    ).outerjoin(Site, Device.site_id == Site.id)
-    if client_id is not None:
-        query = query.where(Device.client_id == client_id)
+        Device.client_id,
+        Device.hostname,
+        Device.role,
+        Device.os_family,
+        Device.tags if tags else literal(None).label("tags"),
+        Site.name if sites else literal(None).label("site"),
+    )
+    if sites:
+        query = query.outerjoin(Site, Device.site_id == Site.id)
+    if client_ids is not None:
+        query = query.where(Device.client_id.in_(client_ids))
     found: dict[str, list[ScopedDevice]] = defaultdict(list)
-    for owner, hostname, role, os_family, tags, site in session.execute(query):
+    for owner, hostname, role, os_family, device_tags, site in session.execute(query):
         found[owner].append(
-            ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tuple(tags))
+            ScopedDevice(
+                hostname,
+                role if isinstance(role, Role) else Role(role),
+                os_family if isinstance(os_family, OsFamily) else OsFamily(os_family),
+                site,
+                tuple(device_tags or ()),
+            )
         )
     return found
 
 
-def _in_scope_counts(session: Session, client_id: str | None) -> dict[str, int]:
-    """Devices in scope per client (``engine.scope`` decides, as the engine does)."""
+def _in_scope_counts(
+    session: Session, client_id: str | None, totals: Mapping[str, int]
+) -> dict[str, int]:
+    """Devices in scope per client (``engine.scope`` decides, as the engine does). Devices
+    are read only for clients whose scope narrows anything (the others: every device)."""
     scope_query = select(ClientScope)
     if client_id is not None:
         scope_query = scope_query.where(ClientScope.client_id == client_id)
@@ -317,11 +344,25 @@ def _in_scope_counts(session: Session, client_id: str | None) -> dict[str, int]:
         )
         for row in session.scalars(scope_query)
     }
-    unrestricted = Scope.unrestricted()
-    counts: dict[str, int] = {}
-    for owner, devices in _scoped_devices(session, client_id).items():
-        scope = scopes.get(owner, unrestricted)
-        counts[owner] = sum(1 for device in devices if device_in_scope(scope, device))
+    narrowing = {
+        owner: scope
+        for owner, scope in scopes.items()
+        if scope.include_roles
+        or scope.include_tags
+        or scope.include_sites
+        or scope.include_os
+        or scope.exclude_devices
+    }
+    counts = {owner: total for owner, total in totals.items() if owner not in narrowing}
+    if narrowing:
+        devices = _scoped_devices(
+            session,
+            sorted(narrowing),
+            tags=any(scope.include_tags for scope in narrowing.values()),
+            sites=any(scope.include_sites for scope in narrowing.values()),
+        )
+        for owner, scope in narrowing.items():
+            counts[owner] = sum(1 for device in devices[owner] if device_in_scope(scope, device))
     return counts
 
 
