@@ -5,7 +5,9 @@ an unknown and a blank id, and untrusted client and window names shown literally
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from sqlalchemy import select
@@ -15,6 +17,9 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual.widgets._toast import Toast
 
+from patchdesk.domain import RecurrenceKind
+from patchdesk.engine.calendar import WindowSpec, next_occurrences
+from patchdesk.screens import client_sections as sections
 from patchdesk.screens.clients import ClientDetailScreen, ClientsScreen, open_client
 from patchdesk.screens.help import HelpScreen
 from patchdesk.store.client_views import client_rows
@@ -299,3 +304,31 @@ async def test_client_and_window_names_are_shown_literally(
         await pilot.pause()
         assert app.is_running
         assert app.return_code is None
+
+
+def test_occurrence_times_across_the_fall_back_night() -> None:
+    """A Sunday 01:30-03:30 window in New York on 2026-11-01 (clocks go back at 02:00): it
+    opens at the first 01:30 (EDT, 05:30 UTC) and ends at 03:30 EST (08:30 UTC), three hours;
+    in Berlin (already on CET since 25 October) that is 06:30-09:30."""
+    spec = WindowSpec("Servers", RecurrenceKind.WEEKLY, time(1, 30), timedelta(hours=2), (6,))
+    found = next_occurrences(
+        spec, ZoneInfo("America/New_York"), datetime(2026, 10, 31, tzinfo=UTC), 2
+    )
+    fall_back, after = found
+    assert sections.local_span(fall_back) == "Sun 01 Nov 01:30 EDT–03:30 EST"
+    berlin = ZoneInfo("Europe/Berlin")
+    assert sections.operator_span(fall_back, berlin) == "Sun 01 Nov 06:30–09:30 CET"
+    assert sections.operator_span(fall_back, berlin, day_format="%a") == "Sun 06:30–09:30 CET"
+    assert sections.local_span(after) == "Sun 08 Nov 01:30–03:30 EST"
+    during = datetime(2026, 11, 1, 7, 0, tzinfo=UTC)
+    assert sections.compact_status(fall_back, during) == "open, 1h30m left"
+    assert sections.compact_status(after, during) == "in 6d23h"
+
+
+def test_a_window_crossing_midnight_names_the_next_day() -> None:
+    spec = WindowSpec("Nightly", RecurrenceKind.WEEKLY, time(22, 0), timedelta(hours=4), (4,))
+    (friday,) = next_occurrences(
+        spec, ZoneInfo("Australia/Sydney"), datetime(2026, 11, 25, tzinfo=UTC), 1
+    )
+    assert sections.local_span(friday) == "Fri 27 Nov 22:00–Sat 02:00 AEDT"
+    assert sections.operator_span(friday, ZoneInfo("Europe/Berlin")) == "Fri 27 Nov 12:00–16:00 CET"
