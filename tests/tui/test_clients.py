@@ -332,3 +332,22 @@ def test_a_window_crossing_midnight_names_the_next_day() -> None:
     )
     assert sections.local_span(friday) == "Fri 27 Nov 22:00–Sat 02:00 AEDT"
     assert sections.operator_span(friday, ZoneInfo("Europe/Berlin")) == "Fri 27 Nov 12:00–16:00 CET"
+
+
+async def test_help_names_the_list_keys(demo_db: Database, make_app: AppFactory) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("5")
+        await settle(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        entries = {(e.key, e.description) for e in app.screen.entries}
+        wanted = {
+            ("enter", "Open"),
+            ("slash", "Filter"),
+            ("escape", "Clear filter"),
+            ("r", "Refresh"),
+            ("5", "Clients"),
+        }
+        assert wanted <= entries
+        assert ("enter", "Select") not in entries

@@ -119,13 +119,20 @@ def _reason(worker: Worker[Any]) -> str:
 # --- the list -------------------------------------------------------------------------------
 
 
+class ClientTable(DataTable[Text]):
+    """The list's table: ``enter`` opens the client under the cursor (``RowSelected``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="clients.open"),
+    ]
+
+
 class ClientsScreen(Screen[None]):
     """Every client with its devices, scope, open exceptions per tier and next window."""
 
     TITLE = "Clients"
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "open", "Open", id="clients.open"),
         Binding("slash", "search", "Filter", id="clients.search"),
         Binding("r", "refresh_now", "Refresh", id="clients.refresh"),
         Binding("escape", "clear_filter", "Clear filter", show=False, id="clients.clear"),
@@ -165,10 +172,7 @@ class ClientsScreen(Screen[None]):
             placeholder="filter: id, name, zone or SLA tier (enter keeps it, esc clears)",
             id="clients-search",
         )
-        table: DataTable[Text] = DataTable(
-            id="clients-table", cursor_type="row", zebra_stripes=True
-        )
-        yield table
+        yield ClientTable(id="clients-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
