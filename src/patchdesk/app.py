@@ -26,6 +26,7 @@ from textual.screen import Screen
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.bindings import all_binding_ids
 from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.goto import GOTO_COMMANDS, goto
@@ -71,18 +72,29 @@ def database_note(services: Services) -> str:
 
 MODE_COMMANDS = frozenset({"board", "queue", "reports", "approvals", "clients"})
 
-SCREEN_TITLES = {"board": "Board", "queue": "Exception queue", "reports": "Reports"}
+SCREEN_TITLES = {
+    "board": "Board",
+    "queue": "Exception queue",
+    "reports": "Reports",
+    "clients": "Clients",
+}
 
 
 class PatchdeskApp(App[None]):
     TITLE = "patchdesk"
-    MODES = {"board": BoardScreen, "queue": queue_screen, "reports": ReportsScreen}
+    MODES = {
+        "board": BoardScreen,
+        "queue": queue_screen,
+        "reports": ReportsScreen,
+        "clients": ClientsScreen,
+    }
     # The mode keys stay out of the footer (each screen's own keys fill it at 80 columns);
     # `?`, `:` and the palette list them.
     BINDINGS = [
         Binding("1", "show_mode('board')", "Board", show=False, id="app.board"),
         Binding("2", "show_mode('queue')", "Queue", show=False, id="app.queue"),
         Binding("3", "show_mode('reports')", "Reports", show=False, id="app.reports"),
+        Binding("5", "show_mode('clients')", "Clients", show=False, id="app.clients"),
         Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),

@@ -21,6 +21,7 @@ CORE_MODULES = [
     "patchdesk.store.exception_ops",
     "patchdesk.store.exception_views",
     "patchdesk.store.handover",
+    "patchdesk.store.client_views",
     "patchdesk.settings",
     "patchdesk.domain",
 ]

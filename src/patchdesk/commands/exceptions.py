@@ -17,9 +17,9 @@ import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.commands.options import now_from
-from patchdesk.commands.windows import humanize
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
+from patchdesk.policy.describe import humanize
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.db import Database

@@ -9,6 +9,7 @@ import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.engine.windows import Scheduled, in_range, load_windows, upcoming
+from patchdesk.policy.describe import humanize, occurrence_status, span_text
 from patchdesk.store.models import Client
 from patchdesk.text import printable
 
@@ -33,31 +34,13 @@ def parse_instant(value: str, option: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def humanize(delta: timedelta) -> str:
-    """``3h 12m``, ``2d 4h``, ``45m``, ``<1m``."""
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m" if mins else "<1m"
-
-
 def status(item: Scheduled, now: datetime) -> str:
     occurrence = item.occurrence
-    if occurrence.is_open(now):
-        return f"open now, {humanize(occurrence.end_utc - now)} left"
-    if occurrence.start_utc > now:
-        return f"in {humanize(occurrence.start_utc - now)}"
-    return f"ended {humanize(now - occurrence.end_utc)} ago"
+    return occurrence_status(occurrence.start_utc, occurrence.end_utc, now)
 
 
 def local_range(item: Scheduled) -> str:
-    start, end = item.occurrence.start_local, item.occurrence.end_local
-    end_day = "" if end.date() == start.date() else f"{end:%a} "
-    return f"{start:%a %Y-%m-%d %H:%M} {start.tzname()} – {end_day}{end:%H:%M} {end.tzname()}"
+    return span_text(item.occurrence.start_local, item.occurrence.end_local)
 
 
 def utc_range(item: Scheduled) -> str:

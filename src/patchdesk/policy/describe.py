@@ -65,6 +65,9 @@ REBOOT_WORDS = {
 }
 PATCH_TUESDAY = "Patch Tuesday (the second Tuesday of the month)"
 NO_RULE_MATCHES = "A patch that no rule matches waits for a technician's approval."
+NO_WINDOWS = "No maintenance windows: nothing is installed on a schedule."
+RULES_INTRO = "Rules apply in order; the first rule that matches a patch decides."
+NO_RINGS = "No rings: approved patches go to every device in scope in its windows."
 RINGS_INTRO = (
     "Approved patches reach the rings in this order. A ring starts only after the ring "
     "before it has soaked for its period with at least its success rate; a problem found in "
@@ -173,6 +176,13 @@ def applies_to_text(applies_to: AppliesTo, quote: Quote = _plain) -> str:
     return "devices in scope that are " + ", ".join(parts)
 
 
+def wall_clock_note(timezone: str) -> str:
+    return (
+        f"All times are local wall-clock times in {timezone} and follow its "
+        "daylight-saving changes."
+    )
+
+
 def window_lines(window: Window, timezone: str, quote: Quote = _plain) -> Lines:
     """Labelled lines describing one maintenance window."""
     if window.max_deferrals:
@@ -205,6 +215,49 @@ def window_lines(window: Window, timezone: str, quote: Quote = _plain) -> Lines:
     ]
     lines.append(("No patching (blackouts)", "; ".join(blackouts) if blackouts else "none"))
     return lines
+
+
+# --- occurrences ----------------------------------------------------------------------------
+
+
+def humanize(delta: timedelta) -> str:
+    """``3h 12m``, ``2d 4h``, ``45m``, ``<1m``."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h {mins}m" if mins else f"{hours}h"
+    return f"{mins}m" if mins else "<1m"
+
+
+def occurrence_status(start: datetime, end: datetime, now: datetime) -> str:
+    """``open now, 2h 10m left``, ``in 3h 12m`` or ``ended 5m ago`` (aware times)."""
+    if start <= now < end:
+        return f"open now, {humanize(end - now)} left"
+    if start > now:
+        return f"in {humanize(start - now)}"
+    return f"ended {humanize(now - end)} ago"
+
+
+def span_text(
+    start: datetime, end: datetime, *, day_format: str = "%a %Y-%m-%d", compact: bool = False
+) -> str:
+    """An occurrence in the zone its aware ``start`` and ``end`` are in.
+
+    ``Sat 2026-11-28 01:04 AEDT – 05:04 AEDT`` (the end's weekday when it ends on another
+    day); ``compact`` names the zone once when it does not change:
+    ``Sat 28 Nov 01:04–05:04 AEDT``, ``Sat 28 Nov 22:00–Sun 02:00 EST``,
+    ``Sun 01 Nov 01:30 EDT–03:30 EST`` (``day_format="%a %d %b"``).
+    """
+    end_day = "" if end.date() == start.date() else f"{end:%a} "
+    first = f"{start:{day_format}} {start:%H:%M}"
+    if not compact:
+        return f"{first} {start.tzname()} – {end_day}{end:%H:%M} {end.tzname()}"
+    if start.tzname() == end.tzname():
+        return f"{first}–{end_day}{end:%H:%M} {end.tzname()}"
+    return f"{first} {start.tzname()}–{end_day}{end:%H:%M} {end.tzname()}"
 
 
 # --- approval rules, rings, block list ------------------------------------------------------

@@ -179,13 +179,8 @@ def _bullets(lines: Lines) -> str:
 
 def _windows(client: ClientPolicy, upcoming: dict[str, list[Occurrence]]) -> str:
     if not client.windows:
-        return _section(
-            "Maintenance windows", "No maintenance windows: nothing is installed on a schedule."
-        )
-    parts = [
-        f"All times are local wall-clock times in {client.timezone} and follow its "
-        "daylight-saving changes."
-    ]
+        return _section("Maintenance windows", describe.NO_WINDOWS)
+    parts = [describe.wall_clock_note(client.timezone)]
     for window in client.windows:
         parts.append(
             f"### {md(window.name)}\n\n"
@@ -221,17 +216,13 @@ def _rules(client: ClientPolicy) -> str:
         f"{number}. **{md(rule.name)}**: {describe.rule_text(rule, md, md_code)}"
         for number, rule in enumerate(client.approval_rules, start=1)
     ]
-    intro = "Rules apply in order; the first rule that matches a patch decides."
     tail = ["", unmatched] if unmatched else []
-    return _section("Approval rules", "\n".join([intro, "", *items, *tail]))
+    return _section("Approval rules", "\n".join([describe.RULES_INTRO, "", *items, *tail]))
 
 
 def _rings(client: ClientPolicy) -> str:
     if not client.rings:
-        return _section(
-            "Deployment rings",
-            "No rings: approved patches go to every device in scope in its windows.",
-        )
+        return _section("Deployment rings", describe.NO_RINGS)
     last = len(client.rings) - 1
     items = [
         f"{number}. **{md(ring.name)}**: {describe.ring_text(ring, number - 1 == last, md)}"
