@@ -2,10 +2,10 @@
 
 Built around ``Services`` (the store, who is at the keyboard, the clock, the operator's
 zone): screens reach it with ``services_of(self.app)``. Screens are Textual *modes*, each
-with its own stack: ``board`` (the start screen) and ``queue`` (the exception queue and
-handover). App keys: ``1`` board, ``2`` queue, ``?`` every key of the current screen, ``q``
-quit (confirmed), ``ctrl+p`` the command palette. Below 80x24 a message replaces the
-screens until the terminal grows.
+with its own stack: ``board`` (the start screen), ``queue`` (the exception queue and
+handover) and ``approvals``. App keys: ``1`` board, ``2`` queue, ``4`` approvals, ``?`` every
+key of the current screen, ``q`` quit (confirmed), ``ctrl+p`` the command palette. Below
+80x24 a message replaces the screens until the terminal grows.
 
 The engine may run in the same process (``LiveEngine``, a background thread): the app
 starts it once mounted and stops it (releasing the lease) when it closes. The UI thread never
@@ -20,6 +20,7 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from patchdesk.engine.live import LiveEngine
+from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.help import HelpEntry, HelpScreen
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
@@ -43,15 +44,16 @@ def queue_screen() -> Screen[None]:
     return QueueScreen()
 
 
-SCREEN_TITLES = {"board": "Board", "queue": "Exception queue"}
+SCREEN_TITLES = {"board": "Board", "queue": "Exception queue", "approvals": "Approvals"}
 
 
 class PatchdeskApp(App[None]):
     TITLE = "patchdesk"
-    MODES = {"board": BoardScreen, "queue": queue_screen}
+    MODES = {"board": BoardScreen, "queue": queue_screen, "approvals": ApprovalsScreen}
     BINDINGS = [
         Binding("1", "show_mode('board')", "Board", id="app.board"),
         Binding("2", "show_mode('queue')", "Queue", id="app.queue"),
+        Binding("4", "show_mode('approvals')", "Approvals", id="app.approvals"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),
     ]

@@ -12,7 +12,7 @@ import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.domain import ApprovalDecisionKind
-from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day
+from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day, until_from_text
 from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows
 from patchdesk.store.approvals import (
     DecisionError,
@@ -258,21 +258,12 @@ def _operator() -> str:
 
 def _parse_until(text: str, client_id: str) -> datetime:
     """A date is the start of that day in the client's zone (UTC for an unknown client)."""
-    if _DATE.fullmatch(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise BadInput(f"patchdesk: --until: {text!r} is not a date: {exc}") from None
-        with get_context().database().session() as session:
-            zone = client_zone(session, client_id)
-        return start_of_day(day, zone or UTC)
+    with get_context().database().session() as session:
+        zone = client_zone(session, client_id)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"patchdesk: --until: {text!r} is not a date or an ISO time") from None
-    if parsed.tzinfo is None:
-        raise BadInput(f"patchdesk: --until: {text!r} needs a UTC offset, or give a date")
-    return parsed.astimezone(UTC)
+        return until_from_text(text, zone or UTC)
+    except ValueError as exc:
+        raise BadInput(f"patchdesk: --until: {exc}") from None
 
 
 def _record(request: DecisionRequest) -> None:
