@@ -90,12 +90,12 @@ def read_approvals(
 ) -> ApprovalsRead:
     """Every client's (or one client's) decisions in ``state`` (None: all), as of ``now``:
     clients by id, each client's patches newest release first (``client_rows``' order)."""
-    clients = tuple(
-        (cid, name)
-        for cid, name in session.execute(select(Client.id, Client.name).order_by(Client.id))
-    )
-    names = dict(clients)
-    zones = dict(session.execute(select(Client.id, Client.timezone)).tuples().all())
+    facts = session.execute(select(Client.id, Client.name, Client.timezone).order_by(Client.id))
+    zones: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for cid, name, zone in facts:
+        names[cid], zones[cid] = name, zone
+    clients = tuple(names.items())
     blocklist = load_blocklist(session)
     lines: list[ApprovalLine] = []
     for loaded in load_approvals(session, client_id):
