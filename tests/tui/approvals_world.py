@@ -10,7 +10,6 @@ stands at 09:00 New York, outside every window.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -166,5 +165,3 @@ def build_world(db: Database) -> SimWorld:
     world = SimWorld(db, clock, simulator, Reconciler(db, simulator, holder="test-engine"))
     world.run_until(MORNING)  # the first window: missing patches known, nothing approved
     return world
-
-

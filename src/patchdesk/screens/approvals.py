@@ -229,7 +229,8 @@ def block_text(line: BlockLine | None) -> Text:
     text.append(printable(line.blocked_by), "bold")
     text.append(f" on {line.blocked_at:%Y-%m-%d %H:%M} UTC")
     missing = line.devices_missing
-    text.append(f" · {missing} device{'' if missing == 1 else 's'} report it missing")
+    verb = "device reports" if missing == 1 else "devices report"
+    text.append(f" · {missing} {verb} it missing")
     text.append("\n")
     if line.title is None:
         text.append("no device has reported this patch yet", "dim")
@@ -340,6 +341,7 @@ class ApprovalsScreen(Screen[None]):
         self._timer: Timer | None = None
         self._search_timer: Timer | None = None
         self._columns_for: int | None = None
+        self._block_columns_for: int | None = None
 
     @property
     def services(self) -> Services:
@@ -370,11 +372,6 @@ class ApprovalsScreen(Screen[None]):
         return self.query_one("#blocklist-table", DataTable)
 
     def on_mount(self) -> None:
-        self.block_table.add_column("Patch", key="patch", width=24)
-        self.block_table.add_column("Blocked by", key="by", width=12)
-        self.block_table.add_column("Since", key="since", width=10)
-        self.block_table.add_column("Missing", key="missing", width=7)
-        self.block_table.add_column("Reason", key="reason")
         self.table.focus()
         self._read_now()
 
@@ -556,21 +553,56 @@ class ApprovalsScreen(Screen[None]):
         self._show_filters()
         self._show_current()
 
+    def _block_columns(self, width: int) -> list[tuple[str, str, int | None]]:
+        if width >= 100:
+            columns = [
+                ("patch", "Patch", 24),
+                ("by", "Blocked by", 12),
+                ("since", "Since", 10),
+                ("missing", "Missing", 7),
+                ("reason", "Reason", None),
+            ]
+        else:
+            columns = [
+                ("patch", "Patch", 18),
+                ("by", "By", 10),
+                ("missing", "Miss", 4),
+                ("reason", "Reason", None),
+            ]
+        fixed = sum(w for _, _, w in columns if w is not None) + 2 * len(columns) + 4
+        return [
+            (k, label, w if w is not None else max(12, width - fixed)) for k, label, w in columns
+        ]
+
     def _show_blocks(self) -> None:
         table = self.block_table
         current = self.current_block()
-        table.clear()
+        width = self.size.width or 120
+        columns = self._block_columns(width)
+        keys = [key for key, _, _ in columns]
+        if [str(c.key.value) for c in table.columns.values()] != keys or (
+            self._block_columns_for != width
+        ):
+            table.clear(columns=True)
+            for key, label, column_width in columns:
+                table.add_column(label, key=key, width=column_width)
+            self._block_columns_for = width
+        else:
+            table.clear()
         blocks = [b for b in self.blocks or [] if self.view.shows_block(b)]
         self.shown_blocks = blocks
         for block in blocks:
-            table.add_row(
-                Text(printable(block.patch_id), "bold", no_wrap=True, overflow="ellipsis"),
-                Text(printable(block.blocked_by), no_wrap=True, overflow="ellipsis"),
-                Text(f"{block.blocked_at:%Y-%m-%d}"),
-                Text(str(block.devices_missing), justify="right"),
-                Text(printable(block.reason), no_wrap=True, overflow="ellipsis"),
-                key=block.patch_id,
-            )
+            values = {
+                "patch": Text(printable(block.patch_id), "bold"),
+                "by": Text(printable(block.blocked_by)),
+                "since": Text(f"{block.blocked_at:%Y-%m-%d}"),
+                "missing": Text(str(block.devices_missing), justify="right"),
+                "reason": Text(printable(block.reason)),
+            }
+            for text in values.values():
+                text.no_wrap = True
+                text.overflow = "ellipsis"
+            table.add_row(*(values[key] for key in keys), key=block.patch_id)
         if current is not None:
             for index, block in enumerate(blocks):
                 if block.patch_id == current.patch_id:
