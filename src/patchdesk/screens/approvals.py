@@ -13,14 +13,16 @@ confirmation). ``g`` shows the global block list instead, where ``n`` adds an en
 ``x`` removes one (with a reason). Every decision goes through the same store functions as
 ``patchdesk approvals`` and is in the remediation log with the operator and the time.
 
-Reads run in thread workers. A one-shot timer looks at the events feed; when decisions,
-the block list, missing patches, deployments or exceptions changed, it reads again, and
-it re-arms only once that is done (no overlapping reads, none while another screen or a
-modal is on top). Untrusted text is shown as plain ``Text``, made printable.
+Reads run in thread workers. A one-shot timer looks at the events feed every 3 s; when
+decisions, the block list or missing patches changed it reads again, and when only the
+engine's progress did (targets, deployments, exceptions: rings move on or halt) at most
+every 15 s. It re-arms only once that is done (no overlapping reads, none while another
+screen or a modal is on top). Untrusted text is shown as plain ``Text``, made printable.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -66,10 +68,12 @@ from patchdesk.text import printable
 
 POLL_SECONDS = 3.0
 SEARCH_DELAY = 0.25
-# Events whose entity can change a decision or what a patch needs.
-RELEVANT_ENTITIES = frozenset(
-    {"approval_decision", "blocklist", "client", "deployment", "target", "exception"}
-)
+# Events that change a decision or what a patch needs: read again at the next poll.
+DECISIVE_ENTITIES = frozenset({"approval_decision", "blocklist", "client"})
+# The engine's progress (ring progress, regressions halting a ring): read again at most
+# every PROGRESS_SECONDS, as a window moves them many times a second.
+PROGRESS_ENTITIES = frozenset({"deployment", "target", "exception"})
+PROGRESS_SECONDS = 15.0
 STATE_CYCLE: tuple[StateFilter | None, ...] = (
     StateFilter.PENDING,
     StateFilter.WAITING,
@@ -272,6 +276,7 @@ class Loaded(Message):
         blocks: list[BlockLine] | None,
         last_event_id: int,
         now: datetime,
+        progress: bool,
     ) -> None:
         super().__init__()
         self.generation = generation
@@ -279,6 +284,17 @@ class Loaded(Message):
         self.blocks = blocks
         self.last_event_id = last_event_id
         self.now = now
+        self.progress = progress  # engine progress seen and not read yet
+
+
+@dataclass(frozen=True)
+class _ReadRequest:
+    generation: int
+    state: StateFilter | None
+    since_id: int | None  # None: the first read
+    force: bool  # read whatever changed (after an action, a filter, a screen switch)
+    progress_pending: bool  # engine progress seen earlier and not read yet
+    progress_due: bool  # the last read is old enough to read for progress
 
 
 class DevicesRead(Message):
@@ -342,6 +358,8 @@ class ApprovalsScreen(Screen[None]):
         self._search_timer: Timer | None = None
         self._columns_for: int | None = None
         self._block_columns_for: int | None = None
+        self._read_at = 0.0  # time.monotonic() of the last full read
+        self._progress_pending = False
 
     @property
     def services(self) -> Services:
@@ -403,33 +421,51 @@ class ApprovalsScreen(Screen[None]):
             self._timer = None
         self._reading = True
         self._read_again = False
-        self._read_worker(self._generation, self.view.state, self._last_event_id, force)
+        due = time.monotonic() - self._read_at >= PROGRESS_SECONDS
+        self._read_worker(
+            _ReadRequest(
+                self._generation,
+                self.view.state,
+                self._last_event_id,
+                force=force,
+                progress_pending=self._progress_pending,
+                progress_due=due,
+            )
+        )
 
     @work(thread=True, exit_on_error=False, group="approvals-read")
-    def _read_worker(
-        self, generation: int, state: StateFilter | None, since_id: int | None, force: bool
-    ) -> None:
+    def _read_worker(self, request: _ReadRequest) -> None:
         services = self.services
         now = services.clock()
+        since_id = request.since_id
+        progress = request.progress_pending
         with services.database.session() as session:
             newest = last_event_id(session)
-            changed = force or since_id is None
+            changed = request.force or since_id is None
             if not changed and newest != since_id:
-                entities = session.scalars(
-                    select(Event.entity).where(Event.id > since_id).distinct()
+                entities = set(
+                    session.scalars(select(Event.entity).where(Event.id > since_id).distinct())
                 )
-                changed = any(entity in RELEVANT_ENTITIES for entity in entities)
+                changed = bool(entities & DECISIVE_ENTITIES)
+                progress = progress or bool(entities & PROGRESS_ENTITIES)
+            if not changed and progress and request.progress_due:
+                changed = True
             read = blocks = None
             if changed:
-                read = read_approvals(session, now=now, state=state)
+                read = read_approvals(session, now=now, state=request.state)
                 blocks = read_blocklist(session)
-        self.post_message(Loaded(generation, read, blocks, newest, now))
+        self.post_message(Loaded(request.generation, read, blocks, newest, now, progress))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self._reading = False
         self._last_event_id = message.last_event_id
         self._now = message.now
+        if message.read is not None:
+            self._read_at = time.monotonic()
+            self._progress_pending = False
+        else:
+            self._progress_pending = message.progress
         if message.generation == self._generation and message.read is not None:
             self.read = message.read
             self.blocks = message.blocks
