@@ -330,8 +330,15 @@ async def test_emergency_deploy_runs_outside_any_window_on_the_chosen_devices(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Reason: required for an emergency" in form_error(app)
+        await pilot.press(*"exploited in the wild", "tab", "ctrl+a")  # all → none
+        assert emergency.chosen == []
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Devices: choose at least one" in form_error(app)
+        await pilot.press("ctrl+a")  # none → all
+        assert len(emergency.chosen) == 4
         # The devices: leave out the second pilot PC and the second workstation.
-        await pilot.press(*"exploited in the wild", "tab", "down", "space", "down", "down")
+        await pilot.press("down", "space", "down", "down")
         await pilot.press("space")
         assert emergency.chosen == ["ACME-PILOT1", "ACME-WS1"]
         await pilot.press("ctrl+s")
