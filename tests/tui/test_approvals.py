@@ -7,6 +7,7 @@ a block made before the later ring's window keeps the patch from that ring."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,9 +21,10 @@ from patchdesk.app import PatchdeskApp
 from patchdesk.domain import ApprovalDecisionKind, TargetState
 from patchdesk.engine.approval import StateFilter
 from patchdesk.screens.approval_forms import ApprovalForm, EmergencyForm
-from patchdesk.screens.approvals import ApprovalsScreen
+from patchdesk.screens.approvals import PROGRESS_SECONDS, ApprovalsScreen
 from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import (
@@ -500,3 +502,53 @@ async def test_global_block_list_add_and_remove(world: SimWorld) -> None:
     ]
     with world.db.session() as session:
         assert session.scalars(select(BlockedPatch)).all() == []
+
+
+# --- live -----------------------------------------------------------------------------------
+
+
+async def test_decisions_made_elsewhere_show_at_the_next_poll_progress_at_most_every_15s(
+    world: SimWorld,
+) -> None:
+    """Another technician's decision (the CLI, another terminal) is read at the next poll;
+    the engine's progress alone waits until the last read is 15 s old."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_approvals(pilot)
+        assert KB in [line.patch_id for line in screen.shown]
+        with world.db.writer() as session:
+            record_decision(
+                session,
+                DecisionRequest(CLIENT, KB, ApprovalDecisionKind.BLOCK, "bob", "from the CLI"),
+                now=MORNING,
+            )
+        screen._read_now(force=False)  # what the poll timer does
+        await settle(pilot)
+        assert KB not in [line.patch_id for line in screen.shown]
+
+        # Engine progress only: an emergency deployment's targets. Not read while recent ...
+        with world.db.writer() as session:
+            record_decision(
+                session,
+                DecisionRequest(
+                    CLIENT, MSRT, ApprovalDecisionKind.EMERGENCY, "bob", "now", None, ("ACME-WS1",)
+                ),
+                now=MORNING,
+            )
+        screen._read_now(force=False)
+        await settle(pilot)
+        msrt = next(line for line in screen.shown if line.patch_id == MSRT)
+        assert "ACME-WS1" not in msrt.hostnames  # the decision itself is read at once
+        world.clock.now += timedelta(minutes=1)
+        world.engine.step(world.clock.now)  # opens the emergency deployment: progress only
+        read_before = screen.read
+        screen._read_at = time.monotonic()  # (the last read was just now, however slow CI is)
+        screen._read_now(force=False)
+        await settle(pilot)
+        assert screen.read is read_before
+        assert screen._progress_pending
+        screen._read_at -= PROGRESS_SECONDS  # ... and once the last read is old enough
+        screen._read_now(force=False)
+        await settle(pilot)
+        assert screen.read is not read_before
+        assert not screen._progress_pending
