@@ -43,6 +43,7 @@ from textual.worker import Worker, WorkerState
 from patchdesk.domain import Severity
 from patchdesk.engine.approval import ApprovalState, StateFilter
 from patchdesk.screens.approval_forms import (
+    ApprovalForm,
     ApproveForm,
     BlockForm,
     BlocklistAddForm,
@@ -836,15 +837,7 @@ class ApprovalsScreen(Screen[None]):
         if self._writable():
             self._form(BlocklistRemoveForm(block))
 
-    def _form(
-        self,
-        form: ApproveForm
-        | BlockForm
-        | DeferForm
-        | EmergencyForm
-        | BlocklistAddForm
-        | BlocklistRemoveForm,
-    ) -> None:
+    def _form(self, form: ApprovalForm) -> None:
         def done(message: str | None) -> None:
             if message:
                 self.notify(printable(message), markup=False)
