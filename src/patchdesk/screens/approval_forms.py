@@ -32,7 +32,7 @@ from patchdesk.engine.approval import until_from_text
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
-from patchdesk.store.approval_views import ApprovalLine, BlockLine, DeviceChoice
+from patchdesk.store.approval_views import NO_RING, ApprovalLine, BlockLine, DeviceChoice
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.operator_input import Refused
@@ -113,6 +113,7 @@ class ApprovalForm(ModalScreen[str | None]):
     ApprovalForm RadioSet { height: auto; width: auto; margin-bottom: 1; }
     ApprovalForm SelectionList { height: auto; max-height: 10; margin-bottom: 1; }
     ApprovalForm .form-error { color: $error; height: auto; }
+    ApprovalForm .form-warning { color: $warning; }
     ApprovalForm .form-keys { color: $text-muted; }
     ApprovalForm.-danger > VerticalScroll { border: thick $error; }
     """
@@ -249,6 +250,13 @@ class ApproveForm(ApprovalForm):
             classes="hint",
             markup=False,
         )
+        if self.line.why == NO_RING:
+            yield Static(
+                "These devices are in no ring, so an approval does not reach them: tag them "
+                "into a ring, or deploy to them with E (emergency).",
+                classes="form-warning",
+                markup=False,
+            )
         yield Static("Reason (optional)", classes="label", markup=False)
         yield Input(id="reason", placeholder="e.g. tested on the pilot machines")
 

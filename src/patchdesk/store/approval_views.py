@@ -11,7 +11,6 @@ been missing it. Pure reads; run them off the UI thread.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,6 +22,8 @@ from patchdesk.engine.approval import ApprovalState, DecidedBy, Decision, StateF
 from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows, patch_rows
 from patchdesk.store.approvals import load_approvals, load_blocklist, load_client
 from patchdesk.store.models import BlockedPatch, Client, Device, DevicePatch, Patch
+
+NO_RING = "device in no ring"
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ApprovalsRead:
 def why(decision: Decision) -> str:
     """What decided, in a few words: ``rule 8 "Everything else"``, ``no rule matches`` ..."""
     if decision.decided_by is DecidedBy.NO_RING:
-        return "device in no ring"
+        return NO_RING
     if decision.rule is not None:
         return f'rule {decision.rule.number} "{decision.rule.name}"'
     return {
@@ -77,7 +78,7 @@ def why(decision: Decision) -> str:
         DecidedBy.MANUAL: "technician",
         DecidedBy.RULE: "rule",
         DecidedBy.NO_RULE: "no rule matches",
-        DecidedBy.NO_RING: "device in no ring",
+        DecidedBy.NO_RING: NO_RING,
     }[decision.decided_by]
 
 
@@ -235,14 +236,3 @@ def read_blocklist(session: Session) -> list[BlockLine]:
         for entry in entries
     ]
     return sorted(lines, key=lambda line: (line.patch_id.casefold(), line.patch_id))
-
-
-def pending_count(lines: Sequence[ApprovalLine]) -> int:
-    """Patches (client × patch) among ``lines`` that wait for a technician."""
-    return len(
-        {
-            (line.client_id, line.patch_id)
-            for line in lines
-            if line.state is ApprovalState.PENDING_MANUAL
-        }
-    )
