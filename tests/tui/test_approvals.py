@@ -472,15 +472,20 @@ async def test_global_block_list_add_and_remove(world: SimWorld) -> None:
         await pilot.pause()
         assert "Patch: required" in form_error(app)
         assert "Reason: required" in form_error(app)
-        await pilot.press(*KB.lower(), "tab", *"boot loop on Dell 7420", "ctrl+s")
+        await pilot.press(*"KB-A", "tab", *"first", "ctrl+s")
         await settle(pilot)
-        assert [line.patch_id for line in screen.shown_blocks] == [KB]
+        await pilot.press("n", *KB.lower(), "tab", *"boot loop on Dell 7420", "ctrl+s")
+        await settle(pilot)
+        assert [line.patch_id for line in screen.shown_blocks] == ["KB-A", KB]
+        current_block = screen.current_block()
+        assert current_block is not None
+        assert current_block.patch_id == KB  # the cursor is on the entry just added
         assert "2026-11 Cumulative Update for Windows 11" in str(
             screen.query_one("#approvals-current", Static).render()
         )
         # ... blocked for every client now: in the approvals, it says so
         with world.db.session() as session:
-            assert session.scalars(select(BlockedPatch.blocked_by)).all() == [OPERATOR]
+            assert session.scalars(select(BlockedPatch.blocked_by)).all() == [OPERATOR, OPERATOR]
         await pilot.press("n", *KB, "tab", *"again", "ctrl+s")
         await settle(pilot)
         assert f"Patch: {KB} is already on the global block list" in form_error(app)
@@ -491,17 +496,18 @@ async def test_global_block_list_add_and_remove(world: SimWorld) -> None:
         assert "Reason: required" in form_error(app)
         await pilot.press(*"Dell fixed the BIOS", "ctrl+s")
         await settle(pilot)
-        assert screen.shown_blocks == []
+        assert [line.patch_id for line in screen.shown_blocks] == ["KB-A"]
         await pilot.press("g")
         await settle(pilot)
         assert not screen.view.blocklist
         assert KB in [line.patch_id for line in screen.shown]
     assert [(action, note.split(":")[0]) for action, _, _, _, note in log(world.db)] == [
+        ("blocklist.add", "added KB-A to the global block list"),
         ("blocklist.add", f"added {KB} to the global block list"),
         ("blocklist.remove", f"removed {KB} from the global block list"),
     ]
     with world.db.session() as session:
-        assert session.scalars(select(BlockedPatch)).all() == []
+        assert session.scalars(select(BlockedPatch.patch_vendor_id)).all() == ["KB-A"]
 
 
 # --- live -----------------------------------------------------------------------------------

@@ -478,6 +478,7 @@ class BlocklistAddForm(ApprovalForm):
         header.append("\nBlocks the patch for every client, over every approval and emergency.")
         super().__init__(header)
         self.patch_id = patch_id
+        self.added: str | None = None  # the patch id as listed, once saved
 
     def fields(self) -> ComposeResult:
         yield Static("Patch (KB number or package id)", classes="label", markup=False)
@@ -505,6 +506,7 @@ class BlocklistAddForm(ApprovalForm):
                 change = add_to_blocklist(
                     session, patch_id, reason, services.operator, now=services.clock()
                 )
+            self.added = change.patch_id
             unknown = "" if change.known else " (no device has reported it yet)"
             return change.note + unknown
 

@@ -361,6 +361,7 @@ class ApprovalsScreen(Screen[None]):
         self._block_columns_for: int | None = None
         self._read_at = 0.0  # time.monotonic() of the last full read
         self._progress_pending = False
+        self._select_block: str | None = None  # a block-list entry just added
 
     @property
     def services(self) -> Services:
@@ -640,11 +641,13 @@ class ApprovalsScreen(Screen[None]):
                 text.no_wrap = True
                 text.overflow = "ellipsis"
             table.add_row(*(values[key] for key in keys), key=block.patch_id)
-        if current is not None:
-            for index, block in enumerate(blocks):
-                if block.patch_id == current.patch_id:
-                    table.move_cursor(row=index, animate=False)
-                    break
+        wanted = self._select_block or (current.patch_id if current is not None else None)
+        for index, block in enumerate(blocks):
+            if block.patch_id == wanted:
+                table.move_cursor(row=index, animate=False)
+                if block.patch_id == self._select_block:
+                    self._select_block = None
+                break
 
     def _show_filters(self) -> None:
         if self.view.blocklist:
@@ -839,6 +842,8 @@ class ApprovalsScreen(Screen[None]):
 
     def _form(self, form: ApprovalForm) -> None:
         def done(message: str | None) -> None:
+            if isinstance(form, BlocklistAddForm) and form.added is not None:
+                self._select_block = form.added  # the cursor goes to the new entry
             if message:
                 self.notify(printable(message), markup=False)
                 self._read_now()
