@@ -3,6 +3,7 @@ may name, the global block list) and the block list's add and remove (both backe
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.models import BlockedPatch, DevicePatch, Event, RemediationRecord
 from tests.conftest import NOW
+from tests.store.test_approvals_cli import run
 from tests.store.test_approvals_store import (
     BLOCKED,
     CHROME,
@@ -281,3 +283,31 @@ def test_until_from_text_is_a_client_local_date_or_an_offset_time() -> None:
     ):
         with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
             until_from_text(text, new_york)
+
+
+def test_the_cli_lists_adds_and_removes_through_the_same_functions(
+    database: Database, database_url: str, fleet: Fleet, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--db", database_url, "--operator", "carol", "approvals", "blocklist"]
+    assert run([*base, "add", KB.lower(), "--reason", "bricks plotters"]) == 0
+    assert capsys.readouterr().out == f"added {KB} to the global block list: bricks plotters\n"
+    assert run([*base, "add", KB, "--reason", "again"]) == 2
+    assert capsys.readouterr().err == (
+        f"patchdesk: patch: {KB} is already on the global block list\n"
+    )
+    assert run([*base, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(e["patch_id"], e["blocked_by"], e["devices_missing"]) for e in listed] == [
+        (BLOCKED, "j.okafor", 6),
+        (KB, "carol", 6),
+    ]
+    assert run([*base, "remove", KB]) == 2
+    assert capsys.readouterr().err == "patchdesk: reason: required: say why, for the log\n"
+    assert run([*base, "remove", KB, "--reason", "fixed"]) == 0
+    assert capsys.readouterr().out.startswith(f"removed {KB} from the global block list: fixed")
+    with database.session() as session:
+        actions = session.scalars(
+            select(RemediationRecord.action).order_by(RemediationRecord.seq)
+        ).all()
+        assert session.scalars(select(BlockedPatch.patch_vendor_id)).all() == [BLOCKED]
+    assert actions == ["blocklist.add", "blocklist.remove"]

@@ -1,4 +1,5 @@
-"""Technicians' changes to the global block list: add a known-bad patch, lift a block.
+"""Technicians' changes to the global block list: add a known-bad patch, lift a block (the
+approvals screen's block list and ``patchdesk approvals blocklist add|remove``).
 
 Each change is one ``blocked_patches`` row added or removed, one ``blocklist.added`` /
 ``blocklist.removed`` event and one remediation-log record (action ``blocklist.add`` /
