@@ -91,7 +91,7 @@ async def select_patch(pilot: Pilot[None], patch_id: str) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, ApprovalsScreen)
     index = [line.patch_id for line in screen.shown].index(patch_id)
-    await pilot.press("home", *(["down"] * index))
+    await pilot.press("ctrl+home", *(["down"] * index))
     current = screen.current_line()
     assert current is not None
     assert current.patch_id == patch_id
