@@ -23,6 +23,7 @@ from patchdesk.engine.approval import StateFilter
 from patchdesk.screens.approval_forms import ApprovalForm, EmergencyForm
 from patchdesk.screens.approvals import PROGRESS_SECONDS, ApprovalsScreen
 from patchdesk.screens.services import Services
+from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.audit import verify_chain
@@ -163,8 +164,18 @@ async def test_key_4_lists_the_patches_awaiting_approval(world: SimWorld) -> Non
         assert "acme (Acme Dental) · America/New_York · KB5112300 · critical security" in current
         assert 'pending_manual: waits for a technician (rule 1 "Everything by hand"' in current
         assert "4 devices: ACME-PILOT1, ACME-PILOT2, ACME-WS1, ACME-WS2" in current
-        # S shows the other states; C narrows to a client; esc clears.
-        await pilot.press("S", "S", "S", "S", "S")  # pending → ... → all
+        header = screen.query_one(ClockHeader)
+        status = (
+            "operator alice  ·  9 patches awaiting approval in 1 client  ·  global block list 0"
+        )
+        assert header._status.plain == status
+        # S shows the other states (the header keeps counting those awaiting approval);
+        # C narrows to a client; esc clears.
+        await pilot.press("S", "S")
+        await settle(pilot)
+        assert (screen.view.state, screen.shown) == (StateFilter.APPROVED, [])
+        assert header._status.plain == status
+        await pilot.press("S", "S", "S")  # ... deferred, blocked, all
         await settle(pilot)
         assert screen.view.state is None
         assert len(screen.shown) == 9

@@ -247,14 +247,21 @@ def block_text(line: BlockLine | None) -> Text:
     return text
 
 
-def status_text(read: ApprovalsRead | None, blocks: int | None, services: Services) -> Text:
+def pending_summary(read: ApprovalsRead) -> tuple[int, int]:
+    """(patches, clients) waiting for a technician among ``read``'s lines."""
+    pending = [line for line in read.lines if line.state is ApprovalState.PENDING_MANUAL]
+    return len({(line.client_id, line.patch_id) for line in pending}), len(
+        {line.client_id for line in pending}
+    )
+
+
+def status_text(pending: tuple[int, int] | None, blocks: int | None, services: Services) -> Text:
+    """``operator alice · 6 patches awaiting approval in 1 client · global block list 1``."""
     text = Text()
     text.append("operator ", "dim")
     text.append(printable(services.operator), "bold")
-    if read is not None:
-        pending = [line for line in read.lines if line.state is ApprovalState.PENDING_MANUAL]
-        patches = len({(line.client_id, line.patch_id) for line in pending})
-        clients = len({line.client_id for line in pending})
+    if pending is not None:
+        patches, clients = pending
         text.append(
             f"  ·  {patches} patch{'' if patches == 1 else 'es'} awaiting approval"
             f" in {clients} client{'' if clients == 1 else 's'}"
@@ -362,6 +369,7 @@ class ApprovalsScreen(Screen[None]):
         self._read_at = 0.0  # time.monotonic() of the last full read
         self._progress_pending = False
         self._select_block: str | None = None  # a block-list entry just added
+        self._pending: tuple[int, int] | None = None  # (patches, clients) awaiting approval
 
     @property
     def services(self) -> Services:
@@ -471,11 +479,15 @@ class ApprovalsScreen(Screen[None]):
         if message.generation == self._generation and message.read is not None:
             self.read = message.read
             self.blocks = message.blocks
+            if self.view.state in (StateFilter.PENDING, None):  # else: the last known count
+                self._pending = pending_summary(message.read)
             self._show_lines()
         elif message.generation != self._generation:
             self._read_again = True  # read for a state filter that changed since
         self.query_one(ClockHeader).set_status(
-            status_text(self.read, None if self.blocks is None else len(self.blocks), self.services)
+            status_text(
+                self._pending, None if self.blocks is None else len(self.blocks), self.services
+            )
         )
         self._rearm()
 
