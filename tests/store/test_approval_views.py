@@ -311,3 +311,21 @@ def test_the_cli_lists_adds_and_removes_through_the_same_functions(
         ).all()
         assert session.scalars(select(BlockedPatch.patch_vendor_id)).all() == [BLOCKED]
     assert actions == ["blocklist.add", "blocklist.remove"]
+
+
+def test_each_emergency_is_a_line_of_its_own(database: Database, fleet: Fleet) -> None:
+    """Two emergencies on one patch, for one device each: two approved lines, told apart
+    by their decision (a table keyed by line must not see one key twice)."""
+    for host in ("KSI-CAD-MUELLER", "KSI-NB-KOCH"):
+        record(database, request(ApprovalDecisionKind.EMERGENCY, reason="x", hosts=(host,)))
+    with database.session() as session:
+        read = read_approvals(
+            session, now=NOW + timedelta(seconds=1), state=StateFilter.APPROVED, client_id=CLIENT
+        )
+    emergencies = [line for line in read.lines if line.emergency]
+    assert sorted(line.hostnames for line in emergencies) == [
+        ("KSI-CAD-MUELLER",),
+        ("KSI-NB-KOCH",),
+    ]
+    assert [line.why for line in emergencies] == ["emergency", "emergency"]
+    assert len({line.key for line in read.lines}) == len(read.lines)

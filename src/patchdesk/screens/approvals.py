@@ -590,10 +590,15 @@ class ApprovalsScreen(Screen[None]):
             lines = [] if self.read is None else [x for x in self.read.lines if self.view.shows(x)]
             self.shown = lines
             previous = None
+            used: set[str] = set()
             for line in lines:
                 first = line.client_id != previous
                 previous = line.client_id
-                table.add_row(*self._cells(line, keys, first, now, width < 100), key=line.key)
+                key = line.key
+                while key in used:  # (never expected; a duplicate key would crash the table)
+                    key += "\x1f+"
+                used.add(key)
+                table.add_row(*self._cells(line, keys, first, now, width < 100), key=key)
             if current is not None:
                 for index, line in enumerate(lines):
                     if line.key == current.key:

@@ -49,6 +49,8 @@ class ApprovalLine:
     ring: str | None
     hostnames: tuple[str, ...]
     waiting_since: datetime | None
+    emergency: bool = False
+    decision_id: int | None = None  # the technician's decision in effect, if one is
 
     @property
     def devices(self) -> int:
@@ -56,8 +58,11 @@ class ApprovalLine:
 
     @property
     def key(self) -> str:
-        """Unique per line: client, patch and the ring (or the emergency) it covers."""
-        return "\x1f".join((self.client_id, self.patch_id, self.ring or "", self.state.value))
+        """Unique per line: client, patch, the ring, and the decision (an emergency's devices
+        are a line of their own)."""
+        decision = "" if self.decision_id is None else str(self.decision_id)
+        parts = (self.client_id, self.patch_id, self.ring or "", self.state.value, decision)
+        return "\x1f".join(parts)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,8 @@ def _line(row: ApprovalRow, name: str, zone: str, since: dict[str, datetime]) ->
         ring=row.decision.ring,
         hostnames=row.hostnames,
         waiting_since=since.get(patch.vendor_id),
+        emergency=row.decision.emergency,
+        decision_id=None if row.decision.manual is None else row.decision.manual.id,
     )
 
 
