@@ -67,6 +67,7 @@ def _isolated_config(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("PATCHDESK_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     for name in list(os.environ):
         if name.startswith("PATCHDESK_") and name not in (
             "PATCHDESK_CONFIG",

@@ -14,6 +14,10 @@ waits on the engine or the database.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
 from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
@@ -21,13 +25,19 @@ from textual.screen import Screen
 
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.approvals import ApprovalsScreen
+from patchdesk.screens.bindings import all_binding_ids
 from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.command_grammar import COMMANDS, Command
+from patchdesk.screens.command_line import CommandLine
+from patchdesk.screens.goto import GOTO_COMMANDS, goto
 from patchdesk.screens.help import HelpEntry, HelpScreen
+from patchdesk.screens.palette import PatchdeskCommands
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.screens.services import Services
 from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
 from patchdesk.screens.too_small import TooSmallScreen, too_small
+from patchdesk.ui_state import remember_theme, remembered_theme
 
 QUEUE_MODULE = "patchdesk.screens.queue"
 
@@ -44,6 +54,23 @@ def queue_screen() -> Screen[None]:
     return QueueScreen()
 
 
+def database_note(services: Services) -> str:
+    """Which database the app is on, and how to reach it from another terminal."""
+    url = make_url(services.database.url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        where = str(url.database)
+        shell = f"patchdesk --db {where} exceptions"
+    else:
+        where = url.render_as_string(hide_password=True)
+        shell = "patchdesk --db URL exceptions"
+    note = f"Database: {where}\nFrom another terminal: {shell}"
+    if services.simulated:
+        note += "\n(the demo's database; a temporary one is deleted when the demo quits)"
+    return note
+
+
+MODE_COMMANDS = frozenset({"board", "queue", "reports", "approvals", "clients"})
+
 SCREEN_TITLES = {"board": "Board", "queue": "Exception queue", "approvals": "Approvals"}
 
 
@@ -54,9 +81,12 @@ class PatchdeskApp(App[None]):
         Binding("1", "show_mode('board')", "Board", id="app.board"),
         Binding("2", "show_mode('queue')", "Queue", id="app.queue"),
         Binding("4", "show_mode('approvals')", "Approvals", id="app.approvals"),
+        Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),
+        Binding("escape", "walk_back", "Back", show=False, id="app.back"),
     ]
+    COMMANDS = App.COMMANDS | {PatchdeskCommands}
 
     def __init__(
         self,
@@ -65,13 +95,20 @@ class PatchdeskApp(App[None]):
         engine: LiveEngine | None = None,
         theme: str = DEFAULT_THEME,
         clock_note: str = "",
+        ui_state: Path | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
+        """``ui_state``: the file remembering the ``:theme`` choice (None: not remembered);
+        a remembered theme wins over ``theme`` (the configured one). ``keymap``: binding id
+        -> keys, from the config file's ``[keys]`` table."""
         super().__init__()
         self.services = services
         self.engine = engine
         self.engine_holder: str | None = engine.reconciler.holder if engine else None
         self.clock_note = clock_note  # e.g. "SIMULATED ×60", next to the clock
         self._wanted_theme = theme
+        self.ui_state = ui_state
+        self.user_keymap = dict(keymap or {})
         self._too_small: TooSmallScreen | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -79,6 +116,9 @@ class PatchdeskApp(App[None]):
     async def on_mount(self) -> None:
         for theme in bundled_themes():
             self.register_theme(theme)
+        remembered = remembered_theme(self.ui_state) if self.ui_state is not None else None
+        if remembered in self.available_themes:
+            self._wanted_theme = remembered
         if self._wanted_theme in self.available_themes:
             self.theme = self._wanted_theme
         else:
@@ -88,10 +128,24 @@ class PatchdeskApp(App[None]):
                 severity="warning",
                 markup=False,
             )
+        self._apply_keymap()
         await self.switch_mode("board")
         if self.engine is not None:
             self.engine.start()
         self._check_size(*self.size)
+
+    def _apply_keymap(self) -> None:
+        """The config's key remapping; ids no binding has are named in a warning."""
+        if not self.user_keymap:
+            return
+        unknown = sorted(set(self.user_keymap) - all_binding_ids())
+        if unknown:
+            self.notify(
+                "config [keys]: no binding has the id " + ", ".join(unknown) + " (see `?`)",
+                severity="warning",
+                markup=False,
+            )
+        self.set_keymap({k: v for k, v in self.user_keymap.items() if k not in unknown})
 
     def on_unmount(self) -> None:
         if self.engine is not None:
@@ -122,7 +176,9 @@ class PatchdeskApp(App[None]):
     def help_entries(self) -> list[HelpEntry]:
         """Every binding active on the current screen (the app's included), shown in the
         footer or not."""
-        screen_name = SCREEN_TITLES.get(self.current_mode, type(self.screen).__name__)
+        screen_name = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
+            self.current_mode, type(self.screen).__name__
+        )
         entries: list[HelpEntry] = []
         seen: set[tuple[str, str]] = set()
         for key, active in self.active_bindings.items():
@@ -133,14 +189,78 @@ class PatchdeskApp(App[None]):
             if (label, description) in seen:
                 continue
             seen.add((label, description))
-            entries.append(HelpEntry(label, description, where))
+            entries.append(HelpEntry(label, description, where, binding.id or ""))
         return sorted(entries, key=lambda e: (e.where == "app", e.key))
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        title = SCREEN_TITLES.get(self.current_mode, "patchdesk")
-        self.push_screen(HelpScreen(title, self.help_entries()))
+        title = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
+            self.current_mode, "patchdesk"
+        )
+        self.push_screen(HelpScreen(title, self.help_entries(), database_note(self.services)))
+
+    # ------------------------------------------------------------- command mode, back
+
+    def command_names(self) -> list[str]:
+        """The ``:`` commands that can run in this build (a screen not built yet has none)."""
+        return [
+            spec.name
+            for spec in COMMANDS
+            if spec.name not in MODE_COMMANDS or spec.name in self.MODES
+            if spec.name not in GOTO_COMMANDS or goto(spec.name) is not None
+        ]
+
+    def action_command_line(self) -> None:
+        if self._too_small is not None or isinstance(self.screen, CommandLine):
+            return
+        self.push_screen(CommandLine(self.command_names()), self._run_command)
+
+    def _run_command(self, command: Command | None) -> None:
+        if command is None:
+            return
+        self.run_command(command)
+
+    def run_command(self, command: Command) -> None:
+        """Run a parsed ``:`` command (also the palette's entry point)."""
+        name, argument = command.name, command.argument
+        if name in MODE_COMMANDS:
+            self.action_show_mode(name)
+        elif name in GOTO_COMMANDS:
+            opener = goto(name)
+            if opener is not None:
+                opener(self, argument)
+        elif name == "theme":
+            self.choose_theme(argument)
+        elif name == "help":
+            self.action_help()
+        elif name == "quit":
+            self.action_request_quit()
+
+    def choose_theme(self, name: str) -> None:
+        """Switch to a theme and remember it; an unknown name is refused, listing the known."""
+        if name not in self.available_themes:
+            known = ", ".join(sorted(self.available_themes))
+            self.notify(f"No theme {name!r}. Themes: {known}", severity="error", markup=False)
+            return
+        self.theme = name
+        if self.ui_state is not None:
+            try:
+                remember_theme(self.ui_state, name)
+            except OSError as exc:
+                self.notify(f"Theme {name} set, not remembered: {exc}", markup=False)
+                return
+        self.notify(f"Theme: {name}", markup=False)
+
+    def action_walk_back(self) -> None:
+        """``esc`` walks back: the screen pushed last closes; on a mode's first screen, back
+        to the board."""
+        if self._too_small is not None:
+            return
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self.current_mode != "board":
+            self.switch_mode("board")
 
     def action_request_quit(self) -> None:
         if isinstance(self.screen, QuitScreen):

@@ -19,6 +19,7 @@ from patchdesk.commands.exceptions_export import export as exceptions_export
 from patchdesk.commands.handover import handover
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.metrics import metrics
+from patchdesk.commands.options import database_url_from
 from patchdesk.commands.policy import policy
 from patchdesk.commands.report import report
 from patchdesk.commands.simulate import simulate
@@ -29,7 +30,12 @@ from patchdesk.store.db import DatabaseError
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", metavar="URL", help="Database URL; overrides the configuration.")
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    help="Database URL (or SQLite file); overrides the configuration.",
+)
 @click.option(
     "--config",
     "config_path",
@@ -38,6 +44,12 @@ from patchdesk.store.db import DatabaseError
 )
 @click.option("--operator", metavar="NAME", help="Who you are in the remediation log.")
 @click.option("--mouse", is_flag=True, help="Enable the mouse in the terminal UI.")
+@click.option(
+    "--readonly",
+    is_flag=True,
+    help="Terminal UI for watching only (wall display, handover review): every "
+    "state-changing action is refused and no engine runs in it.",
+)
 @click.version_option(package_name="patchdesk")
 @click.pass_context
 def cli(
@@ -46,17 +58,20 @@ def cli(
     config_path: Path | None,
     operator: str | None,
     mouse: bool,
+    readonly: bool,
 ) -> None:
     """patchdesk: the MSP patch workflow in a terminal.
 
     Without a command, opens the terminal UI on the configured database.
     """
+    if db_url is not None:
+        db_url = database_url_from(db_url)
     settings = load_settings(config_path, database_url=db_url, operator=operator)
     obj = CliContext(settings=settings, database_url_given=db_url is not None)
     ctx.obj = obj
     ctx.call_on_close(obj.close)
     if ctx.invoked_subcommand is None:
-        open_tui(obj, mouse=mouse)
+        open_tui(obj, mouse=mouse, readonly=readonly)
 
 
 cli.add_command(db)

@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     theme: str = "noc-dark"
+    # Key remapping for the UI: binding id (as `?` lists them, e.g. "queue.acknowledge") ->
+    # keys, comma-separated ("a,ctrl+a").
+    keys: dict[str, str] = Field(default_factory=dict)
     # The operator's IANA zone for "local" times in the UI; empty: the machine's zone.
     timezone: str | None = None
 
@@ -119,6 +122,14 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("operator name must not be blank")
         return value
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_named(cls, value: dict[str, str]) -> dict[str, str]:
+        for binding_id, keys in value.items():
+            if not keys.strip() or any(not part.strip() for part in keys.split(",")):
+                raise ValueError(f'keys.{binding_id}: give one or more keys, e.g. "a,ctrl+a"')
+        return {k: ",".join(part.strip() for part in v.split(",")) for k, v in value.items()}
 
     @field_validator("timezone")
     @classmethod

@@ -421,3 +421,62 @@ def test_unknown_ids_and_other_refusals(msp: Msp, capsys: pytest.CaptureFixture[
     rows = listing(msp, capsys, "--state", "escalated")
     assert [(row["id"], row["owner"]) for row in rows] == [(int(eid), "bob")]
     assert rows[0]["tier"] == int(Tier.SINGLE_USER.value)
+
+
+# --- a simulated database (the demo) ------------------------------------------------------
+
+
+def _record_simulated_runner(url: str, at: str, *, simulated: bool = True) -> None:
+    """What the demo's live runner writes after each step."""
+    from patchdesk.engine import state
+    from patchdesk.engine.live import RUNNER_KEY
+
+    database = open_database(url)
+    with database.writer() as session:
+        state.write(session, RUNNER_KEY, {"at": at, "simulated": simulated}, NOW)
+    database.dispose()
+
+
+def test_simulated_database_uses_its_own_clock(
+    msp: Msp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo's clock runs ahead of the real one: the listing's ages and an action's
+    timestamp follow the clock recorded in the database, and stderr says so."""
+    _record_simulated_runner(msp.url, "2026-11-27T16:00:00+00:00")
+    assert run(["--db", msp.url, "exceptions", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "simulated database" in captured.err
+    assert "2026-11-27 16:00 UTC" in captured.err
+    rows = json.loads(captured.out)
+    first = next(row for row in rows if row["device"] == "DC01" and row["class"] == "offline")
+    assert first["age_seconds"] == 6 * 3600  # opened 10:00, simulated clock 16:00
+
+    exception_id = first["id"]
+    assert act(msp, capsys, "exceptions", "ack", str(exception_id), "--json") == 0
+    capsys.readouterr()
+    assert run(["--db", msp.url, "exceptions", "show", str(exception_id), "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["exception"]["acknowledged_at"] == "2026-11-27T16:00:00+00:00"
+    assert shown["exception"]["age_seconds"] == 6 * 3600
+
+
+def test_real_runner_leaves_the_real_clock(msp: Msp, capsys: pytest.CaptureFixture[str]) -> None:
+    _record_simulated_runner(msp.url, "2026-11-27T16:00:00+00:00", simulated=False)
+    assert run(["--db", msp.url, "exceptions", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "simulated" not in captured.err
+    rows = json.loads(captured.out)
+    first = next(row for row in rows if row["device"] == "DC01" and row["class"] == "offline")
+    assert first["age_seconds"] > 6 * 3600  # today's real clock is past the seeded times
+
+
+def test_global_db_option_takes_a_plain_sqlite_path(
+    msp: Msp, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`patchdesk --db FILE exceptions`, as the help screen and the demo suggest."""
+    if not msp.url.startswith("sqlite:///"):
+        pytest.skip("a plain path names an SQLite file")
+    path = msp.url.removeprefix("sqlite:///")
+    assert run(["--db", path, "exceptions", "--json", "--now", AT]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["id"] for row in rows] == msp.order

@@ -6,22 +6,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
+from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.missing_patches import MissingRow, apply_missing_patches
+from patchdesk.policy.apply import apply_policies
+from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.models import (
     BlockedPatch,
     Deployment,
     Device,
     DevicePatch,
     Event,
+    MaintenanceWindow,
     PatchException,
     Target,
 )
 from tests.engine.fakefleet import PATCH
-from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, world, ws
+from tests.engine.test_lifecycle import POLICY, WINDOW_OPENS, World, add_devices, world, ws
 
 __all__ = ["world"]  # the fixture, imported for pytest
 
@@ -161,6 +166,40 @@ def test_maintenance_mode_reported_by_the_connector_is_synced_and_keeps_devices_
     assert _targets(world)["FRONT02"] == (TargetState.VERIFIED, False)
 
 
+def _device_id(w: World, hostname: str) -> int:
+    with w.db.session() as session:
+        return session.scalars(select(Device.id).where(Device.hostname == hostname)).one()
+
+
+def test_a_technicians_maintenance_mode_is_kept_by_the_engine_and_keeps_devices_out(
+    world: World,
+) -> None:
+    add_devices(world, ws("FRONT01"), ws("FRONT02"), ws("FRONT03"))
+    world.fleet.devices_by_id["cid-FRONT03"].maintenance = True  # the RMM's
+    world.now = WINDOW_OPENS - timedelta(minutes=30)
+    world.run(1)  # before the window: the first sync puts FRONT03 in, as the RMM says
+    with world.db.session() as session:
+        assert session.scalars(select(Device.hostname).where(Device.maintenance_mode)).all() == [
+            "FRONT03"
+        ]
+    # A technician puts FRONT02 in and takes FRONT03 out, overriding the RMM.
+    set_maintenance_mode(world.db, _device_id(world, "FRONT02"), "alice", True, now=world.now)
+    set_maintenance_mode(world.db, _device_id(world, "FRONT03"), "alice", False, now=world.now)
+    world.run(90)
+    assert _targets(world) == {
+        "FRONT01": (TargetState.VERIFIED, False),
+        "FRONT03": (TargetState.VERIFIED, False),
+    }
+    with world.db.session() as session:
+        flags = dict(session.execute(select(Device.hostname, Device.maintenance_mode)).all())
+    assert flags == {"FRONT01": False, "FRONT02": True, "FRONT03": False}
+    # Back to what the RMM says: FRONT02 follows the RMM (off) and is patched next time.
+    set_maintenance_mode(world.db, _device_id(world, "FRONT02"), "alice", False, now=world.now)
+    world.now += timedelta(hours=23)
+    world.run(60)
+    assert _targets(world)["FRONT02"] == (TargetState.VERIFIED, False)
+
+
 def test_a_pending_target_whose_device_enters_maintenance_mode_is_skipped(world: World) -> None:
     add_devices(world, ws("FRONT01"))
     _offline_until(world, "FRONT01", WINDOW_OPENS + timedelta(hours=1))
@@ -234,3 +273,88 @@ def test_next_due_knows_of_undeployed_emergencies_and_emergency_ends(world: Worl
     due = world.engine.next_due(world.now)
     assert due is not None
     assert due <= end
+
+
+# ------------------------------------------------------- one install at a time per device
+
+OVERLAPPING = POLICY.replace(
+    "[[client.approval_rules]]",
+    """[[client.windows]]
+name = "workstations"
+recurrence = { type = "weekly", days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] }
+start = "02:00"
+duration = "3h"
+reboot = "always"
+checkin_timeout = "30m"
+max_concurrent = 10
+applies_to = { roles = ["shared_workstation"] }
+
+[[client.approval_rules]]""",
+)
+
+
+def _in_flight_per_device(w: World) -> dict[str, int]:
+    with w.db.session() as session:
+        rows = session.execute(
+            select(Device.hostname, func.count())
+            .join(Target, Target.device_id == Device.id)
+            .where(Target.state.in_(IN_FLIGHT))
+            .group_by(Device.hostname)
+        ).all()
+    return {hostname: count for hostname, count in rows}
+
+
+def test_overlapping_windows_give_a_device_one_target(world: World) -> None:
+    """Two windows of one client open at the same instant, the nightly one for every
+    device, the other for shared workstations: each device gets one target, in the
+    narrowest window that applies to it (seen in the demo: a laptop got an install from each
+    window, one while the other was still running)."""
+    loaded = load_sources([("acme.toml", OVERLAPPING)])
+    assert isinstance(loaded, PolicySet), loaded
+    with world.db.writer() as session:
+        apply_policies(session, loaded, now=world.now, operator="tester")
+    add_devices(world, ws("FRONT01"), ws("FRONT02"), ("FS01", Role.SERVER))
+    world.run(120)
+    with world.db.session() as session:
+        where = session.execute(
+            select(Device.hostname, MaintenanceWindow.name)
+            .join(Target, Target.device_id == Device.id)
+            .join(Deployment, Deployment.id == Target.deployment_id)
+            .join(MaintenanceWindow, MaintenanceWindow.id == Deployment.window_id)
+        ).all()
+    assert sorted(where) == [
+        ("FRONT01", "workstations"),
+        ("FRONT02", "workstations"),
+        ("FS01", "nightly"),
+    ]
+    assert world.fleet.install_count == {"cid-FRONT01": 1, "cid-FRONT02": 1, "cid-FS01": 1}
+    assert {h: s for h, (s, _) in _targets(world).items()} == {
+        "FRONT01": TargetState.VERIFIED,
+        "FRONT02": TargetState.VERIFIED,
+        "FS01": TargetState.VERIFIED,
+    }
+
+
+def test_a_device_with_a_target_in_flight_is_not_sent_a_second(world: World) -> None:
+    """An emergency for a device whose window target waits (the device is offline): both
+    targets are pending when it comes online; it gets one install, the other after."""
+    add_devices(world, ws("FRONT01"))
+    _offline_until(world, "FRONT01", WINDOW_OPENS + timedelta(minutes=30))
+    _import_missing(world, "FRONT01")
+    world.run(10)
+    assert _targets(world) == {"FRONT01": (TargetState.PENDING, False)}
+    _decide(world, ApprovalDecisionKind.EMERGENCY, "FRONT01", reason="actively exploited")
+    world.run(5)
+    with world.db.session() as session:
+        states = session.scalars(select(Target.state)).all()
+    assert states == [TargetState.PENDING, TargetState.PENDING]
+    for _ in range(150):  # through the device's return and both installs
+        world.run(1)
+        assert all(count == 1 for count in _in_flight_per_device(world).values())
+    with world.db.session() as session:
+        states = session.scalars(select(Target.state).order_by(Target.id)).all()
+    assert states == [TargetState.VERIFIED, TargetState.VERIFIED]
+    # The second install's reboot does not pull the first (verified) target back.
+    moves = [(e["from"], e["to"]) for e in _events(world, "target.state")]
+    assert [move for move in moves if move[0] == "verified"] == []
+    assert world.fleet.install_count == {"cid-FRONT01": 2}

@@ -70,6 +70,7 @@ def build_app(
     engine: LiveEngine | None = None,
     simulated: bool = False,
     clock_note: str = "",
+    readonly: bool = False,
 ) -> PatchdeskApp:
     services = Services(
         database=database,
@@ -77,6 +78,7 @@ def build_app(
         clock=clock or frozen_clock(),
         local_zone=OPERATOR_ZONE,
         simulated=simulated,
+        readonly=readonly,
     )
     app = PatchdeskApp(services, engine=engine, clock_note=clock_note)
     app.animation_level = "none"

@@ -47,6 +47,10 @@ async def test_help_lists_every_binding_of_the_board(
             ("q", "Quit", "app"),
         ):
             assert wanted in entries
+        note = str(app.screen.query_one("#help-note", Static).render())
+        assert f"Database: {demo_db.url.removeprefix('sqlite:///')}" in note
+        assert "patchdesk --db " in note
+        assert " exceptions" in note
         await pilot.press("escape")
         assert isinstance(app.screen, BoardScreen)
 

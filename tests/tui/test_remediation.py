@@ -9,6 +9,7 @@ import dataclasses
 from datetime import timedelta
 
 from sqlalchemy import select
+from textual import events
 from textual.widgets import Static
 
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
@@ -83,6 +84,28 @@ async def test_manual_action_and_resolve_in_one_go(database: Database) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert get_exception(database, queue.install).state is ExceptionState.RESOLVED
+
+
+async def test_ctrl_s_right_after_a_pasted_note_keeps_all_of_it(database: Database) -> None:
+    """ctrl+s (a priority binding) arriving in the same burst as the note's keys saves the
+    whole note, not the part typed in before ctrl+s was dispatched."""
+    queue = seed_queue(database)
+    app = QueueApp(services(database))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("4", "tab", "tab")  # install manually; into the note
+        note = "installed from the MSU after clearing the cache. Rebooted at 14:10"
+        for char in note:
+            app.post_message(events.Key(char, char))
+        app.post_message(events.Key("ctrl+s", None))
+        await settle(pilot)
+        assert not isinstance(app.screen, RemediationScreen)
+    with database.session() as session:
+        detail = exception_detail(session, queue.install)
+    assert detail is not None
+    assert detail.history[-1].note == note
 
 
 async def test_engine_action_queues_its_command(database: Database) -> None:
@@ -189,7 +212,9 @@ async def test_retry_reaches_the_engine_and_the_queue_shows_its_result(
     with database.writer() as session:
         load_msp(session, msp, now=NOW)
     clock = VirtualClock(NOW)
-    rates = dataclasses.replace(SimulatorRates.none(), install_failure=1.0)
+    rates = dataclasses.replace(
+        SimulatorRates.none(), install_failure=1.0, repeat_install_failure=1.0
+    )
     engine = Reconciler(database, msp.simulator(clock, SimulatorConfig(rates=rates)), holder="t")
     for _ in range(60):
         engine.step(clock.now)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from textual.widgets import Static
+from sqlalchemy import select
+from textual.widgets import OptionList, Static
 from textual.widgets._toast import Toast
 
 from patchdesk.app import PatchdeskApp
@@ -118,8 +119,8 @@ async def test_untrusted_text_is_shown_literally_and_triggers_nothing(database: 
         assert app.is_running
         assert app.return_code is None
 
-        # The device summary: history notes, command results, patch titles.
-        await pilot.press("home", "enter")
+        # The exception summary: history notes, command results, patch titles.
+        await pilot.press("home", "i")
         await settle(pilot)
         assert isinstance(app.screen, ExceptionDetailScreen)
         detail = str(app.screen.query_one("#detail-text", Static).render())
@@ -237,5 +238,77 @@ async def test_approvals_show_patch_titles_ids_and_reasons_literally(database: D
         assert "[@click=app.quit]click me[/] [2J wiped?" in panel
         await pilot.click("#approvals-current", offset=(12, 0))
         await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+
+
+async def test_the_device_screen_shows_untrusted_text_literally(database: Database) -> None:
+    from patchdesk.screens.device_detail import DeviceDetailScreen, DevicePickScreen, open_device
+    from patchdesk.store.device_ops import set_maintenance_mode
+    from tests.tui.test_device_detail import DeviceApp, settle_device
+
+    ids = seed(database)
+    with database.session() as session:
+        device = session.scalars(select(Device).where(Device.hostname == MARKUP_HOST)).one()
+        device.tags = ["[b]pilot[/b]", "\x1b[31mred"]
+        device.os_name = "[@click=app.quit]Windows"
+        device_id = device.id
+    set_maintenance_mode(database, device_id, "alice", True, now=NOW, note=NOTE)
+    app = DeviceApp(database)
+    async with app.run_test(size=(160, 60), notifications=True) as pilot:
+        open_device(app, MARKUP_HOST)
+        await settle_device(pilot)
+        screen = app.screen
+        assert isinstance(screen, DeviceDetailScreen)
+        texts = {
+            name: str(screen.query_one(f"#device-{name}", Static).render())
+            for name in ("facts", "exceptions", "targets", "log")
+        }
+        header = screen.query_one("#device-header")
+        texts["header"] = "".join(header.render_line(y).text for y in range(header.size.height))
+        for text in texts.values():
+            no_control(text)
+        assert MARKUP_HOST in texts["header"]
+        facts = texts["facts"]
+        for literal in (MARKUP_HOST, CLIENT_NAME, "[b]pilot[/b], [31mred", "[@click=app.quit]"):
+            assert literal in facts, literal
+        exceptions = texts["exceptions"]
+        assert f"#{ids['markup']} install" in exceptions
+        assert PATCH_ID in exceptions
+        assert RMM_ERROR.replace("\x1b", "") in exceptions
+        assert "[@click=app.quit]click me[/] [2J wiped?" in exceptions
+        assert "rmm said: [blink]fail[/] [5m" in exceptions
+        assert "[@click=app.quit]click me[/] [2J wiped?" in texts["log"]
+        # Clicking the text (the facts, the exceptions, the log) runs nothing.
+        for name in ("facts", "exceptions", "log"):
+            await pilot.click(f"#device-{name}", offset=(14, 0))
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # A hostname that needs the pick list shows literally in it too.
+        open_device(app, "[")
+        await settle_device(pilot)
+        assert isinstance(app.screen, DevicePickScreen)
+        listed = [str(option.prompt) for option in app.screen.query_one(OptionList).options]
+        assert any(MARKUP_HOST in line for line in listed)
+        assert any(CLICK_HOST in line for line in listed)
+        await pilot.press("escape")
+        await pilot.pause()
+
+        # The other hostile hostnames, each on its own screen.
+        for host, shown in ((CLICK_HOST, CLICK_HOST), (ESCAPE_HOST, "EVIL[2J]0;pwned")):
+            open_device(app, host)
+            await settle_device(pilot)
+            screen = app.screen
+            assert isinstance(screen, DeviceDetailScreen)
+            facts = str(screen.query_one("#device-facts", Static).render())
+            no_control(facts)
+            assert f"hostname    {shown}" in facts
+            await pilot.click("#device-facts", offset=(14, 0))
+            await pilot.press("escape")
+            await pilot.pause()
         assert app.is_running
         assert app.return_code is None

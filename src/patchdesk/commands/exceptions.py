@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
-from patchdesk.commands.windows import humanize, parse_instant
+from patchdesk.commands.options import now_from
+from patchdesk.commands.windows import humanize
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
 from patchdesk.store import exception_ops as ops
@@ -118,7 +119,7 @@ def exceptions(
         unassigned=unassigned,
         search=search,
     )
-    now = _now(now_text)
+    now = now_from(now_text)
     with context.database().session() as session:
         if client_id is not None and session.get(Client, client_id) is None:
             known = client_ids(session)
@@ -216,7 +217,7 @@ def table_lines(rows: Sequence[QueueRow], now: datetime) -> list[str]:
 def show(exception_id: int, as_json: bool, now_text: str | None) -> None:
     """One exception in full: device, patches, actions offered, remediation history and
     the operator commands queued for it, with their results."""
-    now = _now(now_text)
+    now = now_from(now_text)
     with get_context().database().session() as session:
         detail = exception_detail(session, exception_id)
     if detail is None:
@@ -523,7 +524,7 @@ def _perform(
 ) -> None:
     context = get_context()
     try:
-        result = act(context.database(), context.settings.operator, _now(now_text))
+        result = act(context.database(), context.settings.operator, now_from(now_text))
     except ops.Refused as exc:
         raise BadInput(f"patchdesk: {printable(str(exc))}") from None
     if as_json:
@@ -560,10 +561,6 @@ def _engine_command(action: Action) -> str | None:
     if action.command is None or action.id in ops.COMMON_ACTION_IDS:
         return None
     return action.command.value
-
-
-def _now(now_text: str | None) -> datetime:
-    return parse_instant(now_text, "--now") if now_text else datetime.now(UTC)
 
 
 def _filtered(query: QueueFilter) -> bool:

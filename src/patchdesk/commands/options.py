@@ -14,10 +14,15 @@ from patchdesk.commands.windows import parse_instant
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def database_url_from(value: str) -> str:
+    """A ``--db`` value: a database URL, or a plain path meaning that SQLite file."""
+    return value if "://" in value else f"sqlite:///{value}"
+
+
 def _use_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
     if value is None:
         return
-    url = value if "://" in value else f"sqlite:///{value}"
+    url = database_url_from(value)
     context = get_context()
     context.settings = context.settings.model_copy(update={"database_url": url})
     context.database_url_given = True
@@ -44,4 +49,18 @@ def now_option(function: F) -> F:
 
 
 def now_from(now_text: str | None) -> datetime:
-    return parse_instant(now_text, "--now") if now_text else datetime.now(UTC)
+    """``--now`` if given; else the database's simulated clock when the demo (a simulated
+    runner) runs it, said on stderr; else the real time."""
+    if now_text:
+        return parse_instant(now_text, "--now")
+    from patchdesk.engine.live import simulated_now
+
+    with get_context().database().session() as session:
+        simulated = simulated_now(session)
+    if simulated is None:
+        return datetime.now(UTC)
+    click.echo(
+        f"patchdesk: a simulated database: using its clock, {simulated:%Y-%m-%d %H:%M} UTC",
+        err=True,
+    )
+    return simulated

@@ -16,6 +16,7 @@ from patchdesk.commands.context import CliContext, get_context
 from patchdesk.demo import DEMO_CLIENTS, DEMO_DEVICES, HEAD_START, demo_engine, load_demo
 from patchdesk.settings import APP_NAME
 from patchdesk.timezones import operator_zone
+from patchdesk.ui_state import default_ui_state_path
 
 if TYPE_CHECKING:
     from patchdesk.engine.live import LiveEngine
@@ -71,22 +72,30 @@ def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
     return LiveEngine(reconciler, interval=interval, clock=utc_now)
 
 
-def open_tui(ctx: CliContext, *, mouse: bool = False) -> None:
-    """The UI on the configured database, the engine running beside it."""
+def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) -> None:
+    """The UI on the configured database, the engine running beside it (none when
+    ``readonly``: a read-only UI writes nothing, the engine's steps included)."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
 
     _log_to_file()
     database = ctx.database()
-    engine = _embedded_engine(ctx)
+    engine = None if readonly else _embedded_engine(ctx)
     services = Services(
         database=database,
         operator=ctx.settings.operator,
         clock=engine.now if engine is not None else utc_now,
         local_zone=operator_zone(ctx.settings.timezone),
+        readonly=readonly,
     )
-    app = PatchdeskApp(services, engine=engine, theme=ctx.settings.theme)
+    app = PatchdeskApp(
+        services,
+        engine=engine,
+        theme=ctx.settings.theme,
+        ui_state=default_ui_state_path(),
+        keymap=ctx.settings.keys,
+    )
     try:
         app.run(mouse=mouse)
     finally:
@@ -94,7 +103,9 @@ def open_tui(ctx: CliContext, *, mouse: bool = False) -> None:
             engine.stop()
 
 
-def _open_demo(ctx: CliContext, seed: int, speed: float, launch: datetime, mouse: bool) -> None:
+def _open_demo(
+    ctx: CliContext, seed: int, speed: float, launch: datetime, mouse: bool, readonly: bool
+) -> None:
     from patchdesk.app import PatchdeskApp
     from patchdesk.engine.lease import holder_id
     from patchdesk.screens.services import Services
@@ -116,9 +127,17 @@ def _open_demo(ctx: CliContext, seed: int, speed: float, launch: datetime, mouse
         clock=engine.now,
         local_zone=operator_zone(ctx.settings.timezone),
         simulated=True,
+        readonly=readonly,
     )
     note = f"SIMULATED ×{speed:g}"
-    app = PatchdeskApp(services, engine=engine, theme=ctx.settings.theme, clock_note=note)
+    app = PatchdeskApp(
+        services,
+        engine=engine,
+        theme=ctx.settings.theme,
+        clock_note=note,
+        ui_state=default_ui_state_path(),
+        keymap=ctx.settings.keys,
+    )
     try:
         app.run(mouse=mouse)
     finally:
@@ -157,7 +176,14 @@ def _parse_start(value: str | None) -> datetime:
     "reproduces a run event for event.",
 )
 @click.option("--mouse", is_flag=True, help="Enable the mouse.")
-def demo(demo_db: Path | None, seed: int, speed: float, start: str | None, mouse: bool) -> None:
+@click.option(
+    "--readonly",
+    is_flag=True,
+    help="Every state-changing action is refused (the demo's engine still runs).",
+)
+def demo(
+    demo_db: Path | None, seed: int, speed: float, start: str | None, mouse: bool, readonly: bool
+) -> None:
     """Open the UI on a fresh simulated MSP (a temporary database unless --db is given).
 
     One client's maintenance windows are open at launch, the others open within minutes;
@@ -170,7 +196,13 @@ def demo(demo_db: Path | None, seed: int, speed: float, start: str | None, mouse
     with tempfile.TemporaryDirectory(prefix="patchdesk-demo-") as scratch:
         path = demo_db if demo_db is not None else Path(scratch) / "demo.db"
         ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
+        kept = "kept" if demo_db is not None else "deleted when the demo quits; --db FILE keeps it"
+        click.echo(f"patchdesk demo: database {path} ({kept})", err=True)
         try:
-            _open_demo(ctx, seed, speed, launch, mouse)
+            _open_demo(ctx, seed, speed, launch, mouse, readonly)
         finally:
             ctx.close()  # release the file before the scratch directory goes
+        if demo_db is not None:
+            click.echo(
+                f"patchdesk demo: the database is kept: patchdesk --db {path} exceptions", err=True
+            )

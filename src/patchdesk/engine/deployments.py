@@ -3,9 +3,10 @@ close deployments whose window has ended and whose targets are all settled.
 
 A target is an in-scope, not-in-maintenance-mode device the window applies to, with the
 approved patches it misses (``engine.approval`` decides, rings respected). A device with
-nothing approved gets no target; a device already in flight in another deployment is left
-to that one. The missing patches of the window's devices are refreshed from the connector
-first, so the targets match what the devices report now.
+nothing approved gets no target; a device already in flight in another deployment, or
+waiting there to be dispatched (windows of one client may overlap), is left to that one.
+The missing patches of the window's devices are refreshed from the connector first, so the
+targets match what the devices report now.
 """
 
 from __future__ import annotations
@@ -109,6 +110,27 @@ def applies(window: MaintenanceWindow, role: Role, tags: Iterable[str], site: st
     return not (window.applies_sites and fold([site or ""]) - fold(window.applies_sites))
 
 
+def narrowness(window: MaintenanceWindow) -> int:
+    """How many of its narrowing lists (roles, tags, sites) a window gives."""
+    return sum(bool(lists) for lists in (window.applies_roles, window.applies_tags,
+                                          window.applies_sites))  # fmt: skip
+
+
+def opening_order(
+    session: Session, found: Sequence[tuple[ClientWindow, datetime, datetime]]
+) -> list[tuple[ClientWindow, datetime, datetime]]:
+    """Occurrences starting together open narrowest window first: a device both a role's
+    window and a catch-all window apply to is patched in its role's window (with that
+    window's reboot policy), the catch-all keeping those no narrower window took."""
+
+    def key(item: tuple[ClientWindow, datetime, datetime]) -> tuple[datetime, int, int]:
+        window, start, _ = item
+        row = session.get(MaintenanceWindow, window.window_id)
+        return (start, -(narrowness(row) if row is not None else 0), window.window_id)
+
+    return sorted(found, key=key)
+
+
 class Candidate(NamedTuple):
     id: int
     connector_id: str
@@ -116,6 +138,9 @@ class Candidate(NamedTuple):
 
 
 _BUSY = select(Target.device_id).where(Target.state.in_(IN_FLIGHT))
+_BUSY_OR_WAITING = select(Target.device_id).where(
+    Target.state.in_((TargetState.PENDING, *IN_FLIGHT))
+)
 _REACHABLE = (
     select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
     .outerjoin(Site, Device.site_id == Site.id)
@@ -129,11 +154,18 @@ _REACHABLE = (
 
 
 def reachable(
-    session: Session, client_id: str, window: MaintenanceWindow | None = None
+    session: Session,
+    client_id: str,
+    window: MaintenanceWindow | None = None,
+    *,
+    waiting_is_busy: bool = False,
 ) -> dict[int, Candidate]:
     """The client's devices the engine can reach and may patch now (with a connector id,
-    not in maintenance mode, not in flight in a deployment), those the window applies to."""
-    busy = set(session.connection().execute(_BUSY).scalars())
+    not in maintenance mode, not in flight in a deployment; with ``waiting_is_busy`` not
+    pending in another deployment either), those the window applies to."""
+    busy = set(
+        session.connection().execute(_BUSY_OR_WAITING if waiting_is_busy else _BUSY).scalars()
+    )
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
         for device_id, connector_id, hostname, role, tags, site in session.execute(
@@ -273,7 +305,7 @@ def open_deployment(
 ) -> Deployment:
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
-    devices = reachable(session, window.client_id, row)
+    devices = reachable(session, window.client_id, row, waiting_is_busy=True)
     refresh_missing(session, connector, window.client_id, devices.values(), now)
     approved = approved_patches(session, window.client_id, devices, load_blocklist(session), now)
     deployment = Deployment(

@@ -4,6 +4,8 @@ Limits: the window's ``max_concurrent`` targets in flight per deployment, and at
 ``servers_per_client`` servers of one client in flight at once (a client never loses all
 its servers together). Only devices the connector reports online are dispatched; the others
 wait (and are *missed* if the window closes first). Servers go first, then by device tier.
+A device is never sent two installs at once: a target whose device has another target in
+flight (overlapping windows, an emergency) waits until that one has settled.
 
 The idempotency key is a function of the target and its attempt number, both stored, so a
 step that crashes between the connector call and the write repeats the call with the same
@@ -17,8 +19,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, case, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from patchdesk.domain import DeploymentState, RebootPolicy, Role, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
@@ -110,12 +112,15 @@ def dispatch(
     candidates = _candidates(session, free, now)
     servers: Counter[str] | None = None  # in flight per client, read when first needed
     chosen: list[tuple[int, int | None, datetime]] = []  # (target, window, its end), in order
+    devices: set[int] = set()  # one target per device this step, too
     for deployment_id, window_id, end, _ in open_rows:
         room = free.get(deployment_id, 0)
         for candidate in candidates.get(deployment_id, ()):
             if room <= 0:
                 break
             if candidate.next_action_at and candidate.next_action_at > now:
+                continue
+            if candidate.device_id in devices:
                 continue
             if candidate.role is Role.SERVER:
                 if servers is None:
@@ -124,6 +129,7 @@ def dispatch(
                     continue
                 servers[candidate.client_id] += 1
             chosen.append((candidate.id, window_id, end))
+            devices.add(candidate.device_id)
             room -= 1
     if chosen:  # less those skipped or trimmed to nothing since the window opened
         still = set(screen(session, [target_id for target_id, _, _ in chosen], now))
@@ -137,15 +143,18 @@ def dispatch(
 _COLUMNS = (
     Target.id,
     Target.deployment_id,
+    Target.device_id,
     Target.next_action_at,
     Device.role,
     Device.criticality,
     Device.client_id,
 )
+_OTHER = aliased(Target)
 _PENDING_ONLINE = (
     Target.deployment_id.in_(bindparam("deployments", expanding=True)),
     Target.state == TargetState.PENDING,
     Device.online.is_(True),
+    ~exists().where(_OTHER.device_id == Target.device_id, _OTHER.state.in_(IN_FLIGHT)),
 )
 _SERVERS = (
     select(*_COLUMNS)

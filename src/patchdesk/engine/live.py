@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from patchdesk.engine import lease, state
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
@@ -45,6 +47,20 @@ def virtual_interval(speed: float) -> timedelta:
     15 seconds and 5 minutes (the production engine steps every 15 s)."""
     seconds = min(300.0, max(15.0, speed * WALL_BUDGET))
     return timedelta(seconds=seconds)
+
+
+def simulated_now(session: Session) -> datetime | None:
+    """The virtual time a simulated runner (the demo) last stepped to, as recorded in the
+    database; None when the database is not run by a simulated runner. Commands run beside
+    the demo use it so that ages and timestamps agree with the UI's clock."""
+    value = state.read(session, RUNNER_KEY)
+    if not value.get("simulated") or not isinstance(value.get("at"), str):
+        return None
+    try:
+        at = datetime.fromisoformat(value["at"])
+    except ValueError:
+        return None
+    return at.astimezone(UTC) if at.tzinfo is not None else None
 
 
 @dataclass(frozen=True)

@@ -425,6 +425,12 @@ def _act(
     report: StepReport,
 ) -> None:
     target = context.target
+    if target.state is TargetState.VERIFIED and not (
+        isinstance(verdict, Failure) and verdict.cause is Cause.HEALTH_REGRESSION
+    ):
+        # Verified stays verified: during the observation period only a health check that
+        # newly fails changes it (a later reboot or a day offline is not this target's).
+        return
     never_dispatched = (
         isinstance(verdict, Pending) and verdict.waiting is Waiting.NEXT_WINDOW
     ) or (isinstance(verdict, Failure) and verdict.cause is Cause.MISSED)

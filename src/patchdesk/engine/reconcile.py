@@ -36,7 +36,12 @@ from patchdesk.engine.attention import CHECKED, Watch
 from patchdesk.engine.commands import QUEUED, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
-from patchdesk.engine.deployments import close_finished, open_deployment, open_now
+from patchdesk.engine.deployments import (
+    close_finished,
+    open_deployment,
+    open_now,
+    opening_order,
+)
 from patchdesk.engine.dispatch import dispatch
 from patchdesk.engine.emergency import UNDEPLOYED, open_emergencies
 from patchdesk.engine.progress import follow
@@ -143,7 +148,7 @@ class Reconciler:
         if not self._up_recorded and connector_up(session, now) is not None:
             everything = True  # deadlines moved with the outage
         changed = apply_statuses(session, facts, now, self._facts)
-        for window, start, end in open_now(session, now, self.schedule):
+        for window, start, end in opening_order(session, open_now(session, now, self.schedule)):
             open_deployment(session, self.connector, window, start, end, now, report)
         open_emergencies(session, self.connector, now, self.config, report)
         follow(

@@ -5,10 +5,12 @@ Only what changed is written, in one bulk statement. A connector that reports ch
 engine's last sync; the engine lists the whole fleet when it has no such sync to go from
 (its first step, after an outage, after a failed step). So an online device's stored
 ``last_seen`` is when a sync last found something new about it, not every poll: an online
-device is checking in now, and the engine reads it so (``progress``). Maintenance mode is
-the RMM's: for a device the connector manages, what it reports is what the store holds (an
-event marks each switch), and a device in maintenance mode gets no target and its pending
-targets are skipped (``engine.skips``).
+device is checking in now, and the engine reads it so (``progress``). Maintenance mode comes
+from the RMM: what the connector reports is stored as ``rmm_maintenance_mode`` (an event
+marks each switch), and ``maintenance_mode``, the value the engine acts on, follows it unless
+a technician set ``maintenance_override`` from the device screen, which the sync never
+touches. A device in maintenance mode gets no target and its pending targets are skipped
+(``engine.skips``).
 
 When the connector is unreachable the step records one ``connector.alert`` event when it
 goes down (not one per step), marks every device ``unknown`` (``online`` NULL, never
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Boolean, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import TargetState
@@ -56,7 +58,7 @@ _CHUNK = 5_000  # ids per IN (...) list
 _devices = cast(Table, Device.__table__)
 _DEVICE_FACTS = select(
     _devices.c.id, _devices.c.connector_id, _devices.c.online, _devices.c.last_seen,
-    _devices.c.last_boot, _devices.c.maintenance_mode,
+    _devices.c.last_boot, _devices.c.rmm_maintenance_mode,
 )  # fmt: skip
 # (Filtered here: with a condition on the state too, SQLite may read by the state index.)
 _TARGETS_OF = select(Target.device_id, Target.id, Target.state).where(
@@ -70,7 +72,11 @@ _UPDATE_FACTS = (
         online=bindparam("b_online"),
         last_seen=bindparam("b_seen"),
         last_boot=bindparam("b_boot"),
-        maintenance_mode=bindparam("b_maintenance"),
+        rmm_maintenance_mode=bindparam("b_maintenance"),
+        # A technician's override wins over the RMM's report (until they clear it).
+        maintenance_mode=func.coalesce(
+            _devices.c.maintenance_override, bindparam("b_maintenance", type_=Boolean())
+        ),
         updated_at=bindparam("b_now"),
     )
 )
@@ -149,7 +155,7 @@ def _extend_deadlines(session: Session, outage: timedelta, now: datetime) -> Non
 
 
 # What the engine wrote of a device's facts:
-# (device id, online, last_seen, last_boot, maintenance_mode).
+# (device id, online, last_seen, last_boot, the RMM's maintenance mode).
 Facts = tuple[int, bool | None, datetime | None, datetime | None, bool]
 
 

@@ -10,8 +10,10 @@ Decisions, on the patch under the cursor (for its client): ``a`` approve, ``b`` 
 (this client, or every client through the global block list; a reason), ``d`` defer (until
 a date in the client's time zone), ``E`` emergency deploy (a reason, the devices, a
 confirmation). ``g`` shows the global block list instead, where ``n`` adds an entry and
-``x`` removes one (with a reason). Every decision goes through the same store functions as
-``patchdesk approvals`` and is in the remediation log with the operator and the time.
+``x`` removes one (with a reason). ``esc`` clears the filters, leaves the block list, and
+with nothing to clear walks back to the board. Every decision goes through the same store
+functions as ``patchdesk approvals`` and is in the remediation log with the operator and the
+time.
 
 Reads run in thread workers. A one-shot timer looks at the events feed every 3 s; when
 decisions, the block list or missing patches changed it reads again, and when only the
@@ -408,7 +410,9 @@ class ApprovalsScreen(Screen[None]):
             self._read_now()
 
     def on_resize(self) -> None:
-        self.query_one(Footer).compact = self.size.width < 100
+        # Compact below 140 columns: at 120, the approval keys and the app's (? help, q quit)
+        # fit only without the padding.
+        self.query_one(Footer).compact = self.size.width < 140
         if self._columns_for != self.size.width:
             self._show_lines()
         self._show_filters()
@@ -747,13 +751,17 @@ class ApprovalsScreen(Screen[None]):
         search.add_class("-shown")
         search.focus()
 
-    def action_clear_filters(self) -> None:
+    async def action_clear_filters(self) -> None:
         """``esc``: in the text filter, clears the text; elsewhere every filter, and from the
-        block list back to the approvals."""
+        block list back to the approvals; with nothing to clear, walks back (the app's
+        ``esc``: to the board)."""
         search = self.query_one("#approvals-search", Input)
         if self._search_timer is not None:
             self._search_timer.stop()
         had_focus = search.has_focus
+        if not had_focus and not search.value and self.view == ApprovalsView():
+            await self.run_action("app.walk_back")
+            return
         search.value = ""
         search.remove_class("-shown")
         if had_focus:

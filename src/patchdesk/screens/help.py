@@ -27,6 +27,7 @@ class HelpEntry:
     key: str
     description: str
     where: str  # "app" or the screen's name
+    binding_id: str = ""  # what the config file's [keys] table remaps
 
 
 def key_label(key: str) -> str:
@@ -39,25 +40,32 @@ class HelpScreen(ModalScreen[None]):
     ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
+    HelpScreen #help-note { margin-top: 1; }
     HelpScreen > VerticalScroll {
-        width: 72; max-width: 95%; height: auto; max-height: 90%;
+        width: 90; max-width: 95%; height: auto; max-height: 90%;
         border: round $accent; background: $surface; padding: 0 1;
     }
     """
 
-    def __init__(self, title: str, entries: list[HelpEntry]) -> None:
+    def __init__(self, title: str, entries: list[HelpEntry], note: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.entries = entries
+        self.note = note  # e.g. which database this is and how to reach it from a shell
 
     def compose(self) -> ComposeResult:
         table = Table(box=None, expand=True, show_header=True, header_style="bold dim")
         table.add_column("Key", no_wrap=True, style="bold")
         table.add_column("Does", ratio=1)
-        table.add_column("Where", no_wrap=True, style="dim")
+        table.add_column("Id (config [keys])", no_wrap=True, style="dim")
         for entry in self.entries:
-            table.add_row(Text(key_label(entry.key)), Text(entry.description), Text(entry.where))
-        scroll = VerticalScroll(Static(table, id="help-table"))
+            table.add_row(
+                Text(key_label(entry.key)), Text(entry.description), Text(entry.binding_id)
+            )
+        parts: list[Static] = [Static(table, id="help-table")]
+        if self.note:
+            parts.append(Static(Text(self.note, style="dim"), id="help-note"))
+        scroll = VerticalScroll(*parts)
         scroll.border_title = f"Keys: {self.title_text}"
         scroll.border_subtitle = "esc closes"
         yield scroll

@@ -9,6 +9,9 @@ notes changed it re-reads the window on screen and the handover figures, and re-
 only when that is done, so polls never overlap. Scrolling past the window read so far asks
 for another window (an exclusive worker: only the latest one counts).
 
+``enter`` opens the device screen (``screens.device_detail``) of the row's device, the
+row's exception selected; ``i`` the exception's summary over the queue.
+
 Actions write through ``store.exception_ops`` in workers, as ``services.operator`` at
 ``services.clock()``; a refusal (someone else acknowledged it first, it was resolved
 meanwhile ...) is told in a notification. Untrusted text is shown through plain ``Text`` or
@@ -33,6 +36,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier
+from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.remediation import RemediationScreen
@@ -258,6 +262,7 @@ class QueueScreen(Screen[None]):
     # than moving the cursor).
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "detail", "Device", id="queue.detail"),
+        Binding("i", "summary", "Exception summary", show=False, id="queue.summary"),
         Binding("a", "acknowledge", "Ack", id="queue.acknowledge"),
         Binding("r", "remediate", "Remediate", id="queue.remediate"),
         Binding("t", "retry", "Retry install now", show=False, id="queue.retry"),
@@ -693,6 +698,12 @@ class QueueScreen(Screen[None]):
             self._read_detail(row.id, "remediate")
 
     def action_detail(self) -> None:
+        """The device screen of the row's device, with the row's exception selected."""
+        if (row := self._row(writes=False)) is not None:
+            show_device(self.app, row.device_id, exception_id=row.id)
+
+    def action_summary(self) -> None:
+        """The exception and its device in brief, over the queue."""
         if (row := self._row(writes=False)) is not None:
             self._read_detail(row.id, "detail")
 

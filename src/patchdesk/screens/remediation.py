@@ -217,6 +217,12 @@ class RemediationScreen(ModalScreen[str | None]):
         )
 
     def action_save(self) -> None:
+        # ctrl+s is a priority binding: it runs ahead of keys still queued for the focused
+        # field (a paste, or fast typing over SSH, followed at once by ctrl+s). Save once
+        # those keys are in, or the note loses its end.
+        (self.focused or self).call_later(self._save)
+
+    def _save(self) -> None:
         if self._saving:
             return
         try:

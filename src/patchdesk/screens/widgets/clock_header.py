@@ -62,6 +62,9 @@ class ClockHeader(Widget):
         if note:
             text.append("  ")
             text.append(f" {note} ", style="bold reverse")
+        if services.readonly:
+            text.append("  ")
+            text.append(" READ-ONLY ", style="bold reverse")
         return text
 
     def render(self) -> RenderableType:

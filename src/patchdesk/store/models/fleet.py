@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from patchdesk.domain import (
@@ -66,7 +66,14 @@ class Device(Base):
     os_name: Mapped[str] = mapped_column(String(200), default="")
     os_version: Mapped[str] = mapped_column(String(100), default="")
     tags: Mapped[list[str]] = mapped_column(default=list)
+    # What the engine acts on: the technician's override when there is one, else the RMM's.
     maintenance_mode: Mapped[bool] = mapped_column(default=False)
+    # What the connector last reported (the engine's sync writes it, never the override).
+    rmm_maintenance_mode: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # A technician's setting from the device screen (NULL: follow the RMM), who and when.
+    maintenance_override: Mapped[bool | None] = mapped_column(default=None)
+    maintenance_override_by: Mapped[str | None] = mapped_column(String(100))
+    maintenance_override_at: Mapped[datetime | None]
     online: Mapped[bool | None] = mapped_column(default=None)
     last_seen: Mapped[datetime | None]
     last_boot: Mapped[datetime | None]

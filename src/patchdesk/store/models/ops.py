@@ -79,6 +79,7 @@ class RemediationRecord(Base):
     __table_args__ = (
         Index("ix_remediation_exception", "exception_id"),
         Index("ix_remediation_at", "at"),
+        Index("ix_remediation_device", "device_id"),  # a device's own log (device screen)
         {"sqlite_autoincrement": True},
     )
 

@@ -1,0 +1,592 @@
+"""One device in full, for the device screen: its facts, the windows that apply to it with
+their next occurrences, its current and past targets with each patch's state, the check-in
+and boot timeline around its last deployment, every exception with its whole remediation
+history and commands, and the device's own log (maintenance-mode changes).
+
+Also finding a device by hostname for ``:device HOST``: hostnames are unique per client
+only, so a name may match several devices; ``HOST@CLIENT`` narrows it to one client.
+
+Everything is read in the caller's session (a screen's worker thread) and returned as frozen
+values. Text inside (hostnames, titles, notes, error messages, command results) is untrusted
+and stored as given: whatever displays it must escape it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from patchdesk.domain import (
+    CLASS_RANK,
+    Criticality,
+    DeploymentState,
+    ExceptionState,
+    FailureClass,
+    MissingPatchState,
+    OsFamily,
+    RebootPolicy,
+    Role,
+    TargetState,
+    Tier,
+    tier_of,
+)
+from patchdesk.engine.calendar import Occurrence, next_occurrences
+from patchdesk.engine.deployments import applies
+from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope
+from patchdesk.engine.windows import spec_of
+from patchdesk.store.exception_views import CommandView, HistoryEntry, QueueRow
+from patchdesk.store.models import (
+    CheckIn,
+    Client,
+    ClientScope,
+    Deployment,
+    Device,
+    MaintenanceWindow,
+    OperatorCommand,
+    Patch,
+    PatchException,
+    RemediationRecord,
+    Site,
+    Target,
+    TargetPatch,
+)
+from patchdesk.store.queue_views import rows_by_id
+
+OCCURRENCES = 3  # next occurrences shown per window
+TARGETS = 12  # most recent targets shown (the total is counted)
+CHECKINS = 40  # check-ins in the timeline at most
+MATCHES = 50  # devices a host search lists at most
+# Targets that ended in failure (their error is a moment of the timeline).
+FAILED = frozenset(
+    {
+        TargetState.INSTALL_FAILED,
+        TargetState.REBOOT_FAILED,
+        TargetState.NO_CHECKIN,
+        TargetState.REGRESSION,
+        TargetState.MISSED,
+    }
+)
+# The timeline covers the last deployment and this much either side of it.
+TIMELINE_MARGIN = timedelta(hours=2)
+
+
+# --- finding a device -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceMatch:
+    """A device a hostname search found (enough to tell same-named devices apart)."""
+
+    id: int
+    hostname: str
+    client_id: str
+    client_name: str
+    role: Role
+    site: str | None
+
+
+@dataclass(frozen=True)
+class HostLookup:
+    """What ``find_devices`` found for ``query``: ``exact`` matches the whole hostname
+    (ignoring case); otherwise ``matches`` are devices whose hostname contains it."""
+
+    query: str
+    matches: tuple[DeviceMatch, ...]
+    exact: bool
+    more: bool  # more than ``MATCHES`` matched; only the first are listed
+
+    @property
+    def single(self) -> DeviceMatch | None:
+        """The one device meant, when there is exactly one exact match."""
+        return self.matches[0] if self.exact and len(self.matches) == 1 else None
+
+
+def find_devices(session: Session, host: str, *, limit: int = MATCHES) -> HostLookup:
+    """Devices named ``host`` (case-insensitive), or ``HOST@CLIENT`` for one client's device
+    (the client by id or name, case-insensitive). With no exact match, the devices whose
+    hostname contains ``host`` (the technician may have typed part of it)."""
+    query = host.strip()
+    if not query:
+        return HostLookup(query, (), exact=False, more=False)
+    candidates: list[tuple[str, str | None]] = [(query, None)]
+    if "@" in query:
+        before, _, after = query.rpartition("@")
+        if before.strip() and after.strip():
+            candidates.insert(0, (before.strip(), after.strip()))
+    for exact in (True, False):
+        for name, client in candidates:
+            found = _matches(session, name, client, exact=exact, limit=limit)
+            if found:
+                return HostLookup(query, tuple(found[:limit]), exact, len(found) > limit)
+    return HostLookup(query, (), exact=False, more=False)
+
+
+def _matches(
+    session: Session, name: str, client: str | None, *, exact: bool, limit: int
+) -> list[DeviceMatch]:
+    hostname = func.lower(Device.hostname)
+    wanted = name.lower()
+    statement = (
+        select(Device.id, Device.hostname, Device.client_id, Client.name, Device.role, Site.name)
+        .join(Client, Client.id == Device.client_id)
+        .outerjoin(Site, Site.id == Device.site_id)
+        .where(hostname == wanted if exact else hostname.contains(wanted, autoescape=True))
+        .order_by(Device.client_id, Device.hostname, Device.id)
+        .limit(limit + 1)
+    )
+    if client is not None:
+        lowered = client.lower()
+        statement = statement.where(
+            or_(func.lower(Device.client_id) == lowered, func.lower(Client.name) == lowered)
+        )
+    return [
+        DeviceMatch(device_id, hostname_, client_id, client_name, role, site)
+        for device_id, hostname_, client_id, client_name, role, site in session.execute(statement)
+    ]
+
+
+# --- one device in full ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeviceFacts:
+    id: int
+    hostname: str
+    client_id: str
+    client_name: str
+    client_timezone: str
+    site: str | None
+    role: Role
+    criticality: Criticality
+    tier: Tier
+    os_family: OsFamily
+    os_name: str
+    os_version: str
+    tags: tuple[str, ...]
+    in_scope: bool
+    maintenance_mode: bool  # what the engine acts on
+    rmm_maintenance_mode: bool  # what the RMM reports
+    maintenance_override: bool | None  # a technician's setting (None: follows the RMM)
+    maintenance_override_by: str | None
+    maintenance_override_at: datetime | None
+    online: bool | None
+    last_seen: datetime | None
+    last_boot: datetime | None
+    connector_id: str | None
+
+
+@dataclass(frozen=True)
+class DeviceWindow:
+    """A window of the device's client that applies to the device, and what comes next."""
+
+    id: int
+    name: str
+    reboot_policy: RebootPolicy
+    checkin_timeout_minutes: int
+    occurrences: tuple[Occurrence, ...]  # the next ones (an open one first)
+
+
+@dataclass(frozen=True)
+class TargetPatchView:
+    vendor_id: str
+    title: str
+    state: MissingPatchState
+    error_code: str | None
+
+
+@dataclass(frozen=True)
+class DeviceTarget:
+    """The device in one deployment (a window occurrence or an emergency)."""
+
+    id: int
+    deployment_id: int
+    window_name: str | None  # None: an emergency deployment
+    emergency: bool
+    occurrence_start: datetime
+    occurrence_end: datetime
+    deployment_state: DeploymentState
+    state: TargetState
+    attempts: int
+    deferrals_used: int
+    dispatched_at: datetime | None
+    installed_at: datetime | None
+    reboot_requested_at: datetime | None
+    reboot_deadline: datetime | None
+    checkin_deadline: datetime | None
+    verified_at: datetime | None
+    error_code: str | None
+    error_message: str | None
+    updated_at: datetime
+    patches: tuple[TargetPatchView, ...]
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One moment around the last deployment. ``detail`` may hold untrusted text."""
+
+    at: datetime
+    what: str
+    detail: str = ""
+    upcoming: bool = False  # a deadline or window end still ahead
+
+
+@dataclass(frozen=True)
+class DeviceException:
+    """An exception of the device (any state) with its whole remediation history."""
+
+    row: QueueRow
+    history: tuple[HistoryEntry, ...]
+    commands: tuple[CommandView, ...]
+
+    @property
+    def unresolved(self) -> bool:
+        return self.row.state is not ExceptionState.RESOLVED
+
+
+@dataclass(frozen=True)
+class DeviceDetail:
+    facts: DeviceFacts
+    windows: tuple[DeviceWindow, ...]
+    targets: tuple[DeviceTarget, ...]  # newest first, at most ``TARGETS``
+    targets_total: int
+    timeline_targets: tuple[int, ...]  # the targets the timeline is about (the latest ones)
+    timeline: tuple[TimelineEntry, ...]
+    # Unresolved ones first, in triage order (the most urgent first), then resolved ones,
+    # the most recently resolved first.
+    exceptions: tuple[DeviceException, ...]
+    device_log: tuple[HistoryEntry, ...]  # records about the device, not an exception
+    read_at: datetime
+
+    @property
+    def open_exceptions(self) -> tuple[DeviceException, ...]:
+        return tuple(e for e in self.exceptions if e.unresolved)
+
+    def open_exception(self, failure_class: FailureClass) -> DeviceException | None:
+        """The unresolved exception of this class (there is at most one per device)."""
+        return next((e for e in self.open_exceptions if e.row.failure_class is failure_class), None)
+
+    def exception(self, exception_id: int) -> DeviceException | None:
+        return next((e for e in self.exceptions if e.row.id == exception_id), None)
+
+
+def device_detail(session: Session, device_id: int, now: datetime) -> DeviceDetail | None:
+    """Everything the device screen shows about one device as of ``now``, or None."""
+    found = session.execute(
+        select(Device, Client, Site.name)
+        .join(Client, Client.id == Device.client_id)
+        .outerjoin(Site, Site.id == Device.site_id)
+        .where(Device.id == device_id)
+    ).first()
+    if found is None:
+        return None
+    device, client, site = found
+    facts = _facts(session, device, client, site)
+    targets, total = _targets(session, device_id)
+    exceptions = _exceptions(session, device_id)
+    # The last deployment, and any other of the device's deployments that started with it
+    # (two windows of the client may open together).
+    last = targets[0].occurrence_start if targets else None
+    around = tuple(
+        t for t in targets if last is not None and t.occurrence_start >= last - TIMELINE_MARGIN
+    )
+    return DeviceDetail(
+        facts=facts,
+        windows=_windows(session, facts, now),
+        targets=targets,
+        targets_total=total,
+        timeline_targets=tuple(t.id for t in around),
+        timeline=_timeline(session, facts, around, exceptions, now) if around else (),
+        exceptions=exceptions,
+        device_log=_device_log(session, device_id),
+        read_at=now,
+    )
+
+
+def client_zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _facts(session: Session, device: Device, client: Client, site: str | None) -> DeviceFacts:
+    stored = session.get(ClientScope, client.id)
+    scope = (
+        Scope.of(
+            include_roles=stored.include_roles,
+            include_tags=stored.include_tags,
+            include_sites=stored.include_sites,
+            include_os=stored.include_os,
+            exclude_devices=stored.exclude_devices,
+            patch_os=stored.patch_os,
+            third_party=stored.third_party,
+        )
+        if stored is not None
+        else Scope.unrestricted()
+    )
+    tags = tuple(device.tags)
+    scoped = ScopedDevice(device.hostname, device.role, device.os_family, site, tags)
+    return DeviceFacts(
+        id=device.id,
+        hostname=device.hostname,
+        client_id=client.id,
+        client_name=client.name,
+        client_timezone=client.timezone,
+        site=site,
+        role=device.role,
+        criticality=device.criticality,
+        tier=tier_of(device.role, device.criticality),
+        os_family=device.os_family,
+        os_name=device.os_name,
+        os_version=device.os_version,
+        tags=tags,
+        in_scope=device_in_scope(scope, scoped),
+        maintenance_mode=device.maintenance_mode,
+        rmm_maintenance_mode=device.rmm_maintenance_mode,
+        maintenance_override=device.maintenance_override,
+        maintenance_override_by=device.maintenance_override_by,
+        maintenance_override_at=device.maintenance_override_at,
+        online=device.online,
+        last_seen=device.last_seen,
+        last_boot=device.last_boot,
+        connector_id=device.connector_id,
+    )
+
+
+def _windows(session: Session, facts: DeviceFacts, now: datetime) -> tuple[DeviceWindow, ...]:
+    windows = session.scalars(
+        select(MaintenanceWindow)
+        .where(MaintenanceWindow.client_id == facts.client_id, MaintenanceWindow.active)
+        .options(selectinload(MaintenanceWindow.blackouts))
+        .order_by(MaintenanceWindow.name)
+    ).all()
+    zone = client_zone(facts.client_timezone)
+    found = [
+        DeviceWindow(
+            id=window.id,
+            name=window.name,
+            reboot_policy=window.reboot_policy,
+            checkin_timeout_minutes=window.checkin_timeout_minutes,
+            occurrences=tuple(next_occurrences(spec_of(window), zone, now, OCCURRENCES)),
+        )
+        for window in windows
+        if applies(window, facts.role, facts.tags, facts.site)
+    ]
+    # The window opening first comes first (one without occurrences last).
+    never = now + timedelta(days=100 * 366)
+    return tuple(
+        sorted(
+            found, key=lambda w: (w.occurrences[0].start_utc if w.occurrences else never, w.name)
+        )
+    )
+
+
+def _targets(session: Session, device_id: int) -> tuple[tuple[DeviceTarget, ...], int]:
+    total = int(
+        session.scalar(select(func.count(Target.id)).where(Target.device_id == device_id)) or 0
+    )
+    rows = session.execute(
+        select(Target, Deployment, MaintenanceWindow.name)
+        .join(Deployment, Deployment.id == Target.deployment_id)
+        .outerjoin(MaintenanceWindow, MaintenanceWindow.id == Deployment.window_id)
+        .where(Target.device_id == device_id)
+        .order_by(Deployment.occurrence_start.desc(), Target.id.desc())
+        .limit(TARGETS)
+    ).all()
+    ids = [target.id for target, _, _ in rows]
+    patches: dict[int, list[TargetPatchView]] = {i: [] for i in ids}
+    if ids:
+        for target_id, vendor_id, title, state, error_code in session.execute(
+            select(
+                TargetPatch.target_id,
+                Patch.vendor_id,
+                Patch.title,
+                TargetPatch.state,
+                TargetPatch.error_code,
+            )
+            .join(Patch, Patch.id == TargetPatch.patch_id)
+            .where(TargetPatch.target_id.in_(ids))
+            .order_by(TargetPatch.target_id, Patch.vendor_id)
+        ):
+            patches[target_id].append(TargetPatchView(vendor_id, title, state, error_code))
+    targets = tuple(
+        DeviceTarget(
+            id=target.id,
+            deployment_id=deployment.id,
+            window_name=window_name,
+            emergency=deployment.emergency,
+            occurrence_start=deployment.occurrence_start,
+            occurrence_end=deployment.occurrence_end,
+            deployment_state=deployment.state,
+            state=target.state,
+            attempts=target.attempts,
+            deferrals_used=target.deferrals_used,
+            dispatched_at=target.dispatched_at,
+            installed_at=target.installed_at,
+            reboot_requested_at=target.reboot_requested_at,
+            reboot_deadline=target.reboot_deadline,
+            checkin_deadline=target.checkin_deadline,
+            verified_at=target.verified_at,
+            error_code=target.error_code,
+            error_message=target.error_message,
+            updated_at=target.updated_at,
+            patches=tuple(patches[target.id]),
+        )
+        for target, deployment, window_name in rows
+    )
+    return targets, total
+
+
+def _exceptions(session: Session, device_id: int) -> tuple[DeviceException, ...]:
+    ids = list(
+        session.scalars(select(PatchException.id).where(PatchException.device_id == device_id))
+    )
+    if not ids:
+        return ()
+    rows = rows_by_id(session, ids)
+    history: dict[int, list[HistoryEntry]] = {i: [] for i in ids}
+    for record in session.scalars(
+        select(RemediationRecord)
+        .where(RemediationRecord.exception_id.in_(ids))
+        .order_by(RemediationRecord.seq)
+    ):
+        assert record.exception_id is not None
+        history[record.exception_id].append(_history(record))
+    commands: dict[int, list[CommandView]] = {i: [] for i in ids}
+    for command, vendor_id in session.execute(
+        select(OperatorCommand, Patch.vendor_id)
+        .outerjoin(Patch, Patch.id == OperatorCommand.patch_id)
+        .where(OperatorCommand.exception_id.in_(ids))
+        .order_by(OperatorCommand.id)
+    ):
+        assert command.exception_id is not None
+        commands[command.exception_id].append(
+            CommandView(
+                id=command.id,
+                kind=command.kind,
+                state=command.state,
+                patch=vendor_id,
+                args=dict(command.args),
+                requested_by=command.requested_by,
+                requested_at=command.requested_at,
+                started_at=command.started_at,
+                completed_at=command.completed_at,
+                result=command.result,
+            )
+        )
+    found = [
+        DeviceException(rows[i], tuple(history[i]), tuple(commands[i])) for i in ids if i in rows
+    ]
+    return tuple(sorted(found, key=_exception_order))
+
+
+def _exception_order(item: DeviceException) -> tuple[int, float, int]:
+    row = item.row
+    if row.state is not ExceptionState.RESOLVED:  # triage order within one device
+        return (CLASS_RANK[row.failure_class], row.opened_at.timestamp(), row.id)
+    resolved = row.resolved_at or row.updated_at
+    return (len(CLASS_RANK) + 1, -resolved.timestamp(), -row.id)
+
+
+def _history(record: RemediationRecord) -> HistoryEntry:
+    return HistoryEntry(
+        record.seq,
+        record.at,
+        record.actor,
+        record.operator,
+        record.action,
+        record.outcome,
+        record.note,
+    )
+
+
+def _device_log(session: Session, device_id: int) -> tuple[HistoryEntry, ...]:
+    return tuple(
+        _history(record)
+        for record in session.scalars(
+            select(RemediationRecord)
+            .where(
+                RemediationRecord.device_id == device_id,
+                RemediationRecord.exception_id.is_(None),
+            )
+            .order_by(RemediationRecord.seq)
+        )
+    )
+
+
+def _timeline(
+    session: Session,
+    facts: DeviceFacts,
+    targets: Sequence[DeviceTarget],
+    exceptions: Sequence[DeviceException],
+    now: datetime,
+) -> tuple[TimelineEntry, ...]:
+    """The last deployment's moments for this device (each of ``targets``), its check-ins
+    (with the boot time each reported, a new boot marked) and the exceptions opened meanwhile,
+    in time order."""
+    entries: list[TimelineEntry] = []
+
+    def add(at: datetime | None, what: str, detail: str = "", *, deadline: bool = False) -> None:
+        if at is not None:
+            entries.append(TimelineEntry(at, what, detail, upcoming=deadline and at > now))
+
+    several = len(targets) > 1
+    for target in targets:
+        name = target.window_name or "emergency"
+        of = f"{name}: " if several else ""
+        opening = "emergency deployment opens" if target.emergency else "window opens"
+        add(target.occurrence_start, opening, name)
+        closing = "emergency deployment ends" if target.emergency else "window closes"
+        add(target.occurrence_end, closing, name, deadline=True)
+        attempt = f"attempt {target.attempts}" if target.attempts > 1 else ""
+        add(target.dispatched_at, "install dispatched", (of + attempt).strip(": "))
+        add(target.installed_at, "install reported done", of.strip(": "))
+        add(target.reboot_requested_at, "reboot requested", of.strip(": "))
+        if target.verified_at is None:
+            add(target.reboot_deadline, "reboot deadline", of.strip(": "), deadline=True)
+            add(target.checkin_deadline, "check-in deadline", of.strip(": "), deadline=True)
+        add(target.verified_at, "verified", of.strip(": "))
+        if target.state in FAILED and (target.error_code or target.error_message):
+            error = " ".join(p for p in (target.error_code, target.error_message) if p)
+            add(target.updated_at, f"target {target.state.value}", of + error)
+    first = min(target.occurrence_start for target in targets)
+    for item in exceptions:
+        row = item.row
+        if row.opened_at >= first - TIMELINE_MARGIN:
+            add(row.opened_at, f"exception #{row.id} opened", row.failure_class.value)
+
+    known = [e.at for e in entries]
+    start = min(known) - TIMELINE_MARGIN
+    end = max(e.at for e in entries if e.at <= now) if any(e.at <= now for e in entries) else now
+    end = max(end, min(now, max(t.occurrence_end for t in targets))) + TIMELINE_MARGIN
+    checkins = session.execute(
+        select(CheckIn.at, CheckIn.boot_time)
+        .where(CheckIn.device_id == facts.id, CheckIn.at >= start, CheckIn.at <= end)
+        .order_by(CheckIn.at, CheckIn.id)
+        .limit(CHECKINS)
+    ).all()
+    previous_boot: datetime | None = None
+    for at, boot in checkins:
+        if boot is None:
+            detail = "no boot time reported"
+        else:
+            detail = f"boot time {boot:%m-%d %H:%M} UTC"
+            if previous_boot is not None and boot != previous_boot:
+                detail += " (a new boot)"
+            if boot > at:  # the connector reported a boot after the device was last seen
+                detail += ", after this check-in: no check-in since that boot"
+        add(at, "check-in", detail)
+        previous_boot = boot if boot is not None else previous_boot
+    # The boots themselves, as the check-ins and the device's facts report them.
+    boots = {boot for _, boot in checkins if boot is not None}
+    if facts.last_boot is not None:
+        boots.add(facts.last_boot)
+    for boot in sorted(boots):
+        if start <= boot <= end:
+            add(boot, "booted", "the last boot reported" if boot == facts.last_boot else "")
+    return tuple(sorted(entries, key=lambda e: e.at))
