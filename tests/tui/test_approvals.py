@@ -190,6 +190,17 @@ async def test_key_4_lists_the_patches_awaiting_approval(world: SimWorld) -> Non
         assert app.current_mode == "board"
 
 
+async def test_colon_approvals_opens_the_screen(world: SimWorld) -> None:
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert "approvals" in app.command_names()
+        await pilot.press("colon", *"approvals", "enter")
+        await settle(pilot)
+        assert app.current_mode == "approvals"
+        assert isinstance(app.screen, ApprovalsScreen)
+
+
 # --- decisions ------------------------------------------------------------------------------
 
 
