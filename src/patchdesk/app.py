@@ -2,10 +2,10 @@
 
 Built around ``Services`` (the store, who is at the keyboard, the clock, the operator's
 zone): screens reach it with ``services_of(self.app)``. Screens are Textual *modes*, each
-with its own stack: ``board`` (the start screen) and ``queue`` (the exception queue and
-handover). App keys: ``1`` board, ``2`` queue, ``?`` every key of the current screen, ``q``
-quit (confirmed), ``ctrl+p`` the command palette. Below 80x24 a message replaces the
-screens until the terminal grows.
+with its own stack: ``board`` (the start screen), ``queue`` (the exception queue and
+handover) and ``approvals``. App keys: ``1`` board, ``2`` queue, ``4`` approvals, ``?`` every
+key of the current screen, ``q`` quit (confirmed), ``ctrl+p`` the command palette. Below
+80x24 a message replaces the screens until the terminal grows.
 
 The engine may run in the same process (``LiveEngine``, a background thread): the app
 starts it once mounted and stops it (releasing the lease) when it closes. The UI thread never
@@ -24,6 +24,7 @@ from textual.events import Resize
 from textual.screen import Screen
 
 from patchdesk.engine.live import LiveEngine
+from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.bindings import all_binding_ids
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.clients import ClientsScreen
@@ -77,6 +78,7 @@ SCREEN_TITLES = {
     "queue": "Exception queue",
     "reports": "Reports",
     "clients": "Clients",
+    "approvals": "Approvals",
 }
 
 
@@ -87,6 +89,7 @@ class PatchdeskApp(App[None]):
         "queue": queue_screen,
         "reports": ReportsScreen,
         "clients": ClientsScreen,
+        "approvals": ApprovalsScreen,
     }
     # The mode keys stay out of the footer (each screen's own keys fill it at 80 columns);
     # `?`, `:` and the palette list them.
@@ -94,6 +97,7 @@ class PatchdeskApp(App[None]):
         Binding("1", "show_mode('board')", "Board", show=False, id="app.board"),
         Binding("2", "show_mode('queue')", "Queue", show=False, id="app.queue"),
         Binding("3", "show_mode('reports')", "Reports", show=False, id="app.reports"),
+        Binding("4", "show_mode('approvals')", "Approvals", show=False, id="app.approvals"),
         Binding("5", "show_mode('clients')", "Clients", show=False, id="app.clients"),
         Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),

@@ -176,3 +176,49 @@ async def test_colon_device_opens_the_device_screen(
         assert isinstance(app.screen, DeviceDetailScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, BoardScreen)
+
+
+async def test_c_in_the_queue_opens_the_rows_client_and_esc_comes_back(
+    demo_db: Database, make_app: AppFactory
+) -> None:
+    from patchdesk.screens.clients import ClientDetailScreen
+    from patchdesk.screens.queue import QueueScreen
+    from patchdesk.screens.widgets.queue_table import QueueTable
+
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        current = queue.query_one(QueueTable).current
+        assert current is not None
+        await pilot.press("c")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, ClientDetailScreen)
+        assert app.current_mode == "clients"
+        assert app.screen.client_id == current.row.client_id
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.current_mode == "queue"
+
+
+async def test_colon_client_opens_the_client(demo_db: Database, make_app: AppFactory) -> None:
+    from patchdesk.screens.clients import ClientDetailScreen
+
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("colon")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.press(*"client kau", "tab")
+        line = app.screen
+        assert isinstance(line, CommandLine)
+        assert line.query_one(Input).value == "client kauri-freight"
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ClientDetailScreen)

@@ -10,18 +10,23 @@ from sqlalchemy import select
 from textual.widgets import OptionList, Static
 from textual.widgets._toast import Toast
 
-from patchdesk.domain import CommandState, FailureClass
+from patchdesk.app import PatchdeskApp
+from patchdesk.domain import CommandState, FailureClass, MissingPatchState
+from patchdesk.screens.approval_forms import ApprovalForm, EmergencyForm
+from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.handover import HandoverPanel
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.store import exception_ops as ops
+from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note
-from patchdesk.store.models import Client, Device, OperatorCommand, Patch
+from patchdesk.store.models import Client, Device, DevicePatch, OperatorCommand, Patch
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, seed_fleet
 from tests.tui.queue_fixtures import QueueApp, queue_screen, services, settle
+from tests.tui.test_approvals import settle as settle_approvals
 
 MARKUP_HOST = "[bold red]HOST[/]"
 CLICK_HOST = "[@click=app.quit]X"
@@ -152,6 +157,86 @@ async def test_untrusted_text_is_shown_literally_and_triggers_nothing(database: 
         assert any(f"already acknowledged by {OWNER}" in toast for toast in toasts)
         for toast in app.screen.query(Toast):
             await pilot.click(toast)
+        await pilot.pause()
+        assert app.is_running
+        assert app.return_code is None
+
+
+async def test_approvals_show_patch_titles_ids_and_reasons_literally(database: Database) -> None:
+    """The approvals screen: a patch title, id and client name full of markup and escapes
+    are shown as text in the table, the panel below it and the forms; the block list's
+    reason and author too."""
+    title = "[@click=app.quit]Cumulative[/] \x1b[2J [link=https://evil.example]KB[/link]"
+    seeded = seed_fleet(database)
+    with database.session() as session:
+        client = session.get(Client, seeded.client_id)
+        assert client is not None
+        client.name = CLIENT_NAME
+        patch = session.get(Patch, seeded.patches["KB5044281"])
+        assert patch is not None
+        patch.vendor_id = PATCH_ID
+        patch.title = title
+        for device_id in seeded.devices.values():
+            session.add(
+                DevicePatch(
+                    device_id=device_id,
+                    patch_id=patch.id,
+                    state=MissingPatchState.MISSING,
+                    detected_at=NOW - timedelta(days=1),
+                    updated_at=NOW,
+                )
+            )
+        device = session.get(Device, seeded.devices["FRONTDESK"])
+        assert device is not None
+        device.hostname = ESCAPE_HOST
+    with database.writer() as session:
+        add_to_blocklist(session, "KB-OTHER", NOTE, OWNER, now=NOW)
+    app = PatchdeskApp(services(database))
+    app.animation_level = "none"
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        await pilot.pause()
+        await pilot.press("4")
+        await settle_approvals(pilot)
+        screen = app.screen
+        assert isinstance(screen, ApprovalsScreen)
+        assert [line.patch_id for line in screen.shown] == [PATCH_ID]
+        table_line = screen.query_one("#approvals-table").render_line(1).text
+        no_control(table_line)
+        assert PATCH_ID in table_line
+        assert "[@click=app.quit]Cumulative[/]" in table_line
+        current = str(screen.query_one("#approvals-current", Static).render())
+        no_control(current)
+        assert CLIENT_NAME in current
+        assert "[@click=app.quit]Cumulative[/] [2J [link=https://evil.example]KB[/link]" in (
+            current
+        )
+        assert "EVIL[2J]0;pwned" in current  # the hostname, escapes gone
+        await pilot.click("#approvals-table", offset=(30, 1))
+        await pilot.click("#approvals-current", offset=(10, 1))
+        await pilot.pause()
+        assert app.is_running
+
+        await pilot.press("E")
+        await settle_approvals(pilot)
+        assert isinstance(app.screen, EmergencyForm)
+        header = str(app.screen.query_one(".form-header", Static).render())
+        no_control(header)
+        assert PATCH_ID in header
+        assert CLIENT_NAME in header
+        assert "[@click=app.quit]Cumulative[/] [2J" in header
+        devices = app.screen.query_one("#devices").render_line(2).text
+        no_control(devices)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ApprovalForm)
+
+        await pilot.press("g")
+        await settle_approvals(pilot)
+        panel = str(screen.query_one("#approvals-current", Static).render())
+        no_control(panel)
+        assert f"blocked by {OWNER}" in panel
+        assert "[@click=app.quit]click me[/] [2J wiped?" in panel
+        await pilot.click("#approvals-current", offset=(12, 0))
         await pilot.pause()
         assert app.is_running
         assert app.return_code is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,8 +12,9 @@ import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.domain import ApprovalDecisionKind
-from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day
+from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day, until_from_text
 from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows
+from patchdesk.store.approval_views import BlockLine, read_blocklist
 from patchdesk.store.approvals import (
     DecisionError,
     DecisionRequest,
@@ -23,6 +24,7 @@ from patchdesk.store.approvals import (
     load_blocklist,
     record_decision,
 )
+from patchdesk.store.blocklist import BlocklistChange, add_to_blocklist, remove_from_blocklist
 from patchdesk.text import printable
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -258,21 +260,12 @@ def _operator() -> str:
 
 def _parse_until(text: str, client_id: str) -> datetime:
     """A date is the start of that day in the client's zone (UTC for an unknown client)."""
-    if _DATE.fullmatch(text):
-        try:
-            day = date.fromisoformat(text)
-        except ValueError as exc:
-            raise BadInput(f"patchdesk: --until: {text!r} is not a date: {exc}") from None
-        with get_context().database().session() as session:
-            zone = client_zone(session, client_id)
-        return start_of_day(day, zone or UTC)
+    with get_context().database().session() as session:
+        zone = client_zone(session, client_id)
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(f"patchdesk: --until: {text!r} is not a date or an ISO time") from None
-    if parsed.tzinfo is None:
-        raise BadInput(f"patchdesk: --until: {text!r} needs a UTC offset, or give a date")
-    return parsed.astimezone(UTC)
+        return until_from_text(text, zone or UTC)
+    except ValueError as exc:
+        raise BadInput(f"patchdesk: --until: {exc}") from None
 
 
 def _record(request: DecisionRequest) -> None:
@@ -302,3 +295,70 @@ def _record(request: DecisionRequest) -> None:
         click.echo(f"  now {row.decision.state.value}, {devices}: {printable(row.decision.reason)}")
     if not rows:
         click.echo("  (no in-scope device of this client misses it now)")
+
+
+# --- the global block list ------------------------------------------------------------------
+
+
+@approvals.group("blocklist", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+@click.pass_context
+def blocklist(ctx: click.Context, as_json: bool) -> None:
+    """The global block list: patches blocked for every client, over every approval.
+
+    \b
+    Subcommands add and remove entries (a reason each; stored, evented, in the
+    remediation log), as the approvals screen's block list does.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    with get_context().database().session() as session:
+        lines = read_blocklist(session)
+    if as_json:
+        print_json([_block_document(line) for line in lines])
+        return
+    if not lines:
+        click.echo("the global block list is empty")
+    for line in lines:
+        missing = f"{line.devices_missing} device{'' if line.devices_missing == 1 else 's'}"
+        click.echo(
+            f"{printable(line.patch_id)}  blocked by {printable(line.blocked_by)} on "
+            f"{line.blocked_at.astimezone(UTC).date().isoformat()}, {missing} missing it: "
+            f"{printable(line.reason)}"
+        )
+
+
+def _block_document(line: BlockLine) -> dict[str, Any]:
+    return {
+        "patch_id": line.patch_id,
+        "reason": line.reason,
+        "blocked_by": line.blocked_by,
+        "blocked_at": _iso(line.blocked_at),
+        "title": line.title,
+        "devices_missing": line.devices_missing,
+    }
+
+
+@blocklist.command("add")
+@PATCH
+@click.option("--reason", default="", help="Why (required).")
+def blocklist_add(patch_id: str, reason: str) -> None:
+    """Block PATCH_ID for every client (an id no device reported yet may be listed too)."""
+    _change_blocklist(add_to_blocklist, patch_id, reason)
+
+
+@blocklist.command("remove")
+@PATCH
+@click.option("--reason", default="", help="Why the block is lifted (required).")
+def blocklist_remove(patch_id: str, reason: str) -> None:
+    """Lift the global block on PATCH_ID: the clients' rules and decisions apply again."""
+    _change_blocklist(remove_from_blocklist, patch_id, reason)
+
+
+def _change_blocklist(change: Callable[..., BlocklistChange], patch_id: str, reason: str) -> None:
+    try:
+        with get_context().database().writer() as session:
+            done = change(session, patch_id, reason, _operator(), now=datetime.now(UTC))
+    except DecisionError as exc:
+        raise BadInput([f"patchdesk: {problem}" for problem in exc.problems]) from exc
+    click.echo(printable(done.note))

@@ -308,6 +308,31 @@ def start_of_day(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
 
 
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def until_from_text(text: str, zone: tzinfo) -> datetime:
+    """The end of a defer as a person types it (the CLI's ``--until``, the approvals
+    screen): a date is 00:00 of that day in ``zone`` (the client's); an ISO 8601 time needs
+    a UTC offset. Raises ``ValueError`` saying what is wrong (without naming the field)."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty: give a date like 2026-12-04")
+    if _DATE_TEXT.fullmatch(text):
+        try:
+            day = date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a date: {exc}") from None
+        return start_of_day(day, zone)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date or an ISO time") from None
+    if parsed.tzinfo is None:
+        raise ValueError(f"{text!r} needs a UTC offset, or give a date")
+    return parsed.astimezone(UTC)
+
+
 def decide(
     patch: PatchFacts,
     *,

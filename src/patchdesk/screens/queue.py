@@ -36,6 +36,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier
+from patchdesk.screens.clients import open_client
 from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
@@ -263,6 +264,7 @@ class QueueScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "detail", "Device", id="queue.detail"),
         Binding("i", "summary", "Exception summary", show=False, id="queue.summary"),
+        Binding("c", "client", "Client", show=False, id="queue.client"),
         Binding("a", "acknowledge", "Ack", id="queue.acknowledge"),
         Binding("r", "remediate", "Remediate", id="queue.remediate"),
         Binding("t", "retry", "Retry install now", show=False, id="queue.retry"),
@@ -701,6 +703,11 @@ class QueueScreen(Screen[None]):
         """The device screen of the row's device, with the row's exception selected."""
         if (row := self._row(writes=False)) is not None:
             show_device(self.app, row.device_id, exception_id=row.id)
+
+    def action_client(self) -> None:
+        """The row's client: policy, windows, figures (``esc`` comes back here)."""
+        if (row := self._row(writes=False)) is not None:
+            open_client(self.app, row.client_id)
 
     def action_summary(self) -> None:
         """The exception and its device in brief, over the queue."""
