@@ -24,6 +24,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from patchdesk.screens.board_feed import BoardFeed, BoardUpdate
+from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.kpi_strip import KpiStrip
@@ -90,6 +91,7 @@ class BoardScreen(Screen[None]):
 
     BINDINGS = [
         Binding("r", "refresh_now", "Refresh", id="board.refresh"),
+        Binding("o", "oldest", "Oldest exception", id="board.oldest"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="board.focus_next"),
         Binding(
             "shift+tab", "app.focus_previous", "Previous panel", show=False, id="board.focus_prev"
@@ -144,6 +146,16 @@ class BoardScreen(Screen[None]):
         if not self._reading and self.is_current:
             self._reading = True
             self._read(now)
+
+    def action_oldest(self) -> None:
+        """The device screen of the oldest unacknowledged exception (the KPI strip names it)."""
+        kpis = self.query_one(KpiStrip).kpis
+        if kpis is None or kpis.oldest_unacknowledged_device is None:
+            self.notify("no unacknowledged exception", markup=False)
+            return
+        show_device(
+            self.app, kpis.oldest_unacknowledged_device, exception_id=kpis.oldest_unacknowledged_id
+        )
 
     def action_refresh_now(self) -> None:
         if not self._reading:

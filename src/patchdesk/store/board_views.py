@@ -252,6 +252,8 @@ class Kpis:
     cycle: date
     verified: int  # targets verified this cycle
     failed: int  # targets of this cycle's deployments in a failure state
+    oldest_unacknowledged_id: int | None = None  # that exception
+    oldest_unacknowledged_device: int | None = None  # and its device
 
     @property
     def open_total(self) -> int:
@@ -267,7 +269,7 @@ def read_kpis(session: Session, now: datetime) -> Kpis:
     ).all():
         by_tier[tier] = n
     oldest = session.execute(
-        select(PatchException.opened_at, Device.hostname)
+        select(PatchException.opened_at, Device.hostname, PatchException.id, Device.id)
         .join(Device, Device.id == PatchException.device_id)
         .where(PatchException.state == ExceptionState.OPEN)
         .order_by(PatchException.opened_at, PatchException.id)
@@ -293,6 +295,8 @@ def read_kpis(session: Session, now: datetime) -> Kpis:
         cycle=cycle,
         verified=verified or 0,
         failed=failed or 0,
+        oldest_unacknowledged_id=oldest[2] if oldest is not None else None,
+        oldest_unacknowledged_device=oldest[3] if oldest is not None else None,
     )
 
 
