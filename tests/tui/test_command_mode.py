@@ -222,3 +222,22 @@ async def test_colon_client_opens_the_client(demo_db: Database, make_app: AppFac
         await pilot.press("enter")
         await pilot.pause(0.5)
         assert isinstance(app.screen, ClientDetailScreen)
+
+
+async def test_the_palette_goes_to_a_device_by_name(
+    demo_db: Database, make_app: AppFactory
+) -> None:
+    from patchdesk.screens.device_detail import DeviceDetailScreen
+
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await pilot.press(*"ndp-dc01")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, DeviceDetailScreen)
