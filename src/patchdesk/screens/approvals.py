@@ -56,6 +56,7 @@ from patchdesk.screens.approval_forms import (
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.timetext import duration
+from patchdesk.screens.worker_results import notify_worker_error
 from patchdesk.store.approval_views import (
     ApprovalLine,
     ApprovalsRead,
@@ -510,12 +511,7 @@ class ApprovalsScreen(Screen[None]):
         if event.worker.group == "approvals-read":
             self._reading = False
             self._rearm()
-        self.notify(
-            f"{event.worker.group}: {printable(str(event.worker.error))}",
-            title="Database error",
-            severity="error",
-            markup=False,
-        )
+        notify_worker_error(self, event.worker)
 
     # --- showing ---------------------------------------------------------------------------
 

@@ -52,6 +52,7 @@ from patchdesk.screens.widgets.device_sections import (
     windows_text,
 )
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.worker_results import ActionDone, notify_worker_error
 from patchdesk.store import device_ops
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.device_views import (
@@ -95,13 +96,6 @@ class Polled(Message):
         self.detail = detail
         self.now = now
         self.changed = changed
-
-
-class ActionDone(Message):
-    def __init__(self, message: str, *, refused: bool = False) -> None:
-        super().__init__()
-        self.message = message
-        self.refused = refused
 
 
 class RemediationRead(Message):
@@ -301,12 +295,7 @@ class DeviceDetailScreen(Screen[None]):
         if event.worker.group == "device-poll":
             self._polling = False
             self._rearm()
-        self.notify(
-            f"{event.worker.group}: {printable(str(event.worker.error))}",
-            title="Database error",
-            severity="error",
-            markup=False,
-        )
+        notify_worker_error(self, event.worker)
 
     # --- drawing ---------------------------------------------------------------------------
 

@@ -51,6 +51,7 @@ from patchdesk.screens.widgets.queue_cells import (
 )
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.queue_table import QueueTable
+from patchdesk.screens.worker_results import ActionDone, notify_worker_error
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.exception_views import (
     UNRESOLVED,
@@ -224,13 +225,6 @@ class Polled(Message):
         self.last_event_id = last_event_id
         self.summary = summary
         self.now = now
-
-
-class ActionDone(Message):
-    def __init__(self, message: str, *, refused: bool = False) -> None:
-        super().__init__()
-        self.message = message
-        self.refused = refused
 
 
 class DetailRead(Message):
@@ -473,17 +467,10 @@ class QueueScreen(Screen[None]):
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR:
             return
-        group = event.worker.group
-        error = event.worker.error
-        if group == "queue-poll":
+        if event.worker.group == "queue-poll":
             self._polling = False
             self._rearm()
-        self.notify(
-            f"{group}: {printable(str(error))}",
-            title="Database error",
-            severity="error",
-            markup=False,
-        )
+        notify_worker_error(self, event.worker)
 
     # --- filters ---------------------------------------------------------------------------
 
