@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import io
 
-from patchdesk.reports.cycle_model import CycleReport
 from patchdesk.reports.escape import csv_cell
 from patchdesk.reports.formatting import iso, local_iso
+from patchdesk.store.report_model import CycleReport
 
 COLUMNS = (
     "client",

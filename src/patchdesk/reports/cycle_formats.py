@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from patchdesk.reports import cycle_csv, cycle_html, cycle_json, cycle_markdown
-from patchdesk.reports.cycle_model import CycleReport
+from patchdesk.store.report_model import CycleReport
 
 FORMATS = ("md", "html", "csv", "json")
 

@@ -7,12 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from patchdesk.domain import TargetState
-from patchdesk.reports.cycle_model import (
-    OUTCOME_LABELS,
-    CycleReport,
-    ExceptionLine,
-    TargetLine,
-)
 from patchdesk.reports.cycle_text import (
     DEFINITIONS,
     as_of,
@@ -28,6 +22,12 @@ from patchdesk.reports.cycle_text import (
 )
 from patchdesk.reports.escape import html_multiline, html_text
 from patchdesk.reports.formatting import local, local_range, percent, utc
+from patchdesk.store.report_model import (
+    OUTCOME_LABELS,
+    CycleReport,
+    ExceptionLine,
+    TargetLine,
+)
 
 STYLE = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d5d9e0; --soft: #f4f6f9;

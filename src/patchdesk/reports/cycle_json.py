@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from patchdesk.domain import TIER_LABELS
-from patchdesk.reports.cycle_model import CycleReport, ExceptionLine, TargetLine
 from patchdesk.reports.formatting import iso, local_iso
 from patchdesk.reports.metrics_document import compliance_document, mttr_document
+from patchdesk.store.report_model import CycleReport, ExceptionLine, TargetLine
 
 
 def document(report: CycleReport) -> dict[str, Any]:

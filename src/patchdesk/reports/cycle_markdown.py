@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from patchdesk.reports.cycle_model import OUTCOME_LABELS, CycleReport, ExceptionLine
 from patchdesk.reports.cycle_text import (
     DEFINITIONS,
     as_of,
@@ -21,6 +20,7 @@ from patchdesk.reports.cycle_text import (
 )
 from patchdesk.reports.escape import md_text
 from patchdesk.reports.formatting import local, local_range, utc
+from patchdesk.store.report_model import OUTCOME_LABELS, CycleReport, ExceptionLine
 
 MAX_PATCHES = 3
 

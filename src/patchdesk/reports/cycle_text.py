@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from patchdesk.domain import TIER_LABELS, FailureClass, Tier
 from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.reports.cycle_model import CLASS_LABELS, CycleReport
 from patchdesk.reports.formatting import duration, local, percent, plural, utc
+from patchdesk.store.report_model import CLASS_LABELS, CycleReport
 
 DEFINITIONS = (
     "Device compliance: the share of in-scope devices with no approved and due patch "

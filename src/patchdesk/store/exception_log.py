@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from patchdesk.reports.cycle_model import ExceptionLine, RemediationLine
 from patchdesk.store.models import Client, Device, Patch, PatchException, RemediationRecord
+from patchdesk.store.report_model import ExceptionLine, RemediationLine
 
 
 @dataclass(frozen=True)

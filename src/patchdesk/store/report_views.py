@@ -1,4 +1,4 @@
-"""The post-patch report's data for one client and cycle (``reports.cycle_model``).
+"""The post-patch report's data for one client and cycle (``store.report_model``).
 
 Deployments are the cycle's when their occurrence started in the cycle (the client's local
 Patch Tuesday to the next). Exceptions are the cycle's when they were opened or resolved in
@@ -22,16 +22,6 @@ from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.failures import failure_class_of
 from patchdesk.engine.metrics.mttr import mttr
 from patchdesk.engine.scope import device_in_scope
-from patchdesk.reports.cycle_model import (
-    CycleReport,
-    EmergencyLine,
-    ExceptionLine,
-    PatchLine,
-    RemediationLine,
-    ScopeSummary,
-    TargetLine,
-    WindowUsed,
-)
 from patchdesk.store.approvals import load_scope, scoped_device
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.exception_log import exception_line
@@ -49,6 +39,16 @@ from patchdesk.store.models import (
     Site,
     Target,
     TargetPatch,
+)
+from patchdesk.store.report_model import (
+    CycleReport,
+    EmergencyLine,
+    ExceptionLine,
+    PatchLine,
+    RemediationLine,
+    ScopeSummary,
+    TargetLine,
+    WindowUsed,
 )
 
 EMERGENCY_NAME = "Emergency deployment"
