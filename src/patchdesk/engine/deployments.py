@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -32,13 +32,12 @@ from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.engine.windows import ClientWindow
-from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.store.approvals import load_blocklist, load_client
 from patchdesk.store.events import record_event
+from patchdesk.store.missing_refresh import record_reported
 from patchdesk.store.models import (
     Deployment,
     Device,
-    DevicePatch,
     MaintenanceWindow,
     Patch,
     Site,
@@ -158,62 +157,11 @@ def refresh_missing(
         return
     reported = connector.missing_patches(sorted(by_connector))
     rows = [
-        MissingRow(line=0, client_id=client_id, hostname=by_connector[cid].hostname, patch=patch)
+        (by_connector[cid].id, patches)
         for cid, patches in sorted(reported.items())
         if cid in by_connector
-        for patch in patches
     ]
-    if rows:
-        apply_missing_patches(session, rows, now=now)
-    answered = {
-        by_connector[cid].id: {patch.vendor_id for patch in patches}
-        for cid, patches in reported.items()
-        if cid in by_connector
-    }
-    _no_longer_missing(session, client_id, answered, now)
-
-
-_STILL_MISSING = (
-    select(DevicePatch.id, DevicePatch.device_id, Patch.vendor_id)
-    .join(Patch, DevicePatch.patch_id == Patch.id)
-    .where(
-        DevicePatch.device_id.in_(bindparam("devices", expanding=True)),
-        DevicePatch.state == MissingPatchState.MISSING,
-    )
-)
-_GONE = (
-    update(cast(Table, DevicePatch.__table__))
-    .where(cast(Table, DevicePatch.__table__).c.id == bindparam("b_id"))
-    .values(state=MissingPatchState.INSTALLED, installed_at=bindparam("b_now"),
-            updated_at=bindparam("b_now"))
-)  # fmt: skip
-
-
-def _no_longer_missing(
-    session: Session, client_id: str, answered: Mapping[int, set[str]], now: datetime
-) -> None:
-    """Mark installed the stored missing patches the devices no longer report."""
-    if not answered:
-        return
-    gone = [
-        {"b_id": row_id, "b_now": now}
-        for row_id, device_id, vendor_id in session.connection().execute(
-            _STILL_MISSING, {"devices": sorted(answered)}
-        )
-        if vendor_id not in answered[device_id]
-    ]
-    if not gone:
-        return
-    session.connection().execute(_GONE, gone)
-    record_event(
-        session,
-        at=now,
-        kind="patches.no_longer_missing",
-        entity="client",
-        entity_id=client_id,
-        client_id=client_id,
-        payload={"installed": len(gone)},
-    )
+    record_reported(session, client_id, rows, now)
 
 
 _PATCH_IDS = select(Patch.vendor_id, Patch.id).where(

@@ -80,11 +80,14 @@ MAX_OPERATOR = 100
 # --- loading --------------------------------------------------------------------------------
 
 
+_BLOCKLIST = select(
+    BlockedPatch.patch_vendor_id, BlockedPatch.reason, BlockedPatch.blocked_by,
+    BlockedPatch.blocked_at,
+).order_by(BlockedPatch.id)  # fmt: skip
+
+
 def load_blocklist(session: Session) -> Blocklist:
-    return Blocklist(
-        BlockEntry(row.patch_vendor_id, row.reason, row.blocked_by, row.blocked_at)
-        for row in session.scalars(select(BlockedPatch))
-    )
+    return Blocklist(BlockEntry(*row) for row in session.connection().execute(_BLOCKLIST))
 
 
 def client_ids(session: Session) -> list[str]:
@@ -264,34 +267,74 @@ def manual_decision(row: ApprovalDecision) -> ManualDecision:
     )
 
 
+# Manual decisions as plain rows (the engine reads them at every dispatch: no ORM objects).
+_DECISIONS = (
+    select(
+        ApprovalDecision.client_id,
+        ApprovalDecision.patch_id,
+        ApprovalDecision.decision,
+        ApprovalDecision.decided_at,
+        ApprovalDecision.operator,
+        ApprovalDecision.reason,
+        ApprovalDecision.until,
+        ApprovalDecision.device_ids,
+        ApprovalDecision.id,
+    )
+    .where(
+        ApprovalDecision.client_id.in_(bindparam("clients", expanding=True)),
+        ApprovalDecision.patch_id.in_(bindparam("patches", expanding=True)),
+    )
+    .order_by(ApprovalDecision.decided_at, ApprovalDecision.id)
+)
+
+
 def _decisions(
     session: Session, client_id: str, patch_ids: Sequence[int]
 ) -> dict[int, list[ManualDecision]]:
-    if not patch_ids:
-        return {}
-    rows = session.scalars(
-        select(ApprovalDecision)
-        .where(ApprovalDecision.client_id == client_id, ApprovalDecision.patch_id.in_(patch_ids))
-        .order_by(ApprovalDecision.decided_at, ApprovalDecision.id)
-    )
-    found: dict[int, list[ManualDecision]] = defaultdict(list)
-    for row in rows:
-        found[row.patch_id].append(manual_decision(row))
-    return found
+    return {
+        patch_id: found
+        for (_, patch_id), found in decisions_of(
+            session, ((client_id, patch_id) for patch_id in patch_ids)
+        ).items()
+    }
 
 
 def decisions_of(
     session: Session, pairs: Iterable[tuple[str, int]]
 ) -> dict[tuple[str, int], list[ManualDecision]]:
-    """The manual decisions (oldest first) on each (client id, patch id) pair given."""
+    """The manual decisions (oldest first) on each (client id, patch id) pair given: one
+    query for all of them."""
     wanted = set(pairs)
-    by_client: dict[str, set[int]] = defaultdict(set)
-    for client_id, patch_id in wanted:
-        by_client[client_id].add(patch_id)
+    if not wanted:
+        return {}
+    params = {
+        "clients": sorted({client_id for client_id, _ in wanted}),
+        "patches": sorted({patch_id for _, patch_id in wanted}),
+    }
     found: dict[tuple[str, int], list[ManualDecision]] = {}
-    for client_id, patch_ids in sorted(by_client.items()):
-        for patch_id, decisions in _decisions(session, client_id, sorted(patch_ids)).items():
-            found[(client_id, patch_id)] = decisions
+    for (
+        client_id,
+        patch_id,
+        kind,
+        decided_at,
+        operator,
+        reason,
+        until,
+        devices,
+        row_id,
+    ) in session.connection().execute(_DECISIONS, params):
+        if (client_id, patch_id) in wanted:
+            found.setdefault((client_id, patch_id), []).append(
+                ManualDecision(
+                    kind=kind,
+                    decided_at=decided_at,
+                    operator=operator,
+                    reason=reason,
+                    until=until,
+                    device_ids=frozenset(devices),
+                    id=row_id,
+                )
+            )
     return found
 
 
