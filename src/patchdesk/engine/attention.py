@@ -72,9 +72,9 @@ class Watched:
 
 def fails_anew(before: Mapping[str, Any] | None, snapshot: Mapping[str, bool]) -> bool:
     """A check that passed before the patch fails in ``snapshot`` (``classify``'s rule)."""
-    return before is not None and any(
-        not ok and before.get(name) is True for name, ok in snapshot.items()
-    )
+    if before is None or False not in snapshot.values():  # (the usual case, quickly)
+        return False
+    return any(not ok and before.get(name) is True for name, ok in snapshot.items())
 
 
 class Watch:
@@ -153,17 +153,33 @@ class Watch:
         readings = Readings()
         if not due:
             return readings
-        health = connector.health([self._watched[target_id].connector_id for target_id in due])
+        all_watched = self._watched
+        health = connector.health([all_watched[target_id].connector_id for target_id in due])
+        at = now + interval
+        again: list[int] = []  # read again at ``at`` (``schedule``, written out: a hot loop)
         for target_id in due:
-            watched = self._watched[target_id]
+            watched = all_watched[target_id]
             snapshot = health.get(watched.connector_id)
-            if snapshot is not None and fails_anew(watched.before, snapshot):
-                readings.news[target_id] = snapshot
-                continue
-            if snapshot is not None and snapshot != watched.snapshot:
-                readings.changed[target_id] = snapshot
-                watched = Watched(watched.connector_id, watched.before, snapshot, watched.until)
-            self.schedule(target_id, now + interval, watched)
+            if snapshot is not None:
+                if fails_anew(watched.before, snapshot):
+                    readings.news[target_id] = snapshot
+                    continue
+                if snapshot != watched.snapshot:
+                    readings.changed[target_id] = snapshot
+                    watched = Watched(watched.connector_id, watched.before, snapshot, watched.until)
+                    all_watched[target_id] = watched
+            if at >= watched.until:
+                self.drop(target_id)
+            else:
+                again.append(target_id)
+        if again:
+            self._next.update(dict.fromkeys(again, at))
+            bucket = self._due.get(at)
+            if bucket is None:
+                self._due[at] = again
+                heapq.heappush(self._times, at)
+            else:
+                bucket.extend(again)
         return readings
 
 
@@ -192,11 +208,6 @@ _DUE = select(Target.id).where(Target.state.in_(CHECKED), Target.check_at <= bin
 # Targets with news when their device's facts change: in flight, or verified and watched.
 _NEWS = Target.state.in_(IN_FLIGHT) | (
     (Target.state == TargetState.VERIFIED) & (Target.verified_at > bindparam("observed"))
-)
-# Every target of some devices (filtered here: with a condition on the state as well, SQLite
-# may pick the state index and read every verified target).
-_OF_DEVICES = select(Target.id, Target.device_id, Target.state, Target.verified_at).where(
-    Target.device_id.in_(bindparam("devices", expanding=True))
 )
 
 
@@ -240,10 +251,10 @@ def needing_attention(
         found.update(session.scalars(select(Target.id).where(_NEWS), {"observed": observed}))
         found.update(_ids(session, _closed_pending(now)))
     else:
-        for chunk in chunks(sorted(changed)):
-            for row in session.connection().execute(_OF_DEVICES, {"devices": chunk}):
-                if _news_for(row.state, row.verified_at, changed[row.device_id], observed):
-                    found.add(row.id)
+        for news in changed.values():  # (their targets as read at the sync)
+            for target in news.targets:
+                if _news_for(target.state, target.verified_at, news, observed):
+                    found.add(target.id)
     readings = watch.read(connector, now, config.health_interval)
     found.update(readings.news)
     snapshots = {k: v for k, v in readings.changed.items() if k not in found}

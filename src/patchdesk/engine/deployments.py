@@ -33,6 +33,7 @@ from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.engine.windows import ClientWindow
 from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.missing_refresh import record_reported
 from patchdesk.store.models import (
@@ -275,7 +276,7 @@ def add_targets(
         }
         for device_id in devices
     ]
-    session.connection().execute(_INSERT_TARGETS, rows)  # (RETURNING would go row by row)
+    execute_many(session.connection(), _INSERT_TARGETS, rows)  # (RETURNING would go row by row)
     target_of = dict(
         session.connection().execute(_TARGETS_OF_DEPLOYMENT, {"deployment": deployment_id}).all()
     )
@@ -288,7 +289,7 @@ def add_targets(
         for device_id in devices
         for patch_id in sorted(set(approved[device_id]))
     ]
-    session.connection().execute(_INSERT_PATCHES, patches)
+    execute_many(session.connection(), _INSERT_PATCHES, patches)
 
 
 _TARGETS = cast(Table, Target.__table__)

@@ -64,6 +64,7 @@ from patchdesk.engine.rows import (
     save,
 )
 from patchdesk.engine.sync import News
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, DevicePatch, MaintenanceWindow, Patch, Target
 
@@ -213,9 +214,9 @@ def follow(
     save(session, [context.target for context in contexts])
     if attention.started:
         rows = [{"b_id": target_id, "b_now": now} for target_id in sorted(attention.started)]
-        session.connection().execute(_INSTALLING, rows)
+        execute_many(session.connection(), _INSTALLING, rows)
     if installed:
-        session.connection().execute(_INSTALLED, installed)
+        execute_many(session.connection(), _INSTALLED, installed)
     report.watching = len(watch)
 
 
@@ -284,7 +285,7 @@ def _store_snapshots(
         {"b_id": target_id, "b_health": dict(snapshot), "b_now": now}
         for target_id, snapshot in sorted(snapshots.items())
     ]
-    session.connection().execute(_SNAPSHOT, rows)
+    execute_many(session.connection(), _SNAPSHOT, rows)
 
 
 _device_patches = cast(Table, DevicePatch.__table__)

@@ -2,9 +2,10 @@
 
 SQLite gets WAL, foreign keys, a busy timeout, a 64 MiB page cache, and real transactions:
 pysqlite's own transaction handling starts a transaction only before a write, so a read
-followed by a write would not be atomic. We take it over (``isolation_level=None`` plus an explicit ``BEGIN``), and
-sessions that read and then write what they read use ``Database.writer()``, which begins with
-``BEGIN IMMEDIATE`` on SQLite so concurrent writers queue instead of failing mid-transaction.
+followed by a write would not be atomic. We take it over (``isolation_level=None`` plus an
+explicit ``BEGIN``), and sessions that read and then write what they read use
+``Database.writer()``, which begins with ``BEGIN IMMEDIATE`` on SQLite so concurrent writers
+queue instead of failing mid-transaction.
 """
 
 from __future__ import annotations

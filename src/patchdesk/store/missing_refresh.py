@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import MissingPatchState
 from patchdesk.engine.connectors.base import MissingPatch
 from patchdesk.missing_patches import EVENT_KIND, PATCH_COLUMNS, patch_columns
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import DevicePatch, Patch
 
@@ -118,9 +119,9 @@ def record_reported(
                 reopened.append({"b_id": current[0], "b_now": now})
                 stored[(device_id, patch_id)] = (current[0], MissingPatchState.MISSING)
     if added:
-        session.connection().execute(_INSERT_ROWS, added)
+        execute_many(session.connection(), _INSERT_ROWS, added)
     if reopened:
-        session.connection().execute(_REOPEN, reopened)
+        execute_many(session.connection(), _REOPEN, reopened)
     if added or reopened:
         record_event(
             session,
@@ -139,7 +140,7 @@ def record_reported(
         and patch_id not in answered[device_id]
     ]
     if gone:
-        session.connection().execute(_GONE, gone)
+        execute_many(session.connection(), _GONE, gone)
         record_event(
             session,
             at=now,
