@@ -11,7 +11,7 @@ first, so the targets match what the devices report now.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -102,11 +102,23 @@ def open_now(
 
 def applies(window: MaintenanceWindow, role: Role, tags: Iterable[str], site: str | None) -> bool:
     """Every narrowing list the window gives must match (tags: any one of them)."""
-    if window.applies_roles and role.value not in window.applies_roles:
-        return False
-    if window.applies_tags and not fold(window.applies_tags) & fold(tags):
-        return False
-    return not (window.applies_sites and fold([site or ""]) - fold(window.applies_sites))
+    return applies_to(window)(role, tags, site)
+
+
+def applies_to(window: MaintenanceWindow) -> Callable[[Role, Iterable[str], str | None], bool]:
+    """``applies`` for one window, its lists folded once (it is asked for every device)."""
+    roles = window.applies_roles
+    tags_wanted = fold(window.applies_tags) if window.applies_tags else None
+    sites = fold(window.applies_sites) if window.applies_sites else None
+
+    def check(role: Role, tags: Iterable[str], site: str | None) -> bool:
+        if roles and role.value not in roles:
+            return False
+        if tags_wanted is not None and not tags_wanted & fold(tags):
+            return False
+        return sites is None or not fold([site or ""]) - sites
+
+    return check
 
 
 class Candidate(NamedTuple):
@@ -134,12 +146,13 @@ def reachable(
     """The client's devices the engine can reach and may patch now (with a connector id,
     not in maintenance mode, not in flight in a deployment), those the window applies to."""
     busy = set(session.connection().execute(_BUSY).scalars())
+    check = None if window is None else applies_to(window)
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
         for device_id, connector_id, hostname, role, tags, site in session.execute(
             _REACHABLE, {"client": client_id}
         )
-        if device_id not in busy and (window is None or applies(window, role, tags, site))
+        if device_id not in busy and (check is None or check(role, tags, site))
     }
 
 

@@ -110,6 +110,8 @@ class Context:
 
 
 def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Context]:
+    if not ids:
+        return []
     targets = load_targets(session, ids)
     around: dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]] = {}
     for chunk in chunks([target.id for target in targets]):

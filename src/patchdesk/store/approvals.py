@@ -125,12 +125,15 @@ def load_client(session: Session, client_id: str) -> ClientApprovals | None:
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
+    # One DeviceNeed per device, shared by every patch it misses (they are immutable).
+    need_of = {
+        device.id: DeviceNeed(device.id, device.hostname, device.ring)
+        for device in devices.values()
+    }
     needs = tuple(
         PatchNeed(
             patch=patch,
-            devices=tuple(
-                DeviceNeed(device.id, device.hostname, device.ring) for device in needing
-            ),
+            devices=tuple([need_of[device.id] for device in needing]),
             decisions=tuple(decisions.get(patch_id, ())),
             progress=progress.get(patch_id, {}),
         )
@@ -199,7 +202,8 @@ def _devices(
             id=device_id,
             hostname=hostname,
             tags=tuple(tags),
-            in_scope=device_in_scope(
+            in_scope=scope.everything
+            or device_in_scope(
                 scope, ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tuple(tags))
             ),
             ring=ring_of(tags, rings),
