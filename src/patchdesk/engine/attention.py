@@ -36,7 +36,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, Select, bindparam, select
@@ -70,6 +70,21 @@ class Watched:
     until: datetime  # the end of its observation period
 
 
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def next_read(now: datetime, interval: timedelta) -> datetime:
+    """When a watched target's health is read next: the first instant after ``now`` on the
+    grid of ``interval`` (its multiples from 2000-01-01 UTC; the whole hours by default).
+
+    Every watched target is read on the same grid rather than ``interval`` after its own
+    last read: the gap between two reads of a target is never longer than ``interval``
+    (the first read is at its verification), but the reads of all targets fall due at the
+    same instants, once per interval, instead of at nearly every step of a large fleet; the
+    steps between them have no read due, and a simulation passes over them."""
+    return now + (interval - (now - _EPOCH) % interval)
+
+
 def fails_anew(before: Mapping[str, Any] | None, snapshot: Mapping[str, bool]) -> bool:
     """A check that passed before the patch fails in ``snapshot`` (``classify``'s rule)."""
     if before is None or False not in snapshot.values():  # (the usual case, quickly)
@@ -78,9 +93,9 @@ def fails_anew(before: Mapping[str, Any] | None, snapshot: Mapping[str, bool]) -
 
 
 class Watch:
-    """Verified targets in their observation period, when each one's health is read next,
-    and the snapshot stored for it (see the module docstring for why it may live in
-    memory)."""
+    """Verified targets in their observation period, when each one's health is read next
+    (on the grid of ``next_read``), and the snapshot stored for it (see the module
+    docstring for why it may live in memory)."""
 
     def __init__(self) -> None:
         self._watched: dict[int, Watched] = {}
@@ -145,7 +160,8 @@ class Watch:
     def read(self, connector: Connector, now: datetime, interval: timedelta) -> Readings:
         """Read the health of the targets due. A snapshot that fails a check that passed
         before the patch is news (the step looks at the target); one that merely differs
-        from the stored one is to be stored; the target is read again after ``interval``."""
+        from the stored one is to be stored; the target is read again at the next instant of
+        the grid of ``interval`` (``next_read``)."""
         due: dict[int, None] = {}  # (a dict: a target may be listed twice in one instant)
         while self._times and self._times[0] <= now:
             at = heapq.heappop(self._times)
@@ -155,7 +171,7 @@ class Watch:
             return readings
         all_watched = self._watched
         health = connector.health([all_watched[target_id].connector_id for target_id in due])
-        at = now + interval
+        at = next_read(now, interval)
         again: list[int] = []  # read again at ``at`` (``schedule``, written out: a hot loop)
         for target_id in due:
             watched = all_watched[target_id]

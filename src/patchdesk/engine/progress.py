@@ -7,9 +7,10 @@ command, boot time, check-in, deadlines, health checks) and act on the verdict: 
 reboot (counting user deferrals, forcing it when they run out), move the target along the
 lifecycle, mark it verified, or record the failure (an install failure may retry first;
 every other failure raises an exception). Then note when to look at the target again
-without news (``check_at``), or, once verified, when to read its health next (every
-``health_interval`` of the observation period; a snapshot is stored when it differs from the
-one before, with the time it was first seen).
+without news (``check_at``), or, once verified, when to read its health next (at once, then
+on the grid of ``health_interval`` until the observation period ends: ``attention
+.next_read``; a snapshot is stored when it differs from the one before, with the time it was
+first seen).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from patchdesk.engine.attention import (
     Watched,
     chunks,
     needing_attention,
+    next_read,
 )
 from patchdesk.engine.classify import (
     CAUSE_STATE,
@@ -332,7 +334,7 @@ def _plan(context: Context, now: datetime, config: EngineConfig, watch: Watch) -
         elif target.health_after is None:
             watch.schedule(target.id, now, watched)
         else:
-            watch.schedule(target.id, now + config.health_interval, watched)
+            watch.schedule(target.id, next_read(now, config.health_interval), watched)
     elif target.state in DONE:
         watch.drop(target.id)
     else:
