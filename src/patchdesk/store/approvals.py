@@ -197,21 +197,30 @@ _CLIENT_DEVICES = (
 def _devices(
     session: Session, client_id: str, scope: Scope, rings: Sequence[RingSpec]
 ) -> dict[int, _Device]:
-    return {
-        device_id: _Device(
-            id=device_id,
-            hostname=hostname,
-            tags=tuple(tags),
-            in_scope=scope.everything
-            or device_in_scope(
-                scope, ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tuple(tags))
-            ),
-            ring=ring_of(tags, rings),
-        )
-        for device_id, hostname, role, os_family, tags, site in session.execute(
-            _CLIENT_DEVICES, {"client": client_id}
-        )
-    }
+    # Scope and ring depend on a device's hostname only through the scope's exclusions:
+    # devices alike otherwise (most of a client's) are judged once (the engine loads a
+    # client each time one of its windows opens).
+    in_scope: dict[tuple[Any, ...], bool] = {}
+    ring: dict[tuple[str, ...], RingSpec | None] = {}
+    found: dict[int, _Device] = {}
+    for device_id, hostname, role, os_family, tags, site in session.connection().execute(
+        _CLIENT_DEVICES, {"client": client_id}
+    ):
+        tag_tuple = tuple(tags)
+        if scope.everything:
+            scoped = True
+        else:
+            key = (hostname.strip().casefold() in scope.exclude_devices, role, os_family, site,
+                   tag_tuple)  # fmt: skip
+            scoped_or_none = in_scope.get(key)
+            if scoped_or_none is None:
+                device = ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tag_tuple)
+                scoped_or_none = in_scope[key] = device_in_scope(scope, device)
+            scoped = scoped_or_none
+        if tag_tuple not in ring:
+            ring[tag_tuple] = ring_of(tag_tuple, rings)
+        found[device_id] = _Device(device_id, hostname, tag_tuple, scoped, ring[tag_tuple])
+    return found
 
 
 def patch_facts(patch: Patch) -> PatchFacts:
@@ -236,15 +245,22 @@ _CLIENT_MISSING = (
 )
 
 
+_PATCH_FACTS = select(
+    Patch.id, Patch.vendor_id, Patch.title, Patch.vendor, Patch.product, Patch.classification,
+    Patch.severity, Patch.release_date,
+).where(Patch.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
+
+
 def _missing(
     session: Session, client_id: str, scope: Scope, devices: dict[int, _Device]
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches."""
     rows = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
-    patches = session.scalars(select(Patch).where(Patch.id.in_({p for p, _ in rows})))
+    patches = session.connection().execute(_PATCH_FACTS, {"ids": sorted({p for p, _ in rows})})
+    facts = {row[0]: PatchFacts(*row[1:]) for row in patches}
     in_scope = {
-        patch.id: patch_facts(patch)
-        for patch in patches
+        patch_id: patch
+        for patch_id, patch in facts.items()
         if patch_in_scope(scope, patch.classification, patch.product)
     }
     found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
