@@ -43,7 +43,8 @@ _keep: dict[int, UpdateBase] = {}  # the statements planned (so their ids stay t
 def execute_many(
     connection: Connection, statement: UpdateBase, rows: Sequence[Mapping[str, Any]]
 ) -> None:
-    """``connection.execute(statement, rows)``, faster for many rows on SQLite."""
+    """``connection.execute(statement, rows)``, faster for many rows on SQLite. Meant for
+    long-lived statements (module constants): each statement planned is kept for good."""
     if not rows:
         return
     dialect = connection.dialect
