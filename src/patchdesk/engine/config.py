@@ -17,7 +17,9 @@ class EngineConfig:
     reboot_timeout: timedelta = timedelta(minutes=30)
     # Health checks newly failing within this long after verification are a regression.
     observation_period: timedelta = timedelta(hours=24)
-    # How often a verified device's health checks are read during the observation period.
+    # How often a verified device's health checks are read during the observation period:
+    # at its verification, then at every multiple of this (from 2000-01-01 UTC), the same
+    # instants for every device (``attention.next_read``).
     health_interval: timedelta = timedelta(hours=1)
     # Servers of one client dispatched at a time (so a client never loses all its servers).
     servers_per_client: int = 1

@@ -12,11 +12,11 @@ targets match what the devices report now.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -33,13 +33,13 @@ from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.engine.windows import ClientWindow
-from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
+from patchdesk.store.missing_refresh import record_reported
 from patchdesk.store.models import (
     Deployment,
     Device,
-    DevicePatch,
     MaintenanceWindow,
     Patch,
     Site,
@@ -103,11 +103,23 @@ def open_now(
 
 def applies(window: MaintenanceWindow, role: Role, tags: Iterable[str], site: str | None) -> bool:
     """Every narrowing list the window gives must match (tags: any one of them)."""
-    if window.applies_roles and role.value not in window.applies_roles:
-        return False
-    if window.applies_tags and not fold(window.applies_tags) & fold(tags):
-        return False
-    return not (window.applies_sites and fold([site or ""]) - fold(window.applies_sites))
+    return applies_to(window)(role, tags, site)
+
+
+def applies_to(window: MaintenanceWindow) -> Callable[[Role, Iterable[str], str | None], bool]:
+    """``applies`` for one window, its lists folded once (it is asked for every device)."""
+    roles = window.applies_roles
+    tags_wanted = fold(window.applies_tags) if window.applies_tags else None
+    sites = fold(window.applies_sites) if window.applies_sites else None
+
+    def check(role: Role, tags: Iterable[str], site: str | None) -> bool:
+        if roles and role.value not in roles:
+            return False
+        if tags_wanted is not None and not tags_wanted & fold(tags):
+            return False
+        return sites is None or not fold([site or ""]) - sites
+
+    return check
 
 
 def narrowness(window: MaintenanceWindow) -> int:
@@ -166,12 +178,13 @@ def reachable(
     busy = set(
         session.connection().execute(_BUSY_OR_WAITING if waiting_is_busy else _BUSY).scalars()
     )
+    check = None if window is None else applies_to(window)
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
         for device_id, connector_id, hostname, role, tags, site in session.execute(
             _REACHABLE, {"client": client_id}
         )
-        if device_id not in busy and (window is None or applies(window, role, tags, site))
+        if device_id not in busy and (check is None or check(role, tags, site))
     }
 
 
@@ -190,62 +203,11 @@ def refresh_missing(
         return
     reported = connector.missing_patches(sorted(by_connector))
     rows = [
-        MissingRow(line=0, client_id=client_id, hostname=by_connector[cid].hostname, patch=patch)
+        (by_connector[cid].id, patches)
         for cid, patches in sorted(reported.items())
         if cid in by_connector
-        for patch in patches
     ]
-    if rows:
-        apply_missing_patches(session, rows, now=now)
-    answered = {
-        by_connector[cid].id: {patch.vendor_id for patch in patches}
-        for cid, patches in reported.items()
-        if cid in by_connector
-    }
-    _no_longer_missing(session, client_id, answered, now)
-
-
-_STILL_MISSING = (
-    select(DevicePatch.id, DevicePatch.device_id, Patch.vendor_id)
-    .join(Patch, DevicePatch.patch_id == Patch.id)
-    .where(
-        DevicePatch.device_id.in_(bindparam("devices", expanding=True)),
-        DevicePatch.state == MissingPatchState.MISSING,
-    )
-)
-_GONE = (
-    update(cast(Table, DevicePatch.__table__))
-    .where(cast(Table, DevicePatch.__table__).c.id == bindparam("b_id"))
-    .values(state=MissingPatchState.INSTALLED, installed_at=bindparam("b_now"),
-            updated_at=bindparam("b_now"))
-)  # fmt: skip
-
-
-def _no_longer_missing(
-    session: Session, client_id: str, answered: Mapping[int, set[str]], now: datetime
-) -> None:
-    """Mark installed the stored missing patches the devices no longer report."""
-    if not answered:
-        return
-    gone = [
-        {"b_id": row_id, "b_now": now}
-        for row_id, device_id, vendor_id in session.connection().execute(
-            _STILL_MISSING, {"devices": sorted(answered)}
-        )
-        if vendor_id not in answered[device_id]
-    ]
-    if not gone:
-        return
-    session.connection().execute(_GONE, gone)
-    record_event(
-        session,
-        at=now,
-        kind="patches.no_longer_missing",
-        entity="client",
-        entity_id=client_id,
-        client_id=client_id,
-        payload={"installed": len(gone)},
-    )
+    record_reported(session, client_id, rows, now)
 
 
 _PATCH_IDS = select(Patch.vendor_id, Patch.id).where(
@@ -359,7 +321,7 @@ def add_targets(
         }
         for device_id in devices
     ]
-    session.connection().execute(_INSERT_TARGETS, rows)  # (RETURNING would go row by row)
+    execute_many(session.connection(), _INSERT_TARGETS, rows)  # (RETURNING would go row by row)
     target_of = dict(
         session.connection().execute(_TARGETS_OF_DEPLOYMENT, {"deployment": deployment_id}).all()
     )
@@ -372,7 +334,7 @@ def add_targets(
         for device_id in devices
         for patch_id in sorted(set(approved[device_id]))
     ]
-    session.connection().execute(_INSERT_PATCHES, patches)
+    execute_many(session.connection(), _INSERT_PATCHES, patches)
 
 
 _TARGETS = cast(Table, Target.__table__)

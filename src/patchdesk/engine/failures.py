@@ -91,35 +91,41 @@ def raise_exception(
     """Open the (device, class) exception, or update the one already open; returns its id."""
     failure_class = failure.failure_class
     patch_ids = sorted(p.patch_id for p in target.patches)
-    existing = session.execute(
-        _OPEN_EXCEPTION, {"device": device.id, "failure_class": failure_class}
-    ).one_or_none()
+    existing = (
+        session.connection()
+        .execute(_OPEN_EXCEPTION, {"device": device.id, "failure_class": failure_class})
+        .one_or_none()
+    )
     if existing is None:
         tier = tier_of(device.role, device.criticality)
-        exception_id: int = session.execute(
-            _INSERT_EXCEPTION,
-            {
-                "client_id": device.client_id,
-                "device_id": device.id,
-                "deployment_id": target.deployment_id,
-                "target_id": target.id,
-                "failure_class": failure_class,
-                "tier": tier,
-                "class_rank": CLASS_RANK[failure_class],
-                "state": ExceptionState.OPEN,
-                "summary": failure.reason,
-                "patch_ids": patch_ids,
-                "opened_at": now,
-                "last_action": "opened by engine",
-                "last_action_at": now,
-                "updated_at": now,
-            },
-        ).scalar_one()
+        exception_id: int = (
+            session.connection()
+            .execute(
+                _INSERT_EXCEPTION,
+                {
+                    "client_id": device.client_id,
+                    "device_id": device.id,
+                    "deployment_id": target.deployment_id,
+                    "target_id": target.id,
+                    "failure_class": failure_class,
+                    "tier": tier,
+                    "class_rank": CLASS_RANK[failure_class],
+                    "state": ExceptionState.OPEN,
+                    "summary": failure.reason,
+                    "patch_ids": patch_ids,
+                    "opened_at": now,
+                    "last_action": "opened by engine",
+                    "last_action_at": now,
+                    "updated_at": now,
+                },
+            )
+            .scalar_one()
+        )
         kind, action = "exception.opened", "exception.open"
         report.exceptions_opened += 1
     else:
         exception_id, known_patches, tier = existing
-        session.execute(
+        session.connection().execute(
             update(_exceptions)
             .where(_exceptions.c.id == exception_id)
             .values(

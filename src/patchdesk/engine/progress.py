@@ -7,9 +7,10 @@ command, boot time, check-in, deadlines, health checks) and act on the verdict: 
 reboot (counting user deferrals, forcing it when they run out), move the target along the
 lifecycle, mark it verified, or record the failure (an install failure may retry first;
 every other failure raises an exception). Then note when to look at the target again
-without news (``check_at``), or, once verified, when to read its health next (every
-``health_interval`` of the observation period; a snapshot is stored when it differs from the
-one before, with the time it was first seen).
+without news (``check_at``), or, once verified, when to read its health next (at once, then
+on the grid of ``health_interval`` until the observation period ends: ``attention
+.next_read``; a snapshot is stored when it differs from the one before, with the time it was
+first seen).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from patchdesk.engine.attention import (
     Watched,
     chunks,
     needing_attention,
+    next_read,
 )
 from patchdesk.engine.classify import (
     CAUSE_STATE,
@@ -64,6 +66,7 @@ from patchdesk.engine.rows import (
     save,
 )
 from patchdesk.engine.sync import News
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, DevicePatch, MaintenanceWindow, Patch, Target
 
@@ -109,6 +112,8 @@ class Context:
 
 
 def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Context]:
+    if not ids:
+        return []
     targets = load_targets(session, ids)
     around: dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]] = {}
     for chunk in chunks([target.id for target in targets]):
@@ -213,9 +218,9 @@ def follow(
     save(session, [context.target for context in contexts])
     if attention.started:
         rows = [{"b_id": target_id, "b_now": now} for target_id in sorted(attention.started)]
-        session.connection().execute(_INSTALLING, rows)
+        execute_many(session.connection(), _INSTALLING, rows)
     if installed:
-        session.connection().execute(_INSTALLED, installed)
+        execute_many(session.connection(), _INSTALLED, installed)
     report.watching = len(watch)
 
 
@@ -284,7 +289,7 @@ def _store_snapshots(
         {"b_id": target_id, "b_health": dict(snapshot), "b_now": now}
         for target_id, snapshot in sorted(snapshots.items())
     ]
-    session.connection().execute(_SNAPSHOT, rows)
+    execute_many(session.connection(), _SNAPSHOT, rows)
 
 
 _device_patches = cast(Table, DevicePatch.__table__)
@@ -329,7 +334,7 @@ def _plan(context: Context, now: datetime, config: EngineConfig, watch: Watch) -
         elif target.health_after is None:
             watch.schedule(target.id, now, watched)
         else:
-            watch.schedule(target.id, now + config.health_interval, watched)
+            watch.schedule(target.id, next_read(now, config.health_interval), watched)
     elif target.state in DONE:
         watch.drop(target.id)
     else:

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, null, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Criticality, MissingPatchState, RebootPolicy, Role, TargetState
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Target, TargetPatch
 
 CHUNK = 5_000  # ids per IN (...) list
@@ -227,6 +228,6 @@ def save(session: Session, targets: Sequence[TargetRow]) -> None:
                 )
         target.read = now
     for names, rows in changed_targets.items():
-        session.connection().execute(_update_target(names), rows)
+        execute_many(session.connection(), _update_target(names), rows)
     if changed_patches:
-        session.connection().execute(_UPDATE_PATCH, changed_patches)
+        execute_many(session.connection(), _UPDATE_PATCH, changed_patches)

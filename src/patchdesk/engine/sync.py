@@ -21,7 +21,7 @@ of the outage, so the blackout does not turn into a flood of offline exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -37,6 +37,7 @@ from patchdesk.engine.connectors.base import (
     DeviceStatus,
     ReportsChanges,
 )
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import CheckIn, Device, Target
 
@@ -61,7 +62,7 @@ _DEVICE_FACTS = select(
     _devices.c.last_boot, _devices.c.rmm_maintenance_mode,
 )  # fmt: skip
 # (Filtered here: with a condition on the state too, SQLite may read by the state index.)
-_TARGETS_OF = select(Target.device_id, Target.id, Target.state).where(
+_TARGETS_OF = select(Target.device_id, Target.id, Target.state, Target.verified_at).where(
     Target.device_id.in_(bindparam("devices", expanding=True))
 )
 _INSERT_CHECKINS = insert(cast(Table, CheckIn.__table__))
@@ -159,12 +160,20 @@ def _extend_deadlines(session: Session, outage: timedelta, now: datetime) -> Non
 Facts = tuple[int, bool | None, datetime | None, datetime | None, bool]
 
 
+class DeviceTarget(NamedTuple):
+    id: int
+    state: TargetState
+    verified_at: datetime | None
+
+
 class News(NamedTuple):
-    """What changed in a device's facts at a sync."""
+    """What changed in a device's facts at a sync, and the device's targets as they stood
+    then (read once, for the check-ins here and for ``attention``)."""
 
     boot: bool  # a new last_boot
     seen: bool  # a new last_seen
     online: bool | None  # online now (the new value, changed or not)
+    targets: tuple[DeviceTarget, ...] = ()
 
 
 def apply_statuses(
@@ -233,9 +242,12 @@ def apply_statuses(
         if (seen_changed or boot_changed) and status.last_seen:
             seen.append((device_id, status))
     if changes:
-        session.connection().execute(_UPDATE_FACTS, changes)
+        execute_many(session.connection(), _UPDATE_FACTS, changes)
+    targets = _targets_of(session, sorted(news))
+    for device_id, found in targets.items():
+        news[device_id] = news[device_id]._replace(targets=tuple(found))
     if seen:
-        _record_checkins(session, seen)
+        _record_checkins(session, seen, targets)
     for device_id, connector_id, on in maintenance:
         record_event(
             session,
@@ -248,17 +260,31 @@ def apply_statuses(
     return news
 
 
-def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> None:
-    """A check-in row for each device seen anew that has a target waiting for evidence."""
-    target_of: dict[int, int] = {}
-    devices = sorted({device_id for device_id, _ in seen})
+def _targets_of(session: Session, devices: Sequence[int]) -> dict[int, list[DeviceTarget]]:
+    """Every target of these devices (by id)."""
+    found: dict[int, list[DeviceTarget]] = {}
     for first in range(0, len(devices), _CHUNK):
-        chunk = devices[first : first + _CHUNK]
-        for device_id, target_id, target_state in session.connection().execute(
+        chunk = list(devices[first : first + _CHUNK])
+        for device_id, target_id, target_state, verified_at in session.connection().execute(
             _TARGETS_OF, {"devices": chunk}
         ):
-            if target_state in EVIDENCE_STATES:
-                target_of[device_id] = target_id
+            found.setdefault(device_id, []).append(
+                DeviceTarget(target_id, target_state, verified_at)
+            )
+    return found
+
+
+def _record_checkins(
+    session: Session,
+    seen: list[tuple[int, DeviceStatus]],
+    targets: Mapping[int, Sequence[DeviceTarget]],
+) -> None:
+    """A check-in row for each device seen anew that has a target waiting for evidence."""
+    target_of: dict[int, int] = {}
+    for device_id in sorted({device_id for device_id, _ in seen}):
+        for target in targets.get(device_id, ()):
+            if target.state in EVIDENCE_STATES:
+                target_of[device_id] = target.id
     rows = [
         {
             "device_id": device_id,
@@ -271,4 +297,4 @@ def _record_checkins(session: Session, seen: list[tuple[int, DeviceStatus]]) -> 
         if device_id in target_of
     ]
     if rows:
-        session.connection().execute(_INSERT_CHECKINS, rows)
+        execute_many(session.connection(), _INSERT_CHECKINS, rows)

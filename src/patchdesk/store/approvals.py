@@ -80,11 +80,14 @@ MAX_OPERATOR = 100
 # --- loading --------------------------------------------------------------------------------
 
 
+_BLOCKLIST = select(
+    BlockedPatch.patch_vendor_id, BlockedPatch.reason, BlockedPatch.blocked_by,
+    BlockedPatch.blocked_at,
+).order_by(BlockedPatch.id)  # fmt: skip
+
+
 def load_blocklist(session: Session) -> Blocklist:
-    return Blocklist(
-        BlockEntry(row.patch_vendor_id, row.reason, row.blocked_by, row.blocked_at)
-        for row in session.scalars(select(BlockedPatch))
-    )
+    return Blocklist(BlockEntry(*row) for row in session.connection().execute(_BLOCKLIST))
 
 
 def client_ids(session: Session) -> list[str]:
@@ -122,12 +125,15 @@ def load_client(session: Session, client_id: str) -> ClientApprovals | None:
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
+    # One DeviceNeed per device, shared by every patch it misses (they are immutable).
+    need_of = {
+        device.id: DeviceNeed(device.id, device.hostname, device.ring)
+        for device in devices.values()
+    }
     needs = tuple(
         PatchNeed(
             patch=patch,
-            devices=tuple(
-                DeviceNeed(device.id, device.hostname, device.ring) for device in needing
-            ),
+            devices=tuple([need_of[device.id] for device in needing]),
             decisions=tuple(decisions.get(patch_id, ())),
             progress=progress.get(patch_id, {}),
         )
@@ -191,20 +197,30 @@ _CLIENT_DEVICES = (
 def _devices(
     session: Session, client_id: str, scope: Scope, rings: Sequence[RingSpec]
 ) -> dict[int, _Device]:
-    return {
-        device_id: _Device(
-            id=device_id,
-            hostname=hostname,
-            tags=tuple(tags),
-            in_scope=device_in_scope(
-                scope, ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tuple(tags))
-            ),
-            ring=ring_of(tags, rings),
-        )
-        for device_id, hostname, role, os_family, tags, site in session.execute(
-            _CLIENT_DEVICES, {"client": client_id}
-        )
-    }
+    # Scope and ring depend on a device's hostname only through the scope's exclusions:
+    # devices alike otherwise (most of a client's) are judged once (the engine loads a
+    # client each time one of its windows opens).
+    in_scope: dict[tuple[Any, ...], bool] = {}
+    ring: dict[tuple[str, ...], RingSpec | None] = {}
+    found: dict[int, _Device] = {}
+    for device_id, hostname, role, os_family, tags, site in session.connection().execute(
+        _CLIENT_DEVICES, {"client": client_id}
+    ):
+        tag_tuple = tuple(tags)
+        if scope.everything:
+            scoped = True
+        else:
+            key = (hostname.strip().casefold() in scope.exclude_devices, role, os_family, site,
+                   tag_tuple)  # fmt: skip
+            scoped_or_none = in_scope.get(key)
+            if scoped_or_none is None:
+                device = ScopedDevice(hostname, Role(role), OsFamily(os_family), site, tag_tuple)
+                scoped_or_none = in_scope[key] = device_in_scope(scope, device)
+            scoped = scoped_or_none
+        if tag_tuple not in ring:
+            ring[tag_tuple] = ring_of(tag_tuple, rings)
+        found[device_id] = _Device(device_id, hostname, tag_tuple, scoped, ring[tag_tuple])
+    return found
 
 
 def patch_facts(patch: Patch) -> PatchFacts:
@@ -229,15 +245,22 @@ _CLIENT_MISSING = (
 )
 
 
+_PATCH_FACTS = select(
+    Patch.id, Patch.vendor_id, Patch.title, Patch.vendor, Patch.product, Patch.classification,
+    Patch.severity, Patch.release_date,
+).where(Patch.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
+
+
 def _missing(
     session: Session, client_id: str, scope: Scope, devices: dict[int, _Device]
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches."""
     rows = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
-    patches = session.scalars(select(Patch).where(Patch.id.in_({p for p, _ in rows})))
+    patches = session.connection().execute(_PATCH_FACTS, {"ids": sorted({p for p, _ in rows})})
+    facts = {row[0]: PatchFacts(*row[1:]) for row in patches}
     in_scope = {
-        patch.id: patch_facts(patch)
-        for patch in patches
+        patch_id: patch
+        for patch_id, patch in facts.items()
         if patch_in_scope(scope, patch.classification, patch.product)
     }
     found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
@@ -264,34 +287,74 @@ def manual_decision(row: ApprovalDecision) -> ManualDecision:
     )
 
 
+# Manual decisions as plain rows (the engine reads them at every dispatch: no ORM objects).
+_DECISIONS = (
+    select(
+        ApprovalDecision.client_id,
+        ApprovalDecision.patch_id,
+        ApprovalDecision.decision,
+        ApprovalDecision.decided_at,
+        ApprovalDecision.operator,
+        ApprovalDecision.reason,
+        ApprovalDecision.until,
+        ApprovalDecision.device_ids,
+        ApprovalDecision.id,
+    )
+    .where(
+        ApprovalDecision.client_id.in_(bindparam("clients", expanding=True)),
+        ApprovalDecision.patch_id.in_(bindparam("patches", expanding=True)),
+    )
+    .order_by(ApprovalDecision.decided_at, ApprovalDecision.id)
+)
+
+
 def _decisions(
     session: Session, client_id: str, patch_ids: Sequence[int]
 ) -> dict[int, list[ManualDecision]]:
-    if not patch_ids:
-        return {}
-    rows = session.scalars(
-        select(ApprovalDecision)
-        .where(ApprovalDecision.client_id == client_id, ApprovalDecision.patch_id.in_(patch_ids))
-        .order_by(ApprovalDecision.decided_at, ApprovalDecision.id)
-    )
-    found: dict[int, list[ManualDecision]] = defaultdict(list)
-    for row in rows:
-        found[row.patch_id].append(manual_decision(row))
-    return found
+    return {
+        patch_id: found
+        for (_, patch_id), found in decisions_of(
+            session, ((client_id, patch_id) for patch_id in patch_ids)
+        ).items()
+    }
 
 
 def decisions_of(
     session: Session, pairs: Iterable[tuple[str, int]]
 ) -> dict[tuple[str, int], list[ManualDecision]]:
-    """The manual decisions (oldest first) on each (client id, patch id) pair given."""
+    """The manual decisions (oldest first) on each (client id, patch id) pair given: one
+    query for all of them."""
     wanted = set(pairs)
-    by_client: dict[str, set[int]] = defaultdict(set)
-    for client_id, patch_id in wanted:
-        by_client[client_id].add(patch_id)
+    if not wanted:
+        return {}
+    params = {
+        "clients": sorted({client_id for client_id, _ in wanted}),
+        "patches": sorted({patch_id for _, patch_id in wanted}),
+    }
     found: dict[tuple[str, int], list[ManualDecision]] = {}
-    for client_id, patch_ids in sorted(by_client.items()):
-        for patch_id, decisions in _decisions(session, client_id, sorted(patch_ids)).items():
-            found[(client_id, patch_id)] = decisions
+    for (
+        client_id,
+        patch_id,
+        kind,
+        decided_at,
+        operator,
+        reason,
+        until,
+        devices,
+        row_id,
+    ) in session.connection().execute(_DECISIONS, params):
+        if (client_id, patch_id) in wanted:
+            found.setdefault((client_id, patch_id), []).append(
+                ManualDecision(
+                    kind=kind,
+                    decided_at=decided_at,
+                    operator=operator,
+                    reason=reason,
+                    until=until,
+                    device_ids=frozenset(devices),
+                    id=row_id,
+                )
+            )
     return found
 
 

@@ -85,19 +85,25 @@ def _entry_of(record: RemediationRecord) -> AuditEntry:
     )
 
 
+_HEAD = (
+    select(RemediationRecord.seq, RemediationRecord.hash)
+    .order_by(RemediationRecord.seq.desc())
+    .limit(1)
+)
+
+
 def append(session: Session, entry: AuditEntry) -> RemediationRecord:
     """Append ``entry`` to the log in the caller's transaction.
 
     Use a ``Database.writer()`` session so that two appends cannot read the same head; the
     unique ``seq`` and ``hash`` columns would refuse a fork anyway.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
-    head = session.execute(
-        select(RemediationRecord.seq, RemediationRecord.hash)
-        .order_by(RemediationRecord.seq.desc())
-        .limit(1)
-    ).first()
+    session.flush()  # what the record refers to is written first
+    # (Core on the session's connection from here: the engine appends thousands a cycle.)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+    head = connection.execute(_HEAD).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
     at = entry.at.astimezone(UTC)
     entry = AuditEntry(**{**entry.__dict__, "at": at})
@@ -115,8 +121,7 @@ def append(session: Session, entry: AuditEntry) -> RemediationRecord:
         "prev_hash": prev_hash,
         "hash": content_hash(seq, entry, prev_hash),
     }
-    session.flush()  # what the record refers to is written first
-    record_id = session.execute(_INSERT, values).scalar_one()
+    record_id = connection.execute(_INSERT, values).scalar_one()
     record = RemediationRecord(id=record_id, **values)  # as written (not in the session)
     record_event(
         session,

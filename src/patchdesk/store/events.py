@@ -19,6 +19,7 @@ from typing import Any, cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.models import Event
 
 _BATCH = "patchdesk.events"  # key of a batch in Session.info
@@ -67,7 +68,7 @@ def batched_events(session: Session) -> Iterator[None]:
     try:
         yield
         if batch:
-            session.connection().execute(_INSERT, batch)
+            execute_many(session.connection(), _INSERT, batch)
     finally:
         session.info.pop(_BATCH, None)
 
