@@ -584,3 +584,20 @@ async def test_decisions_made_elsewhere_show_at_the_next_poll_progress_at_most_e
         await settle(pilot)
         assert screen.read is not read_before
         assert not screen._progress_pending
+
+
+async def test_slash_filters_by_text_once_typing_pauses(world: SimWorld) -> None:
+    app = make_app(world)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_approvals(pilot)
+        assert len(screen.shown) == 9
+        await pilot.press("slash", *KB.lower())
+        assert screen.view.search == ""  # not yet: the filter waits for a pause
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert screen.view.search == KB.lower()
+        assert [line.patch_id for line in screen.shown] == [KB]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert screen.view.search == ""
+        assert len(screen.shown) == 9

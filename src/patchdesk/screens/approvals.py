@@ -53,6 +53,7 @@ from patchdesk.screens.approval_forms import (
     DeferForm,
     EmergencyForm,
 )
+from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.timetext import duration
@@ -71,7 +72,6 @@ from patchdesk.store.queue_views import last_event_id
 from patchdesk.text import printable
 
 POLL_SECONDS = 3.0
-SEARCH_DELAY = 0.25
 # Events that change a decision or what a patch needs: read again at the next poll.
 DECISIVE_ENTITIES = frozenset({"approval_decision", "blocklist", "client"})
 # The engine's progress (ring progress, regressions halting a ring): read again at most
@@ -366,7 +366,7 @@ class ApprovalsScreen(Screen[None]):
         self._reading = False
         self._read_again = False
         self._timer: Timer | None = None
-        self._search_timer: Timer | None = None
+        self._typed_filter = Debounced(self)
         self._columns_for: int | None = None
         self._block_columns_for: int | None = None
         self._read_at = 0.0  # time.monotonic() of the last full read
@@ -752,8 +752,7 @@ class ApprovalsScreen(Screen[None]):
         block list back to the approvals; with nothing to clear, walks back (the app's
         ``esc``: to the board)."""
         search = self.query_one("#approvals-search", Input)
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._typed_filter.cancel()
         had_focus = search.has_focus
         if not had_focus and not search.value and self.view == ApprovalsView():
             await self.run_action("app.walk_back")
@@ -770,19 +769,17 @@ class ApprovalsScreen(Screen[None]):
 
     @on(Input.Changed, "#approvals-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._typed_filter.cancel()
         value = event.value
 
         def apply() -> None:
             self._set_view(replace(self.view, search=value.strip()))
 
-        self._search_timer = self.set_timer(SEARCH_DELAY, apply)
+        self._typed_filter.call(apply)
 
     @on(Input.Submitted, "#approvals-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._typed_filter.cancel()
         self._set_view(replace(self.view, search=event.value.strip()))
         if not event.value:
             event.input.remove_class("-shown")

@@ -37,6 +37,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.clients import open_client
+from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
@@ -74,7 +75,6 @@ from patchdesk.store.queue_views import (
 from patchdesk.text import printable
 
 POLL_SECONDS = 1.0
-SEARCH_DELAY = 0.25
 HANDOVER_NOTES = 4
 
 TIER_CYCLE: tuple[Tier | None, ...] = (None, *Tier)
@@ -301,7 +301,7 @@ class QueueScreen(Screen[None]):
         self._poll_again = False
         self._handover_due = True
         self._timer: Timer | None = None
-        self._search_timer: Timer | None = None
+        self._typed_filter = Debounced(self)
         self._total: int | None = None  # rows the current filter selects (None: reading)
 
     @property
@@ -510,8 +510,7 @@ class QueueScreen(Screen[None]):
     def action_clear_filters(self) -> None:
         """``esc``: in the text filter, clears the text only; elsewhere, every filter."""
         search = self.query_one("#queue-search", Input)
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._typed_filter.cancel()
         if search.has_focus:
             search.value = ""
             self._hide_search()
@@ -529,19 +528,17 @@ class QueueScreen(Screen[None]):
 
     @on(Input.Changed, "#queue-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._typed_filter.cancel()
         value = event.value
 
         def apply() -> None:
             self._set_view(replace(self.view, search=value.strip()))
 
-        self._search_timer = self.set_timer(SEARCH_DELAY, apply)
+        self._typed_filter.call(apply)
 
     @on(Input.Submitted, "#queue-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        if self._search_timer is not None:
-            self._search_timer.stop()
+        self._typed_filter.cancel()
         self._set_view(replace(self.view, search=event.value.strip()))
         self._hide_search()
 
