@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from textual.geometry import Region
 from textual.widgets import Static
 
 from patchdesk.demo import HEAD_START, demo_engine, load_demo
@@ -96,9 +97,18 @@ async def test_an_empty_database_explains_policy_apply_and_demo(
         welcome = board.query_one("#welcome", Static)
         assert welcome.display
         assert not board.query_one("#board-body").display
-        text = str(welcome.render())
+        lines = [
+            strip.text.rstrip(" │")
+            for strip in welcome.render_lines(Region(0, 0, welcome.size.width, welcome.size.height))
+        ]
+        text = "\n".join(lines)
         assert "patchdesk policy apply" in text
         assert "patchdesk demo" in text
+        # At 80 columns the first description wraps: under its own column, not under the
+        # commands (seen in tmux before the two columns were a table).
+        wrapped = next(line for line in lines if "validate" in line and "policy apply" not in line)
+        indent = len(wrapped) - len(wrapped.lstrip(" │"))
+        assert indent > len("  patchdesk inventory import FILE")
 
 
 async def test_demo_engine_runs_in_virtual_time_beside_the_ui(

@@ -13,6 +13,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -39,14 +42,28 @@ UTC_ZONE = ZoneInfo("UTC")
 # A last step older than this (in the board's clock) is pointed out.
 STALE_STEP = timedelta(minutes=5)
 
-WELCOME = (
-    "This database holds no clients yet.\n\n"
-    "  patchdesk policy apply FILE...   loads client policies (clients, windows, approval\n"
-    "                                   rules) from TOML files; `policy validate` checks them\n"
-    "  patchdesk inventory import FILE  adds their devices from a CSV\n"
-    "  patchdesk demo                   opens a simulated MSP instead, to try everything\n\n"
-    "The board fills in as soon as clients and windows exist."
-)
+WELCOME_STEPS = (
+    ("patchdesk policy apply FILE...",
+     "loads client policies (clients, windows, approval rules) from TOML files; "
+     "`policy validate` checks them"),
+    ("patchdesk inventory import FILE", "adds their devices from a CSV"),
+    ("patchdesk demo", "opens a simulated MSP instead, to try everything"),
+)  # fmt: skip
+
+
+def welcome() -> Group:
+    """What an empty database shows: the commands that fill it, in two columns that keep
+    their shape when the descriptions wrap (80 columns)."""
+    steps = Table.grid(padding=(0, 2))
+    steps.add_column(no_wrap=True, style="bold")
+    steps.add_column(ratio=1)
+    for command, what in WELCOME_STEPS:
+        steps.add_row(Text(command), Text(what))
+    return Group(
+        Text("This database holds no clients yet.\n"),
+        Padding(steps, (0, 0, 0, 2)),
+        Text("\nThe board fills in as soon as clients and windows exist."),
+    )
 
 
 def engine_status(view: EngineView, now: datetime, own_holder: str | None) -> Text:
@@ -128,7 +145,7 @@ class BoardScreen(Screen[None]):
             yield KpiStrip(id="kpis")
             yield OpenWindows(id="open-windows")
             yield UpcomingWindows(id="upcoming")
-        yield Static(Text(WELCOME), id="welcome", markup=False)
+        yield Static(welcome(), id="welcome", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
