@@ -366,7 +366,7 @@ class ApprovalsScreen(Screen[None]):
         self._reading = False
         self._read_again = False
         self._timer: Timer | None = None
-        self._typed_filter = Debounced(self)
+        self._typed_filter = Debounced(self, self._apply_search)
         self._columns_for: int | None = None
         self._block_columns_for: int | None = None
         self._read_at = 0.0  # time.monotonic() of the last full read
@@ -769,18 +769,14 @@ class ApprovalsScreen(Screen[None]):
 
     @on(Input.Changed, "#approvals-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._typed_filter.cancel()
-        value = event.value
+        self._typed_filter.later(event.value)
 
-        def apply() -> None:
-            self._set_view(replace(self.view, search=value.strip()))
-
-        self._typed_filter.call(apply)
+    def _apply_search(self, text: str) -> None:
+        self._set_view(replace(self.view, search=text))
 
     @on(Input.Submitted, "#approvals-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        self._typed_filter.cancel()
-        self._set_view(replace(self.view, search=event.value.strip()))
+        self._typed_filter.now(event.value)
         if not event.value:
             event.input.remove_class("-shown")
         (self.block_table if self.view.blocklist else self.table).focus()

@@ -39,6 +39,7 @@ from patchdesk.screens import client_sections as sections
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.too_small import TooSmallScreen
 from patchdesk.screens.widgets.clock_header import ClockHeader
+from patchdesk.screens.worker_results import notify_worker_error
 from patchdesk.store.client_views import (
     ClientDetail,
     ClientRow,
@@ -109,11 +110,6 @@ class DetailRead(Message):
         super().__init__()
         self.detail = detail
         self.now = now
-
-
-def _reason(worker: Worker[Any]) -> str:
-    error = worker.error
-    return printable(" ".join(str(error).split()))[:200] if error is not None else "unknown error"
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -226,11 +222,8 @@ class ClientsScreen(Screen[None]):
         if event.worker.group != LIST_GROUP or event.state is not WorkerState.ERROR:
             return
         self._reading = False
-        self.notify(
-            f"The clients could not be read: {_reason(event.worker)}",
-            title="Clients",
-            severity="error",
-            markup=False,
+        notify_worker_error(
+            self, event.worker, title="Clients", what="The clients could not be read"
         )
 
     # --- drawing ---------------------------------------------------------------------------
@@ -474,11 +467,8 @@ class ClientDetailScreen(Screen[None]):
         if event.worker.group != DETAIL_GROUP or event.state is not WorkerState.ERROR:
             return
         self._reading = False
-        self.notify(
-            f"The client could not be read: {_reason(event.worker)}",
-            title="Clients",
-            severity="error",
-            markup=False,
+        notify_worker_error(
+            self, event.worker, title="Clients", what="The client could not be read"
         )
 
     # --- drawing ---------------------------------------------------------------------------

@@ -301,7 +301,7 @@ class QueueScreen(Screen[None]):
         self._poll_again = False
         self._handover_due = True
         self._timer: Timer | None = None
-        self._typed_filter = Debounced(self)
+        self._typed_filter = Debounced(self, self._apply_search)
         self._total: int | None = None  # rows the current filter selects (None: reading)
 
     @property
@@ -528,18 +528,14 @@ class QueueScreen(Screen[None]):
 
     @on(Input.Changed, "#queue-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._typed_filter.cancel()
-        value = event.value
+        self._typed_filter.later(event.value)
 
-        def apply() -> None:
-            self._set_view(replace(self.view, search=value.strip()))
-
-        self._typed_filter.call(apply)
+    def _apply_search(self, text: str) -> None:
+        self._set_view(replace(self.view, search=text))
 
     @on(Input.Submitted, "#queue-search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        self._typed_filter.cancel()
-        self._set_view(replace(self.view, search=event.value.strip()))
+        self._typed_filter.now(event.value)
         self._hide_search()
 
     # --- which actions apply to the row under the cursor -----------------------------------

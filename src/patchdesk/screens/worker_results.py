@@ -14,11 +14,21 @@ from textual.worker import Worker
 from patchdesk.text import printable
 
 
+def worker_error_reason(worker: Worker[Any]) -> str:
+    """A failed worker's error on one line, printable, at most 200 characters."""
+    error = worker.error
+    return printable(" ".join(str(error).split()))[:200] if error is not None else "unknown error"
+
+
 def notify_worker_error(
-    node: Widget | Screen[Any], worker: Worker[Any], title: str = "Database error"
+    node: Widget | Screen[Any],
+    worker: Worker[Any],
+    title: str = "Database error",
+    what: str | None = None,
 ) -> None:
+    """``what`` (default: the worker's group) and why, as an error notification."""
     node.notify(
-        f"{worker.group}: {printable(str(worker.error))}",
+        f"{what or worker.group}: {worker_error_reason(worker)}",
         title=title,
         severity="error",
         markup=False,
