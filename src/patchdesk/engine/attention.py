@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, JobState, JobStatus, ReportsChanges
 from patchdesk.engine.sync import IN_FLIGHT, News
+from patchdesk.store import direct
 from patchdesk.store.models import Deployment, Device, Target
 
 AWAITING_JOB = (TargetState.DISPATCHED, TargetState.INSTALLING)
@@ -257,11 +258,11 @@ def needing_attention(
     """``changed``: devices whose facts changed since the last step; ``jobs_since``: when the
     last step polled the jobs (None for either: unknown, so look at everything)."""
     found: set[int] = set()
-    dispatched = session.connection().execute(_JUST_DISPATCHED).all()
+    dispatched = direct.rows(session.connection(), _JUST_DISPATCHED)
     jobs = _job_news(session, connector, now, jobs_since, found, dispatched)
     started = _starting(now, jobs, found, dispatched)
     found.difference_update(started)
-    found.update(session.connection().execute(_DUE, {"now": now}).scalars())
+    found.update(direct.scalars(session.connection(), _DUE, {"now": now}))
     observed = now - config.observation_period
     if changed is None:
         found.update(session.scalars(select(Target.id).where(_NEWS), {"observed": observed}))
@@ -288,7 +289,7 @@ _JUST_DISPATCHED = (
 
 
 # A target just dispatched: (id, job id, hostname, client id, window end).
-Dispatched = Row[int, str | None, str, str, datetime]
+Dispatched = tuple[Any, ...]
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,7 @@ def _job_news(
     if since is not None and isinstance(connector, ReportsChanges):
         changes = connector.job_changes(since)
     if changes is None:  # poll every job waited on
-        awaiting = session.connection().execute(_AWAITING).all()
+        awaiting = direct.rows(session.connection(), _AWAITING)
         job_ids = [job_id for _, job_id, _, _ in awaiting if job_id]
         jobs = dict(connector.job_status(job_ids)) if job_ids else {}
         for target_id, job_id, state, check_at in awaiting:
@@ -327,10 +328,10 @@ def _job_news(
                 found.add(target_id)
         return jobs
     jobs = dict(changes)
-    found.update(row.id for row in dispatched)
+    found.update(row[0] for row in dispatched)
     done = sorted(job_id for job_id, job in jobs.items() if job.state in FINISHED)
     for chunk in chunks(done):
-        found.update(session.connection().execute(_AWAITING_JOBS, {"jobs": chunk}).scalars())
+        found.update(direct.scalars(session.connection(), _AWAITING_JOBS, {"jobs": list(chunk)}))
     return jobs
 
 

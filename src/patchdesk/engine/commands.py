@@ -24,6 +24,7 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, RebootOutcome
 from patchdesk.engine.report import StepReport
+from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
@@ -47,7 +48,7 @@ QUEUED = select(OperatorCommand.id).where(OperatorCommand.state == CommandState.
 
 
 def commands_queued(session: Session) -> bool:
-    return session.connection().execute(QUEUED).scalar() is not None
+    return bool(direct.rows(session.connection(), QUEUED))
 
 
 def run_commands(

@@ -33,6 +33,7 @@ from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.engine.windows import ClientWindow
+from patchdesk.store import direct
 from patchdesk.store.approvals import load_blocklist, load_client
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
@@ -360,10 +361,10 @@ _UNSETTLED = (
 
 def close_finished(session: Session, now: datetime, report: StepReport) -> None:
     """Close deployments past their window whose every target has settled."""
-    open_rows = sorted(session.connection().execute(_OPEN_DEPLOYMENTS).all())
+    open_rows = sorted(direct.rows(session.connection(), _OPEN_DEPLOYMENTS))
     ended = [deployment_id for deployment_id, _, end in open_rows if end <= now]
     unsettled = (
-        set(session.connection().execute(_UNSETTLED, {"deployments": ended}).scalars())
+        set(direct.scalars(session.connection(), _UNSETTLED, {"deployments": ended}))
         if ended
         else set()
     )

@@ -17,12 +17,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from patchdesk.domain import DeploymentState, RebootPolicy, Role, TargetState, tier_of
+from patchdesk.domain import (
+    Criticality,
+    DeploymentState,
+    RebootPolicy,
+    Role,
+    TargetState,
+    tier_of,
+)
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
@@ -36,6 +43,7 @@ from patchdesk.engine.rows import (
 )
 from patchdesk.engine.skips import screen
 from patchdesk.engine.sync import IN_FLIGHT
+from patchdesk.store import direct
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Patch, Target
 
@@ -52,7 +60,7 @@ _SERVERS_IN_FLIGHT = (
 
 
 def _servers_in_flight(session: Session) -> Counter[str]:
-    return Counter(session.connection().execute(_SERVERS_IN_FLIGHT).scalars())
+    return Counter(direct.scalars(session.connection(), _SERVERS_IN_FLIGHT))
 
 
 _OPEN = (
@@ -90,13 +98,13 @@ def dispatch(
     config: EngineConfig,
     report: StepReport,
 ) -> None:
-    open_rows = session.connection().execute(_OPEN, {"now": now}).all()
+    open_rows = direct.rows(session.connection(), _OPEN, {"now": now})
     if not open_rows:
         return
     in_flight: Counter[int] = Counter()
     pending: Counter[int] = Counter()
-    for deployment_id, state, count in session.connection().execute(
-        _COUNTS, {"deployments": [row.id for row in open_rows]}
+    for deployment_id, state, count in direct.rows(
+        session.connection(), _COUNTS, {"deployments": [row[0] for row in open_rows]}
     ):
         (pending if state is TargetState.PENDING else in_flight)[deployment_id] += count
     limits = {  # an emergency deployment (no window) has the config's limit
@@ -187,17 +195,32 @@ _RANKED = (
 _OTHERS = select(*(_RANKED.c[c.key] for c in _COLUMNS)).where(_RANKED.c.rank <= bindparam("room"))
 
 
-def _candidates(session: Session, room: Mapping[int, int], now: datetime) -> dict[int, list[Any]]:
+class Candidate(NamedTuple):
+    """A pending target dispatch may choose (the columns of ``_COLUMNS``)."""
+
+    id: int
+    deployment_id: int
+    device_id: int
+    next_action_at: datetime | None
+    role: Role
+    criticality: Criticality
+    client_id: str
+
+
+def _candidates(
+    session: Session, room: Mapping[int, int], now: datetime
+) -> dict[int, list[Candidate]]:
     """Per deployment, its pending targets on online devices, in dispatch order (by device
     tier, servers first, then target id): every server, and as many others as ``room``
     lets it dispatch (the rest could not be chosen this step)."""
-    found: dict[int, list[Any]] = {}
+    found: dict[int, list[Candidate]] = {}
     deployments = {"deployments": sorted(room)}
-    servers = session.connection().execute(_SERVERS, deployments)
-    others = session.connection().execute(
-        _OTHERS, {**deployments, "now": now, "room": max(room.values())}
+    servers = direct.rows(session.connection(), _SERVERS, deployments)
+    others = direct.rows(
+        session.connection(), _OTHERS, {**deployments, "now": now, "room": max(room.values())}
     )
-    for row in (*servers, *others):
+    for values in (*servers, *others):
+        row = Candidate(*values)
         found.setdefault(row.deployment_id, []).append(row)
     for rows in found.values():
         rows.sort(key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
@@ -218,7 +241,7 @@ def _dispatch_all(
     policies.update((window_id, window.reboot_policy) for window_id, window in windows.items())
     devices = load_devices(session, {target.device_id for target in targets.values()})
     patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
-    vendor = dict(session.connection().execute(_VENDOR_IDS, {"ids": patch_ids}).all())
+    vendor = dict(direct.rows(session.connection(), _VENDOR_IDS, {"ids": patch_ids}))
     baseline = [
         devices[t.device_id].connector_id for t in targets.values() if t.health_before is None
     ]

@@ -29,6 +29,7 @@ from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.deployments import add_targets, reachable, refresh_missing
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import WindowRow
+from patchdesk.store import direct
 from patchdesk.store.approvals import load_blocklist, load_client
 from patchdesk.store.events import record_event
 from patchdesk.store.models import ApprovalDecision, Deployment, Patch
@@ -66,7 +67,7 @@ def open_emergencies(
 ) -> None:
     """Open a deployment for every emergency decision made by ``now`` that has none."""
     # A plain Core look first: at nearly every step there is none (ORM objects cost more).
-    if session.connection().execute(_WAITING, {"now": now}).first() is None:
+    if not direct.rows(session.connection(), _WAITING, {"now": now}):
         return
     for decision in session.scalars(UNDEPLOYED.where(ApprovalDecision.decided_at <= now)):
         _open(session, connector, decision, now, config, report)

@@ -66,6 +66,7 @@ from patchdesk.engine.rows import (
     save,
 )
 from patchdesk.engine.sync import News
+from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, DevicePatch, MaintenanceWindow, Patch, Target
@@ -117,7 +118,7 @@ def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Co
     targets = load_targets(session, ids)
     around: dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]] = {}
     for chunk in chunks([target.id for target in targets]):
-        for row in session.connection().execute(_AROUND, {"ids": list(chunk)}):
+        for row in direct.rows(session.connection(), _AROUND, {"ids": list(chunk)}):
             device = DeviceRow(*row[1:_DEVICE_END])
             deployment = DeploymentRow(*row[_DEVICE_END:_DEPLOYMENT_END])
             window = WindowRow(*row[_DEPLOYMENT_END:]) if row[_DEPLOYMENT_END] else None
@@ -125,8 +126,8 @@ def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Co
     patch_ids = {p.patch_id for target in targets for p in target.patches}
     patches = {
         patch_id: (vendor_id, reboot_required)
-        for patch_id, vendor_id, reboot_required in session.connection().execute(
-            _PATCHES, {"ids": sorted(patch_ids)}
+        for patch_id, vendor_id, reboot_required in direct.rows(
+            session.connection(), _PATCHES, {"ids": sorted(patch_ids)}
         )
     }
     vendor_ids = {patch_id: vendor_id for patch_id, (vendor_id, _) in patches.items()}

@@ -55,6 +55,7 @@ from patchdesk.engine.sync import (
     connector_up,
     fetch_statuses,
 )
+from patchdesk.store import direct
 from patchdesk.store.db import Database
 from patchdesk.store.events import batched_events
 from patchdesk.store.models import ApprovalDecision, Deployment, Target
@@ -182,8 +183,8 @@ class Reconciler:
         if due is not None and soon is not None and due <= soon:
             return max(due, now)
         with self.db.session() as session:
-            queued, check_at, action_at, emergency, emergency_end = (
-                session.connection().execute(_DUE, {"now": now}).one()
+            ((queued, check_at, action_at, emergency, emergency_end),) = direct.rows(
+                session.connection(), _DUE, {"now": now}
             )
         if queued is not None:
             return now

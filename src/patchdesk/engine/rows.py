@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, null, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Criticality, MissingPatchState, RebootPolicy, Role, TargetState
+from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Target, TargetPatch
 
@@ -159,11 +160,11 @@ def load_targets(session: Session, ids: Collection[int]) -> list[TargetRow]:
     targets: list[TargetRow] = []
     for chunk in _chunks(ids):
         by_id: dict[int, TargetRow] = {}
-        for values in session.connection().execute(_SELECT_TARGETS, {"ids": chunk}):
+        for values in direct.rows(session.connection(), _SELECT_TARGETS, {"ids": chunk}):
             target = TargetRow(*values)
             target.read = tuple(values[len(FIXED) :])
             by_id[target.id] = target
-        for target_id, *patch in session.connection().execute(_SELECT_PATCHES, {"ids": chunk}):
+        for target_id, *patch in direct.rows(session.connection(), _SELECT_PATCHES, {"ids": chunk}):
             by_id[target_id].patches.append(PatchRow(*patch))
         targets += by_id.values()
     for target in targets:
@@ -175,7 +176,7 @@ def load_devices(session: Session, ids: Collection[int]) -> dict[int, DeviceRow]
     return {
         values[0]: DeviceRow(*values)
         for chunk in _chunks(ids)
-        for values in session.connection().execute(_SELECT_DEVICES, {"ids": chunk})
+        for values in direct.rows(session.connection(), _SELECT_DEVICES, {"ids": chunk})
     }
 
 
@@ -183,7 +184,7 @@ def load_deployments(session: Session, ids: Collection[int]) -> dict[int, Deploy
     return {
         values[0]: DeploymentRow(*values)
         for chunk in _chunks(ids)
-        for values in session.connection().execute(_SELECT_DEPLOYMENTS, {"ids": chunk})
+        for values in direct.rows(session.connection(), _SELECT_DEPLOYMENTS, {"ids": chunk})
     }
 
 
@@ -191,7 +192,7 @@ def load_windows(session: Session, ids: Collection[int]) -> dict[int, WindowRow]
     return {
         values[0]: WindowRow(*values)
         for chunk in _chunks(ids)
-        for values in session.connection().execute(_SELECT_WINDOWS, {"ids": chunk})
+        for values in direct.rows(session.connection(), _SELECT_WINDOWS, {"ids": chunk})
     }
 
 

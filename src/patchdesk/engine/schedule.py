@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from patchdesk.engine.calendar import Occurrence, next_occurrences
 from patchdesk.engine.windows import ClientWindow, load_windows
+from patchdesk.store import direct
 from patchdesk.store.models import Client, MaintenanceWindow
 
 _VERSION = select(
@@ -37,7 +38,8 @@ _VERSION = select(
 def _version(session: Session) -> tuple[Any, ...]:
     """What changes whenever a window (blackouts included: a change to them stamps the
     window) or its client's zone is written."""
-    return tuple(session.connection().execute(_VERSION).one())
+    (version,) = direct.rows(session.connection(), _VERSION)
+    return version
 
 
 class WindowSchedule:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from patchdesk.domain import ApprovalDecisionKind, TargetState
 from patchdesk.engine.approval import manual_in_effect
+from patchdesk.store import direct
 from patchdesk.store.approvals import decisions_of, load_blocklist
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device, Patch, Target, TargetPatch
@@ -69,7 +70,7 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
     in the order given."""
     if not target_ids:
         return []
-    rows = session.connection().execute(_CHOSEN, {"ids": sorted(set(target_ids))}).all()
+    rows = direct.rows(session.connection(), _CHOSEN, {"ids": sorted(set(target_ids))})
     blocklist = load_blocklist(session)
     pairs = {(row[2], row[6]) for row in rows}  # (client, patch)
     decisions = decisions_of(session, pairs)

@@ -37,6 +37,7 @@ from patchdesk.engine.connectors.base import (
     DeviceStatus,
     ReportsChanges,
 )
+from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import CheckIn, Device, Target
@@ -265,8 +266,8 @@ def _targets_of(session: Session, devices: Sequence[int]) -> dict[int, list[Devi
     found: dict[int, list[DeviceTarget]] = {}
     for first in range(0, len(devices), _CHUNK):
         chunk = list(devices[first : first + _CHUNK])
-        for device_id, target_id, target_state, verified_at in session.connection().execute(
-            _TARGETS_OF, {"devices": chunk}
+        for device_id, target_id, target_state, verified_at in direct.rows(
+            session.connection(), _TARGETS_OF, {"devices": chunk}
         ):
             found.setdefault(device_id, []).append(
                 DeviceTarget(target_id, target_state, verified_at)

@@ -10,7 +10,8 @@ the values and so the rows written are the same as SQLAlchemy's own.
 Only plain statements take this path: every parameter given by the rows or a constant
 (a value in the statement, or a column's scalar default), no RETURNING, no expanding
 parameters. Anything else, and every backend but SQLite (whose driver SQLAlchemy tunes in
-ways not worth copying), goes through ``Connection.execute`` as usual.
+ways not worth copying), goes through ``Connection.execute`` as usual. A single row takes
+the same path: SQLAlchemy's work per statement costs more than its work per row.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
 
-_MIN_ROWS = 4  # fewer: not worth a second path
+from patchdesk.store import direct
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def execute_many(
     if not rows:
         return
     dialect = connection.dialect
-    if dialect.name != "sqlite" or len(rows) < _MIN_ROWS:
+    if dialect.name != "sqlite":
         connection.execute(statement, list(rows))
         return
     keys = tuple(rows[0])
@@ -73,7 +74,7 @@ def execute_many(
     for position, process in plan.processors:
         for row_values in values:
             row_values[position] = process(row_values[position])
-    connection.exec_driver_sql(plan.sql, [tuple(v) for v in values])
+    direct.execute_many(connection, plan.sql, values)
 
 
 def _plan(statement: UpdateBase, keys: tuple[str, ...], dialect: Dialect) -> Any:

@@ -26,6 +26,7 @@ from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import next_boundary
 from patchdesk.engine.simulation.builder import SimulatedMsp, build_msp, load_msp
 from patchdesk.engine.sync import IN_FLIGHT
+from patchdesk.store import direct
 from patchdesk.store.db import Database
 from patchdesk.store.models import Deployment, Device, PatchException, Target
 
@@ -87,19 +88,28 @@ def _busy(
     if report.open_deployments:  # a window is open, or targets of one are still in flight
         return BUSY_TICK
     with db.session() as session:
-        if report.open_deployments is None:  # the step stopped early (connector down)
-            started = select(Deployment.id).where(
-                Deployment.state == DeploymentState.OPEN, Deployment.occurrence_start <= now
-            )
-            if session.scalar(started.limit(1)) is not None:
-                return BUSY_TICK
-        watching = session.scalar(
-            select(Target.id)
-            .where(Target.verified_at > now - config.observation_period)
-            .order_by(Target.id.desc())
-            .limit(1)
-        )
-    return WATCH_TICK if watching is not None else None
+        connection = session.connection()
+        stopped_early = report.open_deployments is None  # (the connector went down)
+        if stopped_early and direct.rows(connection, _STARTED, {"now": now}):
+            return BUSY_TICK
+        observed = now - config.observation_period
+        watching = direct.rows(connection, _WATCHING, {"observed": observed})
+    return WATCH_TICK if watching else None
+
+
+_STARTED = (
+    select(Deployment.id)
+    .where(
+        Deployment.state == DeploymentState.OPEN, Deployment.occurrence_start <= bindparam("now")
+    )
+    .limit(1)
+)
+_WATCHING = (
+    select(Target.id)
+    .where(Target.verified_at > bindparam("observed"))
+    .order_by(Target.id.desc())
+    .limit(1)
+)
 
 
 class QuietSkipper:
@@ -155,7 +165,9 @@ class QuietSkipper:
         def watched(connector_ids: Sequence[str]) -> list[str]:
             with self.db.session() as session:
                 params = {"ids": list(connector_ids), "observed": observed}
-                return [cid for cid in session.execute(_WATCHED, params).scalars() if cid]
+                return [
+                    cid for cid in direct.scalars(session.connection(), _WATCHED, params) if cid
+                ]
 
         return self.simulator.next_change(now, horizon, watched)
 

@@ -1,0 +1,159 @@
+"""direct.rows reads exactly what Connection.execute reads, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from patchdesk.store import direct
+from patchdesk.store.db import Database
+from patchdesk.store.types import UTCDateTime, str_enum
+
+
+class Colour(StrEnum):
+    RED = "red"
+    GREEN = "green"
+    BLUE = "blue"
+
+
+_metadata = MetaData()
+_things = Table(
+    "direct_things",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UTCDateTime()),
+    Column("colour", str_enum(Colour, "direct_colour")),
+    Column("payload", JSON),
+    Column("flag", Boolean),
+    Column("note", String(50)),
+)
+START = datetime(2026, 11, 10, 21, 0, 0, 123456, tzinfo=UTC)
+
+# Module-level statements, as the engine's are: a given IN list, an IN list and an enum of
+# the statement's own, a datetime parameter, a LIMIT, an aggregate.
+_BY_IDS = (
+    select(_things)
+    .where(
+        _things.c.id.in_(bindparam("ids", expanding=True)),
+        _things.c.colour.in_((Colour.RED, Colour.BLUE)),
+        _things.c.at >= bindparam("since"),
+    )
+    .order_by(_things.c.id)
+)
+_FIRST_GREEN = (
+    select(_things.c.id, _things.c.at)
+    .where(_things.c.colour == Colour.GREEN)
+    .order_by(_things.c.id.desc())
+    .limit(2)
+)
+_COUNTS = (
+    select(_things.c.colour, func.count(), func.max(_things.c.at))
+    .group_by(_things.c.colour)
+    .order_by(_things.c.colour)
+)
+_TWO_LISTS = (
+    select(_things.c.id)
+    .where(
+        _things.c.id.in_(bindparam("a", expanding=True))
+        | _things.c.id.in_(bindparam("b", expanding=True))
+    )
+    .order_by(_things.c.id)
+)
+
+
+def _fill(database: Database) -> None:
+    _metadata.create_all(database.engine)
+    rows = [
+        {
+            "id": i,
+            "at": START + timedelta(minutes=i),
+            "colour": list(Colour)[i % 3],
+            "payload": None if i % 5 == 0 else {"i": i, "checks": {"disk": i % 2 == 0}},
+            "flag": None if i % 7 == 0 else i % 2 == 0,
+            "note": None if i % 4 else f"note {i}",
+        }
+        for i in range(1, 40)
+    ]
+    with database.engine.begin() as connection:
+        connection.execute(insert(_things), rows)
+
+
+def _as_sqlalchemy(connection: Any, statement: Any, params: dict[str, Any]) -> list[Any]:
+    return [tuple(row) for row in connection.execute(statement, params)]
+
+
+@pytest.mark.parametrize(
+    ("statement", "params"),
+    [
+        (_BY_IDS, {"ids": [1, 2, 3, 5, 8, 13, 21, 34], "since": START + timedelta(minutes=3)}),
+        (_BY_IDS, {"ids": [2], "since": START}),
+        (_FIRST_GREEN, {}),
+        (_COUNTS, {}),
+        (_TWO_LISTS, {"a": [1, 2], "b": [30, 31, 32]}),
+        (_TWO_LISTS, {"a": [3, 4, 5], "b": [6]}),
+    ],
+)
+def test_same_rows_as_sqlalchemy(
+    database: Database, statement: Any, params: dict[str, Any]
+) -> None:
+    _fill(database)
+    with database.session() as session:
+        connection = session.connection()
+        expected = _as_sqlalchemy(connection, statement, params)
+        assert direct.rows(connection, statement, params) == expected
+        assert direct.rows(connection, statement, params) == expected  # (planned: again)
+        assert direct.scalars(connection, statement, params) == [row[0] for row in expected]
+    assert expected  # each case finds something
+    if database.backend == "sqlite":
+        assert any(
+            plan is not direct._NO_PLAN and direct._keep[key[0]] is statement
+            for key, plan in direct._plans.items()
+        )
+
+
+def test_values_come_back_typed(database: Database) -> None:
+    _fill(database)
+    with database.session() as session:
+        found = direct.rows(session.connection(), _BY_IDS, {"ids": [4, 5, 12, 14], "since": START})
+    assert [row[0] for row in found] == [5, 12, 14]  # (4 is green)
+    _, at, colour, payload, flag, note = found[1]
+    assert at == START + timedelta(minutes=12)
+    assert at.tzinfo is UTC
+    assert colour is Colour.RED
+    assert payload == {"i": 12, "checks": {"disk": True}}
+    assert flag is True
+    assert note == "note 12"
+    assert found[0][2] is Colour.BLUE
+    assert found[0][3] is None  # SQL NULL, not JSON null
+    assert found[2][4] is None
+
+
+def test_an_empty_in_list_goes_through_sqlalchemy(database: Database) -> None:
+    _fill(database)
+    with database.session() as session:
+        assert direct.rows(session.connection(), _BY_IDS, {"ids": [], "since": START}) == []
+
+
+def test_driver_errors_are_sqlalchemy_errors(database: Database) -> None:
+    _fill(database)
+    broken = select(text("no_such_column")).select_from(_things)
+    with pytest.raises((OperationalError, ProgrammingError)), database.session() as session:
+        direct.rows(session.connection(), broken)
