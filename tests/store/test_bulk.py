@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     insert,
     select,
     update,
@@ -88,7 +89,31 @@ def test_same_rows_as_sqlalchemy(database: Database) -> None:
             else:
                 connection.execute(statement, changes)
         assert _content(connection, fast) == _content(connection, slow)
+        # A parameter used twice (as the engine's device-facts update does).
+        flags = [{"b_id": i, "b_flag": i % 3 == 0} for i in range(2, 25, 2)]
+        for table in (fast, slow):
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    flag=bindparam("b_flag"),
+                    note=func.coalesce(
+                        table.c.note, func.cast(bindparam("b_flag", type_=Boolean()), String)
+                    ),
+                )
+            )
+            if table is fast:
+                execute_many(connection, statement, flags)
+                twice = statement
+            else:
+                connection.execute(statement, flags)
+        assert _content(connection, fast) == _content(connection, slow)
         loaded = _content(connection, fast)
+    if database.backend == "sqlite":  # (planned, not passed to SQLAlchemy)
+        assert any(
+            plan is not bulk._NO_PLAN and bulk._keep[key[0]] is twice
+            for key, plan in bulk._plans.items()
+        )
     assert loaded[1][0] == datetime(2026, 11, 10, 21, 1, 0, 123456, tzinfo=UTC)
     assert loaded[1][1] is Colour.RED
     assert loaded[0][0] == datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # row 1 was updated

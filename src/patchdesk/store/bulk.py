@@ -31,7 +31,7 @@ from patchdesk.store import direct
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    keys: tuple[str, ...]  # of each row, in the statement's parameter order
+    keys: tuple[str, ...]  # of each row, in the statement's parameter order (repeats too)
     constants: tuple[tuple[int, Any], ...]  # (position, value already processed), ascending
     processors: tuple[tuple[int, Callable[[Any], Any]], ...]  # position -> bind processor
 
@@ -115,6 +115,7 @@ def _plan(statement: UpdateBase, keys: tuple[str, ...], dialect: Dialect) -> Any
         else:
             return _NO_PLAN
         constants[position] = process(value) if process is not None else value
-    if set(order) != set(keys) or len(order) != len(keys):
-        return _NO_PLAN  # a key the statement does not use, or one used twice
+    if set(order) != set(keys):
+        return _NO_PLAN  # a key the statement does not use
+    # (A key used twice, e.g. in SET and in a COALESCE, is taken twice from each row.)
     return _Plan(compiled.string, tuple(order), tuple(sorted(constants.items())), tuple(processors))
