@@ -307,6 +307,26 @@ def test_naive_datetimes_are_refused(database: Database) -> None:
         )
 
 
+def test_naive_datetimes_are_refused_after_the_same_instant_was_written(
+    database: Database,
+) -> None:
+    """The SQLite conversion remembers recent instants: a naive datetime that equals the
+    wall time of one remembered is still refused, and an instant given in another zone is
+    stored and read back as the same UTC time."""
+    with database.session() as session:
+        _client(session)  # created_at NOW
+    paris = timezone(timedelta(hours=1))
+    with database.session() as session:
+        client = session.get_one(Client, "acme")
+        client.updated_at = NOW.astimezone(paris)
+    with database.session() as session:
+        client = session.get_one(Client, "acme")
+        assert client.updated_at == NOW
+        assert client.updated_at.tzinfo is UTC
+    with pytest.raises(StatementError, match="naive datetime"), database.session() as session:
+        session.get_one(Client, "acme").updated_at = NOW.replace(tzinfo=None)
+
+
 def test_enum_columns_reject_unknown_values_in_the_database(database: Database) -> None:
     with database.session() as session:
         _client(session)

@@ -42,33 +42,53 @@ class UTCDateTime(TypeDecorator[datetime]):
     # On SQLite the value goes to and from text in one step (the same text SQLAlchemy's
     # SQLite DATETIME writes, "2026-11-10 21:00:00.000000"): the engine binds and reads
     # millions of times, and the two-stage conversion was a tenth of a simulation's time.
+    # The same instants come back again and again (a step's ``now`` is in every row it
+    # writes), so the last few thousand conversions each way are remembered.
 
     def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
-
-        def process(value: datetime | None) -> str | None:
-            if value is None:
-                return None
-            if value.tzinfo is None or value.utcoffset() is None:
-                raise ValueError(f"naive datetime {value!r} given to a UTC column")
-            return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-        return process
+        return _to_text
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
+        return _from_text
 
-        def process(value: str | None) -> datetime | None:
-            if value is None:
-                return None
-            parsed = datetime.fromisoformat(value)
-            if parsed.tzinfo is None:
-                return parsed.replace(tzinfo=UTC)
-            return parsed.astimezone(UTC)
 
-        return process
+_REMEMBERED = 4_096  # conversions kept each way (then forgotten all at once)
+_texts: dict[datetime, str] = {}
+_instants: dict[str, datetime] = {}
+
+
+def _to_text(value: datetime | None) -> str | None:
+    """An aware datetime as SQLite text in UTC (a naive one is refused)."""
+    if value is None:
+        return None
+    text = _texts.get(value)  # (equal instants in any zone: the same UTC text)
+    if text is None:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given to a UTC column")
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+        if len(_texts) >= _REMEMBERED:
+            _texts.clear()
+        _texts[value] = text
+    return text
+
+
+def _from_text(value: str | None) -> datetime | None:
+    """SQLite text back to an aware UTC datetime."""
+    if value is None:
+        return None
+    instant = _instants.get(value)
+    if instant is None:
+        parsed = datetime.fromisoformat(value)
+        aware = parsed.tzinfo is not None
+        instant = parsed.astimezone(UTC) if aware else parsed.replace(tzinfo=UTC)
+        if len(_instants) >= _REMEMBERED:
+            _instants.clear()
+        _instants[value] = instant
+    return instant
 
 
 def str_enum(enum_cls: type[StrEnum], name: str) -> Enum:
