@@ -15,7 +15,7 @@ key and gets the same job back: nothing is installed twice.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import NamedTuple
 
@@ -117,8 +117,10 @@ def dispatch(
     }
     if not free:
         return
-    candidates = _candidates(session, free, now)
-    servers: Counter[str] | None = None  # in flight per client, read when first needed
+    servers = _servers_in_flight(session)
+    # Clients with all the servers in flight they may have: none of theirs can be chosen.
+    full = sorted(client for client, n in servers.items() if n >= config.servers_per_client)
+    candidates = _candidates(session, free, now, full)
     chosen: list[tuple[int, int | None, datetime]] = []  # (target, window, its end), in order
     devices: set[int] = set()  # one target per device this step, too
     for deployment_id, window_id, end, _ in open_rows:
@@ -131,8 +133,6 @@ def dispatch(
             if candidate.device_id in devices:
                 continue
             if candidate.role is Role.SERVER:
-                if servers is None:
-                    servers = _servers_in_flight(session)
                 if servers[candidate.client_id] >= config.servers_per_client:
                     continue
                 servers[candidate.client_id] += 1
@@ -169,6 +169,9 @@ _SERVERS = (
     .join(Device, Target.device_id == Device.id)
     .where(*_PENDING_ONLINE, Device.role == Role.SERVER)
 )
+# The same, less the servers of clients that have all the servers in flight they may have
+# (a client's servers wait one at a time: most pending servers are theirs, step after step).
+_SERVERS_OF_OTHERS = _SERVERS.where(Device.client_id.not_in(bindparam("full", expanding=True)))
 # The others by deployment in dispatch order (tier, then id), only as many as there is room
 # for: those waiting before a retry (``next_action_at``) are passed over anyway.
 _RANKED = (
@@ -208,14 +211,19 @@ class Candidate(NamedTuple):
 
 
 def _candidates(
-    session: Session, room: Mapping[int, int], now: datetime
+    session: Session, room: Mapping[int, int], now: datetime, full: Sequence[str] = ()
 ) -> dict[int, list[Candidate]]:
     """Per deployment, its pending targets on online devices, in dispatch order (by device
-    tier, servers first, then target id): every server, and as many others as ``room``
-    lets it dispatch (the rest could not be chosen this step)."""
+    tier, servers first, then target id): every server (but those of the clients in
+    ``full``), and as many others as ``room`` lets it dispatch (the rest could not be chosen
+    this step)."""
     found: dict[int, list[Candidate]] = {}
     deployments = {"deployments": sorted(room)}
-    servers = direct.rows(session.connection(), _SERVERS, deployments)
+    if full:
+        params = {**deployments, "full": list(full)}
+        servers = direct.rows(session.connection(), _SERVERS_OF_OTHERS, params)
+    else:
+        servers = direct.rows(session.connection(), _SERVERS, deployments)
     others = direct.rows(
         session.connection(), _OTHERS, {**deployments, "now": now, "room": max(room.values())}
     )
