@@ -16,14 +16,17 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    event,
     func,
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from patchdesk.store import direct
+from patchdesk.store.bulk import execute_many
 from patchdesk.store.db import Database
 from patchdesk.store.types import UTCDateTime, str_enum
 
@@ -157,3 +160,53 @@ def test_driver_errors_are_sqlalchemy_errors(database: Database) -> None:
     broken = select(text("no_such_column")).select_from(_things)
     with pytest.raises((OperationalError, ProgrammingError)), database.session() as session:
         direct.rows(session.connection(), broken)
+
+
+class _Boom(Exception):
+    pass
+
+
+def test_writes_on_the_driver_roll_back_with_the_transaction(database: Database) -> None:
+    _fill(database)
+    rows = [{"b_id": i, "b_note": "changed"} for i in range(1, 11)]
+    statement = (
+        update(_things).where(_things.c.id == bindparam("b_id")).values(note=bindparam("b_note"))
+    )
+    written: list[str] = []
+
+    def write_then_fail() -> None:
+        with database.session() as session:
+            execute_many(session.connection(), statement, rows)
+            written.extend(direct.scalars(session.connection(), _NOTES))
+            raise _Boom
+
+    with pytest.raises(_Boom):
+        write_then_fail()
+    assert written == ["changed"] * 10
+    with database.session() as session:
+        assert "changed" not in direct.scalars(session.connection(), _NOTES)
+
+
+def test_statements_are_seen_by_listeners(database: Database) -> None:
+    """A listener on SQLAlchemy's statements (the crash-injection test's) sees every read
+    and write, which then go through SQLAlchemy."""
+    _fill(database)
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(database.engine, "before_cursor_execute", listen)
+    rows = [{"b_id": i, "b_note": "seen"} for i in range(1, 11)]
+    statement = (
+        update(_things).where(_things.c.id == bindparam("b_id")).values(note=bindparam("b_note"))
+    )
+    with database.session() as session:
+        execute_many(session.connection(), statement, rows)
+        assert direct.scalars(session.connection(), _NOTES) == ["seen"] * 10
+    event.remove(database.engine, "before_cursor_execute", listen)
+    assert "UPDATE" in seen
+    assert "SELECT" in seen
+
+
+_NOTES = select(_things.c.note).where(_things.c.id <= 10).order_by(_things.c.id)

@@ -12,8 +12,9 @@ processors, so callers get the values SQLAlchemy would give, as plain tuples.
 Only module-level statements belong here (each is planned once and kept): expanding ``IN``
 parameters are expanded here; anything the plan does not cover (another backend, an empty
 ``IN`` list, a connection outside a transaction) goes through ``Connection.execute`` as
-usual. Errors from the driver come out as SQLAlchemy's ``DBAPIError`` subclasses, as they
-would through SQLAlchemy.
+usual, and so does everything while a listener watches the statements SQLAlchemy sends
+(``before_cursor_execute``: the crash-injection test counts writes that way). Errors from the
+driver come out as SQLAlchemy's ``DBAPIError`` subclasses, as they would through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def scalars(
 
 def _plan_for(connection: Connection, statement: Executable) -> _Plan | None:
     dialect = connection.dialect
-    if dialect.name != "sqlite" or not connection.in_transaction():
+    if dialect.name != "sqlite" or not connection.in_transaction() or _watched(connection):
         return None
     key = (id(statement), dialect.name)
     plan = _plans.get(key)
@@ -173,6 +174,13 @@ def _bind(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]] | None
     return sql, values
 
 
+def _watched(connection: Connection) -> bool:
+    """Someone listens to the statements SQLAlchemy sends (a test's fault injection, a
+    tracer): they go through SQLAlchemy then, so that every one is seen."""
+    dispatch = connection.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute)
+
+
 def _run(connection: Connection, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
     driver = connection.connection.dbapi_connection
     assert driver is not None
@@ -185,8 +193,8 @@ def _run(connection: Connection, sql: str, values: Sequence[Any]) -> list[tuple[
 def execute_many(connection: Connection, sql: str, values: Sequence[Sequence[Any]]) -> None:
     """``executemany`` of SQL already compiled for SQLite, on the driver (in a transaction:
     the caller's, begun if it was not)."""
-    if not connection.in_transaction():
-        connection.exec_driver_sql(sql, list(values))  # (begins it)
+    if not connection.in_transaction() or _watched(connection):
+        connection.exec_driver_sql(sql, [tuple(row) for row in values])  # (begins it)
         return
     driver = connection.connection.dbapi_connection
     assert driver is not None
