@@ -18,6 +18,7 @@ from patchdesk.engine.classify import Failure
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
+from patchdesk.store import direct
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import PatchException
@@ -91,11 +92,10 @@ def raise_exception(
     """Open the (device, class) exception, or update the one already open; returns its id."""
     failure_class = failure.failure_class
     patch_ids = sorted(p.patch_id for p in target.patches)
-    existing = (
-        session.connection()
-        .execute(_OPEN_EXCEPTION, {"device": device.id, "failure_class": failure_class})
-        .one_or_none()
+    found = direct.rows(
+        session.connection(), _OPEN_EXCEPTION, {"device": device.id, "failure_class": failure_class}
     )
+    existing = found[0] if found else None  # (one at most: a unique index says so)
     if existing is None:
         tier = tier_of(device.role, device.criticality)
         exception_id: int = (
