@@ -262,8 +262,9 @@ class DeviceModel:
             yield from device.script.offline
 
     def is_down(self, device: DeviceState, now: datetime) -> bool:
-        # (What _intervals and _covers say, written out: asked for every device often.)
-        day = self.day(now)
+        # (What _intervals and _covers say, written out, and day() 's hit too: asked for
+        # every device at nearly every step.)
+        day = self._day if now == self._day_at else self.day(now)
         near = device.cache_periods if device.cache_day == day else self._near(device, day)
         for start, end in near:
             if start <= now < end:

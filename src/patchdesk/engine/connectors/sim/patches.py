@@ -39,6 +39,8 @@ class PatchBook:
             for i, entry in enumerate(self.entries)
         )
         self._applicable: dict[tuple[str, Role], tuple[int, ...]] = {}
+        # Per (OS, role): (entry, its draw, its prevalence) for each applicable entry.
+        self._chances: dict[tuple[str, Role], tuple[tuple[int, int, float], ...]] = {}
         self._releases = sorted({entry.released_at for entry in self.entries})
 
     def index(self, vendor_id: str) -> int | None:
@@ -59,10 +61,20 @@ class PatchBook:
             key = subkey(device.key, TAG_MISSING)
             device.missing = tuple(
                 i
-                for i in self.applicable(device.os_key, device.role)
-                if unit(key, self._draw[i]) < self.entries[i].prevalence
+                for i, draw, prevalence in self._chances_of(device.os_key, device.role)
+                if unit(key, draw) < prevalence
             )
         return device.missing
+
+    def _chances_of(self, os_key: str, role: Role) -> tuple[tuple[int, int, float], ...]:
+        found = self._chances.get((os_key, role))
+        if found is None:
+            found = tuple(
+                (i, self._draw[i], self.entries[i].prevalence)
+                for i in self.applicable(os_key, role)
+            )
+            self._chances[(os_key, role)] = found
+        return found
 
     def installed(self, device: DeviceState, index: int, now: datetime) -> bool:
         record = (device.installed or {}).get(index)
