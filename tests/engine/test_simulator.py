@@ -10,7 +10,7 @@ import random
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -1006,9 +1006,15 @@ def test_remembered_outage_draws_are_right_in_any_order() -> None:
     rng = random.Random(4)
     # More hours than are remembered at once, asked out of order.
     instants = [START + timedelta(minutes=rng.randrange(-40 * 1440, 40 * 1440)) for _ in range(600)]
+    elsewhere = timezone(timedelta(hours=-5))
     for at in instants:
         fresh, _ = make(rates=rates, seed=9)
         assert sim.in_outage(at) == fresh.in_outage(at), at
+        # The same instant asked in another zone: the same outage, in that zone.
+        for zone in (elsewhere, UTC):
+            found = sim.outages.at(at.astimezone(zone))
+            assert found == fresh.outages.at(at)
+            assert found is None or found[0].tzinfo is zone
         assert sim.outages.first_change(at, at + timedelta(hours=6)) == fresh.outages.first_change(
             at, at + timedelta(hours=6)
         )

@@ -27,7 +27,7 @@ Span = tuple[float, float]
 
 def key_of(*parts: object) -> int:
     """A stable 64-bit key for ``parts`` (joined as text with ':')."""
-    text = ":".join(str(part) for part in parts).encode()
+    text = ":".join(map(str, parts)).encode()
     return int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
 
 

@@ -4,7 +4,8 @@ An outage drawn by rate starts in hour ``h`` with probability ``rate``, at a ran
 that hour, and lasts the configured span; whether one covers an instant is computed from the
 few hours before it (an outage lasts at most a day), so nothing needs to be stored. The
 draws of the last hours asked are remembered (every call asks about the same few hours): a
-pure function of the hour and the zone asked in.
+pure function of the hour and the zone asked in; so is the drawn outage covering the last
+instant asked (the fixed intervals, which ``add`` extends, are looked at every time).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Outages:
         self.intervals = list(intervals)
         self._key = key_of(seed, "outage")
         self._memo: dict[tuple[int, tzinfo | None], Interval | None] = {}
+        # The last instant asked, its zone, and the drawn outage covering it.
+        self._last: tuple[datetime | None, tzinfo | None, Interval | None] = (None, None, None)
 
     def add(self, start: datetime, end: datetime) -> None:
         check_interval("outage", start, end)
@@ -69,6 +72,15 @@ class Outages:
                 return start, end
         if self.rate <= 0:
             return None
+        last_now, last_tz, last = self._last
+        if now == last_now and now.tzinfo is last_tz:  # every call of a step asks at its now
+            return last
+        found = self._rated_at(now)
+        self._last = (now, now.tzinfo, found)
+        return found
+
+    def _rated_at(self, now: datetime) -> Interval | None:
+        """The outage drawn by rate that covers ``now``, if any (in ``now``'s zone)."""
         hour = int(now.timestamp() // 3600)
         for h in range(hour - math.ceil(self.span[1] / 60), hour + 1):
             drawn = self._drawn(h, now.tzinfo)
