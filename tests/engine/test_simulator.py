@@ -3,12 +3,14 @@ every kind of trouble at its rate, and the patch catalogue."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -877,3 +879,142 @@ def test_next_change_sees_outages() -> None:
     assert sim.next_change(clock.now, end, lambda ids: []) == outage[1]
     clock.now = outage[1] + timedelta(minutes=1)
     assert sim.next_change(clock.now, end, lambda ids: []) == end
+
+
+# ------------------------------------------------------------------- remembered facts
+# The simulator remembers pure per-device facts (natural periods per day, the last
+# instant's day, baseline health, what a device reports per release instants passed, outage
+# draws per hour, job statuses per state). Asked in any order, or after a jump, they must
+# equal what a device with nothing remembered says.
+
+TROUBLE = dataclasses.replace(
+    NONE,
+    offline_server=0.5,
+    offline_shared=0.7,
+    offline_single_user=0.9,
+    hung_reboot=0.2,
+    never_returns=0.1,
+    health_regression=0.5,
+    baseline_check_failure=0.2,
+    wake_failure=0.3,
+    wake_failure_single_user=0.3,
+    pending_reboot=0.3,
+    install_failure=0.3,
+)
+
+
+def _forgetful(sim: Simulator, cid: str) -> tuple[Any, Any]:
+    """A copy of the device with nothing remembered, and a model with nothing remembered."""
+    from patchdesk.engine.connectors.sim.device import DeviceModel
+
+    device = copy.deepcopy(sim._devices[cid])
+    device.periods.clear()
+    device.cache_day = -1
+    device.healthy = None
+    device.reported_rank = -1
+    return device, DeviceModel(sim.model.rates, sim.model.timings)
+
+
+def _facts(sim: Simulator, model: Any, device: Any, at: datetime) -> tuple[Any, ...]:
+    day = int(at.timestamp() // 86_400)
+    return (
+        model.is_down(device, at),
+        model.status(device, at),
+        model.health(device, at),
+        model.needs_reboot(device, at),
+        tuple(model.natural_periods(device, day)),
+        sim.book.reported(device, at),
+    )
+
+
+def test_remembered_facts_are_right_in_any_order_of_instants() -> None:
+    sim, clock = make(fleet(12), rates=TROUBLE, seed=5)
+    for round_ in range(12):  # installs, reboots and wakes, so every record has something
+        for cid in sim.device_ids():
+            install_all(sim, cid, key=f"i{round_}:{cid}")
+            sim.reboot(cid, allow_deferral=False, deferral_minutes=0, idempotency_key=f"r{round_}")
+            sim.wake(cid)
+        clock.advance(hours=5)
+    rng = random.Random(3)
+    # Backwards, forwards, the same instant twice, jumps of days, across releases.
+    instants = [START + timedelta(minutes=rng.randrange(-5 * 1440, 5 * 1440)) for _ in range(80)]
+    instants += [instants[0], instants[0], START - timedelta(days=30), START + timedelta(days=30)]
+    for cid in sim.device_ids():
+        device = sim._devices[cid]
+        for at in instants:
+            fresh, model = _forgetful(sim, cid)
+            assert _facts(sim, sim.model, device, at) == _facts(sim, model, fresh, at), (cid, at)
+
+
+def test_a_wake_cut_reaches_remembered_natural_periods() -> None:
+    rates = dataclasses.replace(NONE, offline_single_user=1.0)
+    sim, clock = make([laptop()], rates=rates)
+    device = sim._devices["ws-1"]
+    day = int(START.timestamp() // 86_400)
+    (start, end), *_ = [*sim.model.natural_periods(device, day + 1)]
+    clock.now = start + (end - start) / 2
+    assert sim.model.is_down(device, clock.now)  # the day's periods are remembered now
+    assert sim.wake("ws-1") is True
+    (_start, cut), *_ = [*sim.model.natural_periods(device, day + 1)]
+    assert cut < end  # the remembered period was forgotten and drawn again, cut
+    clock.now = cut
+    assert status(sim, "ws-1").online is True
+    fresh, model = _forgetful(sim, "ws-1")
+    assert _facts(sim, sim.model, device, clock.now) == _facts(sim, model, fresh, clock.now)
+
+
+def test_reported_patches_follow_release_instants_both_ways() -> None:
+    sim, clock = make([laptop()])
+    device = sim._devices["ws-1"]
+    releases = sorted({entry.released_at for entry in sim.catalogue})
+    later = [at for at in releases if at > START][:2]
+    asked = [START, *later, START, releases[0] - timedelta(seconds=1), *reversed(later)]
+    for at in asked:
+        fresh, _model = _forgetful(sim, "ws-1")
+        assert sim.book.reported(device, at) == sim.book.reported(fresh, at)
+    job = install_all(sim, "ws-1")
+    done = finish(sim, clock, job)
+    assert done.state is JobState.SUCCEEDED
+    assert sim.book.reported(device, clock.now) == ()  # installs apply to the remembered list
+    assert sim.book.reported(device, START) != ()  # before the install finished: missing
+
+
+def test_job_statuses_are_right_asked_in_any_order() -> None:
+    sim, _clock = make([laptop()], timings=FIXED)
+    job_id = install_all(sim, "ws-1")
+    job = sim._jobs[job_id]
+    assert job.started_at is not None
+    assert job.finished_at is not None
+    queued, running, done = START, job.started_at, job.finished_at
+    order = [done, queued, running, done, running, queued]
+    states = [job.status(at).state for at in order]
+    assert states == [
+        JobState.SUCCEEDED,
+        JobState.QUEUED,
+        JobState.RUNNING,
+        JobState.SUCCEEDED,
+        JobState.RUNNING,
+        JobState.QUEUED,
+    ]
+    fresh = dataclasses.replace(job)  # a job with no status built yet
+    assert [job.status(at) for at in order] == [fresh.status(at) for at in order]
+
+
+def test_remembered_outage_draws_are_right_in_any_order() -> None:
+    rates = dataclasses.replace(NONE, outage_per_hour=0.3)
+    sim, _clock = make(rates=rates, seed=9)
+    rng = random.Random(4)
+    # More hours than are remembered at once, asked out of order.
+    instants = [START + timedelta(minutes=rng.randrange(-40 * 1440, 40 * 1440)) for _ in range(600)]
+    elsewhere = timezone(timedelta(hours=-5))
+    for at in instants:
+        fresh, _ = make(rates=rates, seed=9)
+        assert sim.in_outage(at) == fresh.in_outage(at), at
+        # The same instant asked in another zone: the same outage, in that zone.
+        for zone in (elsewhere, UTC):
+            found = sim.outages.at(at.astimezone(zone))
+            assert found == fresh.outages.at(at)
+            assert found is None or found[0].tzinfo is zone
+        assert sim.outages.first_change(at, at + timedelta(hours=6)) == fresh.outages.first_change(
+            at, at + timedelta(hours=6)
+        )

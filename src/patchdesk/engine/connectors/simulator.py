@@ -218,7 +218,8 @@ class Simulator:
         found = self._changes.since(since, now)
         if found is None:
             return None
-        return [self.model.status(self._order[index], now) for index in found]
+        order, status = self._order, self.model.status
+        return [status(order[index], now) for index in found]
 
     def job_changes(self, since: datetime) -> Mapping[str, JobStatus] | None:
         now = self._available()
@@ -229,10 +230,11 @@ class Simulator:
 
     def missing_patches(self, connector_ids: Sequence[str]) -> Mapping[str, Sequence[MissingPatch]]:
         now = self._available()
+        devices, reported = self._devices, self.book.reported
         return {
-            cid: self.book.reported(self._devices[cid], now)
+            cid: reported(device, now)
             for cid in connector_ids
-            if cid in self._devices
+            if (device := devices.get(cid)) is not None
         }
 
     def job_status(self, job_ids: Sequence[str]) -> Mapping[str, JobStatus]:
@@ -241,10 +243,11 @@ class Simulator:
 
     def health(self, connector_ids: Sequence[str]) -> Mapping[str, Mapping[str, bool]]:
         now = self._available()
+        devices, health = self._devices, self.model.health
         return {
-            cid: self.model.health(self._devices[cid], now)
+            cid: health(device, now)
             for cid in connector_ids
-            if cid in self._devices
+            if (device := devices.get(cid)) is not None
         }
 
     def install(
@@ -404,9 +407,11 @@ class Simulator:
         later = [at for at in instants if at is not None and at >= now]
         self._changes.note(self._index[device.connector_id], *later)
 
-    def _day_periods(self, index: int, day: int) -> list[datetime]:
+    def _day_periods(self, index: int, day: int) -> Sequence[datetime]:
         """The instants of device ``index``'s natural offline period of UTC ``day``."""
         periods = self.model.natural_periods(self._order[index], day)
+        if not periods:  # most days, for most devices
+            return ()
         return [at for period in periods for at in period]
 
     def _next_job_id(self, device: DeviceState, kind: str) -> str:

@@ -195,8 +195,7 @@ class Actions:
         if stuck is not None:
             stuck.up_at = woken.up_at
         else:
-            device.wake_cuts = [*(device.wake_cuts or ()), (now, woken.up_at)]
-            device.cache_day = -1
+            device.cut_period(now, woken.up_at)
         device.reboots = [*(device.reboots or ()), woken]
 
     def _wakeable(self, device: DeviceState, now: datetime, stuck: bool) -> bool:

@@ -103,7 +103,9 @@ class ChangeLog(Instants[int]):
         if since >= self.floor:
             while self._next_day <= day_of(now):
                 for index in range(self._devices):
-                    self.note(index, *self._periods(index, self._next_day))
+                    instants = self._periods(index, self._next_day)
+                    if instants:  # most devices, most days: no natural period
+                        self.note(index, *instants)
                 self._next_day += 1
         return super().since(since, now)
 

@@ -21,6 +21,20 @@ When is a device down (offline)?
 
 Online devices report ``last_seen = now`` (they check in continuously); a device that is
 down reports the instant its current down stretch began.
+
+What is cached, and why it stays right (every fact is asked of every device at nearly every
+engine step, so the pure parts are remembered rather than drawn again):
+
+- a device's natural periods per UTC day (``DeviceState.periods``, a few recent days): pure
+  in (device, day) but for wake cuts, so :meth:`DeviceState.cut_period` (the only way a
+  wake cut is added) forgets them; any other day is drawn again, so a clock that jumps or
+  goes backwards only costs a draw;
+- the periods that can cover an instant of one day (``cache_day``): the two days' periods
+  above, forgotten with them;
+- the last instant's UTC day (``DeviceModel.day``): compared by equality, so any instant
+  gets its own day;
+- the checks' results when no patch broke anything (``baseline``, ``healthy``): drawn once,
+  they depend on nothing that changes.
 """
 
 from __future__ import annotations
@@ -31,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from random import Random
 
 from patchdesk.domain import OsFamily, Role
-from patchdesk.engine.connectors.base import DeviceStatus
+from patchdesk.engine.connectors.base import DeviceStatus, MissingPatch
 from patchdesk.engine.connectors.sim.config import (
     Interval,
     Script,
@@ -128,9 +142,27 @@ class DeviceState:
     rollbacks: int = 0
     wakes: int = 0
     jobs: int = 0
-    cache_day: int = -1
+    cache_day: int = -1  # the day cache_periods can cover (-1: none)
     cache_periods: tuple[Interval, ...] = ()
     baseline: tuple[bool, ...] | None = None  # per check: passes when no patch broke it
+    healthy: dict[str, bool] | None = None  # check -> baseline (a copy is handed out)
+    # What it reports missing for the entries released by then (PatchBook.reported):
+    reported_rank: int = -1  # how many release instants had passed (-1: not yet asked)
+    reported_chosen: tuple[int, ...] = ()  # catalogue indexes, before installs
+    reported_patches: tuple[MissingPatch, ...] = ()  # the same, as patches
+    offline_key: int = field(init=False)  # the natural periods' dice (from ``key``)
+    # Natural periods by the UTC day they start (wake cuts applied); see the module docstring.
+    periods: dict[int, tuple[Interval, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.offline_key = subkey(self.key, TAG_OFFLINE)
+
+    def cut_period(self, woken: datetime, up: datetime) -> None:
+        """A wake at ``woken`` ends the natural period it falls in at ``up``: the periods
+        remembered (drawn before the cut) are forgotten."""
+        self.wake_cuts = [*(self.wake_cuts or ()), (woken, up)]
+        self.periods.clear()
+        self.cache_day = -1
 
 
 def new_device(
@@ -164,20 +196,38 @@ def day_of(at: datetime) -> int:
     return int(at.timestamp() // DAY_SECONDS)
 
 
+_PERIOD_DAYS = 4  # days of natural periods a device remembers (the day asked, the one
+# before, the one the change log draws ahead, and one spare)
+
+
 class DeviceModel:
     """The facts of devices at an instant, from their state, the rates and the timings."""
 
     def __init__(self, rates: SimulatorRates, timings: SimulatorTimings) -> None:
         self.rates = rates
         self.timings = timings
+        self._offline_rate = {role: rates.offline(role) for role in Role}
+        self._day_at: datetime | None = None
+        self._day = 0
 
     # --- down or up ----------------------------------------------------------------------
 
-    def natural_periods(self, device: DeviceState, day: int) -> Iterator[Interval]:
-        """The natural offline period that starts on UTC ``day``, if any (wakes applied)."""
-        key = subkey(device.key, TAG_OFFLINE)
-        if unit(key, 3 * day) >= self.rates.offline(device.role):
-            return
+    def natural_periods(self, device: DeviceState, day: int) -> tuple[Interval, ...]:
+        """The natural offline period that starts on UTC ``day``, if any (wake cuts
+        applied); remembered for a few days per device (see the module docstring)."""
+        periods = device.periods.get(day)
+        if periods is None:
+            periods = self._draw_periods(device, day)
+            remembered = device.periods
+            if len(remembered) >= _PERIOD_DAYS:
+                del remembered[min(remembered)]
+            remembered[day] = periods
+        return periods
+
+    def _draw_periods(self, device: DeviceState, day: int) -> tuple[Interval, ...]:
+        key = device.offline_key
+        if unit(key, 3 * day) >= self._offline_rate[device.role]:
+            return ()
         start = _EPOCH + timedelta(seconds=day * DAY_SECONDS + unit(key, 3 * day + 1) * 86_399)
         start = start.replace(microsecond=0)
         hours = between(unit(key, 3 * day + 2), self.timings.offline_hours(device.role))
@@ -185,7 +235,14 @@ class DeviceModel:
         for woken, up in device.wake_cuts or ():
             if start <= woken < end:
                 end = min(end, up)
-        yield start, end
+        return ((start, end),)
+
+    def day(self, at: datetime) -> int:
+        """``day_of(at)``, remembered for the last instant asked (a step asks about every
+        device at the same instant; an equal instant has the same day, whatever its zone)."""
+        if at != self._day_at:
+            self._day_at, self._day = at, day_of(at)
+        return self._day
 
     def _near(self, device: DeviceState, day: int) -> tuple[Interval, ...]:
         """Natural periods that can cover an instant of ``day`` (cached for the last day)."""
@@ -198,20 +255,25 @@ class DeviceModel:
         return device.cache_periods
 
     def _intervals(self, device: DeviceState, at: datetime) -> Iterator[Interval | Reboot]:
-        yield from self._near(device, day_of(at))
+        yield from self._near(device, self.day(at))
         if device.reboots:
             yield from device.reboots
         if device.script is not None:
             yield from device.script.offline
 
     def is_down(self, device: DeviceState, now: datetime) -> bool:
-        # (What _intervals and _covers say, written out: asked for every device often.)
-        for start, end in self._near(device, day_of(now)):
+        # (What _intervals and _covers say, written out, and day() 's hit too: asked for
+        # every device at nearly every step.)
+        day = self._day if now == self._day_at else self.day(now)
+        near = device.cache_periods if device.cache_day == day else self._near(device, day)
+        for start, end in near:
             if start <= now < end:
                 return True
-        for reboot in device.reboots or ():
-            if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
-                return True
+        reboots = device.reboots
+        if reboots:
+            for reboot in reboots:
+                if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
+                    return True
         script = device.script
         return script is not None and any(start <= now < end for start, end in script.offline)
 
@@ -258,8 +320,9 @@ class DeviceModel:
         return latest
 
     def needs_reboot(self, device: DeviceState, now: datetime) -> bool:
-        wanted = [at for at in device.reboot_wanted if at <= now]
-        return bool(wanted) and max(wanted) > self.last_boot(device, now)
+        return bool(device.reboot_wanted) and _wanted_since(
+            device, now, self.last_boot(device, now)
+        )
 
     def plan_reboot(
         self, device: DeviceState, now: datetime, rng: Random, *, hung: bool, lost: bool
@@ -305,9 +368,14 @@ class DeviceModel:
         """Check name -> passing; empty while the device is down (nothing fresh reported)."""
         if self.is_down(device, now):
             return {}
-        baseline = self._baseline(device)
         if not device.regressions:
-            return dict(zip(device.checks, baseline, strict=True))
+            healthy = device.healthy
+            if healthy is None:
+                healthy = device.healthy = dict(
+                    zip(device.checks, self._baseline(device), strict=True)
+                )
+            return healthy.copy()  # the caller's to keep (or change)
+        baseline = self._baseline(device)
         broken = {r.check for r in device.regressions if self._regressed(device, r, now)}
         return {
             check: ok and check not in broken
@@ -328,14 +396,20 @@ class DeviceModel:
 
     def status(self, device: DeviceState, now: datetime) -> DeviceStatus:
         since = self.down_since(device, now)
+        boot = self.last_boot(device, now) if device.reboots else device.initial_boot
         return DeviceStatus(
             connector_id=device.connector_id,
             online=since is None,
             last_seen=now if since is None else since,
-            last_boot=self.last_boot(device, now),
-            needs_reboot=self.needs_reboot(device, now),
+            last_boot=boot,
+            needs_reboot=bool(device.reboot_wanted) and _wanted_since(device, now, boot),
             maintenance_mode=device.maintenance_mode,
         )
+
+
+def _wanted_since(device: DeviceState, now: datetime, boot: datetime) -> bool:
+    """An install (or rollback) by ``now`` wanted a reboot after the last ``boot``."""
+    return any(boot < at <= now for at in device.reboot_wanted)
 
 
 def _start(item: Interval | Reboot) -> datetime:

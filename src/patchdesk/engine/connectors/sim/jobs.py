@@ -1,8 +1,13 @@
-"""Simulated jobs: decided when created, reported as the clock reaches their times."""
+"""Simulated jobs: decided when created, reported as the clock reaches their times.
+
+A job's status in each of its states is the same whenever asked (the times and results are
+fixed when it is created), so each is built once and handed out again (``JobStatus`` is
+frozen).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from patchdesk.engine.connectors.base import JobState, JobStatus, PatchResult
@@ -26,6 +31,10 @@ class Job:
     error_code: str | None = None
     message: str | None = None
     needs_reboot: bool = False
+    # The status built for each state reached so far (see the module docstring).
+    _statuses: dict[str, JobStatus] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def failed(self) -> bool:
@@ -33,8 +42,20 @@ class Job:
 
     def status(self, now: datetime) -> JobStatus:
         if self.started_at is not None and now < self.started_at:
+            state = "queued"
+        elif self.finished_at is None or (self.started_at is not None and now < self.finished_at):
+            state = "running"
+        else:
+            state = "done"
+        status = self._statuses.get(state)
+        if status is None:
+            status = self._statuses[state] = self._build(state)
+        return status
+
+    def _build(self, state: str) -> JobStatus:
+        if state == "queued":
             return JobStatus(self.job_id, JobState.QUEUED)
-        if self.finished_at is None or (self.started_at is not None and now < self.finished_at):
+        if state == "running":
             return JobStatus(self.job_id, JobState.RUNNING, started_at=self.started_at)
         return JobStatus(
             self.job_id,

@@ -2,7 +2,10 @@
 
 An outage drawn by rate starts in hour ``h`` with probability ``rate``, at a random minute of
 that hour, and lasts the configured span; whether one covers an instant is computed from the
-few hours before it (an outage lasts at most a day), so nothing needs to be stored.
+few hours before it (an outage lasts at most a day), so nothing needs to be stored. The
+draws of the last hours asked are remembered (every call asks about the same few hours): a
+pure function of the hour and the zone asked in; so is the drawn outage covering the last
+instant asked (the fixed intervals, which ``add`` extends, are looked at every time).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from datetime import datetime, tzinfo
 from patchdesk.engine.connectors.sim.config import Interval, check_interval
 from patchdesk.engine.connectors.sim.dice import Span, between, key_of, minutes, unit
 
+_MEMO_HOURS = 256  # hours' draws remembered (then forgotten all at once)
+
 
 class Outages:
     def __init__(
@@ -22,13 +27,25 @@ class Outages:
         self.span = span
         self.intervals = list(intervals)
         self._key = key_of(seed, "outage")
+        self._memo: dict[tuple[int, tzinfo | None], Interval | None] = {}
+        # The last instant asked, its zone, and the drawn outage covering it.
+        self._last: tuple[datetime | None, tzinfo | None, Interval | None] = (None, None, None)
 
     def add(self, start: datetime, end: datetime) -> None:
         check_interval("outage", start, end)
         self.intervals.append((start, end))
 
     def _drawn(self, hour: int, tz: tzinfo | None) -> Interval | None:
-        """The outage drawn for ``hour`` (hours since the epoch), if any."""
+        """The outage drawn for ``hour`` (hours since the epoch), if any (remembered)."""
+        memo = self._memo
+        if (hour, tz) in memo:
+            return memo[hour, tz]
+        if len(memo) >= _MEMO_HOURS:
+            memo.clear()
+        drawn = memo[hour, tz] = self._draw(hour, tz)
+        return drawn
+
+    def _draw(self, hour: int, tz: tzinfo | None) -> Interval | None:
         if unit(self._key, 3 * hour) >= self.rate:
             return None
         offset = round(unit(self._key, 3 * hour + 1) * 3599)
@@ -55,6 +72,15 @@ class Outages:
                 return start, end
         if self.rate <= 0:
             return None
+        last_now, last_tz, last = self._last
+        if now == last_now and now.tzinfo is last_tz:  # every call of a step asks at its now
+            return last
+        found = self._rated_at(now)
+        self._last = (now, now.tzinfo, found)
+        return found
+
+    def _rated_at(self, now: datetime) -> Interval | None:
+        """The outage drawn by rate that covers ``now``, if any (in ``now``'s zone)."""
         hour = int(now.timestamp() // 3600)
         for h in range(hour - math.ceil(self.span[1] / 60), hour + 1):
             drawn = self._drawn(h, now.tzinfo)

@@ -5,10 +5,16 @@ and role (each with the entry's prevalence; a supersedence group is drawn once f
 entries). What it *reports* at an instant: the entries released by then and not installed
 by then, and of a group only the newest released entry (a device that installed the newest
 Defender definitions does not report last week's).
+
+What a device reports is asked of many devices at every deployment, so the part that
+depends on the instant only through which entries are released by then (the catalogue's
+release instants are few) is remembered per device with that count
+(``DeviceState.reported_rank``); installs are applied on top at every call.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -33,6 +39,9 @@ class PatchBook:
             for i, entry in enumerate(self.entries)
         )
         self._applicable: dict[tuple[str, Role], tuple[int, ...]] = {}
+        # Per (OS, role): (entry, its draw, its prevalence) for each applicable entry.
+        self._chances: dict[tuple[str, Role], tuple[tuple[int, int, float], ...]] = {}
+        self._releases = sorted({entry.released_at for entry in self.entries})
 
     def index(self, vendor_id: str) -> int | None:
         return self._index.get(vendor_id)
@@ -52,10 +61,20 @@ class PatchBook:
             key = subkey(device.key, TAG_MISSING)
             device.missing = tuple(
                 i
-                for i in self.applicable(device.os_key, device.role)
-                if unit(key, self._draw[i]) < self.entries[i].prevalence
+                for i, draw, prevalence in self._chances_of(device.os_key, device.role)
+                if unit(key, draw) < prevalence
             )
         return device.missing
+
+    def _chances_of(self, os_key: str, role: Role) -> tuple[tuple[int, int, float], ...]:
+        found = self._chances.get((os_key, role))
+        if found is None:
+            found = tuple(
+                (i, self._draw[i], self.entries[i].prevalence)
+                for i in self.applicable(os_key, role)
+            )
+            self._chances[(os_key, role)] = found
+        return found
 
     def installed(self, device: DeviceState, index: int, now: datetime) -> bool:
         record = (device.installed or {}).get(index)
@@ -74,6 +93,22 @@ class PatchBook:
         )
 
     def reported(self, device: DeviceState, now: datetime) -> tuple[MissingPatch, ...]:
+        rank = bisect_right(self._releases, now)  # release instants reached by now
+        if device.reported_rank != rank:
+            chosen = self._released_missing(device, now)
+            device.reported_chosen = chosen
+            device.reported_patches = tuple(self.entries[i].patch for i in chosen)
+            device.reported_rank = rank
+        if device.installed is None:
+            return device.reported_patches
+        return tuple(
+            self.entries[i].patch
+            for i in device.reported_chosen
+            if not self.installed(device, i, now)
+        )
+
+    def _released_missing(self, device: DeviceState, now: datetime) -> tuple[int, ...]:
+        """The missed entries released by ``now``, of a group only the newest (sorted)."""
         newest: dict[str, int] = {}
         plain: list[int] = []
         for i in self.missing_of(device):
@@ -84,8 +119,7 @@ class PatchBook:
                 plain.append(i)
             elif entry.group not in newest or entry.released_at >= self._released(newest, entry):
                 newest[entry.group] = i
-        chosen = sorted([*plain, *newest.values()])
-        return tuple(self.entries[i].patch for i in chosen if not self.installed(device, i, now))
+        return tuple(sorted([*plain, *newest.values()]))
 
     def _released(self, newest: dict[str, int], entry: CatalogueEntry) -> datetime:
         return self.entries[newest[entry.group]].released_at
