@@ -31,7 +31,7 @@ class ConnectorUnavailable(Exception):
     """The connector itself cannot be reached; says nothing about any device."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeviceStatus:
     connector_id: str
     online: bool
