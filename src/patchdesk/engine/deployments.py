@@ -12,7 +12,7 @@ targets match what the devices report now.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -23,6 +23,7 @@ from patchdesk.domain import (
     ApprovalDecisionKind,
     DeploymentState,
     MissingPatchState,
+    OsFamily,
     Role,
     TargetState,
 )
@@ -33,7 +34,7 @@ from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.engine.windows import ClientWindow
-from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.approvals import DeviceRow, load_blocklist, load_for_devices
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.missing_refresh import record_reported
@@ -175,9 +176,7 @@ def reachable(
     """The client's devices the engine can reach and may patch now (with a connector id,
     not in maintenance mode, not in flight in a deployment; with ``waiting_is_busy`` not
     pending in another deployment either), those the window applies to."""
-    busy = set(
-        session.connection().execute(_BUSY_OR_WAITING if waiting_is_busy else _BUSY).scalars()
-    )
+    busy = _busy(session, waiting_is_busy=waiting_is_busy)
     check = None if window is None else applies_to(window)
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
@@ -185,6 +184,58 @@ def reachable(
             _REACHABLE, {"client": client_id}
         )
         if device_id not in busy and (check is None or check(role, tags, site))
+    }
+
+
+def _busy(session: Session, *, waiting_is_busy: bool) -> set[int]:
+    statement = _BUSY_OR_WAITING if waiting_is_busy else _BUSY
+    return set(session.connection().execute(statement).scalars())
+
+
+class _ClientDevice(NamedTuple):
+    """A device of the client as the opening reads it: ``approvals`` (the first six
+    fields, a ``DeviceRow``) and ``reachable`` (with the last two) need the same row."""
+
+    id: int
+    hostname: str
+    role: Role
+    os_family: OsFamily
+    tags: list[str]
+    site: str | None
+    connector_id: str | None
+    maintenance_mode: bool
+
+
+_CLIENT_DEVICES = (
+    select(
+        Device.id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name,
+        Device.connector_id, Device.maintenance_mode,
+    )
+    .outerjoin(Site, Device.site_id == Site.id)
+    .where(Device.client_id == bindparam("client"))
+    .order_by(Device.id)
+)  # fmt: skip
+
+
+def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
+    """Every device of the client, by id: read once when a window opens, for both the
+    devices the window reaches and the approvals (one read of tags and enums, not two)."""
+    return [_ClientDevice(*row) for row in session.execute(_CLIENT_DEVICES, {"client": client_id})]
+
+
+def _reachable_among(
+    devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow
+) -> dict[int, Candidate]:
+    """``reachable`` from rows already read: what ``_REACHABLE`` selects (a connector id,
+    not in maintenance mode), not busy, the window applying to it; by id."""
+    check = applies_to(window)
+    return {
+        device.id: Candidate(device.id, device.connector_id or "", device.hostname)
+        for device in devices
+        if device.connector_id is not None
+        and not device.maintenance_mode
+        and device.id not in busy
+        and check(device.role, device.tags, device.site)
     }
 
 
@@ -221,10 +272,12 @@ def approved_patches(
     device_ids: Iterable[int],
     blocklist: Blocklist,
     now: datetime,
+    device_rows: Iterable[DeviceRow] | None = None,
 ) -> dict[int, list[int]]:
-    """Device id -> ids of the patches approved for it now."""
+    """Device id -> ids of the patches approved for it now. ``device_rows``: the client's
+    devices, when already read in this transaction (see ``load_for_devices``)."""
     wanted = set(device_ids)
-    loaded = load_client(session, client_id)
+    loaded = load_for_devices(session, client_id, wanted, device_rows)
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
@@ -267,9 +320,19 @@ def open_deployment(
 ) -> Deployment:
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
-    devices = reachable(session, window.client_id, row, waiting_is_busy=True)
+    busy = _busy(session, waiting_is_busy=True)
+    client_devices = _client_devices(session, window.client_id)
+    devices = _reachable_among(client_devices, busy, row)
     refresh_missing(session, connector, window.client_id, devices.values(), now)
-    approved = approved_patches(session, window.client_id, devices, load_blocklist(session), now)
+    # (refresh_missing writes patches and device_patches only: the devices read stand.)
+    approved = approved_patches(
+        session,
+        window.client_id,
+        devices,
+        load_blocklist(session),
+        now,
+        [cast(DeviceRow, device[:6]) for device in client_devices],
+    )
     deployment = Deployment(
         client_id=window.client_id,
         window_id=window.window_id,
