@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
@@ -150,7 +150,7 @@ def _load(
     if device_rows is None:
         device_rows = session.connection().execute(_CLIENT_DEVICES, {"client": client_id})
     devices = _judged(device_rows, scope, policy.rings)
-    missing = _missing(session, client_id, scope, devices, wanted)
+    missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings))
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
@@ -302,17 +302,31 @@ _PATCH_FACTS = select(
 ).where(Patch.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
 
 
+_DEVICES_MISSING = select(DevicePatch.patch_id, DevicePatch.device_id).where(
+    DevicePatch.device_id.in_(bindparam("devices", expanding=True)),
+    DevicePatch.state != MissingPatchState.INSTALLED,
+)
+_CHUNK = 5_000  # device ids per IN (...) list
+
+
 def _missing(
     session: Session,
     client_id: str,
     scope: Scope,
     devices: dict[int, _Device],
     wanted: frozenset[int] | None = None,
+    rings: bool = True,
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches;
-    with ``wanted``, only the patches an in-scope device among them misses (each still
-    with all its devices: the rings count them)."""
-    rows = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
+    with ``wanted``, only the patches an in-scope device among them misses, each with all
+    its devices when the client has ``rings`` (they count them), else with those wanted
+    (then only their rows are read: the others would not be looked at)."""
+    rows: Sequence[tuple[int, int]]
+    if wanted is not None and not rings:
+        rows = _rows_of(session, sorted(wanted & devices.keys()))
+    else:
+        every = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
+        rows = cast(Sequence[tuple[int, int]], every)  # (rows are tuples)
     if wanted is None:
         named = {patch_id for patch_id, _ in rows}
     else:
@@ -341,6 +355,17 @@ def _missing(
             need = found[patch_id] = (in_scope[patch_id], [])
         need[1].append(device)
     return found
+
+
+def _rows_of(session: Session, device_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(patch id, device id) of what these devices miss, in that order (as _CLIENT_MISSING)."""
+    rows: list[tuple[int, int]] = []
+    for first in range(0, len(device_ids), _CHUNK):
+        chunk = list(device_ids[first : first + _CHUNK])
+        found = session.connection().execute(_DEVICES_MISSING, {"devices": chunk})
+        rows += [(patch_id, device_id) for patch_id, device_id in found]
+    rows.sort()
+    return rows
 
 
 def manual_decision(row: ApprovalDecision) -> ManualDecision:
