@@ -192,19 +192,10 @@ def _busy(session: Session, *, waiting_is_busy: bool) -> set[int]:
     return set(session.connection().execute(statement).scalars())
 
 
-class _ClientDevice(NamedTuple):
-    """A device of the client as the opening reads it: ``approvals`` (the first six
-    fields, a ``DeviceRow``) and ``reachable`` (with the last two) need the same row."""
-
-    id: int
-    hostname: str
-    role: Role
-    os_family: OsFamily
-    tags: list[str]
-    site: str | None
-    connector_id: str | None
-    maintenance_mode: bool
-
+# A device of the client as the opening reads it: the approvals take the first six fields
+# (a ``DeviceRow``), ``reachable`` the last two with them: id, hostname, role, os family,
+# tags, site, connector id, maintenance mode.
+_ClientDevice = tuple[int, str, Role, OsFamily, list[str], str | None, str | None, bool]
 
 _CLIENT_DEVICES = (
     select(
@@ -220,7 +211,8 @@ _CLIENT_DEVICES = (
 def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
     """Every device of the client, by id: read once when a window opens, for both the
     devices the window reaches and the approvals (one read of tags and enums, not two)."""
-    return [_ClientDevice(*row) for row in session.execute(_CLIENT_DEVICES, {"client": client_id})]
+    rows = session.execute(_CLIENT_DEVICES, {"client": client_id}).all()
+    return cast(list[_ClientDevice], rows)  # (rows are tuples)
 
 
 def _reachable_among(
@@ -230,12 +222,12 @@ def _reachable_among(
     not in maintenance mode), not busy, the window applying to it; by id."""
     check = applies_to(window)
     return {
-        device.id: Candidate(device.id, device.connector_id or "", device.hostname)
-        for device in devices
-        if device.connector_id is not None
-        and not device.maintenance_mode
-        and device.id not in busy
-        and check(device.role, device.tags, device.site)
+        device_id: Candidate(device_id, connector_id or "", hostname)
+        for device_id, hostname, role, _, tags, site, connector_id, maintenance in devices
+        if connector_id is not None
+        and not maintenance
+        and device_id not in busy
+        and check(role, tags, site)
     }
 
 

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
@@ -101,8 +101,9 @@ def load_approvals(session: Session, client_id: str | None = None) -> list[Clien
     return [client for client in loaded if client is not None]
 
 
-@dataclass(frozen=True)
-class _Device:
+class _Device(NamedTuple):
+    """A device of the client, judged (a named tuple: one is made per device per load)."""
+
     id: int
     hostname: str
     tags: tuple[str, ...]
