@@ -154,6 +154,17 @@ _BUSY = select(Target.device_id).where(Target.state.in_(IN_FLIGHT))
 _BUSY_OR_WAITING = select(Target.device_id).where(
     Target.state.in_((TargetState.PENDING, *IN_FLIGHT))
 )
+# Only the client's devices are looked up in the busy set when a window opens: its busy
+# devices are read through the client's devices (a few targets each), not from every
+# pending and in-flight target of the fleet (which grows with it).
+_CLIENT_BUSY_OR_WAITING = (
+    select(Target.device_id)
+    .join(Device, Target.device_id == Device.id)
+    .where(
+        Device.client_id == bindparam("client"),
+        Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
+    )
+)
 _REACHABLE = (
     select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
     .outerjoin(Site, Device.site_id == Site.id)
@@ -312,7 +323,11 @@ def open_deployment(
 ) -> Deployment:
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
-    busy = _busy(session, waiting_is_busy=True)
+    busy = set(
+        session.connection()
+        .execute(_CLIENT_BUSY_OR_WAITING, {"client": window.client_id})
+        .scalars()
+    )
     client_devices = _client_devices(session, window.client_id)
     devices = _reachable_among(client_devices, busy, row)
     refresh_missing(session, connector, window.client_id, devices.values(), now)
