@@ -6,6 +6,9 @@ scope) with those devices and their rings, the client's manual decisions on thos
 and each ring's progress with each patch from deployments, targets, target patches and
 open regression exceptions (counting as ``engine.rings`` documents). The global block list
 is loaded once (``load_blocklist``). What is decided from them is ``engine.approval``'s job.
+The engine, opening a window, loads the same inputs cut to the window's devices
+(``load_for_devices``: the patches they miss; the rings' progress still counts the client's
+every device, so each decision is the one ``load_client`` gives).
 
 Recording (``record_decision``): one ``approval_decisions`` row, one ``approval.decided``
 event and one remediation-log record (action ``approval.<kind>``, actor and operator the

@@ -108,7 +108,7 @@ def record_reported(
                         "patch_id": patch_id,
                         "detected_at": now,
                         "updated_at": now,
-                    }  # fmt: skip
+                    }
                 )
                 have[patch_id] = (0, MissingPatchState.MISSING)
             elif current[1] is MissingPatchState.INSTALLED:
