@@ -226,6 +226,17 @@ def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
     return cast(list[_ClientDevice], rows)  # (rows are tuples)
 
 
+def _opening_devices(
+    session: Session, client_id: str, window: MaintenanceWindow
+) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
+    """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
+    busy = set(
+        session.connection().execute(_CLIENT_BUSY_OR_WAITING, {"client": client_id}).scalars()
+    )
+    devices = _client_devices(session, client_id)
+    return devices, _reachable_among(devices, busy, window)
+
+
 def _reachable_among(
     devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow
 ) -> dict[int, Candidate]:
@@ -323,13 +334,7 @@ def open_deployment(
 ) -> Deployment:
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
-    busy = set(
-        session.connection()
-        .execute(_CLIENT_BUSY_OR_WAITING, {"client": window.client_id})
-        .scalars()
-    )
-    client_devices = _client_devices(session, window.client_id)
-    devices = _reachable_among(client_devices, busy, row)
+    client_devices, devices = _opening_devices(session, window.client_id, row)
     refresh_missing(session, connector, window.client_id, devices.values(), now)
     # (refresh_missing writes patches and device_patches only: the devices read stand.)
     approved = approved_patches(
