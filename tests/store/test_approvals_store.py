@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from itertools import combinations
 
 import pytest
 from sqlalchemy import func, select
@@ -25,13 +26,15 @@ from patchdesk.domain import (
     Tier,
 )
 from patchdesk.engine.approval import ApprovalState, DecidedBy
-from patchdesk.engine.approval_rows import ApprovalRow, ClientApprovals, client_rows
+from patchdesk.engine.approval_rows import ApprovalRow, ClientApprovals, PatchNeed, client_rows
 from patchdesk.engine.rings import WaitReason
 from patchdesk.store.approvals import (
     DecisionError,
     DecisionRequest,
     load_approvals,
     load_blocklist,
+    load_client,
+    load_for_devices,
     record_decision,
 )
 from patchdesk.store.audit import verify_chain
@@ -521,3 +524,54 @@ def test_recorded_decisions_drive_the_listing(database: Database, fleet: Fleet) 
     record(database, request(ApprovalDecisionKind.BLOCK, reason="rolled back"))
     states = {row.decision.state for row in rows_at(database, NOW + timedelta(minutes=1))}
     assert states == {ApprovalState.BLOCKED}
+
+
+# --- load_for_devices: load_client cut to some devices ---------------------------------------
+
+
+def _cut(client: ClientApprovals, device_ids: frozenset[int]) -> ClientApprovals:
+    """``client`` as ``load_for_devices`` should give it: the needs of these devices only."""
+    needs: list[PatchNeed] = []
+    for need in client.needs:
+        devices = tuple(d for d in need.devices if d.device_id in device_ids)
+        if devices:
+            needs.append(replace(need, devices=devices))
+    return replace(client, needs=tuple(needs))
+
+
+def _every_cut_is_load_client_cut(database: Database, client_id: str) -> None:
+    with database.session() as session:
+        whole = load_client(session, client_id)
+        assert whole is not None
+        ids = sorted(session.scalars(select(Device.id).where(Device.client_id == client_id)))
+        for size in range(len(ids) + 1):
+            for chosen in combinations(ids, size):
+                cut = load_for_devices(session, client_id, chosen)
+                assert cut == _cut(whole, frozenset(chosen)), chosen
+        assert load_for_devices(session, "nobody", ids) is None
+
+
+def test_load_for_devices_is_load_client_cut_to_them(database: Database, fleet: Fleet) -> None:
+    # The rings' progress is still counted over every device: a pilot deployment, one
+    # device left missing the KB, and a manual decision make every part of it count.
+    _deploy(database, fleet, {"KSI-CAD-MUELLER": VERIFIED, "KSI-NB-KOCH": FAILED}, at=PILOT_DONE)
+    emergency = request(ApprovalDecisionKind.EMERGENCY, reason="zero-day", hosts=("KSI-CAD-WEBER",))
+    record(database, emergency)
+    _every_cut_is_load_client_cut(database, CLIENT)
+
+
+def test_load_for_devices_without_rings_reads_only_their_rows(
+    database: Database, fleet: Fleet
+) -> None:
+    with database.writer() as session:
+        for ring in session.scalars(select(Ring)):
+            session.delete(ring)
+        session.flush()
+        row = session.scalars(
+            select(DevicePatch).where(
+                DevicePatch.device_id == fleet.devices["KSI-PLOT-01"],
+                DevicePatch.patch_id == fleet.patches[KB],
+            )
+        ).one()
+        row.state = MissingPatchState.INSTALLED
+    _every_cut_is_load_client_cut(database, CLIENT)

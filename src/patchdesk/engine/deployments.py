@@ -12,7 +12,7 @@ targets match what the devices report now.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from typing import NamedTuple, cast
 
@@ -23,6 +23,7 @@ from patchdesk.domain import (
     ApprovalDecisionKind,
     DeploymentState,
     MissingPatchState,
+    OsFamily,
     Role,
     TargetState,
 )
@@ -34,7 +35,7 @@ from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.engine.windows import ClientWindow
 from patchdesk.store import direct
-from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.approvals import DeviceRow, load_blocklist, load_for_devices
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.missing_refresh import record_reported
@@ -154,6 +155,17 @@ _BUSY = select(Target.device_id).where(Target.state.in_(IN_FLIGHT))
 _BUSY_OR_WAITING = select(Target.device_id).where(
     Target.state.in_((TargetState.PENDING, *IN_FLIGHT))
 )
+# Only the client's devices are looked up in the busy set when a window opens: its busy
+# devices are read through the client's devices (a few targets each), not from every
+# pending and in-flight target of the fleet (which grows with it).
+_CLIENT_BUSY_OR_WAITING = (
+    select(Target.device_id)
+    .join(Device, Target.device_id == Device.id)
+    .where(
+        Device.client_id == bindparam("client"),
+        Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
+    )
+)
 _REACHABLE = (
     select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
     .outerjoin(Site, Device.site_id == Site.id)
@@ -176,9 +188,7 @@ def reachable(
     """The client's devices the engine can reach and may patch now (with a connector id,
     not in maintenance mode, not in flight in a deployment; with ``waiting_is_busy`` not
     pending in another deployment either), those the window applies to."""
-    busy = set(
-        session.connection().execute(_BUSY_OR_WAITING if waiting_is_busy else _BUSY).scalars()
-    )
+    busy = _busy(session, waiting_is_busy=waiting_is_busy)
     check = None if window is None else applies_to(window)
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
@@ -186,6 +196,61 @@ def reachable(
             _REACHABLE, {"client": client_id}
         )
         if device_id not in busy and (check is None or check(role, tags, site))
+    }
+
+
+def _busy(session: Session, *, waiting_is_busy: bool) -> set[int]:
+    statement = _BUSY_OR_WAITING if waiting_is_busy else _BUSY
+    return set(session.connection().execute(statement).scalars())
+
+
+# A device of the client as the opening reads it: the approvals take the first six fields
+# (a ``DeviceRow``), ``reachable`` the last two with them: id, hostname, role, os family,
+# tags, site, connector id, maintenance mode.
+_ClientDevice = tuple[int, str, Role, OsFamily, list[str], str | None, str | None, bool]
+
+_CLIENT_DEVICES = (
+    select(
+        Device.id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name,
+        Device.connector_id, Device.maintenance_mode,
+    )
+    .outerjoin(Site, Device.site_id == Site.id)
+    .where(Device.client_id == bindparam("client"))
+    .order_by(Device.id)
+)  # fmt: skip
+
+
+def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
+    """Every device of the client, by id: read once when a window opens, for both the
+    devices the window reaches and the approvals (one read of tags and enums, not two)."""
+    rows = session.execute(_CLIENT_DEVICES, {"client": client_id}).all()
+    return cast(list[_ClientDevice], rows)  # (rows are tuples)
+
+
+def _opening_devices(
+    session: Session, client_id: str, window: MaintenanceWindow
+) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
+    """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
+    busy = set(
+        session.connection().execute(_CLIENT_BUSY_OR_WAITING, {"client": client_id}).scalars()
+    )
+    devices = _client_devices(session, client_id)
+    return devices, _reachable_among(devices, busy, window)
+
+
+def _reachable_among(
+    devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow
+) -> dict[int, Candidate]:
+    """``reachable`` from rows already read: what ``_REACHABLE`` selects (a connector id,
+    not in maintenance mode), not busy, the window applying to it; by id."""
+    check = applies_to(window)
+    return {
+        device_id: Candidate(device_id, connector_id or "", hostname)
+        for device_id, hostname, role, _, tags, site, connector_id, maintenance in devices
+        if connector_id is not None
+        and not maintenance
+        and device_id not in busy
+        and check(role, tags, site)
     }
 
 
@@ -222,10 +287,12 @@ def approved_patches(
     device_ids: Iterable[int],
     blocklist: Blocklist,
     now: datetime,
+    device_rows: Iterable[DeviceRow] | None = None,
 ) -> dict[int, list[int]]:
-    """Device id -> ids of the patches approved for it now."""
+    """Device id -> ids of the patches approved for it now. ``device_rows``: the client's
+    devices, when already read in this transaction (see ``load_for_devices``)."""
     wanted = set(device_ids)
-    loaded = load_client(session, client_id)
+    loaded = load_for_devices(session, client_id, wanted, device_rows)
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
@@ -268,9 +335,17 @@ def open_deployment(
 ) -> Deployment:
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
-    devices = reachable(session, window.client_id, row, waiting_is_busy=True)
+    client_devices, devices = _opening_devices(session, window.client_id, row)
     refresh_missing(session, connector, window.client_id, devices.values(), now)
-    approved = approved_patches(session, window.client_id, devices, load_blocklist(session), now)
+    # (refresh_missing writes patches and device_patches only: the devices read stand.)
+    approved = approved_patches(
+        session,
+        window.client_id,
+        devices,
+        load_blocklist(session),
+        now,
+        [cast(DeviceRow, device[:6]) for device in client_devices],
+    )
     deployment = Deployment(
         client_id=window.client_id,
         window_id=window.window_id,

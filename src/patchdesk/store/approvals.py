@@ -6,6 +6,9 @@ scope) with those devices and their rings, the client's manual decisions on thos
 and each ring's progress with each patch from deployments, targets, target patches and
 open regression exceptions (counting as ``engine.rings`` documents). The global block list
 is loaded once (``load_blocklist``). What is decided from them is ``engine.approval``'s job.
+The engine, opening a window, loads the same inputs cut to the window's devices
+(``load_for_devices``: the patches they miss; the rings' progress still counts the client's
+every device, so each decision is the one ``load_client`` gives).
 
 Recording (``record_decision``): one ``approval_decisions`` row, one ``approval.decided``
 event and one remediation-log record (action ``approval.<kind>``, actor and operator the
@@ -21,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
@@ -101,8 +104,9 @@ def load_approvals(session: Session, client_id: str | None = None) -> list[Clien
     return [client for client in loaded if client is not None]
 
 
-@dataclass(frozen=True)
-class _Device:
+class _Device(NamedTuple):
+    """A device of the client, judged (a named tuple: one is made per device per load)."""
+
     id: int
     hostname: str
     tags: tuple[str, ...]
@@ -111,17 +115,46 @@ class _Device:
 
 
 def load_client(session: Session, client_id: str) -> ClientApprovals | None:
-    client = session.get(Client, client_id)
-    if client is None:
+    """Approval inputs of one client: every patch its in-scope devices miss."""
+    return _load(session, client_id, None, None)
+
+
+def load_for_devices(
+    session: Session,
+    client_id: str,
+    device_ids: Iterable[int],
+    device_rows: Iterable[DeviceRow] | None = None,
+) -> ClientApprovals | None:
+    """``load_client`` cut to what deciding for ``device_ids`` needs (the engine, when a
+    window opens, decides for the window's devices only): the patches those devices miss,
+    each with those of its devices among them. A decision depends on the rest of the client
+    only through the rings' progress, which is still counted over every device of the
+    client, so every decision made from this is the one made from ``load_client``.
+
+    ``device_rows``: the client's devices as ``_CLIENT_DEVICES`` reads them, when the
+    caller has read them already in this transaction (read here otherwise)."""
+    return _load(session, client_id, frozenset(device_ids), device_rows)
+
+
+def _load(
+    session: Session,
+    client_id: str,
+    wanted: frozenset[int] | None,
+    device_rows: Iterable[DeviceRow] | None,
+) -> ClientApprovals | None:
+    zone = client_zone(session, client_id)
+    if zone is None:
         return None
     policy = ApprovalPolicy(
         rules=load_rules(session, client_id),
         rings=load_rings(session, client_id),
-        zone=ZoneInfo(client.timezone),
+        zone=zone,
     )
     scope = load_scope(session, client_id)
-    devices = _devices(session, client_id, scope, policy.rings)
-    missing = _missing(session, client_id, scope, devices)
+    if device_rows is None:
+        device_rows = session.connection().execute(_CLIENT_DEVICES, {"client": client_id})
+    devices = _judged(device_rows, scope, policy.rings)
+    missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings))
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
@@ -129,11 +162,12 @@ def load_client(session: Session, client_id: str) -> ClientApprovals | None:
     need_of = {
         device.id: DeviceNeed(device.id, device.hostname, device.ring)
         for device in devices.values()
+        if wanted is None or device.id in wanted
     }
     needs = tuple(
         PatchNeed(
             patch=patch,
-            devices=tuple([need_of[device.id] for device in needing]),
+            devices=tuple([need_of[device.id] for device in needing if device.id in need_of]),
             decisions=tuple(decisions.get(patch_id, ())),
             progress=progress.get(patch_id, {}),
         )
@@ -142,38 +176,56 @@ def load_client(session: Session, client_id: str) -> ClientApprovals | None:
     return ClientApprovals(client_id, policy, needs)
 
 
+# Rules, rings, scope and zone as plain rows, not ORM objects: the engine loads them each
+# time a window opens, and building the objects cost more than the queries. (Through
+# ``Session.execute``, so pending changes are flushed first, as the ORM queries did.)
+_RULES = (
+    select(ApprovalRule.name, ApprovalRule.match, ApprovalRule.action, ApprovalRule.days)
+    .where(ApprovalRule.client_id == bindparam("client"))
+    .order_by(ApprovalRule.position)
+)
+_RINGS = (
+    select(Ring.name, Ring.tags, Ring.soak_hours, Ring.min_success_rate)
+    .where(Ring.client_id == bindparam("client"))
+    .order_by(Ring.position)
+)
+_SCOPE = select(
+    ClientScope.include_roles, ClientScope.include_tags, ClientScope.include_sites,
+    ClientScope.include_os, ClientScope.exclude_devices, ClientScope.patch_os,
+    ClientScope.third_party,
+).where(ClientScope.client_id == bindparam("client"))  # fmt: skip
+_TIMEZONE = select(Client.timezone).where(Client.id == bindparam("client"))
+
+
 def load_rules(session: Session, client_id: str) -> tuple[Rule, ...]:
-    rows = session.scalars(
-        select(ApprovalRule)
-        .where(ApprovalRule.client_id == client_id)
-        .order_by(ApprovalRule.position)
-    )
+    rows = session.execute(_RULES, {"client": client_id})
     return tuple(
-        Rule(number, row.name, RuleMatch.from_stored(row.match), row.action, row.days)
-        for number, row in enumerate(rows, start=1)
+        Rule(number, name, RuleMatch.from_stored(match), action, days)
+        for number, (name, match, action, days) in enumerate(rows, start=1)
     )
 
 
 def load_rings(session: Session, client_id: str) -> tuple[RingSpec, ...]:
-    rows = session.scalars(select(Ring).where(Ring.client_id == client_id).order_by(Ring.position))
+    rows = session.execute(_RINGS, {"client": client_id})
     return tuple(
-        RingSpec.of(position, row.name, row.tags, row.soak_hours, row.min_success_rate)
-        for position, row in enumerate(rows)
+        RingSpec.of(position, name, tags, soak_hours, min_success_rate)
+        for position, (name, tags, soak_hours, min_success_rate) in enumerate(rows)
     )
 
 
 def load_scope(session: Session, client_id: str) -> Scope:
-    row = session.get(ClientScope, client_id)
+    row = session.execute(_SCOPE, {"client": client_id}).first()
     if row is None:
         return Scope.unrestricted()
+    roles, tags, sites, os_families, excluded, patch_os, third_party = row
     return Scope.of(
-        include_roles=row.include_roles,
-        include_tags=row.include_tags,
-        include_sites=row.include_sites,
-        include_os=row.include_os,
-        exclude_devices=row.exclude_devices,
-        patch_os=row.patch_os,
-        third_party=row.third_party,
+        include_roles=roles,
+        include_tags=tags,
+        include_sites=sites,
+        include_os=os_families,
+        exclude_devices=excluded,
+        patch_os=patch_os,
+        third_party=third_party,
     )
 
 
@@ -194,18 +246,21 @@ _CLIENT_DEVICES = (
 )
 
 
-def _devices(
-    session: Session, client_id: str, scope: Scope, rings: Sequence[RingSpec]
+DeviceRow = tuple[int, str, Role, OsFamily, Sequence[str], "str | None"]
+"""A device as ``_CLIENT_DEVICES`` reads it: id, hostname, role, os family, tags, site."""
+
+
+def _judged(
+    rows: Iterable[Sequence[Any]], scope: Scope, rings: Sequence[RingSpec]
 ) -> dict[int, _Device]:
+    """Each device (by id) with whether it is in scope and its ring."""
     # Scope and ring depend on a device's hostname only through the scope's exclusions:
     # devices alike otherwise (most of a client's) are judged once (the engine loads a
     # client each time one of its windows opens).
     in_scope: dict[tuple[Any, ...], bool] = {}
     ring: dict[tuple[str, ...], RingSpec | None] = {}
     found: dict[int, _Device] = {}
-    for device_id, hostname, role, os_family, tags, site in session.connection().execute(
-        _CLIENT_DEVICES, {"client": client_id}
-    ):
+    for device_id, hostname, role, os_family, tags, site in rows:
         tag_tuple = tuple(tags)
         if scope.everything:
             scoped = True
@@ -251,12 +306,43 @@ _PATCH_FACTS = select(
 ).where(Patch.id.in_(bindparam("ids", expanding=True)))  # fmt: skip
 
 
+_DEVICES_MISSING = select(DevicePatch.patch_id, DevicePatch.device_id).where(
+    DevicePatch.device_id.in_(bindparam("devices", expanding=True)),
+    DevicePatch.state != MissingPatchState.INSTALLED,
+)
+_CHUNK = 5_000  # device ids per IN (...) list
+
+
 def _missing(
-    session: Session, client_id: str, scope: Scope, devices: dict[int, _Device]
+    session: Session,
+    client_id: str,
+    scope: Scope,
+    devices: dict[int, _Device],
+    wanted: frozenset[int] | None = None,
+    rings: bool = True,
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
-    """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches."""
-    rows = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
-    patches = session.connection().execute(_PATCH_FACTS, {"ids": sorted({p for p, _ in rows})})
+    """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches;
+    with ``wanted``, only the patches an in-scope device among them misses, each with all
+    its devices when the client has ``rings`` (they count them), else with those wanted
+    (then only their rows are read: the others would not be looked at)."""
+    rows: Sequence[tuple[int, int]]
+    if wanted is not None and not rings:
+        rows = _rows_of(session, sorted(wanted & devices.keys()))
+    else:
+        every = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
+        rows = cast(Sequence[tuple[int, int]], every)  # (rows are tuples)
+    if wanted is None:
+        named = {patch_id for patch_id, _ in rows}
+    else:
+        named = {
+            patch_id
+            for patch_id, device_id in rows
+            if device_id in wanted and devices[device_id].in_scope
+        }
+        rows = [row for row in rows if row[0] in named]
+    if not named:
+        return {}
+    patches = session.connection().execute(_PATCH_FACTS, {"ids": sorted(named)})
     facts = {row[0]: PatchFacts(*row[1:]) for row in patches}
     in_scope = {
         patch_id: patch
@@ -273,6 +359,17 @@ def _missing(
             need = found[patch_id] = (in_scope[patch_id], [])
         need[1].append(device)
     return found
+
+
+def _rows_of(session: Session, device_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(patch id, device id) of what these devices miss, in that order (as _CLIENT_MISSING)."""
+    rows: list[tuple[int, int]] = []
+    for first in range(0, len(device_ids), _CHUNK):
+        chunk = list(device_ids[first : first + _CHUNK])
+        found = session.connection().execute(_DEVICES_MISSING, {"devices": chunk})
+        rows += [(patch_id, device_id) for patch_id, device_id in found]
+    rows.sort()
+    return rows
 
 
 def manual_decision(row: ApprovalDecision) -> ManualDecision:
@@ -473,8 +570,8 @@ class DecisionRequest:
 
 
 def client_zone(session: Session, client_id: str) -> ZoneInfo | None:
-    client = session.get(Client, client_id)
-    return None if client is None else ZoneInfo(client.timezone)
+    timezone = session.execute(_TIMEZONE, {"client": client_id}).scalar_one_or_none()
+    return None if timezone is None else ZoneInfo(timezone)
 
 
 def find_patch(session: Session, vendor_id: str) -> Patch | None:

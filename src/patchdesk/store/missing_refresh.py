@@ -12,7 +12,7 @@ patches named, one of the devices' stored rows, and one bulk statement per kind 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from datetime import datetime
 from typing import Any, cast
 
@@ -46,7 +46,9 @@ _STORED_ROWS = select(
     _device_patches.c.id,
     _device_patches.c.state,
 ).where(_device_patches.c.device_id.in_(bindparam("devices", expanding=True)))
-_INSERT_ROWS = insert(_device_patches)
+# A new row is missing, never installed: those two are constants of the statement (bound
+# once, not per row: a refresh inserts thousands).
+_INSERT_MISSING = insert(_device_patches).values(state=MissingPatchState.MISSING, installed_at=None)
 _REOPEN = (
     update(_device_patches)
     .where(_device_patches.c.id == bindparam("b_id"))
@@ -88,38 +90,32 @@ def record_reported(
         for patch in patches:
             wanted.setdefault(patch.vendor_id, patch)
     patch_ids = _upsert_patches(session, wanted)
-    stored: dict[tuple[int, int], tuple[int, MissingPatchState]] = {}
-    for chunk in _chunks(sorted({device_id for device_id, _ in reported})):
-        for device_id, patch_id, row_id, state in session.connection().execute(
-            _STORED_ROWS, {"devices": list(chunk)}
-        ):
-            stored[(device_id, patch_id)] = (row_id, state)
+    stored = _stored_rows(session, sorted({device_id for device_id, _ in reported}))
     added: list[dict[str, Any]] = []
     reopened: list[dict[str, Any]] = []
     answered: dict[int, set[int]] = {}
     for device_id, patches in reported:
+        have = stored.setdefault(device_id, {})
         named = answered.setdefault(device_id, set())
         for patch in patches:
             patch_id = patch_ids[patch.vendor_id]
-            current = stored.get((device_id, patch_id))
             named.add(patch_id)
+            current = have.get(patch_id)
             if current is None:
                 added.append(
                     {
                         "device_id": device_id,
                         "patch_id": patch_id,
-                        "state": MissingPatchState.MISSING,
                         "detected_at": now,
-                        "installed_at": None,
                         "updated_at": now,
                     }
                 )
-                stored[(device_id, patch_id)] = (0, MissingPatchState.MISSING)
+                have[patch_id] = (0, MissingPatchState.MISSING)
             elif current[1] is MissingPatchState.INSTALLED:
                 reopened.append({"b_id": current[0], "b_now": now})
-                stored[(device_id, patch_id)] = (current[0], MissingPatchState.MISSING)
+                have[patch_id] = (current[0], MissingPatchState.MISSING)
     if added:
-        execute_many(session.connection(), _INSERT_ROWS, added)
+        execute_many(session.connection(), _INSERT_MISSING, added)
     if reopened:
         execute_many(session.connection(), _REOPEN, reopened)
     if added or reopened:
@@ -132,13 +128,7 @@ def record_reported(
             client_id=client_id,
             payload={"added": len(added), "reopened": len(reopened)},
         )
-    gone = [
-        {"b_id": row_id, "b_now": now}
-        for (device_id, patch_id), (row_id, state) in sorted(stored.items())
-        if state is MissingPatchState.MISSING
-        and device_id in answered
-        and patch_id not in answered[device_id]
-    ]
+    gone = [{"b_id": row_id, "b_now": now} for row_id in _gone(stored, answered)]
     if gone:
         execute_many(session.connection(), _GONE, gone)
         record_event(
@@ -150,6 +140,34 @@ def record_reported(
             client_id=client_id,
             payload={"installed": len(gone)},
         )
+
+
+def _stored_rows(
+    session: Session, device_ids: Sequence[int]
+) -> dict[int, dict[int, tuple[int, MissingPatchState]]]:
+    """Device id -> patch id -> (row id, state) of the devices' stored rows."""
+    stored: dict[int, dict[int, tuple[int, MissingPatchState]]] = {}
+    for chunk in _chunks(device_ids):
+        for device_id, patch_id, row_id, state in session.connection().execute(
+            _STORED_ROWS, {"devices": list(chunk)}
+        ):
+            stored.setdefault(device_id, {})[patch_id] = (row_id, state)
+    return stored
+
+
+def _gone(
+    stored: Mapping[int, Mapping[int, tuple[int, MissingPatchState]]],
+    answered: Mapping[int, Set[int]],
+) -> list[int]:
+    """Row ids, by (device id, patch id), of the rows still missing that a device answered
+    about no longer names (the rows just added or reopened are named, so never gone)."""
+    gone = [
+        (device_id, patch_id, row_id)
+        for device_id, named in answered.items()
+        for patch_id, (row_id, state) in stored.get(device_id, {}).items()
+        if state is MissingPatchState.MISSING and patch_id not in named
+    ]
+    return [row_id for _, _, row_id in sorted(gone)]
 
 
 def _upsert_patches(session: Session, wanted: Mapping[str, MissingPatch]) -> dict[str, int]:
