@@ -91,7 +91,7 @@ def open_now(
     }
     schedule.deployed.update(
         (window_id, start)
-        for window_id, start in session.connection().execute(_DEPLOYED, params)
+        for window_id, start in direct.rows(session.connection(), _DEPLOYED, params)
         if window_id is not None
     )
     found = [
@@ -231,9 +231,7 @@ def _opening_devices(
     session: Session, client_id: str, window: MaintenanceWindow
 ) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
     """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
-    busy = set(
-        session.connection().execute(_CLIENT_BUSY_OR_WAITING, {"client": client_id}).scalars()
-    )
+    busy = set(direct.scalars(session.connection(), _CLIENT_BUSY_OR_WAITING, {"client": client_id}))
     devices = _client_devices(session, client_id)
     return devices, _reachable_among(devices, busy, window)
 
@@ -296,7 +294,7 @@ def approved_patches(
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
-    patch_ids = dict(session.connection().execute(_PATCH_IDS, {"vendor_ids": vendor_ids}).all())
+    patch_ids = dict(direct.rows(session.connection(), _PATCH_IDS, {"vendor_ids": vendor_ids}))
     approved: dict[int, list[int]] = defaultdict(list)
     for need in loaded.needs:
         # The decision depends on the device through its ring, and through its id only
@@ -399,7 +397,7 @@ def add_targets(
     ]
     execute_many(session.connection(), _INSERT_TARGETS, rows)  # (RETURNING would go row by row)
     target_of = dict(
-        session.connection().execute(_TARGETS_OF_DEPLOYMENT, {"deployment": deployment_id}).all()
+        direct.rows(session.connection(), _TARGETS_OF_DEPLOYMENT, {"deployment": deployment_id})
     )
     patches = [
         {

@@ -24,7 +24,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select
@@ -58,6 +58,7 @@ from patchdesk.engine.rings import (
     ring_progress,
 )
 from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope, patch_in_scope
+from patchdesk.store import direct
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import (
@@ -90,7 +91,7 @@ _BLOCKLIST = select(
 
 
 def load_blocklist(session: Session) -> Blocklist:
-    return Blocklist(BlockEntry(*row) for row in session.connection().execute(_BLOCKLIST))
+    return Blocklist(BlockEntry(*row) for row in direct.rows(session.connection(), _BLOCKLIST))
 
 
 def client_ids(session: Session) -> list[str]:
@@ -329,8 +330,7 @@ def _missing(
     if wanted is not None and not rings:
         rows = _rows_of(session, sorted(wanted & devices.keys()))
     else:
-        every = session.connection().execute(_CLIENT_MISSING, {"client": client_id}).all()
-        rows = cast(Sequence[tuple[int, int]], every)  # (rows are tuples)
+        rows = direct.rows(session.connection(), _CLIENT_MISSING, {"client": client_id})
     if wanted is None:
         named = {patch_id for patch_id, _ in rows}
     else:
@@ -342,7 +342,7 @@ def _missing(
         rows = [row for row in rows if row[0] in named]
     if not named:
         return {}
-    patches = session.connection().execute(_PATCH_FACTS, {"ids": sorted(named)})
+    patches = direct.rows(session.connection(), _PATCH_FACTS, {"ids": sorted(named)})
     facts = {row[0]: PatchFacts(*row[1:]) for row in patches}
     in_scope = {
         patch_id: patch
@@ -366,7 +366,7 @@ def _rows_of(session: Session, device_ids: Sequence[int]) -> list[tuple[int, int
     rows: list[tuple[int, int]] = []
     for first in range(0, len(device_ids), _CHUNK):
         chunk = list(device_ids[first : first + _CHUNK])
-        found = session.connection().execute(_DEVICES_MISSING, {"devices": chunk})
+        found = direct.rows(session.connection(), _DEVICES_MISSING, {"devices": chunk})
         rows += [(patch_id, device_id) for patch_id, device_id in found]
     rows.sort()
     return rows
@@ -439,7 +439,7 @@ def decisions_of(
         until,
         devices,
         row_id,
-    ) in session.connection().execute(_DECISIONS, params):
+    ) in direct.rows(session.connection(), _DECISIONS, params):
         if (client_id, patch_id) in wanted:
             found.setdefault((client_id, patch_id), []).append(
                 ManualDecision(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import MissingPatchState
 from patchdesk.engine.connectors.base import MissingPatch
 from patchdesk.missing_patches import EVENT_KIND, PATCH_COLUMNS, patch_columns
+from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import DevicePatch, Patch
@@ -148,8 +149,8 @@ def _stored_rows(
     """Device id -> patch id -> (row id, state) of the devices' stored rows."""
     stored: dict[int, dict[int, tuple[int, MissingPatchState]]] = {}
     for chunk in _chunks(device_ids):
-        for device_id, patch_id, row_id, state in session.connection().execute(
-            _STORED_ROWS, {"devices": list(chunk)}
+        for device_id, patch_id, row_id, state in direct.rows(
+            session.connection(), _STORED_ROWS, {"devices": list(chunk)}
         ):
             stored.setdefault(device_id, {})[patch_id] = (row_id, state)
     return stored
@@ -177,8 +178,8 @@ def _upsert_patches(session: Session, wanted: Mapping[str, MissingPatch]) -> dic
     found: dict[str, int] = {}
     changed: list[dict[str, Any]] = []
     for chunk in _chunks(vendor_ids):
-        for vendor_id, patch_id, *values in session.connection().execute(
-            _STORED_PATCHES, {"vendor_ids": list(chunk)}
+        for vendor_id, patch_id, *values in direct.rows(
+            session.connection(), _STORED_PATCHES, {"vendor_ids": list(chunk)}
         ):
             found[vendor_id] = patch_id
             columns = patch_columns(wanted[vendor_id])
@@ -194,8 +195,8 @@ def _upsert_patches(session: Session, wanted: Mapping[str, MissingPatch]) -> dic
     if new:
         session.connection().execute(_INSERT_PATCHES, new)
         for chunk in _chunks([row["vendor_id"] for row in new]):
-            for vendor_id, patch_id, *_ in session.connection().execute(
-                _STORED_PATCHES, {"vendor_ids": list(chunk)}
+            for vendor_id, patch_id, *_ in direct.rows(
+                session.connection(), _STORED_PATCHES, {"vendor_ids": list(chunk)}
             ):
                 found[vendor_id] = patch_id
     return found
