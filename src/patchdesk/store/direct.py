@@ -48,6 +48,7 @@ class _Plan:
     expanding: tuple[str, ...]  # the expanding parameters, in the order of ``parts``' gaps
     params: tuple[_Param, ...]  # in the statement's positional order
     processors: tuple[Processor | None, ...]  # per result column
+    active: tuple[tuple[int, Processor], ...]  # (column, processor) of those that have one
     sql_by_lengths: dict[tuple[int, ...], str]
 
 
@@ -68,19 +69,20 @@ def rows(
         return [tuple(row) for row in connection.execute(statement, dict(params or {}))]
     sql, values = bound
     found = _run(connection, sql, values)
-    processors = plan.processors
-    if not any(processors):
+    active = plan.active
+    if not active:
         return found
-    if len(processors) == 1:
-        process = processors[0]
-        assert process is not None
+    if len(plan.processors) == 1:
+        process = active[0][1]
         return [(process(row[0]),) for row in found]
-    pairs = tuple(enumerate(processors))
-    return [
-        tuple(value if process is None else process(value) for value, (_, process) in
-              zip(row, pairs, strict=True))
-        for row in found
-    ]  # fmt: skip
+    processed: list[tuple[Any, ...]] = []
+    append = processed.append
+    for row in found:  # (a hot loop: written out)
+        values = list(row)
+        for position, process in active:
+            values[position] = process(values[position])
+        append(tuple(values))
+    return processed
 
 
 def scalars(
@@ -138,7 +140,8 @@ def _make_plan(statement: Executable, dialect: Dialect) -> Any:
     processors = tuple(
         column.type._cached_result_processor(dialect, None) for column in compiled._result_columns
     )
-    return _Plan(tuple(parts), expanding, tuple(params), processors, {})
+    active = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+    return _Plan(tuple(parts), expanding, tuple(params), processors, active, {})
 
 
 def _bind(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]] | None:
