@@ -456,7 +456,7 @@ def _exceptions(session: Session, device_id: int) -> tuple[DeviceException, ...]
         .order_by(RemediationRecord.seq)
     ):
         assert record.exception_id is not None
-        history[record.exception_id].append(_history(record))
+        history[record.exception_id].append(HistoryEntry.of(record))
     commands: dict[int, list[CommandView]] = {i: [] for i in ids}
     for command, vendor_id in session.execute(
         select(OperatorCommand, Patch.vendor_id)
@@ -465,20 +465,7 @@ def _exceptions(session: Session, device_id: int) -> tuple[DeviceException, ...]
         .order_by(OperatorCommand.id)
     ):
         assert command.exception_id is not None
-        commands[command.exception_id].append(
-            CommandView(
-                id=command.id,
-                kind=command.kind,
-                state=command.state,
-                patch=vendor_id,
-                args=dict(command.args),
-                requested_by=command.requested_by,
-                requested_at=command.requested_at,
-                started_at=command.started_at,
-                completed_at=command.completed_at,
-                result=command.result,
-            )
-        )
+        commands[command.exception_id].append(CommandView.of(command, vendor_id))
     found = [
         DeviceException(rows[i], tuple(history[i]), tuple(commands[i])) for i in ids if i in rows
     ]
@@ -493,21 +480,9 @@ def _exception_order(item: DeviceException) -> tuple[int, float, int]:
     return (len(CLASS_RANK) + 1, -resolved.timestamp(), -row.id)
 
 
-def _history(record: RemediationRecord) -> HistoryEntry:
-    return HistoryEntry(
-        record.seq,
-        record.at,
-        record.actor,
-        record.operator,
-        record.action,
-        record.outcome,
-        record.note,
-    )
-
-
 def _device_log(session: Session, device_id: int) -> tuple[HistoryEntry, ...]:
     return tuple(
-        _history(record)
+        HistoryEntry.of(record)
         for record in session.scalars(
             select(RemediationRecord)
             .where(

@@ -189,6 +189,11 @@ class HistoryEntry:
     outcome: str
     note: str
 
+    @classmethod
+    def of(cls, record: RemediationRecord) -> HistoryEntry:
+        return cls(record.seq, record.at, record.actor, record.operator, record.action,
+                   record.outcome, record.note)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class CommandView:
@@ -204,6 +209,22 @@ class CommandView:
     started_at: datetime | None
     completed_at: datetime | None
     result: str
+
+    @classmethod
+    def of(cls, command: OperatorCommand, vendor_id: str | None) -> CommandView:
+        """The view of a stored command (``vendor_id``: of its patch, if it names one)."""
+        return cls(
+            id=command.id,
+            kind=command.kind,
+            state=command.state,
+            patch=vendor_id,
+            args=dict(command.args),
+            requested_by=command.requested_by,
+            requested_at=command.requested_at,
+            started_at=command.started_at,
+            completed_at=command.completed_at,
+            result=command.result,
+        )
 
 
 @dataclass(frozen=True)
@@ -264,25 +285,8 @@ def exception_detail(session: Session, exception_id: int) -> ExceptionDetail | N
             last_boot=device.last_boot,
         ),
         patches=tuple(_patch_view(by_id[pid]) for pid in row.patch_ids if pid in by_id),
-        history=tuple(
-            HistoryEntry(r.seq, r.at, r.actor, r.operator, r.action, r.outcome, r.note)
-            for r in records
-        ),
-        commands=tuple(
-            CommandView(
-                id=c.id,
-                kind=c.kind,
-                state=c.state,
-                patch=vendor_id,
-                args=dict(c.args),
-                requested_by=c.requested_by,
-                requested_at=c.requested_at,
-                started_at=c.started_at,
-                completed_at=c.completed_at,
-                result=c.result,
-            )
-            for c, vendor_id in commands
-        ),
+        history=tuple(HistoryEntry.of(record) for record in records),
+        commands=tuple(CommandView.of(command, vendor_id) for command, vendor_id in commands),
         actions=actions_for(row.failure_class),
     )
 
