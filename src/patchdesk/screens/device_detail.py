@@ -51,7 +51,7 @@ from patchdesk.screens.widgets.device_sections import (
     timeline_text,
     windows_text,
 )
-from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
 from patchdesk.screens.worker_results import ActionDone, notify_worker_error
 from patchdesk.store import device_ops
 from patchdesk.store import exception_ops as ops
@@ -450,9 +450,7 @@ class DeviceDetailScreen(Screen[None]):
         if found is None:
             return
         exception_id = found.row.id
-        question = Text("Force a reboot of ")
-        question.append(printable(detail.facts.hostname), "bold")
-        question.append(f" ({printable(detail.facts.client_id)}) now? The user cannot defer it.")
+        question = force_reboot_question(detail.facts.hostname, detail.facts.client_id)
 
         def answered(yes: bool | None) -> None:
             if yes:

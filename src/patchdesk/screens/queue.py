@@ -50,7 +50,7 @@ from patchdesk.screens.widgets.queue_cells import (
     command_text,
     humanize,
 )
-from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
 from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.screens.worker_results import ActionDone, notify_worker_error
 from patchdesk.store import exception_ops as ops
@@ -595,9 +595,7 @@ class QueueScreen(Screen[None]):
         ):
             return
         exception_id = row.id
-        question = Text("Force a reboot of ")
-        question.append(printable(row.hostname), "bold")
-        question.append(f" ({printable(row.client_id)}) now? The user cannot defer it.")
+        question = force_reboot_question(row.hostname, row.client_id)
 
         def answered(yes: bool | None) -> None:
             if yes:

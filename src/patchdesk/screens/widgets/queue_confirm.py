@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from patchdesk.text import printable
+
 
 class ConfirmModal(ModalScreen[bool]):
     """Asks ``question`` (plain text: may hold untrusted names, never read as markup)."""
@@ -40,3 +42,11 @@ class ConfirmModal(ModalScreen[bool]):
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
+
+
+def force_reboot_question(hostname: str, client_id: str) -> Text:
+    """What ``b`` asks before forcing a reboot (the names shown literally)."""
+    question = Text("Force a reboot of ")
+    question.append(printable(hostname), "bold")
+    question.append(f" ({printable(client_id)}) now? The user cannot defer it.")
+    return question
