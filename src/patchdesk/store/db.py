@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -129,6 +129,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+M = TypeVar("M")
+
+
+def locked(session: Session, model: type[M], row_id: int) -> M | None:
+    """The row with this id, read afresh and locked for the session's transaction (FOR
+    UPDATE on PostgreSQL; on SQLite a writer session's BEGIN IMMEDIATE already serialises
+    writers); None when there is none."""
+    return session.scalars(
+        select(model)
+        .filter_by(id=row_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
 
 
 def open_database(url: str, *, migrate: bool = True) -> Database:

@@ -18,11 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from patchdesk.store import operator_input as clean
 from patchdesk.store.audit import AuditEntry, append
-from patchdesk.store.db import Database
+from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device
 from patchdesk.store.operator_input import Refused
@@ -59,12 +57,7 @@ def set_maintenance_mode(
     text = clean.note(note, required=False)
     now = clean.instant(now)
     with database.writer() as session:
-        device = session.scalars(
-            select(Device)
-            .where(Device.id == device_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one_or_none()
+        device = locked(session, Device, device_id)
         if device is None:
             raise Refused(f"no device with id {device_id}")
         word = "in" if on else "out of"

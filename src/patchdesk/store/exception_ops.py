@@ -48,7 +48,7 @@ from patchdesk.domain import CommandKind, CommandState, ExceptionState
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
 from patchdesk.store import operator_input as clean
 from patchdesk.store.audit import AuditEntry, append
-from patchdesk.store.db import Database
+from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device, OperatorCommand, Patch, PatchException
 from patchdesk.store.operator_input import Refused
@@ -406,12 +406,7 @@ def _get(session: Session, exception_id: int) -> PatchException:
 def _locked(session: Session, exception_id: int) -> PatchException:
     """The exception, locked for this transaction (FOR UPDATE on PostgreSQL; on SQLite the
     writer session's BEGIN IMMEDIATE already serialises writers)."""
-    row = session.scalars(
-        select(PatchException)
-        .where(PatchException.id == exception_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one_or_none()
+    row = locked(session, PatchException, exception_id)
     if row is None:
         raise UnknownException(f"no exception with id {exception_id}")
     return row
