@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from datetime import datetime
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -151,31 +151,19 @@ class Candidate(NamedTuple):
     hostname: str
 
 
-_BUSY = select(Target.device_id).where(Target.state.in_(IN_FLIGHT))
-_BUSY_OR_WAITING = select(Target.device_id).where(
-    Target.state.in_((TargetState.PENDING, *IN_FLIGHT))
-)
-# Only the client's devices are looked up in the busy set when a window opens: its busy
-# devices are read through the client's devices (a few targets each), not from every
-# pending and in-flight target of the fleet (which grows with it).
-_CLIENT_BUSY_OR_WAITING = (
-    select(Target.device_id)
-    .join(Device, Target.device_id == Device.id)
-    .where(
-        Device.client_id == bindparam("client"),
-        Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
+# Only the client's devices are looked up in the busy set: its busy devices are read through
+# the client's devices (a few targets each), not from every pending and in-flight target of
+# the fleet (which grows with it).
+def _client_busy(states: tuple[TargetState, ...]) -> Select[Any]:
+    return (
+        select(Target.device_id)
+        .join(Device, Target.device_id == Device.id)
+        .where(Device.client_id == bindparam("client"), Target.state.in_(states))
     )
-)
-_REACHABLE = (
-    select(Device.id, Device.connector_id, Device.hostname, Device.role, Device.tags, Site.name)
-    .outerjoin(Site, Device.site_id == Site.id)
-    .where(
-        Device.client_id == bindparam("client"),
-        Device.connector_id.is_not(None),
-        Device.maintenance_mode.is_(False),
-    )
-    .order_by(Device.id)
-)
+
+
+_CLIENT_BUSY = _client_busy(IN_FLIGHT)
+_CLIENT_BUSY_OR_WAITING = _client_busy((TargetState.PENDING, *IN_FLIGHT))
 
 
 def reachable(
@@ -188,20 +176,13 @@ def reachable(
     """The client's devices the engine can reach and may patch now (with a connector id,
     not in maintenance mode, not in flight in a deployment; with ``waiting_is_busy`` not
     pending in another deployment either), those the window applies to."""
-    busy = _busy(session, waiting_is_busy=waiting_is_busy)
-    check = None if window is None else applies_to(window)
-    return {
-        device_id: Candidate(device_id, connector_id or "", hostname)
-        for device_id, connector_id, hostname, role, tags, site in session.execute(
-            _REACHABLE, {"client": client_id}
-        )
-        if device_id not in busy and (check is None or check(role, tags, site))
-    }
+    busy = _busy_of(session, client_id, waiting_is_busy=waiting_is_busy)
+    return _reachable_among(_client_devices(session, client_id), busy, window)
 
 
-def _busy(session: Session, *, waiting_is_busy: bool) -> set[int]:
-    statement = _BUSY_OR_WAITING if waiting_is_busy else _BUSY
-    return set(session.connection().execute(statement).scalars())
+def _busy_of(session: Session, client_id: str, *, waiting_is_busy: bool) -> set[int]:
+    statement = _CLIENT_BUSY_OR_WAITING if waiting_is_busy else _CLIENT_BUSY
+    return set(direct.scalars(session.connection(), statement, {"client": client_id}))
 
 
 # A device of the client as the opening reads it: the approvals take the first six fields
@@ -231,24 +212,24 @@ def _opening_devices(
     session: Session, client_id: str, window: MaintenanceWindow
 ) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
     """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
-    busy = set(direct.scalars(session.connection(), _CLIENT_BUSY_OR_WAITING, {"client": client_id}))
+    busy = _busy_of(session, client_id, waiting_is_busy=True)
     devices = _client_devices(session, client_id)
     return devices, _reachable_among(devices, busy, window)
 
 
 def _reachable_among(
-    devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow
+    devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow | None
 ) -> dict[int, Candidate]:
-    """``reachable`` from rows already read: what ``_REACHABLE`` selects (a connector id,
-    not in maintenance mode), not busy, the window applying to it; by id."""
-    check = applies_to(window)
+    """``reachable`` from rows already read: a connector id, not in maintenance mode, not
+    busy, the window (if any) applying to it; by id."""
+    check = None if window is None else applies_to(window)
     return {
         device_id: Candidate(device_id, connector_id or "", hostname)
         for device_id, hostname, role, _, tags, site, connector_id, maintenance in devices
         if connector_id is not None
         and not maintenance
         and device_id not in busy
-        and check(role, tags, site)
+        and (check is None or check(role, tags, site))
     }
 
 
