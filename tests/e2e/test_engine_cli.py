@@ -161,3 +161,22 @@ def test_simulate_skips_only_ticks_where_nothing_happens(tmp_path: Path) -> None
     assert len(every["targets"]) > 20
     for name in every:
         assert skipping[name] == every[name], name
+
+
+def test_engine_runs_at_the_engine_gc_thresholds(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from patchdesk.commands import engine as engine_command
+    from patchdesk.engine.gc_tuning import ENGINE_THRESHOLDS
+
+    seen: list[tuple[int, int, int]] = []
+    monkeypatch.setattr(
+        engine_command.EngineRunner, "run", lambda self: seen.append(gc.get_threshold())
+    )
+    before = gc.get_threshold()
+    log = tmp_path / "engine.log"
+    assert run(["--db", url, "engine", "--interval", "1", "--log-file", str(log)]) == 0
+    assert seen == [ENGINE_THRESHOLDS]
+    assert gc.get_threshold() == before

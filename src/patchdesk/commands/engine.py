@@ -14,6 +14,7 @@ from patchdesk.commands.context import BadInput, get_context
 from patchdesk.domain import RebootPolicy
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
+from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.lease import holder_id, release
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import EngineRunner, describe, utc_now
@@ -75,7 +76,8 @@ def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
             click.echo(describe(report))
         return
     seconds = interval if interval is not None else ctx.settings.engine.interval_seconds
-    EngineRunner(reconciler, interval=timedelta(seconds=seconds)).run()
+    with engine_collection():
+        EngineRunner(reconciler, interval=timedelta(seconds=seconds)).run()
 
 
 def engine_config(settings: EngineSettings) -> EngineConfig:

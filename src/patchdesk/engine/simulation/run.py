@@ -21,6 +21,7 @@ from sqlalchemy import bindparam, func, select
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.simulator import Simulator
+from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import next_boundary
@@ -202,7 +203,22 @@ def run_simulation(
 ) -> SimulationResult:
     """Build a simulated MSP and run the engine over ``days`` of virtual time. With
     ``skip_quiet`` (the default) busy ticks at which no step could have anything to do are
-    skipped (``QuietSkipper``): the engine writes the same, in fewer steps."""
+    skipped (``QuietSkipper``): the engine writes the same, in fewer steps. The garbage
+    collector runs at the engine's thresholds meanwhile (``engine_collection``)."""
+    with engine_collection():
+        return _run(db, seed, clients, devices, start, days, config, skip_quiet)
+
+
+def _run(
+    db: Database,
+    seed: int,
+    clients: int,
+    devices: int,
+    start: datetime,
+    days: float,
+    config: EngineConfig | None,
+    skip_quiet: bool,
+) -> SimulationResult:
     began = time.perf_counter()
     config = config or EngineConfig()
     clock = VirtualClock(start)
