@@ -51,12 +51,16 @@ class WindowSchedule:
         # The occurrences open from one instant until (not including) the next boundary.
         self._open: list[tuple[ClientWindow, Occurrence]] = []
         self._open_span: tuple[datetime, datetime] | None = None
+        # An instant and the next boundary after it: the next boundary from any instant
+        # between them (no window opens or closes in between).
+        self._boundary_span: tuple[datetime, datetime] | None = None
         # (window id, occurrence start) of occurrences known to have a deployment.
         self.deployed: set[tuple[int, datetime]] = set()
 
     def forget(self) -> None:
         self._version = None
         self._open_span = None
+        self._boundary_span = None
         self.deployed.clear()
 
     def refresh(self, session: Session) -> None:
@@ -66,6 +70,7 @@ class WindowSchedule:
             self._windows = load_windows(session)
             self._next = {}
             self._open_span = None
+            self._boundary_span = None
             self._version = version
 
     def _upcoming(self, window: ClientWindow, now: datetime) -> list[Occurrence]:
@@ -91,8 +96,12 @@ class WindowSchedule:
         return self._open
 
     def next_boundary(self, now: datetime) -> datetime | None:
-        """The next instant a window opens or closes, after ``now``."""
-        return min(
+        """The next instant a window opens or closes, after ``now``. (Asked at nearly every
+        step and between them: kept from one instant until that boundary.)"""
+        span = self._boundary_span
+        if span is not None and span[0] <= now < span[1]:
+            return span[1]
+        boundary = min(
             (
                 instant
                 for window in self._windows
@@ -102,3 +111,5 @@ class WindowSchedule:
             ),
             default=None,
         )
+        self._boundary_span = None if boundary is None else (now, boundary)
+        return boundary
