@@ -108,6 +108,20 @@ def test_same_rows_as_sqlalchemy(database: Database) -> None:
             else:
                 connection.execute(statement, flags)
         assert _content(connection, fast) == _content(connection, slow)
+        # One key per row, every other value a constant of the statement.
+        ids = [{"b_id": i} for i in range(3, 25, 5)]
+        for table in (fast, slow):
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(note="one key", at=datetime(2027, 1, 1, tzinfo=UTC))
+            )
+            if table is fast:
+                execute_many(connection, statement, ids)
+            else:
+                connection.execute(statement, ids)
+        assert _content(connection, fast) == _content(connection, slow)
+        assert _content(connection, fast)[2][4] == "one key"
         loaded = _content(connection, fast)
     if database.backend == "sqlite":  # (planned, not passed to SQLAlchemy)
         assert any(

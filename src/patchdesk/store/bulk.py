@@ -16,8 +16,9 @@ the same path: SQLAlchemy's work per statement costs more than its work per row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, cast
 
@@ -59,22 +60,28 @@ def execute_many(
         plan = _plan(statement, keys, dialect)
         _plans[cache_key] = plan
         _keep[id(statement)] = statement
-    if plan is _NO_PLAN or any(len(row) != len(keys) for row in rows):
+    if plan is _NO_PLAN or set(map(len, rows)) != {len(keys)}:
         connection.execute(statement, list(rows))
         return
     assert isinstance(plan, _Plan)
+    direct.execute_many(connection, plan.sql, _values(plan, rows))
+
+
+def _values(plan: _Plan, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    """Each row as the driver's tuple: built column by column (the rows' values taken in
+    the statement's order, each constant put in its place, each processor mapped over its
+    column), then turned back into rows."""
     get = itemgetter(*plan.keys)
+    columns: list[Iterable[Any]]
     if len(plan.keys) == 1:
-        values = [[get(row)] for row in rows]
+        columns = [list(map(get, rows))]
     else:
-        values = [list(get(row)) for row in rows]
+        columns = list(zip(*map(get, rows), strict=True))
     for position, value in plan.constants:  # (ascending positions)
-        for row_values in values:
-            row_values.insert(position, value)
+        columns.insert(position, repeat(value, len(rows)))
     for position, process in plan.processors:
-        for row_values in values:
-            row_values[position] = process(row_values[position])
-    direct.execute_many(connection, plan.sql, values)
+        columns[position] = map(process, columns[position])
+    return list(zip(*columns, strict=True))
 
 
 def _plan(statement: UpdateBase, keys: tuple[str, ...], dialect: Dialect) -> Any:
