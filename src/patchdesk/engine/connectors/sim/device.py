@@ -39,7 +39,7 @@ engine step, so the pure parts are remembered rather than drawn again):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -381,6 +381,44 @@ class DeviceModel:
             check: ok and check not in broken
             for check, ok in zip(device.checks, baseline, strict=True)
         }
+
+    def healths(
+        self, devices: Mapping[str, DeviceState], connector_ids: Iterable[str], now: datetime
+    ) -> dict[str, dict[str, bool]]:
+        """``health`` of each known device of ``connector_ids`` (unknown ids are left out).
+
+        (``health`` and ``is_down`` written out, the instant's day found once: the engine
+        reads the health of every watched device every hour, a few hundred thousand reads
+        a simulated day at 50,000 devices.)"""
+        day = self.day(now)
+        found: dict[str, dict[str, bool]] = {}
+        get = devices.get
+        for cid in connector_ids:
+            device = get(cid)
+            if device is None:
+                continue
+            near = device.cache_periods if device.cache_day == day else self._near(device, day)
+            down = False
+            for start, end in near:
+                if start <= now < end:
+                    down = True
+                    break
+            reboots = device.reboots
+            if reboots and not down:
+                for reboot in reboots:
+                    if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
+                        down = True
+                        break
+            script = device.script
+            if down or (
+                script is not None and any(start <= now < end for start, end in script.offline)
+            ):
+                found[cid] = {}
+            elif device.regressions or device.healthy is None:
+                found[cid] = self.health(device, now)
+            else:
+                found[cid] = device.healthy.copy()  # the caller's to keep (or change)
+        return found
 
     def _regressed(self, device: DeviceState, regression: Regression, now: datetime) -> bool:
         if regression.cleared_at is not None and regression.cleared_at <= now:
