@@ -39,7 +39,7 @@ engine step, so the pure parts are remembered rather than drawn again):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -254,15 +254,8 @@ class DeviceModel:
             device.cache_day = day
         return device.cache_periods
 
-    def _intervals(self, device: DeviceState, at: datetime) -> Iterator[Interval | Reboot]:
-        yield from self._near(device, self.day(at))
-        if device.reboots:
-            yield from device.reboots
-        if device.script is not None:
-            yield from device.script.offline
-
     def is_down(self, device: DeviceState, now: datetime) -> bool:
-        # (What _intervals and _covers say, written out, and day() 's hit too: asked for
+        # (What _spans and _covers say, written out, and day() 's hit too: asked for
         # every device at nearly every step.)
         day = self._day if now == self._day_at else self.day(now)
         near = device.cache_periods if device.cache_day == day else self._near(device, day)
@@ -281,20 +274,40 @@ class DeviceModel:
         """When the down stretch covering ``now`` began; None when the device is up."""
         if not self.is_down(device, now):
             return None
-        starts = [_start(item) for item in self._intervals(device, now) if _covers(item, now)]
+        starts = [
+            start
+            for start, end in self._spans(device, now)
+            if start <= now and (end is None or now < end)
+        ]
         if not starts:
             return None
         since = min(starts)
         for _ in range(_MAX_WALK):
             earlier = [
-                _start(item)
-                for item in self._intervals(device, since - timedelta(microseconds=1))
-                if _start(item) < since and _reaches(item, since)
+                start
+                for start, end in self._spans(device, since - timedelta(microseconds=1))
+                if start < since and (end is None or end >= since)
             ]
             if not earlier:
                 break
             since = min(earlier)
         return since
+
+    def _spans(self, device: DeviceState, at: datetime) -> list[tuple[datetime, datetime | None]]:
+        """What can keep the device down at ``at``, as (start, end) pairs (end None: not yet
+        known): the natural periods that can cover ``at``, the reboots, the scripted
+        periods. (The walk back of ``down_since`` asks about other days than the step's:
+        their periods are read without disturbing the step's caches.)"""
+        if at == self._day_at:
+            spans: list[tuple[datetime, datetime | None]] = [*self._near(device, self._day)]
+        else:
+            day = day_of(at)
+            spans = [*self.natural_periods(device, day - 1), *self.natural_periods(device, day)]
+        for reboot in device.reboots or ():
+            spans.append((reboot.commanded_at, reboot.up_at))
+        if device.script is not None:
+            spans += device.script.offline
+        return spans
 
     def stuck_reboot(self, device: DeviceState, now: datetime) -> Reboot | None:
         """A hung or lost reboot the device is still down from."""
@@ -461,9 +474,3 @@ def _end(item: Interval | Reboot) -> datetime | None:
 def _covers(item: Interval | Reboot, at: datetime) -> bool:
     end = _end(item)
     return _start(item) <= at and (end is None or at < end)
-
-
-def _reaches(item: Interval | Reboot, at: datetime) -> bool:
-    """The item runs up to ``at`` at least (so the down stretch continues back through it)."""
-    end = _end(item)
-    return end is None or end >= at
