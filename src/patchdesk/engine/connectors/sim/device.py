@@ -33,6 +33,10 @@ engine step, so the pure parts are remembered rather than drawn again):
   above, forgotten with them;
 - the last instant's UTC day (``DeviceModel.day``): compared by equality, so any instant
   gets its own day;
+- when all of a device's reboots are over (``over_at``, see :func:`reboots_over`): kept with
+  the list of reboots it was found for (``over_of``, compared by identity), and that list is
+  replaced, never changed, when a reboot is added; a reboot's check-in is only ever set
+  from "not yet", which the remembered answer never relies on;
 - the checks' results when no patch broke anything (``baseline``, ``healthy``): drawn once,
   they depend on nothing that changes.
 """
@@ -67,6 +71,7 @@ class Reboot:
     commanded_at: datetime
     boot_at: datetime | None  # None: hung, it never boots
     up_at: datetime | None  # first check-in after the boot; None: never (hung or lost)
+    # (up_at is only ever changed from None: a wake ends the reboot; see reboots_over.)
 
 
 @dataclass(slots=True)
@@ -132,6 +137,10 @@ class DeviceState:
     installed: dict[int, tuple[datetime, datetime | None]] | None = None  # (at, removed at)
     failed_codes: dict[str, str] | None = None  # vendor id -> last error code
     reboots: list[Reboot] | None = None
+    # Every reboot of the list ``over_of`` is over (checked in) by ``over_at`` (None: one
+    # is not, or not yet known); see ``reboots_over``.
+    over_of: list[Reboot] | None = None
+    over_at: datetime | None = None
     regressions: list[Regression] | None = None
     wake_cuts: list[Interval] | None = None  # (woken at, up at): ends a natural period
     script: ScriptState | None = None
@@ -264,9 +273,11 @@ class DeviceModel:
                 return True
         reboots = device.reboots
         if reboots:
-            for reboot in reboots:
-                if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
-                    return True
+            over = device.over_at if device.over_of is reboots else reboots_over(device)
+            if over is None or now < over:
+                for reboot in reboots:
+                    if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
+                        return True
         script = device.script
         return script is not None and any(start <= now < end for start, end in script.offline)
 
@@ -418,7 +429,8 @@ class DeviceModel:
                     break
             reboots = device.reboots
             if reboots and not down:
-                for reboot in reboots:
+                over = device.over_at if device.over_of is reboots else reboots_over(device)
+                for reboot in reboots if over is None or now < over else ():
                     if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
                         down = True
                         break
@@ -456,6 +468,26 @@ class DeviceModel:
             needs_reboot=bool(device.reboot_wanted) and _wanted_since(device, now, boot),
             maintenance_mode=device.maintenance_mode,
         )
+
+
+def reboots_over(device: DeviceState) -> datetime | None:
+    """When all the device's reboots are over (the latest check-in; None when one has not
+    checked in), remembered with the list it was found for.
+
+    The list of reboots is replaced, never changed in place, when a reboot is added, and a
+    reboot's ``up_at`` is only ever set from None (a wake ends a hung or lost reboot): so
+    the same list gives the same answer, or a None that sends the caller through the
+    list."""
+    reboots = device.reboots or []
+    over: datetime | None = None
+    for reboot in reboots:
+        if reboot.up_at is None:
+            over = None
+            break
+        if over is None or reboot.up_at > over:
+            over = reboot.up_at
+    device.over_of, device.over_at = reboots, over
+    return over
 
 
 def _wanted_since(device: DeviceState, now: datetime, boot: datetime) -> bool:
