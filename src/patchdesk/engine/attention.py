@@ -63,7 +63,7 @@ def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[first : first + CHUNK]
 
 
-@dataclass
+@dataclass(slots=True)
 class Watched:
     connector_id: str
     before: Mapping[str, Any] | None  # the stored health_before
