@@ -63,7 +63,7 @@ def chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
         yield items[first : first + CHUNK]
 
 
-@dataclass
+@dataclass(slots=True)
 class Watched:
     connector_id: str
     before: Mapping[str, Any] | None  # the stored health_before
@@ -163,26 +163,30 @@ class Watch:
         before the patch is news (the step looks at the target); one that merely differs
         from the stored one is to be stored; the target is read again at the next instant of
         the grid of ``interval`` (``next_read``)."""
-        due: dict[int, None] = {}  # (a dict: a target may be listed twice in one instant)
+        # Target -> its Watched (a dict: a target may be listed twice in one instant).
+        due: dict[int, Watched] = {}
+        all_watched, scheduled = self._watched, self._next
         while self._times and self._times[0] <= now:
             at = heapq.heappop(self._times)
-            due.update((t, None) for t in self._due.pop(at) if self._next.get(t) == at)
+            for t in self._due.pop(at):
+                if scheduled.get(t) == at:
+                    due[t] = all_watched[t]
         readings = Readings()
         if not due:
             return readings
-        all_watched = self._watched
-        health = connector.health([all_watched[target_id].connector_id for target_id in due])
+        health = connector.health([watched.connector_id for watched in due.values()])
         at = next_read(now, interval)
         again: list[int] = []  # read again at ``at`` (``schedule``, written out: a hot loop)
-        for target_id in due:
-            watched = all_watched[target_id]
+        news, changed = readings.news, readings.changed
+        for target_id, watched in due.items():
             snapshot = health.get(watched.connector_id)
             if snapshot is not None:
-                if fails_anew(watched.before, snapshot):
-                    readings.news[target_id] = snapshot
+                # (fails_anew's quick test first, written out)
+                if False in snapshot.values() and fails_anew(watched.before, snapshot):
+                    news[target_id] = snapshot
                     continue
                 if snapshot != watched.snapshot:
-                    readings.changed[target_id] = snapshot
+                    changed[target_id] = snapshot
                     watched = Watched(watched.connector_id, watched.before, snapshot, watched.until)
                     all_watched[target_id] = watched
             if at >= watched.until:

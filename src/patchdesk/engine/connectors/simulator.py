@@ -243,12 +243,7 @@ class Simulator:
 
     def health(self, connector_ids: Sequence[str]) -> Mapping[str, Mapping[str, bool]]:
         now = self._available()
-        devices, health = self._devices, self.model.health
-        return {
-            cid: health(device, now)
-            for cid in connector_ids
-            if (device := devices.get(cid)) is not None
-        }
+        return self.model.healths(self._devices, connector_ids, now)
 
     def install(
         self,

@@ -164,6 +164,7 @@ class Actions:
         elif script is not None and script.take("ignored_reboots"):
             return
         reboot = self.model.plan_reboot(device, now, rng, hung=hung, lost=lost)
+        # (A new list, never appended to: see device.reboots_over.)
         device.reboots = [*(device.reboots or ()), reboot]
 
     # --- reboots and wakes ---------------------------------------------------------------------
@@ -196,6 +197,7 @@ class Actions:
             stuck.up_at = woken.up_at
         else:
             device.cut_period(now, woken.up_at)
+        # (A new list, never appended to: see device.reboots_over.)
         device.reboots = [*(device.reboots or ()), woken]
 
     def _wakeable(self, device: DeviceState, now: datetime, stuck: bool) -> bool:

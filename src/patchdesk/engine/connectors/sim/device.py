@@ -33,13 +33,17 @@ engine step, so the pure parts are remembered rather than drawn again):
   above, forgotten with them;
 - the last instant's UTC day (``DeviceModel.day``): compared by equality, so any instant
   gets its own day;
+- when all of a device's reboots are over (``over_at``, see :func:`reboots_over`): kept with
+  the list of reboots it was found for (``over_of``, compared by identity), and that list is
+  replaced, never changed, when a reboot is added; a reboot's check-in is only ever set
+  from "not yet", which the remembered answer never relies on;
 - the checks' results when no patch broke anything (``baseline``, ``healthy``): drawn once,
   they depend on nothing that changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from random import Random
@@ -67,6 +71,7 @@ class Reboot:
     commanded_at: datetime
     boot_at: datetime | None  # None: hung, it never boots
     up_at: datetime | None  # first check-in after the boot; None: never (hung or lost)
+    # (up_at is only ever changed from None: a wake ends the reboot; see reboots_over.)
 
 
 @dataclass(slots=True)
@@ -132,6 +137,10 @@ class DeviceState:
     installed: dict[int, tuple[datetime, datetime | None]] | None = None  # (at, removed at)
     failed_codes: dict[str, str] | None = None  # vendor id -> last error code
     reboots: list[Reboot] | None = None
+    # Every reboot of the list ``over_of`` is over (checked in) by ``over_at`` (None: one
+    # is not, or not yet known); see ``reboots_over``.
+    over_of: list[Reboot] | None = None
+    over_at: datetime | None = None
     regressions: list[Regression] | None = None
     wake_cuts: list[Interval] | None = None  # (woken at, up at): ends a natural period
     script: ScriptState | None = None
@@ -254,15 +263,8 @@ class DeviceModel:
             device.cache_day = day
         return device.cache_periods
 
-    def _intervals(self, device: DeviceState, at: datetime) -> Iterator[Interval | Reboot]:
-        yield from self._near(device, self.day(at))
-        if device.reboots:
-            yield from device.reboots
-        if device.script is not None:
-            yield from device.script.offline
-
     def is_down(self, device: DeviceState, now: datetime) -> bool:
-        # (What _intervals and _covers say, written out, and day() 's hit too: asked for
+        # (What _spans and _covers say, written out, and day() 's hit too: asked for
         # every device at nearly every step.)
         day = self._day if now == self._day_at else self.day(now)
         near = device.cache_periods if device.cache_day == day else self._near(device, day)
@@ -271,9 +273,11 @@ class DeviceModel:
                 return True
         reboots = device.reboots
         if reboots:
-            for reboot in reboots:
-                if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
-                    return True
+            over = device.over_at if device.over_of is reboots else reboots_over(device)
+            if over is None or now < over:
+                for reboot in reboots:
+                    if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
+                        return True
         script = device.script
         return script is not None and any(start <= now < end for start, end in script.offline)
 
@@ -281,20 +285,40 @@ class DeviceModel:
         """When the down stretch covering ``now`` began; None when the device is up."""
         if not self.is_down(device, now):
             return None
-        starts = [_start(item) for item in self._intervals(device, now) if _covers(item, now)]
+        starts = [
+            start
+            for start, end in self._spans(device, now)
+            if start <= now and (end is None or now < end)
+        ]
         if not starts:
             return None
         since = min(starts)
         for _ in range(_MAX_WALK):
             earlier = [
-                _start(item)
-                for item in self._intervals(device, since - timedelta(microseconds=1))
-                if _start(item) < since and _reaches(item, since)
+                start
+                for start, end in self._spans(device, since - timedelta(microseconds=1))
+                if start < since and (end is None or end >= since)
             ]
             if not earlier:
                 break
             since = min(earlier)
         return since
+
+    def _spans(self, device: DeviceState, at: datetime) -> list[tuple[datetime, datetime | None]]:
+        """What can keep the device down at ``at``, as (start, end) pairs (end None: not yet
+        known): the natural periods that can cover ``at``, the reboots, the scripted
+        periods. (The walk back of ``down_since`` asks about other days than the step's:
+        their periods are read without disturbing the step's caches.)"""
+        if at == self._day_at:
+            spans: list[tuple[datetime, datetime | None]] = [*self._near(device, self._day)]
+        else:
+            day = day_of(at)
+            spans = [*self.natural_periods(device, day - 1), *self.natural_periods(device, day)]
+        for reboot in device.reboots or ():
+            spans.append((reboot.commanded_at, reboot.up_at))
+        if device.script is not None:
+            spans += device.script.offline
+        return spans
 
     def stuck_reboot(self, device: DeviceState, now: datetime) -> Reboot | None:
         """A hung or lost reboot the device is still down from."""
@@ -382,6 +406,45 @@ class DeviceModel:
             for check, ok in zip(device.checks, baseline, strict=True)
         }
 
+    def healths(
+        self, devices: Mapping[str, DeviceState], connector_ids: Iterable[str], now: datetime
+    ) -> dict[str, dict[str, bool]]:
+        """``health`` of each known device of ``connector_ids`` (unknown ids are left out).
+
+        (``health`` and ``is_down`` written out, the instant's day found once: the engine
+        reads the health of every watched device every hour, a few hundred thousand reads
+        a simulated day at 50,000 devices.)"""
+        day = self.day(now)
+        found: dict[str, dict[str, bool]] = {}
+        get = devices.get
+        for cid in connector_ids:
+            device = get(cid)
+            if device is None:
+                continue
+            near = device.cache_periods if device.cache_day == day else self._near(device, day)
+            down = False
+            for start, end in near:
+                if start <= now < end:
+                    down = True
+                    break
+            reboots = device.reboots
+            if reboots and not down:
+                over = device.over_at if device.over_of is reboots else reboots_over(device)
+                for reboot in reboots if over is None or now < over else ():
+                    if reboot.commanded_at <= now and (reboot.up_at is None or now < reboot.up_at):
+                        down = True
+                        break
+            script = device.script
+            if down or (
+                script is not None and any(start <= now < end for start, end in script.offline)
+            ):
+                found[cid] = {}
+            elif device.regressions or device.healthy is None:
+                found[cid] = self.health(device, now)
+            else:
+                found[cid] = device.healthy.copy()  # the caller's to keep (or change)
+        return found
+
     def _regressed(self, device: DeviceState, regression: Regression, now: datetime) -> bool:
         if regression.cleared_at is not None and regression.cleared_at <= now:
             return False
@@ -407,6 +470,26 @@ class DeviceModel:
         )
 
 
+def reboots_over(device: DeviceState) -> datetime | None:
+    """When all the device's reboots are over (the latest check-in; None when one has not
+    checked in), remembered with the list it was found for.
+
+    The list of reboots is replaced, never changed in place, when a reboot is added, and a
+    reboot's ``up_at`` is only ever set from None (a wake ends a hung or lost reboot): so
+    the same list gives the same answer, or a None that sends the caller through the
+    list."""
+    reboots = device.reboots or []
+    over: datetime | None = None
+    for reboot in reboots:
+        if reboot.up_at is None:
+            over = None
+            break
+        if over is None or reboot.up_at > over:
+            over = reboot.up_at
+    device.over_of, device.over_at = reboots, over
+    return over
+
+
 def _wanted_since(device: DeviceState, now: datetime, boot: datetime) -> bool:
     """An install (or rollback) by ``now`` wanted a reboot after the last ``boot``."""
     return any(boot < at <= now for at in device.reboot_wanted)
@@ -423,9 +506,3 @@ def _end(item: Interval | Reboot) -> datetime | None:
 def _covers(item: Interval | Reboot, at: datetime) -> bool:
     end = _end(item)
     return _start(item) <= at and (end is None or at < end)
-
-
-def _reaches(item: Interval | Reboot, at: datetime) -> bool:
-    """The item runs up to ``at`` at least (so the down stretch continues back through it)."""
-    end = _end(item)
-    return end is None or end >= at
