@@ -203,9 +203,13 @@ _CLIENT_DEVICES = (
 
 def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
     """Every device of the client, by id: read once when a window opens, for both the
-    devices the window reaches and the approvals (one read of tags and enums, not two)."""
-    rows = session.execute(_CLIENT_DEVICES, {"client": client_id}).all()
-    return cast(list[_ClientDevice], rows)  # (rows are tuples)
+    devices the window reaches and the approvals (one read of tags and enums, not two).
+
+    Plain rows (``direct``), not ``Session.execute``'s ORM result; pending changes are
+    flushed first all the same, as ``Session.execute`` does."""
+    session.flush()
+    rows = direct.rows(session.connection(), _CLIENT_DEVICES, {"client": client_id})
+    return cast(list[_ClientDevice], rows)
 
 
 def _opening_devices(

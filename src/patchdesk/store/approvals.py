@@ -178,8 +178,9 @@ def _load(
 
 
 # Rules, rings, scope and zone as plain rows, not ORM objects: the engine loads them each
-# time a window opens, and building the objects cost more than the queries. (Through
-# ``Session.execute``, so pending changes are flushed first, as the ORM queries did.)
+# time a window opens, and building the objects cost more than the queries. (Read through
+# ``direct``, after ``Session.flush``: pending changes are flushed first, as the ORM queries
+# and ``Session.execute`` did; a flush with nothing pending costs nothing.)
 _RULES = (
     select(ApprovalRule.name, ApprovalRule.match, ApprovalRule.action, ApprovalRule.days)
     .where(ApprovalRule.client_id == bindparam("client"))
@@ -199,7 +200,8 @@ _TIMEZONE = select(Client.timezone).where(Client.id == bindparam("client"))
 
 
 def load_rules(session: Session, client_id: str) -> tuple[Rule, ...]:
-    rows = session.execute(_RULES, {"client": client_id})
+    session.flush()
+    rows = direct.rows(session.connection(), _RULES, {"client": client_id})
     return tuple(
         Rule(number, name, RuleMatch.from_stored(match), action, days)
         for number, (name, match, action, days) in enumerate(rows, start=1)
@@ -207,7 +209,8 @@ def load_rules(session: Session, client_id: str) -> tuple[Rule, ...]:
 
 
 def load_rings(session: Session, client_id: str) -> tuple[RingSpec, ...]:
-    rows = session.execute(_RINGS, {"client": client_id})
+    session.flush()
+    rows = direct.rows(session.connection(), _RINGS, {"client": client_id})
     return tuple(
         RingSpec.of(position, name, tags, soak_hours, min_success_rate)
         for position, (name, tags, soak_hours, min_success_rate) in enumerate(rows)
@@ -215,10 +218,11 @@ def load_rings(session: Session, client_id: str) -> tuple[RingSpec, ...]:
 
 
 def load_scope(session: Session, client_id: str) -> Scope:
-    row = session.execute(_SCOPE, {"client": client_id}).first()
-    if row is None:
+    session.flush()
+    found = direct.rows(session.connection(), _SCOPE, {"client": client_id})
+    if not found:
         return Scope.unrestricted()
-    roles, tags, sites, os_families, excluded, patch_os, third_party = row
+    roles, tags, sites, os_families, excluded, patch_os, third_party = found[0]
     return Scope.of(
         include_roles=roles,
         include_tags=tags,
@@ -510,8 +514,8 @@ def _outcomes(
     """(patch id, ring name) -> its devices' target outcomes, oldest first."""
     found: dict[tuple[int, str], list[DeviceOutcome]] = defaultdict(list)
     params = {"client": client_id, "patches": list(patch_ids)}
-    for patch_id, device_id, target_state, patch_state, verified_at, updated_at in session.execute(
-        _OUTCOMES, params
+    for patch_id, device_id, target_state, patch_state, verified_at, updated_at in direct.rows(
+        session.connection(), _OUTCOMES, params
     ):
         device = devices.get(device_id)
         if device is None or device.ring is None:
@@ -522,18 +526,19 @@ def _outcomes(
     return found
 
 
+_OPEN_REGRESSIONS = select(PatchException.device_id, PatchException.patch_ids).where(
+    PatchException.client_id == bindparam("client"),
+    PatchException.failure_class == FailureClass.REGRESSION,
+    PatchException.state != ExceptionState.RESOLVED,
+)
+
+
 def _open_regressions(
     session: Session, client_id: str, patch_ids: Sequence[int], devices: dict[int, _Device]
 ) -> dict[tuple[int, str], int]:
     """(patch id, ring name) -> unresolved regression exceptions that name the patch."""
     wanted = set(patch_ids)
-    rows = session.execute(
-        select(PatchException.device_id, PatchException.patch_ids).where(
-            PatchException.client_id == client_id,
-            PatchException.failure_class == FailureClass.REGRESSION,
-            PatchException.state != ExceptionState.RESOLVED,
-        )
-    )
+    rows = direct.rows(session.connection(), _OPEN_REGRESSIONS, {"client": client_id})
     found: dict[tuple[int, str], int] = defaultdict(int)
     for device_id, named in rows:
         device = devices.get(device_id)
@@ -570,7 +575,9 @@ class DecisionRequest:
 
 
 def client_zone(session: Session, client_id: str) -> ZoneInfo | None:
-    timezone = session.execute(_TIMEZONE, {"client": client_id}).scalar_one_or_none()
+    session.flush()
+    found = direct.scalars(session.connection(), _TIMEZONE, {"client": client_id})
+    timezone = found[0] if found else None
     return None if timezone is None else ZoneInfo(timezone)
 
 
