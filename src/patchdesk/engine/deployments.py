@@ -243,20 +243,23 @@ def refresh_missing(
     client_id: str,
     devices: Iterable[Candidate],
     now: datetime,
-) -> None:
+) -> dict[int, frozenset[int]]:
     """Record what the connector says these devices miss: patches added or reopened, and
     patches a device no longer reports marked installed (out of band: by hand, by another
-    tool, superseded). A device the connector says nothing about is left as it was."""
+    tool, superseded). A device the connector says nothing about is left as it was.
+
+    Returns what the devices the connector answered for miss now (device id -> patch ids
+    of its rows not installed: ``record_reported``'s)."""
     by_connector = {device.connector_id: device for device in devices if device.connector_id}
     if not by_connector:
-        return
+        return {}
     reported = connector.missing_patches(sorted(by_connector))
     rows = [
         (by_connector[cid].id, patches)
         for cid, patches in sorted(reported.items())
         if cid in by_connector
     ]
-    record_reported(session, client_id, rows, now)
+    return record_reported(session, client_id, rows, now)
 
 
 _PATCH_IDS = select(Patch.vendor_id, Patch.id).where(
@@ -271,11 +274,13 @@ def approved_patches(
     blocklist: Blocklist,
     now: datetime,
     device_rows: Iterable[DeviceRow] | None = None,
+    missing: Mapping[int, Set[int]] | None = None,
 ) -> dict[int, list[int]]:
     """Device id -> ids of the patches approved for it now. ``device_rows``: the client's
-    devices, when already read in this transaction (see ``load_for_devices``)."""
+    devices, and ``missing``: what some devices miss, when already read in this transaction
+    (see ``load_for_devices``)."""
     wanted = set(device_ids)
-    loaded = load_for_devices(session, client_id, wanted, device_rows)
+    loaded = load_for_devices(session, client_id, wanted, device_rows, missing)
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
@@ -319,8 +324,9 @@ def open_deployment(
     row = session.get(MaintenanceWindow, window.window_id)
     assert row is not None
     client_devices, devices = _opening_devices(session, window.client_id, row)
-    refresh_missing(session, connector, window.client_id, devices.values(), now)
-    # (refresh_missing writes patches and device_patches only: the devices read stand.)
+    missing = refresh_missing(session, connector, window.client_id, devices.values(), now)
+    # (refresh_missing writes patches and device_patches only: the devices read stand; what
+    # it returns is what the devices it refreshed miss now, so their rows are not read again.)
     approved = approved_patches(
         session,
         window.client_id,
@@ -328,6 +334,7 @@ def open_deployment(
         load_blocklist(session),
         now,
         [cast(DeviceRow, device[:6]) for device in client_devices],
+        missing,
     )
     deployment = Deployment(
         client_id=window.client_id,

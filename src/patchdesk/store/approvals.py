@@ -8,7 +8,9 @@ open regression exceptions (counting as ``engine.rings`` documents). The global 
 is loaded once (``load_blocklist``). What is decided from them is ``engine.approval``'s job.
 The engine, opening a window, loads the same inputs cut to the window's devices
 (``load_for_devices``: the patches they miss; the rings' progress still counts the client's
-every device, so each decision is the one ``load_client`` gives).
+every device, so each decision is the one ``load_client`` gives). What some devices miss may
+be given to it, when the caller has just read or written their rows
+(``missing_refresh.record_reported`` returns it): their rows are not read again.
 
 Recording (``record_decision``): one ``approval_decisions`` row, one ``approval.decided``
 event and one remediation-log record (action ``approval.<kind>``, actor and operator the
@@ -21,7 +23,7 @@ The emergency-patch metric counts ``approval_decisions`` rows whose decision is
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -117,7 +119,7 @@ class _Device(NamedTuple):
 
 def load_client(session: Session, client_id: str) -> ClientApprovals | None:
     """Approval inputs of one client: every patch its in-scope devices miss."""
-    return _load(session, client_id, None, None)
+    return _load(session, client_id, None, None, None)
 
 
 def load_for_devices(
@@ -125,6 +127,7 @@ def load_for_devices(
     client_id: str,
     device_ids: Iterable[int],
     device_rows: Iterable[DeviceRow] | None = None,
+    missing: Mapping[int, Set[int]] | None = None,
 ) -> ClientApprovals | None:
     """``load_client`` cut to what deciding for ``device_ids`` needs (the engine, when a
     window opens, decides for the window's devices only): the patches those devices miss,
@@ -133,8 +136,12 @@ def load_for_devices(
     client, so every decision made from this is the one made from ``load_client``.
 
     ``device_rows``: the client's devices as ``_CLIENT_DEVICES`` reads them, when the
-    caller has read them already in this transaction (read here otherwise)."""
-    return _load(session, client_id, frozenset(device_ids), device_rows)
+    caller has read them already in this transaction (read here otherwise).
+
+    ``missing``: device id -> ids of the patches it misses (its ``device_patches`` rows not
+    installed), for devices whose rows the caller knows as they stand in this transaction:
+    those rows are taken from it, not read (the other devices' rows are read)."""
+    return _load(session, client_id, frozenset(device_ids), device_rows, missing)
 
 
 def _load(
@@ -142,6 +149,7 @@ def _load(
     client_id: str,
     wanted: frozenset[int] | None,
     device_rows: Iterable[DeviceRow] | None,
+    known: Mapping[int, Set[int]] | None,
 ) -> ClientApprovals | None:
     zone = client_zone(session, client_id)
     if zone is None:
@@ -155,7 +163,7 @@ def _load(
     if device_rows is None:
         device_rows = session.connection().execute(_CLIENT_DEVICES, {"client": client_id})
     devices = _judged(device_rows, scope, policy.rings)
-    missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings))
+    missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings), known)
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
@@ -325,14 +333,19 @@ def _missing(
     devices: dict[int, _Device],
     wanted: frozenset[int] | None = None,
     rings: bool = True,
+    known: Mapping[int, Set[int]] | None = None,
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches;
     with ``wanted``, only the patches an in-scope device among them misses, each with all
     its devices when the client has ``rings`` (they count them), else with those wanted
-    (then only their rows are read: the others would not be looked at)."""
+    (then only their rows are read: the others would not be looked at). ``known``: what
+    some devices miss (see ``load_for_devices``), taken instead of their rows; with it the
+    rows of the client's other devices are read by device, not the client's every row."""
     rows: Sequence[tuple[int, int]]
     if wanted is not None and not rings:
-        rows = _rows_of(session, sorted(wanted & devices.keys()))
+        rows = _rows_of(session, sorted(wanted & devices.keys()), known)
+    elif wanted is not None and known:
+        rows = _rows_of(session, sorted(devices), known)
     else:
         rows = direct.rows(session.connection(), _CLIENT_MISSING, {"client": client_id})
     if wanted is None:
@@ -365,11 +378,21 @@ def _missing(
     return found
 
 
-def _rows_of(session: Session, device_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(patch id, device id) of what these devices miss, in that order (as _CLIENT_MISSING)."""
-    rows: list[tuple[int, int]] = []
-    for first in range(0, len(device_ids), _CHUNK):
-        chunk = list(device_ids[first : first + _CHUNK])
+def _rows_of(
+    session: Session, device_ids: Sequence[int], known: Mapping[int, Set[int]] | None = None
+) -> list[tuple[int, int]]:
+    """(patch id, device id) of what these devices miss, in that order (as _CLIENT_MISSING):
+    from ``known`` for the devices it gives, from their rows for the others."""
+    known = known or {}
+    rows = [
+        (patch_id, device_id)
+        for device_id in device_ids
+        if device_id in known
+        for patch_id in known[device_id]
+    ]
+    unknown = [device_id for device_id in device_ids if device_id not in known]
+    for first in range(0, len(unknown), _CHUNK):
+        chunk = unknown[first : first + _CHUNK]
         found = direct.rows(session.connection(), _DEVICES_MISSING, {"devices": chunk})
         rows += [(patch_id, device_id) for patch_id, device_id in found]
     rows.sort()
