@@ -103,12 +103,24 @@ def open_now(
     return found
 
 
-def applies(window: MaintenanceWindow, role: Role, tags: Iterable[str], site: str | None) -> bool:
+class Narrowing(NamedTuple):
+    """A window's narrowing lists, as read when it opens (no ``MaintenanceWindow`` object)."""
+
+    applies_roles: list[str]
+    applies_tags: list[str]
+    applies_sites: list[str]
+
+
+def applies(
+    window: MaintenanceWindow | Narrowing, role: Role, tags: Iterable[str], site: str | None
+) -> bool:
     """Every narrowing list the window gives must match (tags: any one of them)."""
     return applies_to(window)(role, tags, site)
 
 
-def applies_to(window: MaintenanceWindow) -> Callable[[Role, Iterable[str], str | None], bool]:
+def applies_to(
+    window: MaintenanceWindow | Narrowing,
+) -> Callable[[Role, Iterable[str], str | None], bool]:
     """``applies`` for one window, its lists folded once (it is asked for every device)."""
     roles = window.applies_roles
     tags_wanted = fold(window.applies_tags) if window.applies_tags else None
@@ -213,7 +225,7 @@ def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
 
 
 def _opening_devices(
-    session: Session, client_id: str, window: MaintenanceWindow
+    session: Session, client_id: str, window: MaintenanceWindow | Narrowing
 ) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
     """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
     busy = _busy_of(session, client_id, waiting_is_busy=True)
@@ -222,7 +234,9 @@ def _opening_devices(
 
 
 def _reachable_among(
-    devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow | None
+    devices: Iterable[_ClientDevice],
+    busy: Set[int],
+    window: MaintenanceWindow | Narrowing | None,
 ) -> dict[int, Candidate]:
     """``reachable`` from rows already read: a connector id, not in maintenance mode, not
     busy, the window (if any) applying to it; by id."""
@@ -320,10 +334,12 @@ def open_deployment(
     end: datetime,
     now: datetime,
     report: StepReport,
-) -> Deployment:
-    row = session.get(MaintenanceWindow, window.window_id)
-    assert row is not None
-    client_devices, devices = _opening_devices(session, window.client_id, row)
+) -> int:
+    """Open the occurrence's deployment with its targets; its id."""
+    session.flush()  # (as loading the window's ORM object did: the reads below see it all)
+    found = direct.rows(session.connection(), _NARROWING, {"window": window.window_id})
+    assert found, window.window_id
+    client_devices, devices = _opening_devices(session, window.client_id, Narrowing(*found[0]))
     missing = refresh_missing(session, connector, window.client_id, devices.values(), now)
     # (refresh_missing writes patches and device_patches only: the devices read stand; what
     # it returns is what the devices it refreshed miss now, so their rows are not read again.)
@@ -336,23 +352,14 @@ def open_deployment(
         [cast(DeviceRow, device[:6]) for device in client_devices],
         missing,
     )
-    deployment = Deployment(
-        client_id=window.client_id,
-        window_id=window.window_id,
-        occurrence_start=start,
-        occurrence_end=end,
-        state=DeploymentState.OPEN,
-        opened_at=now,
-    )
-    session.add(deployment)
-    session.flush()
-    add_targets(session, deployment.id, approved, end, now)
+    deployment_id = _insert_deployment(session, window, start, end, now)
+    add_targets(session, deployment_id, approved, end, now)
     record_event(
         session,
         at=now,
         kind="deployment.opened",
         entity="deployment",
-        entity_id=deployment.id,
+        entity_id=deployment_id,
         client_id=window.client_id,
         payload={
             "window": window.spec.name,
@@ -363,7 +370,37 @@ def open_deployment(
     )
     report.deployments_opened += 1
     report.targets_created += len(approved)
-    return deployment
+    return deployment_id
+
+
+_NARROWING = select(
+    MaintenanceWindow.applies_roles, MaintenanceWindow.applies_tags,
+    MaintenanceWindow.applies_sites,
+).where(MaintenanceWindow.id == bindparam("window"))  # fmt: skip
+_INSERT_DEPLOYMENT = insert(cast(Table, Deployment.__table__))
+
+
+def _insert_deployment(
+    session: Session, window: ClientWindow, start: datetime, end: datetime, now: datetime
+) -> int:
+    """Write the occurrence's open deployment; its id. A Core insert, not an ORM object
+    flushed (the step reads deployments back as rows); pending changes are flushed first,
+    so the rows are written in the order the ORM's flush wrote them."""
+    session.flush()
+    result = session.connection().execute(
+        _INSERT_DEPLOYMENT,
+        {
+            "client_id": window.client_id,
+            "window_id": window.window_id,
+            "occurrence_start": start,
+            "occurrence_end": end,
+            "state": DeploymentState.OPEN,
+            "opened_at": now,
+        },
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def add_targets(
