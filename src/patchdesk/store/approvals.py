@@ -341,62 +341,68 @@ def _missing(
     (then only their rows are read: the others would not be looked at). ``known``: what
     some devices miss (see ``load_for_devices``), taken instead of their rows; with it the
     rows of the client's other devices are read by device, not the client's every row."""
-    rows: Sequence[tuple[int, int]]
+    scoped = [device_id for device_id, device in devices.items() if device.in_scope]
     if wanted is not None and not rings:
-        rows = _rows_of(session, sorted(wanted & devices.keys()), known)
+        needing = _needing_of(session, sorted(wanted.intersection(scoped)), known)
     elif wanted is not None and known:
-        rows = _rows_of(session, sorted(devices), known)
+        needing = _needing_of(session, sorted(scoped), known)
     else:
         rows = direct.rows(session.connection(), _CLIENT_MISSING, {"client": client_id})
+        needing = _needing(rows, frozenset(scoped))
     if wanted is None:
-        named = {patch_id for patch_id, _ in rows}
+        named = sorted(needing)
     else:
-        named = {
-            patch_id
-            for patch_id, device_id in rows
-            if device_id in wanted and devices[device_id].in_scope
-        }
-        rows = [row for row in rows if row[0] in named]
+        named = sorted(p for p, ids in needing.items() if not wanted.isdisjoint(ids))
     if not named:
         return {}
-    patches = direct.rows(session.connection(), _PATCH_FACTS, {"ids": sorted(named)})
+    patches = direct.rows(session.connection(), _PATCH_FACTS, {"ids": named})
     facts = {row[0]: PatchFacts(*row[1:]) for row in patches}
-    in_scope = {
-        patch_id: patch
-        for patch_id, patch in facts.items()
-        if patch_in_scope(scope, patch.classification, patch.product)
+    return {
+        patch_id: (facts[patch_id], [devices[device_id] for device_id in needing[patch_id]])
+        for patch_id in named
+        if patch_id in facts
+        and patch_in_scope(scope, facts[patch_id].classification, facts[patch_id].product)
     }
-    found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
+
+
+def _needing(rows: Iterable[tuple[int, int]], scoped: Set[int]) -> dict[int, list[int]]:
+    """Patch id -> ids of the ``scoped`` devices missing it, from (patch id, device id) rows
+    (in device id order when the rows are, as _CLIENT_MISSING's)."""
+    needing: dict[int, list[int]] = {}
     for patch_id, device_id in rows:
-        device = devices[device_id]
-        if not device.in_scope or patch_id not in in_scope:
-            continue
-        need = found.get(patch_id)
-        if need is None:
-            need = found[patch_id] = (in_scope[patch_id], [])
-        need[1].append(device)
-    return found
+        if device_id in scoped:
+            ids = needing.get(patch_id)
+            if ids is None:
+                needing[patch_id] = [device_id]
+            else:
+                ids.append(device_id)
+    return needing
 
 
-def _rows_of(
+def _needing_of(
     session: Session, device_ids: Sequence[int], known: Mapping[int, Set[int]] | None = None
-) -> list[tuple[int, int]]:
-    """(patch id, device id) of what these devices miss, in that order (as _CLIENT_MISSING):
-    from ``known`` for the devices it gives, from their rows for the others."""
+) -> dict[int, list[int]]:
+    """Patch id -> ids of these devices (given ascending) missing it, ascending: from
+    ``known`` for the devices it gives, from their rows for the others."""
     known = known or {}
-    rows = [
-        (patch_id, device_id)
-        for device_id in device_ids
-        if device_id in known
-        for patch_id in known[device_id]
-    ]
+    read: dict[int, list[int]] = {}
     unknown = [device_id for device_id in device_ids if device_id not in known]
     for first in range(0, len(unknown), _CHUNK):
         chunk = unknown[first : first + _CHUNK]
-        found = direct.rows(session.connection(), _DEVICES_MISSING, {"devices": chunk})
-        rows += [(patch_id, device_id) for patch_id, device_id in found]
-    rows.sort()
-    return rows
+        for patch_id, device_id in direct.rows(
+            session.connection(), _DEVICES_MISSING, {"devices": chunk}
+        ):
+            read.setdefault(device_id, []).append(patch_id)
+    needing: dict[int, list[int]] = {}
+    for device_id in device_ids:
+        patch_ids = known[device_id] if device_id in known else read.get(device_id, ())
+        for patch_id in patch_ids:
+            ids = needing.get(patch_id)
+            if ids is None:
+                needing[patch_id] = [device_id]
+            else:
+                ids.append(device_id)
+    return needing
 
 
 def manual_decision(row: ApprovalDecision) -> ManualDecision:
