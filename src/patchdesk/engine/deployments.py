@@ -103,12 +103,24 @@ def open_now(
     return found
 
 
-def applies(window: MaintenanceWindow, role: Role, tags: Iterable[str], site: str | None) -> bool:
+class Narrowing(NamedTuple):
+    """A window's narrowing lists, as read when it opens (no ``MaintenanceWindow`` object)."""
+
+    applies_roles: list[str]
+    applies_tags: list[str]
+    applies_sites: list[str]
+
+
+def applies(
+    window: MaintenanceWindow | Narrowing, role: Role, tags: Iterable[str], site: str | None
+) -> bool:
     """Every narrowing list the window gives must match (tags: any one of them)."""
     return applies_to(window)(role, tags, site)
 
 
-def applies_to(window: MaintenanceWindow) -> Callable[[Role, Iterable[str], str | None], bool]:
+def applies_to(
+    window: MaintenanceWindow | Narrowing,
+) -> Callable[[Role, Iterable[str], str | None], bool]:
     """``applies`` for one window, its lists folded once (it is asked for every device)."""
     roles = window.applies_roles
     tags_wanted = fold(window.applies_tags) if window.applies_tags else None
@@ -203,13 +215,17 @@ _CLIENT_DEVICES = (
 
 def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
     """Every device of the client, by id: read once when a window opens, for both the
-    devices the window reaches and the approvals (one read of tags and enums, not two)."""
-    rows = session.execute(_CLIENT_DEVICES, {"client": client_id}).all()
-    return cast(list[_ClientDevice], rows)  # (rows are tuples)
+    devices the window reaches and the approvals (one read of tags and enums, not two).
+
+    Plain rows (``direct``), not ``Session.execute``'s ORM result; pending changes are
+    flushed first all the same, as ``Session.execute`` does."""
+    session.flush()
+    rows = direct.rows(session.connection(), _CLIENT_DEVICES, {"client": client_id})
+    return cast(list[_ClientDevice], rows)
 
 
 def _opening_devices(
-    session: Session, client_id: str, window: MaintenanceWindow
+    session: Session, client_id: str, window: MaintenanceWindow | Narrowing
 ) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
     """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
     busy = _busy_of(session, client_id, waiting_is_busy=True)
@@ -218,7 +234,9 @@ def _opening_devices(
 
 
 def _reachable_among(
-    devices: Iterable[_ClientDevice], busy: Set[int], window: MaintenanceWindow | None
+    devices: Iterable[_ClientDevice],
+    busy: Set[int],
+    window: MaintenanceWindow | Narrowing | None,
 ) -> dict[int, Candidate]:
     """``reachable`` from rows already read: a connector id, not in maintenance mode, not
     busy, the window (if any) applying to it; by id."""
@@ -239,20 +257,23 @@ def refresh_missing(
     client_id: str,
     devices: Iterable[Candidate],
     now: datetime,
-) -> None:
+) -> dict[int, frozenset[int]]:
     """Record what the connector says these devices miss: patches added or reopened, and
     patches a device no longer reports marked installed (out of band: by hand, by another
-    tool, superseded). A device the connector says nothing about is left as it was."""
+    tool, superseded). A device the connector says nothing about is left as it was.
+
+    Returns what the devices the connector answered for miss now (device id -> patch ids
+    of its rows not installed: ``record_reported``'s)."""
     by_connector = {device.connector_id: device for device in devices if device.connector_id}
     if not by_connector:
-        return
+        return {}
     reported = connector.missing_patches(sorted(by_connector))
     rows = [
         (by_connector[cid].id, patches)
         for cid, patches in sorted(reported.items())
         if cid in by_connector
     ]
-    record_reported(session, client_id, rows, now)
+    return record_reported(session, client_id, rows, now)
 
 
 _PATCH_IDS = select(Patch.vendor_id, Patch.id).where(
@@ -267,11 +288,13 @@ def approved_patches(
     blocklist: Blocklist,
     now: datetime,
     device_rows: Iterable[DeviceRow] | None = None,
+    missing: Mapping[int, Set[int]] | None = None,
 ) -> dict[int, list[int]]:
     """Device id -> ids of the patches approved for it now. ``device_rows``: the client's
-    devices, when already read in this transaction (see ``load_for_devices``)."""
+    devices, and ``missing``: what some devices miss, when already read in this transaction
+    (see ``load_for_devices``)."""
     wanted = set(device_ids)
-    loaded = load_for_devices(session, client_id, wanted, device_rows)
+    loaded = load_for_devices(session, client_id, wanted, device_rows, missing)
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
@@ -311,12 +334,15 @@ def open_deployment(
     end: datetime,
     now: datetime,
     report: StepReport,
-) -> Deployment:
-    row = session.get(MaintenanceWindow, window.window_id)
-    assert row is not None
-    client_devices, devices = _opening_devices(session, window.client_id, row)
-    refresh_missing(session, connector, window.client_id, devices.values(), now)
-    # (refresh_missing writes patches and device_patches only: the devices read stand.)
+) -> int:
+    """Open the occurrence's deployment with its targets; its id."""
+    session.flush()  # (as loading the window's ORM object did: the reads below see it all)
+    found = direct.rows(session.connection(), _NARROWING, {"window": window.window_id})
+    assert found, window.window_id
+    client_devices, devices = _opening_devices(session, window.client_id, Narrowing(*found[0]))
+    missing = refresh_missing(session, connector, window.client_id, devices.values(), now)
+    # (refresh_missing writes patches and device_patches only: the devices read stand; what
+    # it returns is what the devices it refreshed miss now, so their rows are not read again.)
     approved = approved_patches(
         session,
         window.client_id,
@@ -324,24 +350,16 @@ def open_deployment(
         load_blocklist(session),
         now,
         [cast(DeviceRow, device[:6]) for device in client_devices],
+        missing,
     )
-    deployment = Deployment(
-        client_id=window.client_id,
-        window_id=window.window_id,
-        occurrence_start=start,
-        occurrence_end=end,
-        state=DeploymentState.OPEN,
-        opened_at=now,
-    )
-    session.add(deployment)
-    session.flush()
-    add_targets(session, deployment.id, approved, end, now)
+    deployment_id = _insert_deployment(session, window, start, end, now)
+    add_targets(session, deployment_id, approved, end, now)
     record_event(
         session,
         at=now,
         kind="deployment.opened",
         entity="deployment",
-        entity_id=deployment.id,
+        entity_id=deployment_id,
         client_id=window.client_id,
         payload={
             "window": window.spec.name,
@@ -352,7 +370,37 @@ def open_deployment(
     )
     report.deployments_opened += 1
     report.targets_created += len(approved)
-    return deployment
+    return deployment_id
+
+
+_NARROWING = select(
+    MaintenanceWindow.applies_roles, MaintenanceWindow.applies_tags,
+    MaintenanceWindow.applies_sites,
+).where(MaintenanceWindow.id == bindparam("window"))  # fmt: skip
+_INSERT_DEPLOYMENT = insert(cast(Table, Deployment.__table__))
+
+
+def _insert_deployment(
+    session: Session, window: ClientWindow, start: datetime, end: datetime, now: datetime
+) -> int:
+    """Write the occurrence's open deployment; its id. A Core insert, not an ORM object
+    flushed (the step reads deployments back as rows); pending changes are flushed first,
+    so the rows are written in the order the ORM's flush wrote them."""
+    session.flush()
+    result = session.connection().execute(
+        _INSERT_DEPLOYMENT,
+        {
+            "client_id": window.client_id,
+            "window_id": window.window_id,
+            "occurrence_start": start,
+            "occurrence_end": end,
+            "state": DeploymentState.OPEN,
+            "opened_at": now,
+        },
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def add_targets(

@@ -8,7 +8,9 @@ open regression exceptions (counting as ``engine.rings`` documents). The global 
 is loaded once (``load_blocklist``). What is decided from them is ``engine.approval``'s job.
 The engine, opening a window, loads the same inputs cut to the window's devices
 (``load_for_devices``: the patches they miss; the rings' progress still counts the client's
-every device, so each decision is the one ``load_client`` gives).
+every device, so each decision is the one ``load_client`` gives). What some devices miss may
+be given to it, when the caller has just read or written their rows
+(``missing_refresh.record_reported`` returns it): their rows are not read again.
 
 Recording (``record_decision``): one ``approval_decisions`` row, one ``approval.decided``
 event and one remediation-log record (action ``approval.<kind>``, actor and operator the
@@ -21,7 +23,7 @@ The emergency-patch metric counts ``approval_decisions`` rows whose decision is
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -117,7 +119,7 @@ class _Device(NamedTuple):
 
 def load_client(session: Session, client_id: str) -> ClientApprovals | None:
     """Approval inputs of one client: every patch its in-scope devices miss."""
-    return _load(session, client_id, None, None)
+    return _load(session, client_id, None, None, None)
 
 
 def load_for_devices(
@@ -125,6 +127,7 @@ def load_for_devices(
     client_id: str,
     device_ids: Iterable[int],
     device_rows: Iterable[DeviceRow] | None = None,
+    missing: Mapping[int, Set[int]] | None = None,
 ) -> ClientApprovals | None:
     """``load_client`` cut to what deciding for ``device_ids`` needs (the engine, when a
     window opens, decides for the window's devices only): the patches those devices miss,
@@ -133,8 +136,12 @@ def load_for_devices(
     client, so every decision made from this is the one made from ``load_client``.
 
     ``device_rows``: the client's devices as ``_CLIENT_DEVICES`` reads them, when the
-    caller has read them already in this transaction (read here otherwise)."""
-    return _load(session, client_id, frozenset(device_ids), device_rows)
+    caller has read them already in this transaction (read here otherwise).
+
+    ``missing``: device id -> ids of the patches it misses (its ``device_patches`` rows not
+    installed), for devices whose rows the caller knows as they stand in this transaction:
+    those rows are taken from it, not read (the other devices' rows are read)."""
+    return _load(session, client_id, frozenset(device_ids), device_rows, missing)
 
 
 def _load(
@@ -142,6 +149,7 @@ def _load(
     client_id: str,
     wanted: frozenset[int] | None,
     device_rows: Iterable[DeviceRow] | None,
+    known: Mapping[int, Set[int]] | None,
 ) -> ClientApprovals | None:
     zone = client_zone(session, client_id)
     if zone is None:
@@ -155,7 +163,7 @@ def _load(
     if device_rows is None:
         device_rows = session.connection().execute(_CLIENT_DEVICES, {"client": client_id})
     devices = _judged(device_rows, scope, policy.rings)
-    missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings))
+    missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings), known)
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
@@ -178,8 +186,9 @@ def _load(
 
 
 # Rules, rings, scope and zone as plain rows, not ORM objects: the engine loads them each
-# time a window opens, and building the objects cost more than the queries. (Through
-# ``Session.execute``, so pending changes are flushed first, as the ORM queries did.)
+# time a window opens, and building the objects cost more than the queries. (Read through
+# ``direct``, after ``Session.flush``: pending changes are flushed first, as the ORM queries
+# and ``Session.execute`` did; a flush with nothing pending costs nothing.)
 _RULES = (
     select(ApprovalRule.name, ApprovalRule.match, ApprovalRule.action, ApprovalRule.days)
     .where(ApprovalRule.client_id == bindparam("client"))
@@ -199,7 +208,8 @@ _TIMEZONE = select(Client.timezone).where(Client.id == bindparam("client"))
 
 
 def load_rules(session: Session, client_id: str) -> tuple[Rule, ...]:
-    rows = session.execute(_RULES, {"client": client_id})
+    session.flush()
+    rows = direct.rows(session.connection(), _RULES, {"client": client_id})
     return tuple(
         Rule(number, name, RuleMatch.from_stored(match), action, days)
         for number, (name, match, action, days) in enumerate(rows, start=1)
@@ -207,7 +217,8 @@ def load_rules(session: Session, client_id: str) -> tuple[Rule, ...]:
 
 
 def load_rings(session: Session, client_id: str) -> tuple[RingSpec, ...]:
-    rows = session.execute(_RINGS, {"client": client_id})
+    session.flush()
+    rows = direct.rows(session.connection(), _RINGS, {"client": client_id})
     return tuple(
         RingSpec.of(position, name, tags, soak_hours, min_success_rate)
         for position, (name, tags, soak_hours, min_success_rate) in enumerate(rows)
@@ -215,10 +226,11 @@ def load_rings(session: Session, client_id: str) -> tuple[RingSpec, ...]:
 
 
 def load_scope(session: Session, client_id: str) -> Scope:
-    row = session.execute(_SCOPE, {"client": client_id}).first()
-    if row is None:
+    session.flush()
+    found = direct.rows(session.connection(), _SCOPE, {"client": client_id})
+    if not found:
         return Scope.unrestricted()
-    roles, tags, sites, os_families, excluded, patch_os, third_party = row
+    roles, tags, sites, os_families, excluded, patch_os, third_party = found[0]
     return Scope.of(
         include_roles=roles,
         include_tags=tags,
@@ -321,55 +333,76 @@ def _missing(
     devices: dict[int, _Device],
     wanted: frozenset[int] | None = None,
     rings: bool = True,
+    known: Mapping[int, Set[int]] | None = None,
 ) -> dict[int, tuple[PatchFacts, list[_Device]]]:
     """Patch id -> (the patch, in-scope devices still missing it), for in-scope patches;
     with ``wanted``, only the patches an in-scope device among them misses, each with all
     its devices when the client has ``rings`` (they count them), else with those wanted
-    (then only their rows are read: the others would not be looked at)."""
-    rows: Sequence[tuple[int, int]]
+    (then only their rows are read: the others would not be looked at). ``known``: what
+    some devices miss (see ``load_for_devices``), taken instead of their rows; with it the
+    rows of the client's other devices are read by device, not the client's every row."""
+    scoped = [device_id for device_id, device in devices.items() if device.in_scope]
     if wanted is not None and not rings:
-        rows = _rows_of(session, sorted(wanted & devices.keys()))
+        needing = _needing_of(session, sorted(wanted.intersection(scoped)), known)
+    elif wanted is not None and known:
+        needing = _needing_of(session, sorted(scoped), known)
     else:
         rows = direct.rows(session.connection(), _CLIENT_MISSING, {"client": client_id})
+        needing = _needing(rows, frozenset(scoped))
     if wanted is None:
-        named = {patch_id for patch_id, _ in rows}
+        named = sorted(needing)
     else:
-        named = {
-            patch_id
-            for patch_id, device_id in rows
-            if device_id in wanted and devices[device_id].in_scope
-        }
-        rows = [row for row in rows if row[0] in named]
+        named = sorted(p for p, ids in needing.items() if not wanted.isdisjoint(ids))
     if not named:
         return {}
-    patches = direct.rows(session.connection(), _PATCH_FACTS, {"ids": sorted(named)})
+    patches = direct.rows(session.connection(), _PATCH_FACTS, {"ids": named})
     facts = {row[0]: PatchFacts(*row[1:]) for row in patches}
-    in_scope = {
-        patch_id: patch
-        for patch_id, patch in facts.items()
-        if patch_in_scope(scope, patch.classification, patch.product)
+    return {
+        patch_id: (facts[patch_id], [devices[device_id] for device_id in needing[patch_id]])
+        for patch_id in named
+        if patch_id in facts
+        and patch_in_scope(scope, facts[patch_id].classification, facts[patch_id].product)
     }
-    found: dict[int, tuple[PatchFacts, list[_Device]]] = {}
+
+
+def _needing(rows: Iterable[tuple[int, int]], scoped: Set[int]) -> dict[int, list[int]]:
+    """Patch id -> ids of the ``scoped`` devices missing it, from (patch id, device id) rows
+    (in device id order when the rows are, as _CLIENT_MISSING's)."""
+    needing: dict[int, list[int]] = {}
     for patch_id, device_id in rows:
-        device = devices[device_id]
-        if not device.in_scope or patch_id not in in_scope:
-            continue
-        need = found.get(patch_id)
-        if need is None:
-            need = found[patch_id] = (in_scope[patch_id], [])
-        need[1].append(device)
-    return found
+        if device_id in scoped:
+            ids = needing.get(patch_id)
+            if ids is None:
+                needing[patch_id] = [device_id]
+            else:
+                ids.append(device_id)
+    return needing
 
 
-def _rows_of(session: Session, device_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """(patch id, device id) of what these devices miss, in that order (as _CLIENT_MISSING)."""
-    rows: list[tuple[int, int]] = []
-    for first in range(0, len(device_ids), _CHUNK):
-        chunk = list(device_ids[first : first + _CHUNK])
-        found = direct.rows(session.connection(), _DEVICES_MISSING, {"devices": chunk})
-        rows += [(patch_id, device_id) for patch_id, device_id in found]
-    rows.sort()
-    return rows
+def _needing_of(
+    session: Session, device_ids: Sequence[int], known: Mapping[int, Set[int]] | None = None
+) -> dict[int, list[int]]:
+    """Patch id -> ids of these devices (given ascending) missing it, ascending: from
+    ``known`` for the devices it gives, from their rows for the others."""
+    known = known or {}
+    read: dict[int, list[int]] = {}
+    unknown = [device_id for device_id in device_ids if device_id not in known]
+    for first in range(0, len(unknown), _CHUNK):
+        chunk = unknown[first : first + _CHUNK]
+        for patch_id, device_id in direct.rows(
+            session.connection(), _DEVICES_MISSING, {"devices": chunk}
+        ):
+            read.setdefault(device_id, []).append(patch_id)
+    needing: dict[int, list[int]] = {}
+    for device_id in device_ids:
+        patch_ids = known[device_id] if device_id in known else read.get(device_id, ())
+        for patch_id in patch_ids:
+            ids = needing.get(patch_id)
+            if ids is None:
+                needing[patch_id] = [device_id]
+            else:
+                ids.append(device_id)
+    return needing
 
 
 def manual_decision(row: ApprovalDecision) -> ManualDecision:
@@ -510,8 +543,8 @@ def _outcomes(
     """(patch id, ring name) -> its devices' target outcomes, oldest first."""
     found: dict[tuple[int, str], list[DeviceOutcome]] = defaultdict(list)
     params = {"client": client_id, "patches": list(patch_ids)}
-    for patch_id, device_id, target_state, patch_state, verified_at, updated_at in session.execute(
-        _OUTCOMES, params
+    for patch_id, device_id, target_state, patch_state, verified_at, updated_at in direct.rows(
+        session.connection(), _OUTCOMES, params
     ):
         device = devices.get(device_id)
         if device is None or device.ring is None:
@@ -522,18 +555,19 @@ def _outcomes(
     return found
 
 
+_OPEN_REGRESSIONS = select(PatchException.device_id, PatchException.patch_ids).where(
+    PatchException.client_id == bindparam("client"),
+    PatchException.failure_class == FailureClass.REGRESSION,
+    PatchException.state != ExceptionState.RESOLVED,
+)
+
+
 def _open_regressions(
     session: Session, client_id: str, patch_ids: Sequence[int], devices: dict[int, _Device]
 ) -> dict[tuple[int, str], int]:
     """(patch id, ring name) -> unresolved regression exceptions that name the patch."""
     wanted = set(patch_ids)
-    rows = session.execute(
-        select(PatchException.device_id, PatchException.patch_ids).where(
-            PatchException.client_id == client_id,
-            PatchException.failure_class == FailureClass.REGRESSION,
-            PatchException.state != ExceptionState.RESOLVED,
-        )
-    )
+    rows = direct.rows(session.connection(), _OPEN_REGRESSIONS, {"client": client_id})
     found: dict[tuple[int, str], int] = defaultdict(int)
     for device_id, named in rows:
         device = devices.get(device_id)
@@ -570,7 +604,9 @@ class DecisionRequest:
 
 
 def client_zone(session: Session, client_id: str) -> ZoneInfo | None:
-    timezone = session.execute(_TIMEZONE, {"client": client_id}).scalar_one_or_none()
+    session.flush()
+    found = direct.scalars(session.connection(), _TIMEZONE, {"client": client_id})
+    timezone = found[0] if found else None
     return None if timezone is None else ZoneInfo(timezone)
 
 

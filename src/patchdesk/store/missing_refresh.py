@@ -8,6 +8,9 @@ updated by vendor id, device patches added or reopened, one ``patches.imported``
 then marks installed the stored missing patches a device no longer reports (one
 ``patches.no_longer_missing`` event), but with Core statements only: one read of the
 patches named, one of the devices' stored rows, and one bulk statement per kind of write.
+
+It returns what the devices miss after it (their rows not installed), known from that one
+read and the writes: the engine's approvals load takes it instead of reading those rows again.
 """
 
 from __future__ import annotations
@@ -80,12 +83,15 @@ def record_reported(
     client_id: str,
     reported: Sequence[tuple[int, Sequence[MissingPatch]]],
     now: datetime,
-) -> None:
+) -> dict[int, frozenset[int]]:
     """``reported``: (device id, what the device misses), devices in the order the rows are
     to be written (the CSV import's order: by connector id). Devices not listed are left as
-    they were."""
+    they were.
+
+    Returns, for each device listed, the ids of the patches of its rows not installed once
+    written (what ``device_patches`` now holds for it, state not ``installed``)."""
     if not reported:
-        return
+        return {}
     wanted: dict[str, MissingPatch] = {}
     for _, patches in reported:
         for patch in patches:
@@ -141,6 +147,7 @@ def record_reported(
             client_id=client_id,
             payload={"installed": len(gone)},
         )
+    return _not_installed(stored, answered)
 
 
 def _stored_rows(
@@ -169,6 +176,25 @@ def _gone(
         if state is MissingPatchState.MISSING and patch_id not in named
     ]
     return [row_id for _, _, row_id in sorted(gone)]
+
+
+def _not_installed(
+    stored: Mapping[int, Mapping[int, tuple[int, MissingPatchState]]],
+    answered: Mapping[int, Set[int]],
+) -> dict[int, frozenset[int]]:
+    """Device id -> ids of its patches not installed after the writes, for each device that
+    answered. ``stored`` holds its rows with those added and reopened already (as missing);
+    the rows ``_gone`` marks installed are the missing ones it no longer names. A ``failed``
+    row is left as it is, named or not."""
+    return {
+        device_id: frozenset(
+            patch_id
+            for patch_id, (_, state) in stored.get(device_id, {}).items()
+            if state is not MissingPatchState.INSTALLED
+            and (state is not MissingPatchState.MISSING or patch_id in named)
+        )
+        for device_id, named in answered.items()
+    }
 
 
 def _upsert_patches(session: Session, wanted: Mapping[str, MissingPatch]) -> dict[str, int]:
