@@ -80,6 +80,11 @@ _TWO_LISTS = (
     )
     .order_by(_things.c.id)
 )
+_NOT_IN = (
+    select(_things.c.id)
+    .where(_things.c.id.not_in(bindparam("ids", expanding=True)))
+    .order_by(_things.c.id)
+)
 
 
 def _fill(database: Database) -> None:
@@ -112,6 +117,12 @@ def _as_sqlalchemy(connection: Any, statement: Any, params: dict[str, Any]) -> l
         (_COUNTS, {}),
         (_TWO_LISTS, {"a": [1, 2], "b": [30, 31, 32]}),
         (_TWO_LISTS, {"a": [3, 4, 5], "b": [6]}),
+        # Lists of lengths whose places are padded (9 -> 10, 11 -> 12, 27 -> 28), given as
+        # lists, tuples and ranges.
+        (_BY_IDS, {"ids": list(range(3, 12)), "since": START}),
+        (_TWO_LISTS, {"a": tuple(range(1, 12)), "b": range(13, 40)}),
+        (_NOT_IN, {"ids": list(range(1, 12))}),
+        (_NOT_IN, {"ids": range(2, 29)}),
     ],
 )
 def test_same_rows_as_sqlalchemy(
@@ -130,6 +141,27 @@ def test_same_rows_as_sqlalchemy(
             plan is not direct._NO_PLAN and direct._keep[key[0]] is statement
             for key, plan in direct._plans.items()
         )
+
+
+def test_in_lists_of_many_lengths_share_few_sql_texts(database: Database) -> None:
+    """The driver prepares each SQL text again when it has dropped it from its cache: the
+    places of an IN list are rounded up (the last value repeated), so lists of 1 to 300
+    values use a few dozen texts, and every answer is SQLAlchemy's."""
+    _fill(database)
+    with database.session() as session:
+        connection = session.connection()
+        for length in range(1, 301):
+            ids = list(range(length, 0, -1))  # (the last value repeated is the smallest)
+            expected = _as_sqlalchemy(connection, _NOT_IN, {"ids": ids})
+            assert direct.rows(connection, _NOT_IN, {"ids": ids}) == expected
+    if database.backend == "sqlite":
+        plan = direct._plans[(id(_NOT_IN), "sqlite")]
+        assert 8 < len(plan.sql_by_lengths) <= 30
+    for length in range(1, 20_000):
+        padded = direct._padded(length)
+        assert length <= padded <= length * 1.25
+        if length <= 8 or length > direct._PAD_LIMIT:
+            assert padded == length
 
 
 def test_values_come_back_typed(database: Database) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from patchdesk.domain import (
@@ -27,7 +27,7 @@ from patchdesk.domain import (
     TargetState,
     Tier,
 )
-from patchdesk.store.db import Database, make_engine, open_database
+from patchdesk.store.db import STATEMENT_CACHE, Database, make_engine, open_database
 from patchdesk.store.events import events_after, record_event
 from patchdesk.store.migrate import current_revision, head_revision, upgrade
 from patchdesk.store.models import (
@@ -103,6 +103,24 @@ def test_sqlite_pragmas(tmp_path: object) -> None:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
     db.dispose()
+
+
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_sqlite_driver_keeps_a_thousand_prepared_statements(tmp_path: object, where: str) -> None:
+    # The driver's statement cache is set at connect time and cannot be read back: what the
+    # engine passes to sqlite3.connect is what is checked.
+    url = f"sqlite:///{tmp_path}/c.db" if where == "file" else "sqlite://"
+    engine = make_engine(url)
+    passed: dict[str, object] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def _seen(_dialect: object, _record: object, _args: object, kwargs: dict[str, object]) -> None:
+        passed.update(kwargs)
+
+    with engine.connect():
+        pass
+    engine.dispose()
+    assert passed["cached_statements"] == STATEMENT_CACHE >= 1_000
 
 
 def _client(session: object, client_id: str = "acme") -> Client:

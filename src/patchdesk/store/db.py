@@ -36,6 +36,11 @@ CACHE_KIB = 65_536
 # means fewer, larger checkpoints writing each page once: it took 60 % off the time spent
 # in commits of a 10,000-device simulation. The WAL file grows to about 40 MB.
 WAL_CHECKPOINT_PAGES = 10_000
+# Prepared statements the driver keeps per connection, by SQL text (Python's default: 128).
+# A statement with an IN list has one text per list length, so the engine's step uses about
+# a thousand texts: at 128 the cache turned over and about one execution in eight prepared
+# its statement again (10,000 devices: 10,792 of 82,869; at 1,024, 1,163).
+STATEMENT_CACHE = 1_024
 
 
 class DatabaseError(Exception):
@@ -70,12 +75,19 @@ def make_engine(url: str) -> Engine:
         path = _sqlite_path(parsed)
         if path is None:
             engine = create_engine(
-                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                parsed,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False, "cached_statements": STATEMENT_CACHE},
             )
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(
-                parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+                parsed,
+                connect_args={
+                    "timeout": BUSY_TIMEOUT_MS / 1000,
+                    "check_same_thread": False,
+                    "cached_statements": STATEMENT_CACHE,
+                },
             )
         _configure_sqlite(engine, wal=path is not None)
         return engine

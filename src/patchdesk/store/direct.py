@@ -161,8 +161,11 @@ def _bind(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]] | None
         if param.expanding:
             if not value:
                 return None
-            lengths[param.name] = len(value)
-            values += value if process is None else [process(v) for v in value]
+            items = list(value) if process is None else [process(v) for v in value]
+            length = _padded(len(items))
+            items += [items[-1]] * (length - len(items))
+            lengths[param.name] = length
+            values += items
         else:
             values.append(value if process is None else process(value))
     key = tuple(lengths[name] for name in plan.expanding)
@@ -175,6 +178,22 @@ def _bind(plan: _Plan, given: Mapping[str, Any]) -> tuple[str, list[Any]] | None
         if len(plan.sql_by_lengths) < 256:  # (IN lists of many lengths: keep a few)
             plan.sql_by_lengths[key] = sql
     return sql, values
+
+
+def _padded(length: int) -> int:
+    """How many places an ``IN`` list of ``length`` values gets: exact up to 8, then rounded
+    up to three significant bits (at most a quarter more; from 9 to 5,000 values, 37 lengths
+    instead of 4,992). The places beyond the values repeat the last one, which changes
+    neither ``IN`` nor ``NOT IN``; each length is its own SQL text, and the driver keeps
+    prepared statements by text, so fewer texts means fewer statements prepared again.
+    Lists longer than ``_PAD_LIMIT`` are left as they are (SQLite's limit on parameters)."""
+    if length <= 8 or length > _PAD_LIMIT:
+        return length
+    step = 1 << (length.bit_length() - 3)
+    return -(-length // step) * step
+
+
+_PAD_LIMIT = 8_192
 
 
 def _watched(connection: Connection) -> bool:
