@@ -13,7 +13,7 @@ from patchdesk.store.backup import BackupError, backup_sqlite
 from patchdesk.store.db import open_database
 from patchdesk.store.events import record_event
 from patchdesk.store.migrate import head_revision
-from tests.conftest import NOW, POSTGRES_URL
+from tests.conftest import NOW, POSTGRES_URL, postgres_url
 
 
 def test_backup_while_writing_is_consistent(tmp_path: Path) -> None:
@@ -83,9 +83,8 @@ def test_cli_backup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_backup_on_postgres_points_to_pg_dump(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert POSTGRES_URL
     with pytest.raises(SystemExit) as done:
-        main(["--db", POSTGRES_URL, "db", "backup", str(tmp_path / "x.db")])
+        main(["--db", postgres_url(), "db", "backup", str(tmp_path / "x.db")])
     assert done.value.code == 2
     assert "pg_dump" in capsys.readouterr().err
     assert not (tmp_path / "x.db").exists()
