@@ -237,7 +237,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=DAYS)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--verbose", action="store_true", help="rows written per table")
+    parser.add_argument(
+        "--verbose", action="store_true", help="each run's figures and the rows written per table"
+    )
     args = parser.parse_args(argv)
     if args.child is not None:
         print(json.dumps(child(args.child, args.days, args.seed)))
@@ -253,6 +255,8 @@ def main(argv: list[str] | None = None) -> None:
         runs = [run_child(devices, args.days, args.seed) for _ in range(args.runs)]
         print(report(devices, runs), flush=True)
         if args.verbose:
+            each = ", ".join(f"{r['wall']:.1f} s ({r['wall'] / r['raw']:.1f})" for r in runs)
+            print("         each run, wall (engine/raw):", each)
             print("         rows written:", json.dumps(runs[0]["rows_by_table"]))
     print(
         "wall s: build + load the MSP and every engine step; load s: of which loading; "
