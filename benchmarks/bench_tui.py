@@ -295,9 +295,11 @@ async def measure_queue(database: Database, runs: int) -> dict[str, list[float]]
             began = time.perf_counter()
             screen = QueueScreen()
             app.push_screen(screen)
-            await wait_until(
-                app, lambda s=screen: bool(s.query(QueueTable)) and s.query_one(QueueTable).loaded
-            )
+
+            def painted(s: QueueScreen = screen) -> bool:
+                return bool(s.query(QueueTable)) and s.query_one(QueueTable).loaded
+
+            await wait_until(app, painted)
             add("first paint", time.perf_counter() - began)
             await wait_until(app, queue_ready(screen))
             table = screen.query_one(QueueTable)
@@ -311,8 +313,12 @@ async def measure_queue(database: Database, runs: int) -> dict[str, list[float]]
             for _ in range(4):  # tier 1, 2, 3, 4
                 add("filter", await key(app, "T", refiltered(screen)))
             await key(app, "escape", refiltered(screen))
+
+            def settled(s: QueueScreen = screen) -> bool:
+                return not s._polling
+
             for round_ in range(3):
-                await wait_until(app, lambda s=screen: not s._polling)
+                await wait_until(app, settled)
                 if screen._timer is not None:
                     screen._timer.stop()
                 change_visible(database, visible_ids, run * 10 + round_)
@@ -327,7 +333,7 @@ async def measure_queue(database: Database, runs: int) -> dict[str, list[float]]
                 screen._poll()
                 await wait_until(app, shown)
                 add("refresh", time.perf_counter() - began)
-                await wait_until(app, lambda s=screen: not s._polling)
+                await wait_until(app, settled)
                 add("refresh (all)", time.perf_counter() - began)
                 add("refresh (UI thread)", ui.stop())
     return figures
@@ -339,8 +345,8 @@ class _UiClock:
     def __init__(self, screen: QueueScreen) -> None:
         self.total = 0.0
         self.screen = screen
-        screen.apply_window = self._timed(screen.apply_window)  # type: ignore[method-assign]
-        screen.apply_poll = self._timed(screen.apply_poll)  # type: ignore[method-assign]
+        screen.apply_window = self._timed(screen.apply_window)  # type: ignore[method-assign,assignment]
+        screen.apply_poll = self._timed(screen.apply_poll)  # type: ignore[method-assign,assignment]
 
     def _timed(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
         def timed(message: Any) -> None:
@@ -368,7 +374,11 @@ async def measure_baseline(database: Database, runs: int) -> dict[str, list[floa
             data = app.query_one(DataTable)
             began = time.perf_counter()
             app.fill()
-            await wait_until(app, lambda d=data: d.row_count == len(lines))
+
+            def filled(d: DataTable[str] = data, n: int = len(lines)) -> bool:
+                return d.row_count == n
+
+            await wait_until(app, filled)
             figures.setdefault("first paint", []).append(time.perf_counter() - began)
             data.focus()
             await pilot.pause()
