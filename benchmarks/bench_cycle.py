@@ -152,7 +152,7 @@ def child(devices: int, days: float, seed: int) -> dict[str, Any]:
         load_seconds.append(time.perf_counter() - began)
         return loaded
 
-    sim_run.load_msp = timed_load  # type: ignore[attr-defined]  # (run.py's own name for it)
+    sim_run.load_msp = timed_load  # type: ignore[attr-defined]  # (the name run.py calls)
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as scratch_name:
         scratch = Path(scratch_name)
         path = scratch / "simulate.db"

@@ -246,6 +246,24 @@ async def key(app: App[Any], name: str, done: Callable[[], bool]) -> float:
     return time.perf_counter() - began
 
 
+def painted(screen: QueueScreen) -> Callable[[], bool]:
+    """The queue's table is mounted and has its first rows."""
+
+    def ready() -> bool:
+        return bool(screen.query(QueueTable)) and screen.query_one(QueueTable).loaded
+
+    return ready
+
+
+def poll_done(screen: QueueScreen) -> Callable[[], bool]:
+    """No poll of the events feed is being read or applied."""
+
+    def ready() -> bool:
+        return not screen._polling
+
+    return ready
+
+
 def queue_ready(screen: QueueScreen) -> Callable[[], bool]:
     """Rows on screen and nothing being read."""
 
@@ -295,11 +313,7 @@ async def measure_queue(database: Database, runs: int) -> dict[str, list[float]]
             began = time.perf_counter()
             screen = QueueScreen()
             app.push_screen(screen)
-
-            def painted(s: QueueScreen = screen) -> bool:
-                return bool(s.query(QueueTable)) and s.query_one(QueueTable).loaded
-
-            await wait_until(app, painted)
+            await wait_until(app, painted(screen))
             add("first paint", time.perf_counter() - began)
             await wait_until(app, queue_ready(screen))
             table = screen.query_one(QueueTable)
@@ -313,12 +327,8 @@ async def measure_queue(database: Database, runs: int) -> dict[str, list[float]]
             for _ in range(4):  # tier 1, 2, 3, 4
                 add("filter", await key(app, "T", refiltered(screen)))
             await key(app, "escape", refiltered(screen))
-
-            def settled(s: QueueScreen = screen) -> bool:
-                return not s._polling
-
             for round_ in range(3):
-                await wait_until(app, settled)
+                await wait_until(app, poll_done(screen))
                 if screen._timer is not None:
                     screen._timer.stop()
                 change_visible(database, visible_ids, run * 10 + round_)
@@ -333,7 +343,7 @@ async def measure_queue(database: Database, runs: int) -> dict[str, list[float]]
                 screen._poll()
                 await wait_until(app, shown)
                 add("refresh", time.perf_counter() - began)
-                await wait_until(app, settled)
+                await wait_until(app, poll_done(screen))
                 add("refresh (all)", time.perf_counter() - began)
                 add("refresh (UI thread)", ui.stop())
     return figures
@@ -362,6 +372,11 @@ class _UiClock:
         return self.total
 
 
+def rows_added(data: DataTable[Any], count: int) -> Callable[[], bool]:
+    """The baseline table holds every row."""
+    return lambda: data.row_count == count
+
+
 async def measure_baseline(database: Database, runs: int) -> dict[str, list[float]]:
     figures: dict[str, list[float]] = {}
     with database.session() as session:
@@ -374,11 +389,7 @@ async def measure_baseline(database: Database, runs: int) -> dict[str, list[floa
             data = app.query_one(DataTable)
             began = time.perf_counter()
             app.fill()
-
-            def filled(d: DataTable[str] = data, n: int = len(lines)) -> bool:
-                return d.row_count == n
-
-            await wait_until(app, filled)
+            await wait_until(app, rows_added(data, len(lines)))
             figures.setdefault("first paint", []).append(time.perf_counter() - began)
             data.focus()
             await pilot.pause()
