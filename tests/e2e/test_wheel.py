@@ -1,0 +1,95 @@
+"""The wheel ships everything the package needs: an installed patchdesk migrates a database.
+
+The Alembic migrations under ``store/migrations`` are no Python package, so setuptools packs
+them only as the package data that pyproject.toml names; a wheel once left them out and
+every non-editable install failed with "no migrations found". This test builds the wheel
+from a copy of the project's sources (pip's own build isolation, as any install would),
+checks that every file of the package is in it, and migrates a fresh database with the
+package imported from the unpacked wheel.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "src", "themes")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+
+
+def _package_files() -> set[str]:
+    """Every file the wheel must hold, as its path inside the wheel."""
+    wanted = {
+        path.relative_to(ROOT / "src").as_posix()
+        for path in (ROOT / "src" / "patchdesk").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    wanted |= {
+        "patchdesk/themes/" + path.relative_to(ROOT / "themes").as_posix()
+        for path in (ROOT / "themes").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    return wanted
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = tmp_path_factory.mktemp("project")
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=IGNORED)
+        else:
+            shutil.copy2(source, project / name)
+    out = tmp_path_factory.mktemp("wheel")
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out)]
+    built = subprocess.run(
+        [*command, str(project)], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    (found,) = out.glob("patchdesk-*.whl")
+    return found
+
+
+def test_the_wheel_holds_every_file_of_the_package(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    missing = sorted(_package_files() - names)
+    assert not missing, f"not in the wheel: {missing}"
+    assert any(name.startswith("patchdesk/store/migrations/versions/") for name in names)
+
+
+def test_the_package_from_the_wheel_migrates_a_new_database(wheel: Path, tmp_path: Path) -> None:
+    unpacked = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(unpacked)
+    database = tmp_path / "fresh.db"
+    script = (
+        "import patchdesk, sys\n"
+        "from patchdesk.store.db import open_database\n"
+        "from patchdesk.store.migrate import current_revision\n"
+        f"assert patchdesk.__file__.startswith({str(unpacked)!r}), patchdesk.__file__\n"
+        f"db = open_database({'sqlite:///' + str(database)!r})\n"
+        "print(current_revision(db.engine))\n"
+    )
+    # The unpacked wheel comes first on the path, ahead of the editable install's finder.
+    env = {**os.environ, "PYTHONPATH": str(unpacked)}
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    revisions = sorted((ROOT / "src/patchdesk/store/migrations/versions").glob("0*.py"))
+    assert ran.stdout.strip() == revisions[-1].name.split("_")[0]
