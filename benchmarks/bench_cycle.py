@@ -16,6 +16,15 @@ size:
   file database with the same tables and indexes, in one transaction; and engine/raw, the
   ratio of the two (the figure to bring down).
 
+With ``--verbose`` it also prints, per size, where the wall time went (medians of the runs):
+the simulator's connector calls, SQL reads and writes sent straight to the driver
+(``store.direct``), commits, other SQL (through SQLAlchemy's ``Connection``), loading the
+MSP, and the rest, which is the engine's and the simulation driver's own Python. Each call
+is timed once, by the outermost timed call it is in (``Stopwatch``); the timers add about
+a microsecond per call. "Unavoidable" sums the simulator, the writes, the commits and the
+loading: what a run would still take with an engine that read nothing and decided in no
+time, but wrote the same rows in the same steps against the same simulator.
+
 "One patch cycle's windows": from Patch Tuesday, 2026-11-10 00:00 UTC, for 7 days. The
 simulated MSP's Patch-Tuesday-relative server windows (2 to 5 days after Patch Tuesday, in
 each client's evening) all fall in that span, and so does at least one occurrence of every
@@ -130,6 +139,67 @@ def raw_write_seconds(source_path: Path, skip: dict[str, int], scratch: Path) ->
     return elapsed
 
 
+# The parts of the wall time --verbose shows, in the order shown.
+PARTS = ("simulator", "SQL reads", "SQL writes", "commits", "other SQL", "loading")
+# The parts an engine that writes the same rows on the same simulator cannot do without.
+UNAVOIDABLE = ("simulator", "SQL writes", "commits", "loading")
+# The connector protocol's calls, and the simulation driver's question to the simulator.
+SIMULATOR_CALLS = (
+    "devices",
+    "device_changes",
+    "job_changes",
+    "missing_patches",
+    "job_status",
+    "health",
+    "install",
+    "reboot",
+    "wake",
+    "rollback",
+    "next_change",
+)
+
+
+class Stopwatch:
+    """Seconds spent in chosen functions, by part; a call inside another timed call counts
+    for the outer one only, so the parts never overlap."""
+
+    def __init__(self) -> None:
+        self.seconds = dict.fromkeys(PARTS, 0.0)
+        self._depth = 0
+
+    def wrap(self, owner: Any, name: str, part: str) -> None:
+        original: Callable[..., Any] = getattr(owner, name)
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._depth:
+                return original(*args, **kwargs)
+            self._depth += 1
+            began = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[part] += time.perf_counter() - began
+                self._depth -= 1
+
+        setattr(owner, name, timed)
+
+
+def _time_parts(watch: Stopwatch) -> None:
+    """Put ``watch``'s timers on the simulator, the driver-level SQL and the commits."""
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine.default import DefaultDialect
+
+    from patchdesk.engine.connectors.simulator import Simulator
+    from patchdesk.store import direct
+
+    for name in SIMULATOR_CALLS:
+        watch.wrap(Simulator, name, "simulator")
+    watch.wrap(direct, "_run", "SQL reads")
+    watch.wrap(direct, "execute_many", "SQL writes")
+    watch.wrap(DefaultDialect, "do_commit", "commits")
+    watch.wrap(Connection, "_execute_context", "other SQL")
+
+
 def child(devices: int, days: float, seed: int) -> dict[str, Any]:
     """One run at one size, in this (fresh) process."""
     from sqlalchemy import text
@@ -153,6 +223,9 @@ def child(devices: int, days: float, seed: int) -> dict[str, Any]:
         return loaded
 
     sim_run.load_msp = timed_load  # type: ignore[attr-defined]  # (the name run.py calls)
+    watch = Stopwatch()
+    _time_parts(watch)
+    watch.wrap(sim_run, "load_msp", "loading")
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as scratch_name:
         scratch = Path(scratch_name)
         path = scratch / "simulate.db"
@@ -186,6 +259,7 @@ def child(devices: int, days: float, seed: int) -> dict[str, Any]:
         "rows_by_table": written,
         "raw": raw,
         "summary": summary,
+        "parts": watch.seconds,
     }
 
 
@@ -209,6 +283,19 @@ def run_child(devices: int, days: float, seed: int) -> dict[str, Any]:
         raise SystemExit(f"the run with {devices} devices failed (exit {done.returncode})")
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
+
+
+def parts(runs: list[dict[str, Any]]) -> str:
+    """Where the wall time went (medians of the runs), and the unavoidable part."""
+    median = {part: statistics.median(r["parts"][part] for r in runs) for part in PARTS}
+    wall = statistics.median(r["wall"] for r in runs)
+    rest = wall - sum(median.values())
+    shown = ", ".join(f"{part} {seconds:.1f}" for part, seconds in median.items())
+    unavoidable = sum(median[part] for part in UNAVOIDABLE)
+    return (
+        f"time by part, s: {shown}, the rest (engine and driver Python) {rest:.1f}; "
+        f"unavoidable {unavoidable:.1f} s ({unavoidable / wall:.0%})"
+    )
 
 
 def report(devices: int, runs: list[dict[str, Any]]) -> str:
@@ -259,6 +346,7 @@ def main(argv: list[str] | None = None) -> None:
             each = ", ".join(f"{r['wall']:.1f} s ({r['wall'] / r['raw']:.1f})" for r in runs)
             print("         each run, wall (engine/raw):", each)
             print("         rows written:", json.dumps(runs[0]["rows_by_table"]))
+            print("        ", parts(runs))
     print(
         "wall s: build + load the MSP and every engine step; load s: of which loading; "
         "rows: rows the engine wrote;\nraw s: plain sqlite3.executemany writing those rows; "
