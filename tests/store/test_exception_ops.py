@@ -565,6 +565,48 @@ def test_engine_carries_out_the_queued_commands(database: Database, fleet: Seede
         ("engine", "alice", "command.block_patch"),
     ]
     assert get_exception(database, offline).last_action == "wake_device: done"
+    with database.session() as session:  # the block as the approvals screen writes one
+        added = session.scalars(select(Event).where(Event.kind == "blocklist.added")).one()
+        logged = session.scalars(
+            select(RemediationRecord).where(RemediationRecord.action == "blocklist.add")
+        ).one()
+    assert (added.entity_id, added.payload["blocked_by"]) == ("KB5044281", "alice")
+    assert (logged.actor, logged.operator) == ("alice", "alice")
+    assert logged.note == "added KB5044281 to the global block list: breaks the PMS"
+
+
+def test_a_global_block_of_a_patch_already_listed_adds_nothing(
+    database: Database, fleet: Seeded
+) -> None:
+    """Listed under another spelling (as a policy file may list it): the engine's block
+    finds it, and writes no second entry."""
+    regression = add_exception(
+        database,
+        fleet.devices["DC01"],
+        FailureClass.REGRESSION,
+        patch_ids=[fleet.patches["KB5044281"]],
+    )
+    with database.writer() as session:
+        session.add(
+            BlockedPatch(
+                patch_vendor_id="kb5044281", reason="bad", blocked_by="bob", blocked_at=NOW
+            )
+        )
+    ops.log_remediation(
+        database, regression, "alice", "block_patch_global", now=LATER, note="breaks the PMS"
+    )
+    with database.writer() as session:
+        run_commands(session, FakeFleet(lambda: LATER), LATER, EngineConfig(), StepReport())
+    with database.session() as session:
+        detail = exception_detail(session, regression)
+        listed = session.scalars(select(BlockedPatch)).all()
+        added = session.scalars(select(Event).where(Event.kind == "blocklist.added")).all()
+    assert detail is not None
+    assert [(c.state, c.result) for c in detail.commands] == [
+        (CommandState.DONE, "KB5044281 was already on the global block list")
+    ]
+    assert [(b.patch_vendor_id, b.blocked_by) for b in listed] == [("kb5044281", "bob")]
+    assert added == []
 
 
 # --- resolve / reopen -----------------------------------------------------------------------

@@ -27,9 +27,9 @@ from patchdesk.engine.report import StepReport
 from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.audit import AuditEntry, append
+from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.store.events import record_event
 from patchdesk.store.models import (
-    BlockedPatch,
     Deployment,
     Device,
     MaintenanceWindow,
@@ -194,19 +194,12 @@ def _block(session: Session, command: OperatorCommand, now: datetime) -> str:
         except DecisionError as exc:
             raise CommandFailed("; ".join(exc.problems)) from exc
         return f"{patch.vendor_id} blocked for {command.client_id}"
-    existing = session.scalars(
-        select(BlockedPatch).where(BlockedPatch.patch_vendor_id == patch.vendor_id)
-    ).one_or_none()
-    if existing is not None:
+    if blocklist_entry(session, patch.vendor_id) is not None:
         return f"{patch.vendor_id} was already on the global block list"
-    session.add(
-        BlockedPatch(
-            patch_vendor_id=patch.vendor_id,
-            reason=reason,
-            blocked_by=command.requested_by,
-            blocked_at=now,
-        )
-    )
+    try:  # as a technician's block from the approvals screen: its event and log record too
+        add_to_blocklist(session, patch.vendor_id, reason, command.requested_by, now=now)
+    except DecisionError as exc:
+        raise CommandFailed("; ".join(exc.problems)) from exc
     return f"{patch.vendor_id} added to the global block list"
 
 

@@ -1,5 +1,6 @@
 """Technicians' changes to the global block list: add a known-bad patch, lift a block (the
-approvals screen's block list and ``patchdesk approvals blocklist add|remove``).
+approvals screen's block list, ``patchdesk approvals blocklist add|remove``, and the engine
+carrying out a ``block_patch_global`` remediation).
 
 Each change is one ``blocked_patches`` row added or removed, one ``blocklist.added`` /
 ``blocklist.removed`` event and one remediation-log record (action ``blocklist.add`` /
@@ -58,7 +59,8 @@ def _common_problems(patch_id: str, reason: str, operator: str) -> list[str]:
     return problems
 
 
-def _entry(session: Session, patch_id: str) -> BlockedPatch | None:
+def blocklist_entry(session: Session, patch_id: str) -> BlockedPatch | None:
+    """The global block list's entry for ``patch_id`` (case-insensitive), if any."""
     return session.scalars(
         select(BlockedPatch).where(
             func.lower(BlockedPatch.patch_vendor_id) == patch_id.strip().lower()
@@ -72,7 +74,7 @@ def add_to_blocklist(
     """Block ``patch_id`` for every client. A patch some device reported is listed under
     its known id; an id no device reported yet may be listed too (blocked ahead)."""
     problems = _common_problems(patch_id, reason, operator)
-    if not problems and _entry(session, patch_id) is not None:
+    if not problems and blocklist_entry(session, patch_id) is not None:
         problems.append(f"patch: {patch_id.strip()} is already on the global block list")
     if problems:
         raise DecisionError(problems)
@@ -93,7 +95,7 @@ def remove_from_blocklist(
 ) -> BlocklistChange:
     """Lift the global block on ``patch_id``: the clients' rules and decisions apply again."""
     problems = _common_problems(patch_id, reason, operator)
-    entry = None if problems else _entry(session, patch_id)
+    entry = None if problems else blocklist_entry(session, patch_id)
     if not problems and entry is None:
         problems.append(f"patch: {patch_id.strip()} is not on the global block list")
     if problems or entry is None:
