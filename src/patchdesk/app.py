@@ -105,6 +105,10 @@ class PatchdeskApp(App[None]):
         Binding("escape", "walk_back", "Back", show=False, id="app.back"),
     ]
     COMMANDS = App.COMMANDS | {PatchdeskCommands}
+    # Textual 8.2's compact footer gives every key a right margin, the palette key docked on
+    # the right too: the last column then shows whatever binding overflows beneath it (a
+    # stray "p" after "^p palette" on the queue at 80 columns).
+    CSS = "Footer.-compact FooterKey.-command-palette { margin-right: 0; }"
 
     def __init__(
         self,
