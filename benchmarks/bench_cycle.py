@@ -18,12 +18,14 @@ size:
 
 With ``--verbose`` it also prints, per size, where the wall time went (medians of the runs):
 the simulator's connector calls, SQL reads and writes sent straight to the driver
-(``store.direct``), commits, other SQL (through SQLAlchemy's ``Connection``), loading the
-MSP, and the rest, which is the engine's and the simulation driver's own Python. Each call
-is timed once, by the outermost timed call it is in (``Stopwatch``); the timers add about
-a microsecond per call. "Unavoidable" sums the simulator, the writes, the commits and the
-loading: what a run would still take with an engine that read nothing and decided in no
-time, but wrote the same rows in the same steps against the same simulator.
+(``store.direct``), commits, other SQL (through SQLAlchemy's ``Connection``: ORM flushes,
+the few statements not sent to the driver), building and loading the MSP, and the rest,
+which is the engine's and the simulation driver's own Python (with SQLAlchemy's session
+work). Each second goes to the innermost timed call it is in (``Stopwatch``); the timers
+add about a microsecond per call and are on only with ``--verbose``. "Unavoidable" sums
+the simulator, the writes, the commits and the loading: what a run would still take with an
+engine that read nothing and decided in no time, but wrote the same rows in the same steps
+against the same simulator (writes that go through SQLAlchemy count as other SQL, not here).
 
 "One patch cycle's windows": from Patch Tuesday, 2026-11-10 00:00 UTC, for 7 days. The
 simulated MSP's Patch-Tuesday-relative server windows (2 to 5 days after Patch Tuesday, in
@@ -140,9 +142,9 @@ def raw_write_seconds(source_path: Path, skip: dict[str, int], scratch: Path) ->
 
 
 # The parts of the wall time --verbose shows, in the order shown.
-PARTS = ("simulator", "SQL reads", "SQL writes", "commits", "other SQL", "loading")
+PARTS = ("simulator", "SQL reads", "SQL writes", "commits", "other SQL", "building and loading")
 # The parts an engine that writes the same rows on the same simulator cannot do without.
-UNAVOIDABLE = ("simulator", "SQL writes", "commits", "loading")
+UNAVOIDABLE = ("simulator", "SQL writes", "commits", "building and loading")
 # The connector protocol's calls, and the simulation driver's question to the simulator.
 SIMULATOR_CALLS = (
     "devices",
@@ -160,26 +162,30 @@ SIMULATOR_CALLS = (
 
 
 class Stopwatch:
-    """Seconds spent in chosen functions, by part; a call inside another timed call counts
-    for the outer one only, so the parts never overlap."""
+    """Seconds spent in chosen functions, by part. A timed call inside another one (a
+    simulator call that reads the store, say) counts for its own part, and the outer call's
+    clock stops meanwhile: every second goes to the innermost timed call it is in, once."""
 
     def __init__(self) -> None:
         self.seconds = dict.fromkeys(PARTS, 0.0)
-        self._depth = 0
+        self._running: list[str] = []  # the parts of the timed calls under way, innermost last
+        self._since = 0.0  # when the innermost one started or took over again
 
     def wrap(self, owner: Any, name: str, part: str) -> None:
         original: Callable[..., Any] = getattr(owner, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            if self._depth:
-                return original(*args, **kwargs)
-            self._depth += 1
-            began = time.perf_counter()
+            now = time.perf_counter()
+            if self._running:
+                self.seconds[self._running[-1]] += now - self._since
+            self._running.append(part)
+            self._since = now
             try:
                 return original(*args, **kwargs)
             finally:
-                self.seconds[part] += time.perf_counter() - began
-                self._depth -= 1
+                now = time.perf_counter()
+                self.seconds[self._running.pop()] += now - self._since
+                self._since = now
 
         setattr(owner, name, timed)
 
@@ -200,8 +206,20 @@ def _time_parts(watch: Stopwatch) -> None:
     watch.wrap(Connection, "_execute_context", "other SQL")
 
 
-def child(devices: int, days: float, seed: int) -> dict[str, Any]:
-    """One run at one size, in this (fresh) process."""
+class _Loader:
+    """``load_msp`` and the flush of what it added: the loading part of a run."""
+
+    def __init__(self, load: Callable[..., Any]) -> None:
+        self.load = load
+
+    def load_and_flush(self, session: Any, msp: Any, **kwargs: Any) -> Any:
+        loaded = self.load(session, msp, **kwargs)
+        session.flush()
+        return loaded
+
+
+def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, Any]:
+    """One run at one size, in this (fresh) process; ``timed_parts``: with the stopwatch."""
     from sqlalchemy import text
 
     from patchdesk.engine.simulation import builder
@@ -210,12 +228,12 @@ def child(devices: int, days: float, seed: int) -> dict[str, Any]:
 
     after_load: dict[str, int] = {}
     load_seconds: list[float] = []
-    original_load: Callable[..., Any] = builder.load_msp
+    loader = _Loader(builder.load_msp)
+    watch = Stopwatch()
 
     def timed_load(session: Any, msp: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
-        loaded = original_load(session, msp, **kwargs)
-        session.flush()
+        loaded = loader.load_and_flush(session, msp, **kwargs)
         for table in (*ENGINE_TABLES, "devices"):
             query = text(f'SELECT count(*) FROM "{table}"')  # noqa: S608
             after_load[table] = int(session.execute(query).scalar_one())
@@ -223,13 +241,14 @@ def child(devices: int, days: float, seed: int) -> dict[str, Any]:
         return loaded
 
     sim_run.load_msp = timed_load  # type: ignore[attr-defined]  # (the name run.py calls)
-    watch = Stopwatch()
-    _time_parts(watch)
-    watch.wrap(sim_run, "load_msp", "loading")
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as scratch_name:
         scratch = Path(scratch_name)
         path = scratch / "simulate.db"
-        db = open_database(f"sqlite:///{path}")
+        db = open_database(f"sqlite:///{path}")  # (migrated before the timers go on)
+        if timed_parts:
+            _time_parts(watch)
+            watch.wrap(loader, "load_and_flush", "building and loading")
+            watch.wrap(sim_run, "build_msp", "building and loading")
         result = sim_run.run_simulation(
             db,
             seed=seed,
@@ -259,14 +278,14 @@ def child(devices: int, days: float, seed: int) -> dict[str, Any]:
         "rows_by_table": written,
         "raw": raw,
         "summary": summary,
-        "parts": watch.seconds,
+        "parts": watch.seconds if timed_parts else None,
     }
 
 
 # ------------------------------------------------------------------------ parent process
 
 
-def run_child(devices: int, days: float, seed: int) -> dict[str, Any]:
+def run_child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, Any]:
     command = [
         sys.executable,
         __file__,
@@ -276,6 +295,7 @@ def run_child(devices: int, days: float, seed: int) -> dict[str, Any]:
         str(days),
         "--seed",
         str(seed),
+        *(["--parts"] if timed_parts else []),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -325,12 +345,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=DAYS)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--parts", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--verbose", action="store_true", help="each run's figures and the rows written per table"
     )
     args = parser.parse_args(argv)
     if args.child is not None:
-        print(json.dumps(child(args.child, args.days, args.seed)))
+        print(json.dumps(child(args.child, args.days, args.seed, args.parts)))
         return
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     print(
@@ -340,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(HEADER)
     for devices in sizes:
-        runs = [run_child(devices, args.days, args.seed) for _ in range(args.runs)]
+        runs = [run_child(devices, args.days, args.seed, args.verbose) for _ in range(args.runs)]
         print(report(devices, runs), flush=True)
         if args.verbose:
             each = ", ".join(f"{r['wall']:.1f} s ({r['wall'] / r['raw']:.1f})" for r in runs)
