@@ -171,21 +171,30 @@ class Stopwatch:
         self._running: list[str] = []  # the parts of the timed calls under way, innermost last
         self._since = 0.0  # when the innermost one started or took over again
 
+    def start(self, part: str) -> None:
+        """Time ``part`` from now, stopping the clock of the part under way (if any)."""
+        now = time.perf_counter()
+        if self._running:
+            self.seconds[self._running[-1]] += now - self._since
+        self._running.append(part)
+        self._since = now
+
+    def stop(self) -> None:
+        """End the innermost part; the one it interrupted takes over again."""
+        now = time.perf_counter()
+        self.seconds[self._running.pop()] += now - self._since
+        self._since = now
+
     def wrap(self, owner: Any, name: str, part: str) -> None:
+        """Time every call of ``owner.name`` as ``part``."""
         original: Callable[..., Any] = getattr(owner, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
-            now = time.perf_counter()
-            if self._running:
-                self.seconds[self._running[-1]] += now - self._since
-            self._running.append(part)
-            self._since = now
+            self.start(part)
             try:
                 return original(*args, **kwargs)
             finally:
-                now = time.perf_counter()
-                self.seconds[self._running.pop()] += now - self._since
-                self._since = now
+                self.stop()
 
         setattr(owner, name, timed)
 
@@ -206,18 +215,6 @@ def _time_parts(watch: Stopwatch) -> None:
     watch.wrap(Connection, "_execute_context", "other SQL")
 
 
-class _Loader:
-    """``load_msp`` and the flush of what it added: the loading part of a run."""
-
-    def __init__(self, load: Callable[..., Any]) -> None:
-        self.load = load
-
-    def load_and_flush(self, session: Any, msp: Any, **kwargs: Any) -> Any:
-        loaded = self.load(session, msp, **kwargs)
-        session.flush()
-        return loaded
-
-
 def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, Any]:
     """One run at one size, in this (fresh) process; ``timed_parts``: with the stopwatch."""
     from sqlalchemy import text
@@ -228,12 +225,17 @@ def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, 
 
     after_load: dict[str, int] = {}
     load_seconds: list[float] = []
-    loader = _Loader(builder.load_msp)
+    original_load: Callable[..., Any] = builder.load_msp
     watch = Stopwatch()
 
     def timed_load(session: Any, msp: Any, **kwargs: Any) -> Any:
         began = time.perf_counter()
-        loaded = loader.load_and_flush(session, msp, **kwargs)
+        watch.start("building and loading")  # (the load and its flush; not the counts below)
+        try:
+            loaded = original_load(session, msp, **kwargs)
+            session.flush()
+        finally:
+            watch.stop()
         for table in (*ENGINE_TABLES, "devices"):
             query = text(f'SELECT count(*) FROM "{table}"')  # noqa: S608
             after_load[table] = int(session.execute(query).scalar_one())
@@ -247,7 +249,6 @@ def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, 
         db = open_database(f"sqlite:///{path}")  # (migrated before the timers go on)
         if timed_parts:
             _time_parts(watch)
-            watch.wrap(loader, "load_and_flush", "building and loading")
             watch.wrap(sim_run, "build_msp", "building and loading")
         result = sim_run.run_simulation(
             db,

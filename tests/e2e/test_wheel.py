@@ -27,17 +27,13 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
 def _package_files() -> set[str]:
     """Every file the wheel must hold, as its path inside the wheel."""
-    wanted = {
-        path.relative_to(ROOT / "src").as_posix()
-        for path in (ROOT / "src" / "patchdesk").rglob("*")
+    trees = {ROOT / "src" / "patchdesk": "patchdesk", ROOT / "themes": "patchdesk/themes"}
+    return {
+        f"{inside}/{path.relative_to(tree).as_posix()}"
+        for tree, inside in trees.items()
+        for path in tree.rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
     }
-    wanted |= {
-        "patchdesk/themes/" + path.relative_to(ROOT / "themes").as_posix()
-        for path in (ROOT / "themes").rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts
-    }
-    return wanted
 
 
 @pytest.fixture(scope="module")
