@@ -3,9 +3,10 @@
 Built around ``Services`` (the store, who is at the keyboard, the clock, the operator's
 zone): screens reach it with ``services_of(self.app)``. Screens are Textual *modes*, each
 with its own stack: ``board`` (the start screen), ``queue`` (the exception queue and
-handover) and ``approvals``. App keys: ``1`` board, ``2`` queue, ``4`` approvals, ``?`` every
-key of the current screen, ``q`` quit (confirmed), ``ctrl+p`` the command palette. Below
-80x24 a message replaces the screens until the terminal grows.
+handover), ``reports``, ``approvals`` and ``clients``. App keys: ``1``-``5`` a mode's root
+screen (pages stacked on it close), ``?`` the current screen's keys, grouped, ``q`` and
+``ctrl+q`` quit (both confirmed, as are ``:quit`` and the palette's quit), ``ctrl+p`` the
+command palette. Below 80x24 a message replaces the screens until the terminal grows.
 
 The engine may run in the same process (``LiveEngine``, a background thread): the app
 starts it once mounted and stops it (releasing the lease) when it closes. The UI thread never
@@ -14,27 +15,28 @@ waits on the engine or the database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
+from patchdesk.demo import DemoDatabase
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.approvals import ApprovalsScreen
-from patchdesk.screens.bindings import all_binding_ids
+from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids, declaration_order
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.goto import GOTO_COMMANDS, goto
-from patchdesk.screens.help import HelpEntry, HelpScreen
+from patchdesk.screens.help import ActiveKey, HelpEntry, HelpScreen, help_entries
 from patchdesk.screens.palette import PatchdeskCommands
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
-from patchdesk.screens.quit_confirm import QuitScreen
+from patchdesk.screens.quit_confirm import QuitAnswer, QuitScreen
 from patchdesk.screens.reports import ReportsScreen
 from patchdesk.screens.services import Services
 from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
@@ -56,7 +58,7 @@ def queue_screen() -> Screen[None]:
     return QueueScreen()
 
 
-def database_note(services: Services) -> str:
+def database_note(services: Services, demo: DemoDatabase | None = None) -> str:
     """Which database the app is on, and how to reach it from another terminal."""
     url = make_url(services.database.url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
@@ -66,8 +68,12 @@ def database_note(services: Services) -> str:
         where = url.render_as_string(hide_password=True)
         shell = "patchdesk --db URL exceptions"
     note = f"Database: {where}\nFrom another terminal: {shell}"
-    if services.simulated:
-        note += "\n(the demo's database; a temporary one is deleted when the demo quits)"
+    if demo is not None and demo.temporary:
+        note += "\n(the demo's database: deleted when the demo quits, unless you keep it then)"
+    elif demo is not None:
+        note += "\n(the demo's database: it stays when the demo quits)"
+    elif services.simulated:
+        note += "\n(a simulated MSP's database)"
     return note
 
 
@@ -102,6 +108,8 @@ class PatchdeskApp(App[None]):
         Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
         Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
         Binding("q", "request_quit", "Quit", id="app.quit"),
+        # Textual's ctrl+q, asking first like q (it answers in text fields and forms too)
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_anywhere"),
         Binding("escape", "walk_back", "Back", show=False, id="app.back"),
     ]
     COMMANDS = App.COMMANDS | {PatchdeskCommands}
@@ -119,10 +127,12 @@ class PatchdeskApp(App[None]):
         clock_note: str = "",
         ui_state: Path | None = None,
         keymap: Mapping[str, str] | None = None,
+        demo_database: DemoDatabase | None = None,
     ) -> None:
         """``ui_state``: the file remembering the ``:theme`` choice (None: not remembered);
         a remembered theme wins over ``theme`` (the configured one). ``keymap``: binding id
-        -> keys, from the config file's ``[keys]`` table."""
+        -> keys, from the config file's ``[keys]`` table. ``demo_database``: the demo's
+        SQLite file, which the quit confirmation talks about."""
         super().__init__()
         self.services = services
         self.engine = engine
@@ -132,6 +142,10 @@ class PatchdeskApp(App[None]):
         self.ui_state = ui_state
         self.user_keymap = dict(keymap or {})
         self._too_small: TooSmallScreen | None = None
+        self.demo_database = demo_database
+        self.quit_answer: QuitAnswer | None = (
+            None  # how the technician quit (KEEP: keep the demo's database)
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -191,28 +205,46 @@ class PatchdeskApp(App[None]):
     # -------------------------------------------------------------------- actions
 
     def action_show_mode(self, mode: str) -> None:
-        if self._too_small is not None or mode == self.current_mode:
+        """A mode key (``1``-``5``, ``:board``, ...): the mode's root screen. Screens
+        stacked on it earlier (a device page, a client) close, in the mode left as in the
+        one pressed; ``esc`` walks back within a mode's stack. Refused while a modal (a
+        form, a confirmation) waits for an answer: the palette can run a command over one,
+        and what was typed in it must not vanish into a hidden stack."""
+        if self._too_small is not None:
             return
-        self.switch_mode(mode)
+        if isinstance(self.screen, ModalScreen):
+            self.notify(
+                "Finish or close this window first (esc closes it).",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if mode != self.current_mode:
+            self.switch_mode(mode)
+        self._pop_to_root()
+
+    def _pop_to_root(self) -> None:
+        """Close the current mode's stacked screens down to its root; a modal met on the
+        way (a form left open by a path that bypassed the mode keys) stays, shown."""
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            self.pop_screen()
 
     def help_entries(self) -> list[HelpEntry]:
-        """Every binding active on the current screen (the app's included), shown in the
-        footer or not."""
-        screen_name = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
-            self.current_mode, type(self.screen).__name__
-        )
-        entries: list[HelpEntry] = []
-        seen: set[tuple[str, str]] = set()
-        for key, active in self.active_bindings.items():
-            binding = active.binding
-            description = binding.description or binding.tooltip or binding.action
-            where = "app" if active.node is self else screen_name
-            label = binding.key_display or key
-            if (label, description) in seen:
-                continue
-            seen.add((label, description))
-            entries.append(HelpEntry(label, description, where, binding.id or ""))
-        return sorted(entries, key=lambda e: (e.where == "app", e.key))
+        """The keys answering on the current screen, grouped: this screen's, the row
+        actions, the global ones (see ``screens.help``)."""
+        ours, order = all_binding_ids(), declaration_order()
+        keys = [
+            ActiveKey(
+                key,
+                active.binding,
+                ours=active.binding.id in ours,
+                on_app=active.node is self,
+                on_screen=active.node is self.screen,
+            )
+            for key, active in self.active_bindings.items()
+        ]
+        keys.sort(key=lambda k: order.get(k.binding.id or "", len(order)) if k.ours else len(order))
+        return help_entries(keys, ROW_ACTIONS)
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -220,7 +252,19 @@ class PatchdeskApp(App[None]):
         title = getattr(self.screen, "HELP_TITLE", None) or SCREEN_TITLES.get(
             self.current_mode, "patchdesk"
         )
-        self.push_screen(HelpScreen(title, self.help_entries(), database_note(self.services)))
+        note = database_note(self.services, self.demo_database)
+        self.push_screen(HelpScreen(title, self.help_entries(), note))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less its Quit (which quit at once: the palette's
+        ``:quit`` asks first) and with ``?``'s help for its key panel."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Quit":
+                continue
+            if command.title == "Keys":
+                yield SystemCommand("Keys", "Every key of this screen (?)", self.action_help)
+                continue
+            yield command
 
     # ------------------------------------------------------------- command mode, back
 
@@ -276,20 +320,27 @@ class PatchdeskApp(App[None]):
 
     def action_walk_back(self) -> None:
         """``esc`` walks back: the screen pushed last closes; on a mode's first screen, back
-        to the board."""
+        to the board (its root, as ``1`` shows it)."""
         if self._too_small is not None:
             return
         if len(self.screen_stack) > 1:
             self.pop_screen()
         elif self.current_mode != "board":
-            self.switch_mode("board")
+            self.action_show_mode("board")
+
+    async def action_quit(self) -> None:
+        """Textual's quit (``ctrl+q``, anything calling ``action_quit``) asks first, as
+        ``q`` does: every way out goes through the one confirmation."""
+        self.action_request_quit()
 
     def action_request_quit(self) -> None:
         if isinstance(self.screen, QuitScreen):
             return
 
-        def answered(quit_now: bool | None) -> None:
-            if quit_now:
+        def answered(answer: QuitAnswer | None) -> None:
+            if answer in (QuitAnswer.QUIT, QuitAnswer.KEEP):
+                self.quit_answer = answer
                 self.exit()
 
-        self.push_screen(QuitScreen(engine_here=self.engine is not None), answered)
+        screen = QuitScreen(engine_here=self.engine is not None, demo=self.demo_database)
+        self.push_screen(screen, answered)

@@ -13,8 +13,9 @@ that the other clients' windows show trouble too. Same seed and start: the same 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from patchdesk.domain import OsFamily, Role
 from patchdesk.engine.connectors.sim.config import (
@@ -43,6 +44,16 @@ DEMO_RATES = SimulatorRates(
     never_returns=0.02,
     health_regression=0.03,
 )
+
+
+@dataclass(frozen=True)
+class DemoDatabase:
+    """The demo's SQLite file. A ``temporary`` one (no ``--db FILE``) is deleted when the
+    demo quits, unless the technician keeps it (the quit confirmation offers to); one given
+    with ``--db FILE`` stays."""
+
+    path: Path
+    temporary: bool
 
 
 def build_demo_msp(seed: int, launch: datetime) -> SimulatedMsp:

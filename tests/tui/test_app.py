@@ -10,7 +10,7 @@ from textual.widgets import Static
 
 from patchdesk.demo import HEAD_START, demo_engine, load_demo
 from patchdesk.screens.board import BoardScreen
-from patchdesk.screens.help import HelpScreen
+from patchdesk.screens.help import HelpGroup, HelpScreen
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.screens.too_small import TooSmallScreen
 from patchdesk.store.board_views import read_engine
@@ -38,14 +38,14 @@ async def test_help_lists_every_binding_of_the_board(
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        entries = {(e.key, e.description, e.where) for e in app.screen.entries}
+        entries = {(e.key, e.description, e.group) for e in app.screen.entries}
         for wanted in (
-            ("r", "Refresh", "Board"),
-            ("tab", "Next panel", "Board"),
-            ("1", "Board", "app"),
-            ("2", "Queue", "app"),
-            ("?", "Help", "app"),
-            ("q", "Quit", "app"),
+            ("r", "Refresh", HelpGroup.SCREEN),
+            ("tab", "Next panel", HelpGroup.SCREEN),
+            ("1", "Board", HelpGroup.GLOBAL),
+            ("2", "Queue", HelpGroup.GLOBAL),
+            ("?", "Help", HelpGroup.GLOBAL),
+            ("q, ctrl+q", "Quit", HelpGroup.GLOBAL),
         ):
             assert wanted in entries
         note = str(app.screen.query_one("#help-note", Static).render())

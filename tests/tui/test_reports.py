@@ -23,7 +23,7 @@ from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.mttr import EMPTY
 from patchdesk.reports.cycle_formats import render
 from patchdesk.screens import reports as reports_module
-from patchdesk.screens.help import HelpScreen
+from patchdesk.screens.help import HelpGroup, HelpScreen
 from patchdesk.screens.reports import ReportsScreen, ReportsTable, columns_for, header_text
 from patchdesk.screens.reports_detail import ReportDetailScreen
 from patchdesk.screens.reports_export import ExportFormatModal, export_name
@@ -355,17 +355,17 @@ async def test_help_lists_the_reports_keys(demo_db: Database, make_app: AppFacto
         await open_reports(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        entries = {(e.key, e.description, e.where) for e in app.screen.entries}
+        entries = {(e.key, e.description, e.group) for e in app.screen.entries}
         for wanted in (
-            ("s", "Sort", "Reports"),
-            ("S", "Reverse sort", "Reports"),
-            ("[", "Prev cycle", "Reports"),
-            ("]", "Next cycle", "Reports"),
-            ("c", "Current cycle", "Reports"),
-            ("d", "Detail", "Reports"),
-            ("w", "Export", "Reports"),
-            ("r", "Refresh", "Reports"),
-            ("3", "Reports", "app"),
+            ("s", "Sort", HelpGroup.SCREEN),
+            ("S", "Reverse sort", HelpGroup.SCREEN),
+            ("[", "Prev cycle", HelpGroup.SCREEN),
+            ("]", "Next cycle", HelpGroup.SCREEN),
+            ("c", "Current cycle", HelpGroup.SCREEN),
+            ("enter, d", "Detail", HelpGroup.ROW),
+            ("w", "Export", HelpGroup.ROW),
+            ("r", "Refresh", HelpGroup.SCREEN),
+            ("3", "Reports", HelpGroup.GLOBAL),
         ):
             assert wanted in entries
 

@@ -4,6 +4,7 @@ fresh demo MSP whose engine runs in accelerated virtual time."""
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,14 @@ import click
 import platformdirs
 
 from patchdesk.commands.context import CliContext, get_context
-from patchdesk.demo import DEMO_CLIENTS, DEMO_DEVICES, HEAD_START, demo_engine, load_demo
+from patchdesk.demo import (
+    DEMO_CLIENTS,
+    DEMO_DEVICES,
+    HEAD_START,
+    DemoDatabase,
+    demo_engine,
+    load_demo,
+)
 from patchdesk.settings import APP_NAME
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
@@ -105,10 +113,20 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
 
 
 def _open_demo(
-    ctx: CliContext, seed: int, speed: float, launch: datetime, mouse: bool, readonly: bool
-) -> None:
+    ctx: CliContext,
+    demo_database: DemoDatabase,
+    *,
+    seed: int,
+    speed: float,
+    launch: datetime,
+    mouse: bool,
+    readonly: bool,
+) -> bool:
+    """The demo's UI until the technician quits; True when they chose to keep its
+    temporary database."""
     from patchdesk.app import PatchdeskApp
     from patchdesk.engine.lease import holder_id
+    from patchdesk.screens.quit_confirm import QuitAnswer
     from patchdesk.screens.services import Services
 
     _log_to_file()
@@ -139,11 +157,13 @@ def _open_demo(
         clock_note=note,
         ui_state=default_ui_state_path(),
         keymap=ctx.settings.keys,
+        demo_database=demo_database,
     )
     try:
         app.run(mouse=mouse)
     finally:
         engine.stop()
+    return demo_database.temporary and app.quit_answer is QuitAnswer.KEEP
 
 
 def _parse_start(value: str | None) -> datetime:
@@ -195,16 +215,38 @@ def demo(
     launch = _parse_start(start)
     if demo_db is not None and demo_db.exists():
         raise click.BadParameter(f"{demo_db} exists; the demo needs a new file", param_hint="--db")
-    with tempfile.TemporaryDirectory(prefix="patchdesk-demo-") as scratch:
-        path = demo_db if demo_db is not None else Path(scratch) / "demo.db"
-        ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
-        kept = "kept" if demo_db is not None else "deleted when the demo quits; --db FILE keeps it"
-        click.echo(f"patchdesk demo: database {path} ({kept})", err=True)
-        try:
-            _open_demo(ctx, seed, speed, launch, mouse, readonly)
-        finally:
-            ctx.close()  # release the file before the scratch directory goes
-        if demo_db is not None:
-            click.echo(
-                f"patchdesk demo: the database is kept: patchdesk --db {path} exceptions", err=True
-            )
+    # A temporary database lives in a directory of its own, removed when the demo quits
+    # unless the technician keeps it (the quit confirmation offers to).
+    scratch: Path | None = None
+    if demo_db is None:
+        scratch = Path(tempfile.mkdtemp(prefix="patchdesk-demo-"))
+        database = DemoDatabase(scratch / "demo.db", temporary=True)
+    else:
+        database = DemoDatabase(demo_db.resolve(), temporary=False)
+    path = database.path
+    ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
+    fate = "deleted when the demo quits unless you keep it" if database.temporary else "kept"
+    click.echo(f"patchdesk demo: database {path} ({fate})", err=True)
+    keep = False
+    try:
+        keep = _open_demo(
+            ctx, database, seed=seed, speed=speed, launch=launch, mouse=mouse, readonly=readonly
+        )
+    finally:
+        ctx.close()  # release the file before its directory goes
+        if scratch is not None and not keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    click.echo(demo_farewell(database, kept=keep), err=True)
+
+
+def demo_farewell(database: DemoDatabase, *, kept: bool) -> str:
+    """The line printed when the demo's UI has closed: where its database is, if anywhere."""
+    if database.temporary and not kept:
+        return f"patchdesk demo: the database was deleted ({database.path})"
+    again = f"patchdesk --db {database.path} exceptions"
+    if database.temporary:
+        return (
+            f"patchdesk demo: the database is kept in a temporary directory (move it to keep "
+            f"it past a reboot): {again}"
+        )
+    return f"patchdesk demo: the database is kept: {again}"

@@ -42,3 +42,50 @@ def patchdesk_bindings() -> list[tuple[str, Binding]]:
 @cache
 def all_binding_ids() -> frozenset[str]:
     return frozenset(b.id for _, b in patchdesk_bindings() if b.id)
+
+
+@cache
+def declaration_order() -> dict[str, int]:
+    """Binding id -> its place among the classes' ``BINDINGS`` (the order ``?`` lists)."""
+    order: dict[str, int] = {}
+    for _, binding in patchdesk_bindings():
+        if binding.id:
+            order.setdefault(binding.id, len(order))
+    return order
+
+
+# The bindings that act on the selected row (of a list, or the selected exception of a
+# device page): ``?`` lists them apart, as "row actions". A registry of ids rather than a
+# mark on the Binding (Textual rebuilds bindings, dropping anything but its own fields), so
+# a key remapped in the config file stays a row action; a test checks every id exists.
+ROW_ACTIONS: frozenset[str] = frozenset(
+    {
+        # the exception queue
+        "queue.detail",
+        "queue.summary",
+        "queue.client",
+        "queue.acknowledge",
+        "queue.remediate",
+        "queue.retry",
+        "queue.reboot",
+        "queue.escalate",
+        "queue.resolve",
+        "queue.release",
+        # a device page: its selected exception
+        "device.remediate",
+        "device.retry",
+        "device.reboot",
+        # approvals and the global block list
+        "approvals.approve",
+        "approvals.block",
+        "approvals.defer",
+        "approvals.emergency",
+        "approvals.blocklist_remove",
+        # reports: the row's client
+        "reports.detail",
+        "reports.detail_enter",
+        "reports.export",
+        # clients
+        "clients.open",
+    }
+)

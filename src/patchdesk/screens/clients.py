@@ -567,8 +567,10 @@ def open_client(app: App[Any], client_id: str) -> bool:
             show_mode(MODE)  # the app refuses while its terminal is too small
         else:
             app.switch_mode(MODE)
-    if app.current_mode != MODE or isinstance(app.screen, TooSmallScreen):
+    if isinstance(app.screen, TooSmallScreen):
         app.notify("The terminal is too small to show a client.", severity="warning")
+        return False
+    if app.current_mode != MODE:  # refused (a form waits for an answer): the app said why
         return False
     # Where esc leads: the mode it was asked from, or where the detail it replaces led.
     return_mode = came_from if came_from != MODE else None
