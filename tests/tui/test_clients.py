@@ -196,7 +196,7 @@ async def test_brackets_jump_between_sections(demo_db: Database, make_app: AppFa
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         entries = {(e.key, e.description) for e in app.screen.entries}
-        assert {("]", "Next section"), ("[", "Previous section"), ("escape", "Back")} <= entries
+        assert {("]", "Next section"), ("[", "Previous section"), ("esc", "Back")} <= entries
 
 
 async def test_open_client_from_the_queue_and_back(demo_db: Database, make_app: AppFactory) -> None:
@@ -344,8 +344,8 @@ async def test_help_names_the_list_keys(demo_db: Database, make_app: AppFactory)
         entries = {(e.key, e.description) for e in app.screen.entries}
         wanted = {
             ("enter", "Open"),
-            ("slash", "Filter"),
-            ("escape", "Clear filter"),
+            ("/", "Filter"),
+            ("esc", "Clear filter"),
             ("r", "Refresh"),
             ("5", "Clients"),
         }

@@ -181,7 +181,7 @@ class HelpScreen(ModalScreen[None]):
                 expand=True,
                 show_header=not parts,  # the first group's table names the columns
                 header_style="dim",
-                padding=(0, 1, 0, 0),
+                padding=(0, 2, 0, 0),
             )
             table.add_column(Text("Key"), width=key_width, style="bold")
             table.add_column(Text("Does"), ratio=1)

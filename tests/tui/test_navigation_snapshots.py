@@ -1,0 +1,62 @@
+"""What ``?`` and the demo's quit question look like at 80x24: the board's keys in their
+groups, and the question naming the demo's temporary database. The seeded demo at its
+launch instant, a frozen clock, no engine, no animation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from patchdesk.demo import DemoDatabase
+from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.help import HelpScreen
+from patchdesk.screens.quit_confirm import QuitScreen
+from patchdesk.store.db import open_database
+from tests.tui.conftest import build_app
+
+# Shown in the question only (the app's database is a copy under tmp_path): a fixed path
+# keeps the snapshot the same from run to run.
+SHOWN_PATH = Path("/tmp/patchdesk-demo-snapshot/demo.db")
+
+
+def _app(demo_template: Path, tmp_path: Path) -> Any:
+    path = tmp_path / "snap.db"
+    path.write_bytes(demo_template.read_bytes())
+    app = build_app(open_database(f"sqlite:///{path}"), simulated=True)
+    app.demo_database = DemoDatabase(SHOWN_PATH, temporary=True)
+    return app
+
+
+def _board_then(key: str, screen: type) -> Any:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        board = pilot.app.screen
+        assert isinstance(board, BoardScreen)
+        for _ in range(200):
+            if board.updates >= 1:
+                break
+            await pilot.pause(0.02)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.press(key)
+        for _ in range(200):
+            if isinstance(pilot.app.screen, screen):
+                break
+            await pilot.pause()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_help_80x24(snap_compare: Any, demo_template: Path, tmp_path: Path) -> None:
+    app = _app(demo_template, tmp_path)
+    run_before = _board_then("question_mark", HelpScreen)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    app.services.database.dispose()
+
+
+def test_demo_quit_question_80x24(snap_compare: Any, demo_template: Path, tmp_path: Path) -> None:
+    app = _app(demo_template, tmp_path)
+    run_before = _board_then("q", QuitScreen)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    app.services.database.dispose()
