@@ -206,22 +206,26 @@ class PatchdeskApp(App[None]):
 
     def action_show_mode(self, mode: str) -> None:
         """A mode key (``1``-``5``, ``:board``, ...): the mode's root screen. Screens
-        stacked on it earlier (a device page, a client) close, in the mode left as in the
-        one pressed; ``esc`` walks back within a mode's stack. Refused while a modal (a
-        form, a confirmation) waits for an answer: the palette can run a command over one,
-        and what was typed in it must not vanish into a hidden stack."""
-        if self._too_small is not None:
-            return
-        if isinstance(self.screen, ModalScreen):
-            self.notify(
-                "Finish or close this window first (esc closes it).",
-                severity="warning",
-                markup=False,
-            )
+        stacked on it earlier (a device page, a client) close when it is shown this way,
+        not when it is left: a client opened from a device page still walks back to that
+        page with ``esc`` (the client screen switches back to its mode). Refused while a
+        modal (a form, a question) waits for an answer: the palette can run a command over
+        one, and what was typed in it must not vanish into a hidden stack."""
+        if self._too_small is not None or self._modal_waiting():
             return
         if mode != self.current_mode:
             self.switch_mode(mode)
         self._pop_to_root()
+
+    def _modal_waiting(self) -> bool:
+        """True, saying so, while a modal (a form, a question) waits for an answer: the
+        palette runs over one, and a screen shown now would hide it with what was typed."""
+        if not isinstance(self.screen, ModalScreen):
+            return False
+        self.notify(
+            "Finish or close this window first (esc closes it).", severity="warning", markup=False
+        )
+        return True
 
     def _pop_to_root(self) -> None:
         """Close the current mode's stacked screens down to its root; a modal met on the
@@ -294,7 +298,7 @@ class PatchdeskApp(App[None]):
             self.action_show_mode(name)
         elif name in GOTO_COMMANDS:
             opener = goto(name)
-            if opener is not None:
+            if opener is not None and not self._modal_waiting():
                 opener(self, argument)
         elif name == "theme":
             self.choose_theme(argument)

@@ -19,6 +19,7 @@ from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.clients import ClientDetailScreen, ClientsScreen
+from patchdesk.screens.command_grammar import Command
 from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.device_detail import DeviceDetailScreen
 from patchdesk.screens.handover import NoteModal
@@ -273,6 +274,11 @@ async def test_a_mode_key_typed_into_a_form_is_text_and_the_palette_cannot_hide_
         await until(pilot, lambda: app.screen is note, "the form back on top")
         await pilot.pause()
         assert app.current_mode == "queue"
+        # Nor does going to a device (the palette's "go to device" runs this).
+        app.run_command(Command("device", "NDP-DC01"))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is note
         assert area.text == "site 2 called, ring 1-5"
 
 
