@@ -7,6 +7,7 @@ The keys are posted to the app at once, as the terminal's reader delivers a burs
 
 from __future__ import annotations
 
+import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -113,3 +114,33 @@ async def test_a_command_then_a_filter_in_one_burst(
         assert isinstance(app.screen, QueueScreen)
         assert app.screen.query_one("#queue-search", Input).value == "FRONT"
         assert app.screen.view.tier is None  # `T` did not cycle the tier filter
+
+
+async def test_the_palette_takes_the_keys_typed_after_it(  # passed before BurstApp too
+    demo_db: Database, make_app: AppFactory
+) -> None:
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drained(pilot, app)
+        burst(app, ["ctrl+p", *typed("approvals"), "enter"])
+        await drained(pilot, app)
+        for _ in range(200):
+            if app.current_mode == "approvals":
+                break
+            await pilot.pause()
+        assert app.current_mode == "approvals"
+
+
+@pytest.mark.parametrize(("mode", "field"), [("4", "#approvals-search"), ("5", "#clients-search")])
+async def test_each_filter_takes_a_burst_typed_after_slash(
+    demo_db: Database, make_app: AppFactory, mode: str, field: str
+) -> None:
+    """The approvals and clients filters, like the queue's: ``/`` then digits and capitals
+    (their screens bind ``S``, ``C``, digits switch modes)."""
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drained(pilot, app)
+        burst(app, [mode, "slash", *typed("SC1")])
+        await drained(pilot, app)
+        assert app.current_mode == {"4": "approvals", "5": "clients"}[mode]
+        assert app.screen.query_one(field, Input).value == "SC1"
