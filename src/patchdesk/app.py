@@ -29,6 +29,7 @@ from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids, declaration_order
 from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
@@ -88,7 +89,7 @@ SCREEN_TITLES = {
 }
 
 
-class PatchdeskApp(App[None]):
+class PatchdeskApp(BurstApp):
     TITLE = "patchdesk"
     MODES = {
         "board": BoardScreen,
