@@ -20,7 +20,6 @@ from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.clients import ClientDetailScreen, ClientsScreen
 from patchdesk.screens.command_grammar import Command
-from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.device_detail import DeviceDetailScreen
 from patchdesk.screens.handover import NoteModal
 from patchdesk.screens.help import HelpEntry, HelpGroup, HelpScreen
@@ -77,11 +76,15 @@ async def test_ctrl_q_asks_like_q_even_from_a_text_field(
         # In the queue's filter box ctrl+q is still the quit key (and asks).
         await pilot.press("2")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
-        await pilot.press("slash")
-        await until(pilot, lambda: isinstance(app.focused, Input), "the filter box focused")
-        burst(pilot, *"DC", "ctrl+q")
+        burst(pilot, "slash", *"DC", "ctrl+q")
         await until(pilot, lambda: isinstance(app.screen, QuitScreen), "the quit question")
         assert not app._exit
+        await pilot.press("n")
+        box = app.screen.focused
+        assert isinstance(box, Input)
+        assert box.value == "DC"  # typed into the filter, not taken as keys
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: isinstance(app.screen, QuitScreen), "the quit question")
         await pilot.press("y")
         await until(pilot, lambda: app._exit, "the app quitting")
     assert app.return_code == 0
@@ -130,9 +133,7 @@ async def test_the_demo_says_its_database_is_deleted_or_kept(
     app = make_app(demo_db, simulated=True)
     app.demo_database = DemoDatabase(DEMO_FILE, temporary=True)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("colon")  # (keys typed before the line opens: the lead's sequencing)
-        await until(pilot, lambda: isinstance(app.screen, CommandLine), "the command line")
-        burst(pilot, *"quit", "enter")
+        burst(pilot, "colon", *"quit", "enter")
         await until(pilot, lambda: isinstance(app.screen, QuitScreen), "the quit question")
         text = question_text(app)
         assert "Quit the demo?" in text
@@ -190,7 +191,7 @@ async def test_a_mode_key_shows_its_root_not_a_page_stacked_there(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DeviceDetailScreen), "a device page")
         burst(pilot, "1", "2")  # board, then back to the queue
-        await until(pilot, lambda: app.current_mode == "queue", "the queue mode")
+        await until(pilot, lambda: app.keys_waiting == 0, "the keys handled")
         await pilot.pause()
         assert app.screen is queue
         assert app.screen_stack == [queue]
@@ -218,9 +219,9 @@ async def test_clients_key_shows_the_list_not_a_client_opened_earlier(
         await until(pilot, lambda: table.row_count > 0, "the clients read")
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ClientDetailScreen), "a client")
-        await pilot.press("4")  # approvals, mounted for the first time
-        await until(pilot, lambda: isinstance(app.screen, ApprovalsScreen), "the approvals")
-        await pilot.press("5")
+        burst(pilot, "4", "5")  # approvals (mounted for the first time), clients again
+        await until(pilot, lambda: app.keys_waiting == 0, "the keys handled")
+        await pilot.pause()
         assert app.current_mode == "clients"
         assert app.screen_stack == [clients]
 
@@ -236,9 +237,7 @@ async def test_a_client_opened_from_a_device_page_walks_back_to_it(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DeviceDetailScreen), "a device page")
         device = app.screen
-        await pilot.press("colon")
-        await until(pilot, lambda: isinstance(app.screen, CommandLine), "the command line")
-        burst(pilot, *"client northwind-dental", "enter")
+        burst(pilot, "colon", *"client northwind-dental", "enter")
         await until(pilot, lambda: isinstance(app.screen, ClientDetailScreen), "the client")
         await pilot.press("escape")
         await until(pilot, lambda: app.current_mode == "queue", "back in the queue mode")
