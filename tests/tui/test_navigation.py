@@ -56,6 +56,11 @@ def help_entries(app: Any) -> list[HelpEntry]:
     return screen.entries
 
 
+def refusals(app: Any) -> int:
+    """How many times the app said a form must be closed first."""
+    return sum("Finish or close this window first" in n.message for n in app._notifications)
+
+
 def question_text(app: Any) -> str:
     return str(app.screen.query_one("#quit-question", Static).render())
 
@@ -191,9 +196,7 @@ async def test_a_mode_key_shows_its_root_not_a_page_stacked_there(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DeviceDetailScreen), "a device page")
         burst(pilot, "1", "2")  # board, then back to the queue
-        await until(pilot, lambda: app.keys_waiting == 0, "the keys handled")
-        await pilot.pause()
-        assert app.screen is queue
+        await until(pilot, lambda: app.screen is queue, "the queue shown")
         assert app.screen_stack == [queue]
         # esc still walks back within the mode: device page -> queue.
         await pilot.press("enter")
@@ -220,8 +223,7 @@ async def test_clients_key_shows_the_list_not_a_client_opened_earlier(
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, ClientDetailScreen), "a client")
         burst(pilot, "4", "5")  # approvals (mounted for the first time), clients again
-        await until(pilot, lambda: app.keys_waiting == 0, "the keys handled")
-        await pilot.pause()
+        await until(pilot, lambda: app.screen is clients, "the clients list shown")
         assert app.current_mode == "clients"
         assert app.screen_stack == [clients]
 
@@ -248,7 +250,7 @@ async def test_a_mode_key_typed_into_a_form_is_text_and_the_palette_cannot_hide_
     demo_db: Database, make_app: AppFactory
 ) -> None:
     app = make_app(demo_db)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await open_queue(pilot)
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NoteModal), "the note form")
@@ -270,13 +272,13 @@ async def test_a_mode_key_typed_into_a_form_is_text_and_the_palette_cannot_hide_
 
         await until(pilot, board_listed, "the palette offering :board")
         await pilot.press("enter")
-        await until(pilot, lambda: app.screen is note, "the form back on top")
-        await pilot.pause()
+        await until(pilot, lambda: refusals(app) == 1, "the command refused")
+        assert app.screen is note
         assert app.current_mode == "queue"
         # Nor does going to a device (the palette's "go to device" runs this).
         app.run_command(Command("device", "NDP-DC01"))
+        await until(pilot, lambda: refusals(app) == 2, "the command refused")
         await app.workers.wait_for_complete()
-        await pilot.pause()
         assert app.screen is note
         assert area.text == "site 2 called, ring 1-5"
 
