@@ -15,6 +15,7 @@ from patchdesk.screens.help import HelpScreen
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.store.db import open_database
 from tests.tui.conftest import build_app
+from tests.tui.test_navigation import until
 
 # Shown in the question only (the app's database is a copy under tmp_path): a fixed path
 # keeps the snapshot the same from run to run.
@@ -31,18 +32,13 @@ def _app(demo_template: Path, tmp_path: Path) -> Any:
 
 def _board_then(key: str, screen: type) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
-        board = pilot.app.screen
+        app = pilot.app
+        board = app.screen
         assert isinstance(board, BoardScreen)
-        for _ in range(200):
-            if board.updates >= 1:
-                break
-            await pilot.pause(0.02)
-        await pilot.app.workers.wait_for_complete()
+        await until(pilot, lambda: board.updates >= 1 and app.focused is not None, "the board read")
         await pilot.press(key)
-        for _ in range(200):
-            if isinstance(pilot.app.screen, screen):
-                break
-            await pilot.pause()
+        await until(pilot, lambda: isinstance(app.screen, screen), f"the {screen.__name__}")
+        await app.workers.wait_for_complete()
         await pilot.pause()
 
     return run_before
