@@ -17,7 +17,6 @@ from patchdesk.domain import (
     CommandState,
     ExceptionState,
     FailureClass,
-    Role,
     Severity,
     TargetState,
 )
@@ -42,8 +41,11 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.reboot_windows import device_reboot_windows
 from tests.conftest import NOW
+from tests.engine import test_lifecycle
 from tests.engine.fakefleet import PATCH
-from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, world, ws  # noqa: F401
+from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, ws
+
+world = test_lifecycle.world  # the scripted fleet's fixture
 
 OTHER = MissingPatch(
     vendor_id="KB5071999",
@@ -253,7 +255,8 @@ def test_a_scheduled_reboot_happens_at_its_time_and_not_before(world: World) -> 
     world.run(15)  # boots five minutes later and checks in: verified by data
     target = world.target("FRONT01")
     assert target.state is TargetState.VERIFIED
-    assert target.verified_at is not None and target.verified_at > at
+    assert target.verified_at is not None
+    assert target.verified_at > at
 
 
 def test_a_scheduled_reboot_outside_the_device_s_windows_is_refused(world: World) -> None:
@@ -319,8 +322,8 @@ def test_the_simulator_reboots_at_the_scheduled_time(database: Database) -> None
     clock = VirtualClock(NOW)
     config = SimulatorConfig(rates=dataclasses.replace(SimulatorRates.none()))
     sim = msp.simulator(clock, config)
-    for device in msp.devices:
-        sim.script(device.connector_id, Script(ignored_reboots=1))
+    for sim_device in msp.devices:
+        sim.script(sim_device.connector_id, Script(ignored_reboots=1))
     engine = Reconciler(database, sim, holder="t")
     failed = None
     for _ in range(400):
@@ -336,7 +339,8 @@ def test_the_simulator_reboots_at_the_scheduled_time(database: Database) -> None
     with database.session() as session:
         device = session.get_one(Device, failed.device_id)
         found = device_reboot_windows(session, device.id)
-    assert device.connector_id is not None and found is not None
+    assert device.connector_id is not None
+    assert found is not None
     slot = next(
         s
         for s in next_slots(found.windows, clock.now + timedelta(minutes=30), 3)
@@ -350,7 +354,8 @@ def test_the_simulator_reboots_at_the_scheduled_time(database: Database) -> None
     reboots = sim.reboot_count(device.connector_id)
     while clock.now < at:  # the engine's own pace: woken when something is due
         due = engine.next_due(clock.now)
-        assert due is not None and due <= at
+        assert due is not None
+        assert due <= at
         clock.now = max(due, clock.now + timedelta(seconds=30))
         if clock.now < at:
             engine.step(clock.now)
@@ -366,4 +371,5 @@ def test_the_simulator_reboots_at_the_scheduled_time(database: Database) -> None
         booted = session.get_one(Device, failed.device_id).last_boot
     assert target.reboot_requested_at == at
     assert target.state is TargetState.VERIFIED
-    assert booted is not None and booted > at
+    assert booted is not None
+    assert booted > at
