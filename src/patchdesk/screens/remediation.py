@@ -7,12 +7,20 @@ is "queued" until the engine reports. ``ctrl+s`` saves through
 ``exception_ops.log_remediation`` as the operator, at the services' clock, in a worker;
 ``esc`` cancels, asking first when something was picked or typed. The form stays open with
 the reason when the store refuses (someone else resolved it, a block without a reason ...).
+
+The list says what each action does beyond its log line: the engine's effect, or "you do
+it" for work the technician does outside patchdesk and records here. A reboot exception's
+form has a "Reboot at" field (the time for "Schedule reboot", in the client's time, its
+zone shown; previewed in UTC and the operator's time as it is typed), on every reboot
+exception whatever action is picked, so the fields and their order do not depend on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on
@@ -20,23 +28,39 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, OptionList, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Checkbox, Input, OptionList, RadioButton, RadioSet, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from patchdesk.domain import CommandKind, FailureClass
 from patchdesk.engine.classify import RESPONSE_PATHS, Action
+from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.queue_cells import ROLE_LABELS
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.widgets.timetext import zone_label
 from patchdesk.store import exception_ops as ops
+from patchdesk.store.device_views import client_zone
 from patchdesk.store.exception_views import ExceptionDetail
 from patchdesk.store.operator_input import Refused
 from patchdesk.text import printable, printable_multiline
 
 OUTCOMES = ("done", "partly done", "failed", "no answer")
 ENGINE_OUTCOME = "queued"
-_PATCH_ACTIONS = frozenset({"rollback_patch", "block_patch_client", "block_patch_global"})
-_NOTE_REQUIRED = frozenset({"block_patch_client", "block_patch_global"})
+_PATCH_ACTIONS = frozenset(
+    {"rollback_patch", "block_patch_client", "block_patch_global", "exclude_patch"}
+)
+_NOTE_REQUIRED = frozenset({"block_patch_client", "block_patch_global", "exclude_patch"})
+_REASON = {
+    "block_patch_client": "it is the block's reason",
+    "block_patch_global": "it is the block's reason",
+    "exclude_patch": "it is the exclusion's reason",
+}
+# What an action does beyond its log line, shown beside it in the list.
+_ENGINE_EFFECT = {
+    CommandKind.SCHEDULE_REBOOT: "engine: reboots at the time below",
+    CommandKind.EXCLUDE_PATCH: "engine: stops targeting the patch here",
+}
 
 
 @dataclass(frozen=True)
@@ -49,6 +73,7 @@ class RemediationRequest:
     note: str
     patch_id: int | None
     resolve: bool
+    reboot_at: datetime | None = None
 
 
 def header_text(detail: ExceptionDetail) -> Text:
@@ -93,6 +118,8 @@ class RemediationScreen(ModalScreen[str | None]):
     RemediationScreen #outcomes { height: auto; }
     RemediationScreen #patch-row { height: auto; }
     RemediationScreen TextArea { height: 6; }
+    RemediationScreen #reboot-at { width: 40; }
+    RemediationScreen #reboot-preview { height: auto; color: $text-muted; }
     RemediationScreen #remediation-error { color: $error; height: auto; }
     RemediationScreen .keys { color: $text-muted; }
     """
@@ -102,6 +129,9 @@ class RemediationScreen(ModalScreen[str | None]):
         self.detail = detail
         self.actions: tuple[Action, ...] = RESPONSE_PATHS[detail.exception.failure_class]
         self.chosen: Action | None = None
+        # A reboot exception's form asks when (for "Schedule reboot"), in the client's time.
+        self.asks_reboot_time = detail.exception.failure_class is FailureClass.REBOOT
+        self.client_zone: ZoneInfo = client_zone(detail.client_timezone)
         self._saving = False
 
     # --- the form --------------------------------------------------------------------------
@@ -117,6 +147,8 @@ class RemediationScreen(ModalScreen[str | None]):
                 ),
                 id="actions",
             )
+            if self.asks_reboot_time:
+                yield from self._reboot_time_field()
             yield Static("Outcome", classes="label", markup=False)
             with Horizontal(id="outcomes"), RadioSet(id="outcome"):
                 for n, outcome in enumerate(OUTCOMES):
@@ -139,11 +171,32 @@ class RemediationScreen(ModalScreen[str | None]):
                 markup=False,
             )
 
+    def _reboot_time_field(self) -> ComposeResult:
+        zone = self.client_zone.key
+        number = next(
+            n for n, a in enumerate(self.actions, 1) if a.command is CommandKind.SCHEDULE_REBOOT
+        )
+        yield Static(
+            f"Reboot at, for {number} Schedule reboot (client time, {zone})",
+            classes="label",
+            id="reboot-at-label",
+            markup=False,
+        )
+        yield Input(placeholder="YYYY-MM-DD HH:MM or HH:MM", id="reboot-at")
+        yield Static(
+            "inside one of the device's windows that allow a reboot; no user deferral",
+            id="reboot-preview",
+            markup=False,
+        )
+
     def _action_prompt(self, number: int, action: Action) -> Text:
         text = Text(f"{number}  ")
         text.append(action.label)
         if action.command is not None:
-            text.append("   engine: queues a command", "dim")
+            effect = _ENGINE_EFFECT.get(action.command, "engine: queues a command")
+            text.append(f"   {effect}", "dim")
+        else:
+            text.append("   you do it: logs what you did", "dim")
         return text
 
     def on_mount(self) -> None:
@@ -187,6 +240,31 @@ class RemediationScreen(ModalScreen[str | None]):
             resolve.value = False
         self._error("")
 
+    @on(Input.Changed, "#reboot-at")
+    def _reboot_time_typed(self, event: Input.Changed) -> None:
+        preview = self.query_one("#reboot-preview", Static)
+        if not event.value.strip():
+            preview.update(
+                "inside one of the device's windows that allow a reboot; no user deferral"
+            )
+            return
+        try:
+            at = parse_reboot_time(event.value, self.client_zone, services_of(self.app).clock())
+        except RebootTimeError as exc:
+            preview.update(Text(printable(str(exc)), "italic"))
+            return
+        preview.update(self.reboot_time_text(at))
+
+    def reboot_time_text(self, at: datetime) -> Text:
+        """``→ Fri 27 Nov 23:30 EST client · 04:30 UTC · 05:30 CET you``."""
+        client = at.astimezone(self.client_zone)
+        operator = services_of(self.app).local_zone
+        mine = at.astimezone(operator)
+        text = Text("→ ")
+        text.append(f"{client:%a %d %b %H:%M} {zone_label(at, self.client_zone)} client", "bold")
+        text.append(f" · {at:%H:%M} UTC · {mine:%H:%M} {zone_label(at, operator)} you")
+        return text
+
     # --- saving ----------------------------------------------------------------------------
 
     def request(self) -> RemediationRequest:
@@ -197,8 +275,9 @@ class RemediationScreen(ModalScreen[str | None]):
         note = self.query_one("#note", TextArea).text
         resolve = self.query_one("#resolve", Checkbox).value
         if (action.id in _NOTE_REQUIRED or resolve) and not note.strip():
-            why = "it is the block's reason" if action.id in _NOTE_REQUIRED else "for resolve"
+            why = _REASON.get(action.id, "for resolve")
             raise Refused(f"a note is required ({why})")
+        reboot_at = self._reboot_time(action)
         outcome: str | None = None
         if action.command is None:
             pressed = self.query_one("#outcome", RadioSet).pressed_index
@@ -214,7 +293,28 @@ class RemediationScreen(ModalScreen[str | None]):
             note=note,
             patch_id=patch_id,
             resolve=resolve,
+            reboot_at=reboot_at,
         )
+
+    def _reboot_time(self, action: Action) -> datetime | None:
+        """The "Reboot at" time for "Schedule reboot" (refused when missing or not a time,
+        and when given with another action)."""
+        if not self.asks_reboot_time:
+            return None
+        typed = self.query_one("#reboot-at", Input).value
+        if action.command is not CommandKind.SCHEDULE_REBOOT:
+            if typed.strip():
+                raise Refused(f"the reboot time is only for Schedule reboot, not {action.label}")
+            return None
+        if not typed.strip():
+            raise Refused(
+                f"reboot at: required (client time, {self.client_zone.key}): "
+                "YYYY-MM-DD HH:MM or HH:MM"
+            )
+        try:
+            return parse_reboot_time(typed, self.client_zone, services_of(self.app).clock())
+        except RebootTimeError as exc:
+            raise Refused(f"reboot at: {exc}") from None
 
     def action_save(self) -> None:
         # ctrl+s is a priority binding: it runs ahead of keys still queued for the focused
@@ -248,6 +348,7 @@ class RemediationScreen(ModalScreen[str | None]):
                 note=request.note,
                 patch_id=request.patch_id,
                 resolve=request.resolve,
+                reboot_at=request.reboot_at,
             )
             return result.message
 
@@ -276,6 +377,7 @@ class RemediationScreen(ModalScreen[str | None]):
             or bool(self.query_one("#note", TextArea).text.strip())
             or self.query_one("#outcome", RadioSet).pressed_index not in (-1, 0)
             or self.query_one("#resolve", Checkbox).value
+            or (self.asks_reboot_time and bool(self.query_one("#reboot-at", Input).value.strip()))
         )
 
     def action_cancel(self) -> None:
