@@ -10,6 +10,7 @@ from datetime import UTC, datetime, time
 
 from sqlalchemy import select
 from textual import events
+from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static, TextArea
 
 from patchdesk.domain import CommandKind, CommandState, RebootPolicy, RecurrenceKind
@@ -29,6 +30,17 @@ def burst(app: QueueApp, *keys: str) -> None:
             app.post_message(events.Key(KEY_NAMES.get(key, key), key))
         else:
             app.post_message(events.Key(key, "\t" if key == "tab" else None))
+
+
+async def drained(pilot: Pilot[None], app: QueueApp) -> None:
+    """Wait until every key of the burst has been sent on and handled, and the workers the
+    keys started have finished."""
+    for _ in range(400):
+        await pilot.pause()
+        if not app.keys_waiting and not any(w.is_running for w in app.workers):
+            await settle(pilot)
+            return
+    raise AssertionError("the burst was not handled")
 
 
 def form(app: QueueApp) -> RemediationScreen:
@@ -60,10 +72,10 @@ def nightly_window(database: Database) -> None:
         )
 
 
-async def open_form(pilot: object, app: QueueApp, row: int) -> None:
-    await settle(pilot)  # type: ignore[arg-type]
-    await pilot.press(*["down"] * row, "r")  # type: ignore[attr-defined]
-    await settle(pilot)  # type: ignore[arg-type]
+async def open_form(pilot: Pilot[None], app: QueueApp, row: int) -> None:
+    await settle(pilot)
+    await pilot.press(*["down"] * row, "r")
+    await settle(pilot)
     form(app)
 
 
@@ -76,16 +88,16 @@ async def test_schedule_reboot_at_a_time_typed_in_client_time(database: Database
         label = text_of(app, "#reboot-at-label")
         assert "Reboot at, for 2 Schedule reboot (client time, America/New_York)" in label
         burst(app, "2", "tab", *"23:30")
-        await pilot.pause()
-        await settle(pilot)
-        assert form(app).chosen is not None
-        assert form(app).chosen.id == "schedule_reboot"
+        await drained(pilot, app)
+        chosen = form(app).chosen
+        assert chosen is not None
+        assert chosen.id == "schedule_reboot"
         assert form(app).query_one("#reboot-at", Input).value == "23:30"
         assert text_of(app, "#reboot-preview") == (
             "→ Fri 27 Nov 23:30 EST client · 04:30 UTC · 05:30 CET you"
         )
         burst(app, "ctrl+s")
-        await settle(pilot)
+        await drained(pilot, app)
         assert not isinstance(app.screen, RemediationScreen)
     with database.session() as session:
         command = session.scalars(select(OperatorCommand)).one()
@@ -103,10 +115,8 @@ async def test_a_reboot_time_outside_the_windows_keeps_the_form_open(database: D
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await open_form(pilot, app, 1)
-        burst(app, "2", "tab", *"2026-11-28 12:00")
-        await settle(pilot)
-        burst(app, "ctrl+s")
-        await settle(pilot)
+        burst(app, "2", "tab", *"2026-11-28 12:00", "ctrl+s")
+        await drained(pilot, app)
         assert text_of(app, "#remediation-error") == (
             "reboot time: Sat 28 Nov 12:00 EST is outside the device's windows; the next one "
             "is nightly Sat 28 Nov 22:00–02:00 EST"
@@ -114,7 +124,7 @@ async def test_a_reboot_time_outside_the_windows_keeps_the_form_open(database: D
         field = form(app).query_one("#reboot-at", Input)
         field.value = ""
         burst(app, "ctrl+s")
-        await settle(pilot)
+        await drained(pilot, app)
         assert text_of(app, "#remediation-error").startswith(
             "reboot at: required (client time, America/New_York)"
         )
@@ -136,17 +146,15 @@ async def test_exclude_patch_from_the_form_needs_its_reason(database: Database) 
             "4  Install manually   you do it: logs what you did",
             "5  Exclude patch for this device   engine: stops targeting the patch here",
         ]
-        burst(app, "5")
-        await settle(pilot)
-        burst(app, "ctrl+s")
-        await settle(pilot)
+        burst(app, "5", "ctrl+s")
+        await drained(pilot, app)
         assert text_of(app, "#remediation-error") == (
             "a note is required (it is the exclusion's reason)"
         )
         form(app).query_one("#note", TextArea).focus()
         await pilot.pause()
         burst(app, *"breaks the imaging driver", "ctrl+s")
-        await settle(pilot)
+        await drained(pilot, app)
         assert not isinstance(app.screen, RemediationScreen)
     with database.session() as session:
         command = session.scalars(select(OperatorCommand)).one()
