@@ -127,3 +127,11 @@ def test_schedule_reboot_at_a_client_time(msp: Msp, capsys: pytest.CaptureFixtur
         datetime(2026, 11, 28, 4, 30, tzinfo=UTC),
     )
     assert document["message"].endswith("the engine reboots it then")
+    assert act(msp, capsys, "exceptions", "show", eid, "--now", AT) == 0
+    shown = capsys.readouterr().out
+    assert (
+        "schedule_reboot  queued  by alice at 2026-11-27 14:00 UTC, for 2026-11-28 04:30 UTC"
+        in (shown)
+    )
+    assert "  contact_user         Contact user  [your own work: logs what you did]" in shown
+    assert "  schedule_reboot      Schedule reboot  [engine: schedule_reboot]" in shown

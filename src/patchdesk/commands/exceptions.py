@@ -297,6 +297,7 @@ def detail_document(detail: ExceptionDetail, now: datetime) -> dict[str, Any]:
                 "requested_at": _iso(command.requested_at),
                 "started_at": _iso(command.started_at),
                 "completed_at": _iso(command.completed_at),
+                "not_before": _iso(command.not_before),
                 "result": command.result,
             }
             for command in detail.commands
@@ -351,6 +352,7 @@ def detail_lines(detail: ExceptionDetail, now: datetime) -> list[str]:
         f"  {command.id}  {command.kind.value}"
         + (f" {p(command.patch)}" if command.patch else "")
         + f"  {command.state.value}  by {p(command.requested_by)} at {_utc(command.requested_at)}"
+        + (f", for {_utc(command.not_before)}" if command.not_before else "")
         + (f"  {p(command.result)}" if command.result else "")
         for command in detail.commands
     ] or ["  (none)"]
