@@ -176,6 +176,24 @@ def test_exclude_patch_needs_a_reason_and_the_patch_when_there_are_several(
         )
     with pytest.raises(ops.Refused, match="has 2 patches: choose the one for exclude_patch"):
         ops.log_remediation(database, exception_id, "alice", "exclude_patch", now=NOW, note="x")
+    with database.session() as session:  # one of them installed fine: excluding it is no use
+        installed = session.scalars(
+            select(DevicePatch).where(
+                DevicePatch.device_id == fleet.devices["DC01"],
+                DevicePatch.patch_id == fleet.patches["KB5044281"],
+            )
+        ).one()
+        installed.state = MissingPatchState.INSTALLED
+    with pytest.raises(ops.Refused, match="KB5044281 is installed on this device: nothing to"):
+        ops.log_remediation(
+            database,
+            exception_id,
+            "alice",
+            "exclude_patch",
+            now=NOW,
+            note="x",
+            patch_id=fleet.patches["KB5044281"],
+        )
     assert counts(database) == before
 
 

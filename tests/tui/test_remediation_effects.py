@@ -144,7 +144,7 @@ async def test_exclude_patch_from_the_form_needs_its_reason(database: Database) 
             "2  Clear update cache   you do it: logs what you did",
             "3  Free disk space   you do it: logs what you did",
             "4  Install manually   you do it: logs what you did",
-            "5  Exclude patch for this device   engine: stops targeting the patch here",
+            "5  Exclude patch for this device   engine: stops targeting it here",
         ]
         burst(app, "5", "ctrl+s")
         await drained(pilot, app)

@@ -59,7 +59,7 @@ _REASON = {
 # What an action does beyond its log line, shown beside it in the list.
 _ENGINE_EFFECT = {
     CommandKind.SCHEDULE_REBOOT: "engine: reboots at the time below",
-    CommandKind.EXCLUDE_PATCH: "engine: stops targeting the patch here",
+    CommandKind.EXCLUDE_PATCH: "engine: stops targeting it here",
 }
 
 

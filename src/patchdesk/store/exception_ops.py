@@ -48,7 +48,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import CommandKind, CommandState, ExceptionState
+from patchdesk.domain import CommandKind, CommandState, ExceptionState, MissingPatchState
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
 from patchdesk.engine.reboot_times import RebootTimeError, check_reboot_time
 from patchdesk.store import operator_input as clean
@@ -56,7 +56,7 @@ from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import find_active
-from patchdesk.store.models import Device, OperatorCommand, Patch, PatchException
+from patchdesk.store.models import Device, DevicePatch, OperatorCommand, Patch, PatchException
 from patchdesk.store.operator_input import Refused
 from patchdesk.store.reboot_windows import device_reboot_windows
 
@@ -524,10 +524,22 @@ def _command(
 
 
 def _check_not_excluded(session: Session, row: PatchException, patch_id: int) -> None:
+    """Refused when the patch is excluded on the device already, or installed there (an
+    exclusion would change nothing)."""
+    patch = session.get_one(Patch, patch_id)
+    state = session.scalar(
+        select(DevicePatch.state).where(
+            DevicePatch.device_id == row.device_id, DevicePatch.patch_id == patch_id
+        )
+    )
+    if state is MissingPatchState.INSTALLED:
+        raise Refused(
+            f"{patch.vendor_id} is installed on this device: nothing to exclude (choose the "
+            "patch that failed)"
+        )
     found = find_active(session, row.device_id, patch_id)
     if found is None:
         return
-    patch = session.get_one(Patch, patch_id)
     raise Conflict(
         f"{patch.vendor_id} is excluded on this device already (exclusion {found.id}, by "
         f"{found.excluded_by} at {found.excluded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)",
