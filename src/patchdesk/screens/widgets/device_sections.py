@@ -316,13 +316,16 @@ def exclusions_text(detail: DeviceDetail, *, width: int | None = None) -> Text:
         )
         if item.exception_id is not None:
             line.append(f" (exception #{item.exception_id})", "dim")
+        put(text, line, width)
         if not item.active and item.lifted_at is not None:
-            line.append(
-                f" · lifted by {printable(item.lifted_by or '?')} "
+            line = Text(
+                f"    lifted by {printable(item.lifted_by or '?')} "
                 f"{item.lifted_at.astimezone(UTC):%m-%d %H:%M} UTC",
                 "dim",
             )
-        put(text, line, width)
+            if item.lift_note.strip():
+                line.append(f": {printable(' '.join(item.lift_note.split()))}", "dim")
+            put(text, line, width)
         if item.reason.strip():
             for reason in printable_multiline(item.reason).strip().splitlines():
                 text.append(f"    {reason}\n", "italic")
@@ -420,7 +423,7 @@ def device_log_text(detail: DeviceDetail) -> Text:
     heading(
         text,
         "Device log",
-        "records about the device itself: retries, maintenance mode, exclusions lifted",
+        "about the device itself: retries, maintenance, exclusions lifted",
     )
     if not detail.device_log:
         text.append("nothing logged about the device itself\n", "dim")
