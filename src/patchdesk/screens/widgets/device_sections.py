@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
-from patchdesk.domain import ExceptionState, MissingPatchState, Role, TargetState
+from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
@@ -259,7 +259,9 @@ def exception_lines(
         text.append(f"{command.state.value}, asked by {printable(command.requested_by)}")
         text.append(f" at {command.requested_at.astimezone(UTC):%m-%d %H:%M} UTC")
         if command.not_before is not None:
-            text.append(f" · reboots at {command.not_before.astimezone(UTC):%m-%d %H:%M} UTC")
+            when = f"{command.not_before.astimezone(UTC):%m-%d %H:%M} UTC"
+            waiting = command.state is CommandState.QUEUED
+            text.append(f" · reboots at {when}" if waiting else f" · scheduled for {when}")
         if command.result.strip():
             text.append(f" · {printable(command.result)}")
         text.append("\n")
