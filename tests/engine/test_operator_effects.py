@@ -43,6 +43,7 @@ from patchdesk.store.reboot_windows import device_reboot_windows
 from tests.conftest import NOW
 from tests.engine import test_lifecycle
 from tests.engine.fakefleet import PATCH
+from tests.engine.test_crash_safety import Injector
 from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, ws
 
 world = test_lifecycle.world  # the scripted fleet's fixture
@@ -373,3 +374,25 @@ def test_the_simulator_reboots_at_the_scheduled_time(database: Database) -> None
     assert target.state is TargetState.VERIFIED
     assert booted is not None
     assert booted > at
+
+
+def test_a_scheduled_reboot_killed_at_every_write_is_sent_once(world: World) -> None:
+    """The step that carries the scheduled reboot out dies at each of its writes in turn and
+    is run again at the same instant: the device is asked to reboot once (the same
+    idempotency key), and the command ends done."""
+    failed = reboot_exception(world)
+    at = WINDOW_OPENS + timedelta(days=1, hours=1)
+    ops.log_remediation(
+        world.db, failed.id, "alice", "schedule_reboot", now=world.now, reboot_at=at
+    )
+    before = world.fleet.reboot_count["cid-FRONT01"]
+    world.now = at - timedelta(minutes=2)
+    injector = Injector(world)
+    injector.run(world, 20)
+    assert injector.crashes > 0
+    assert world.fleet.reboot_count["cid-FRONT01"] == before + 1
+    (command,) = commands(world.db)
+    assert (command.state, command.completed_at) == (CommandState.DONE, at)
+    assert world.target("FRONT01").state is TargetState.VERIFIED
+    with world.db.session() as session:
+        assert verify_chain(session).ok
