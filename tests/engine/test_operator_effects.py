@@ -6,7 +6,7 @@ verified as any other. On the scripted fleet of ``test_lifecycle`` and on the si
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +17,8 @@ from patchdesk.domain import (
     CommandState,
     ExceptionState,
     FailureClass,
+    RebootPolicy,
+    RecurrenceKind,
     Severity,
     TargetState,
 )
@@ -396,3 +398,34 @@ def test_a_scheduled_reboot_killed_at_every_write_is_sent_once(world: World) -> 
     assert world.target("FRONT01").state is TargetState.VERIFIED
     with world.db.session() as session:
         assert verify_chain(session).ok
+
+
+def test_a_scheduled_reboot_takes_the_check_in_timeout_of_its_window(world: World) -> None:
+    """The reboot happens in a window other than the one the device failed in: its check-in
+    deadline is that window's (45 minutes), not the first one's (30)."""
+    failed = reboot_exception(world)
+    with world.db.writer() as session:
+        nightly = session.scalars(select(MaintenanceWindow)).one()
+        nightly.reboot_policy = RebootPolicy.NEVER  # no reboots in it any more
+        session.add(
+            MaintenanceWindow(
+                client_id="acme",
+                name="reboots",
+                recurrence=RecurrenceKind.WEEKLY,
+                weekdays=["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                start_time=time(7, 0),
+                duration_minutes=60,
+                reboot_policy=RebootPolicy.ALWAYS,
+                checkin_timeout_minutes=45,
+                max_concurrent=5,
+                updated_at=world.now,
+            )
+        )
+    at = WINDOW_OPENS + timedelta(days=1, hours=5, minutes=30)  # 07:30 tomorrow
+    ops.log_remediation(
+        world.db, failed.id, "alice", "schedule_reboot", now=world.now, reboot_at=at
+    )
+    world.now = at
+    world.run(1)
+    target = world.target("FRONT01")
+    assert (target.reboot_requested_at, target.checkin_deadline) == (at, at + timedelta(minutes=45))

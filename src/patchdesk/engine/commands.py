@@ -33,7 +33,7 @@ from patchdesk.domain import (
 )
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, RebootOutcome
-from patchdesk.engine.reboot_times import slot_at
+from patchdesk.engine.reboot_times import Slot, slot_at
 from patchdesk.engine.report import StepReport
 from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
@@ -138,10 +138,12 @@ def _run(
         sent_at = _reboot(session, connector, command, device, target, now, config)
         return f"reboot sent at {sent_at:%H:%M} UTC; waiting for the device to come back"
     if command.kind is CommandKind.SCHEDULE_REBOOT:
-        _check_schedule(session, command, exception, device, now)
+        slot = _check_schedule(session, command, exception, device, now)
         if target is None:
             raise CommandFailed("no deployment target for this device")
-        sent_at = _reboot(session, connector, command, device, target, now, config)
+        sent_at = _reboot(
+            session, connector, command, device, target, now, config, slot.checkin_timeout_minutes
+        )
         return (
             f"reboot sent at {sent_at:%H:%M} UTC as scheduled; waiting for the device to come back"
         )
@@ -239,8 +241,11 @@ def _reboot(
     target: Target,
     now: datetime,
     config: EngineConfig,
+    checkin_timeout_minutes: int | None = None,
 ) -> datetime:
-    """Reboot the device now, no deferral, and follow the target's reboot; when it was sent."""
+    """Reboot the device now, no deferral, and follow the target's reboot; when it was sent.
+    The check-in timeout is the given one (the window the reboot happens in), else that of
+    the target's window."""
     assert device.connector_id is not None
     key = f"pd-cmd{command.id}-reboot"
     result = connector.reboot(
@@ -248,8 +253,10 @@ def _reboot(
     )
     if result.outcome is not RebootOutcome.ACCEPTED:
         raise CommandFailed(f"reboot not sent: device is {result.outcome.value}")
-    window = _window(session, target)
-    timeout = window.checkin_timeout_minutes if window else 30
+    timeout = checkin_timeout_minutes
+    if timeout is None:
+        window = _window(session, target)
+        timeout = window.checkin_timeout_minutes if window else 30
     target.reboot_requested_at = result.at
     target.reboot_deadline = result.at + config.reboot_timeout
     target.checkin_deadline = result.at + timedelta(minutes=timeout)
@@ -265,18 +272,21 @@ def _check_schedule(
     exception: PatchException | None,
     device: Device,
     now: datetime,
-) -> None:
-    """A scheduled reboot goes ahead only for an unresolved exception, inside a window."""
+) -> Slot:
+    """A scheduled reboot goes ahead only for an unresolved exception, inside a window (the
+    slot it happens in)."""
     if exception is not None and exception.state is ExceptionState.RESOLVED:
         raise CommandFailed(f"not rebooted: exception {exception.id} was resolved meanwhile")
     found = device_reboot_windows(session, device.id)
     windows = found.windows if found is not None else ()
-    if slot_at(windows, now) is None:
+    slot = slot_at(windows, now)
+    if slot is None:
         due = command.not_before or now
         raise CommandFailed(
             f"not rebooted: {now:%Y-%m-%d %H:%M} UTC is outside the device's reboot windows "
             f"(it was scheduled for {due:%Y-%m-%d %H:%M} UTC); schedule it again"
         )
+    return slot
 
 
 def _exclude(session: Session, command: OperatorCommand, device: Device, now: datetime) -> str:

@@ -40,11 +40,13 @@ class RebootTimeError(ValueError):
 
 @dataclass(frozen=True)
 class RebootWindow:
-    """A window of the device during which it may be rebooted."""
+    """A window of the device during which it may be rebooted (with its check-in timeout:
+    how long after the reboot the device has to check in)."""
 
     name: str
     spec: WindowSpec
     zone: ZoneInfo
+    checkin_timeout_minutes: int = 30
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Slot:
 
     window: str
     occurrence: Occurrence
+    checkin_timeout_minutes: int = 30
 
 
 def parse_reboot_time(text: str, zone: ZoneInfo, now: datetime) -> datetime:
@@ -119,7 +122,7 @@ def slot_at(windows: Iterable[RebootWindow], at: datetime) -> Slot | None:
     """The occurrence of a reboot window open at ``at`` (the one ending last, when several
     are), or None."""
     found = [
-        Slot(window.name, occurrence)
+        Slot(window.name, occurrence, window.checkin_timeout_minutes)
         for window in windows
         for occurrence in occurrences(window.spec, window.zone, at, at + timedelta(seconds=1))
         if occurrence.is_open(at)
@@ -131,7 +134,7 @@ def next_slots(windows: Sequence[RebootWindow], after: datetime, count: int = 3)
     """The first ``count`` occurrences of the reboot windows that end after ``after`` (one
     open at ``after`` included), by start."""
     found = [
-        Slot(window.name, occurrence)
+        Slot(window.name, occurrence, window.checkin_timeout_minutes)
         for window in windows
         for occurrence in next_occurrences(window.spec, window.zone, after, count)
     ]

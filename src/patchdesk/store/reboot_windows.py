@@ -51,7 +51,7 @@ def device_reboot_windows(session: Session, device_id: int) -> DeviceRebootWindo
         hostname=device.hostname,
         zone=zone,
         windows=tuple(
-            RebootWindow(window.name, spec_of(window), zone)
+            RebootWindow(window.name, spec_of(window), zone, window.checkin_timeout_minutes)
             for window in windows
             if applies(window, device.role, device.tags, site)
         ),
