@@ -121,6 +121,16 @@ async def settle(pilot: Pilot[None]) -> None:
     raise AssertionError("the queue did not settle")
 
 
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Wait (on the app's messages, never on a clock) until ``condition()`` holds."""
+    for _ in range(200):
+        if condition():
+            return
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    raise AssertionError(f"never happened: {what}")
+
+
 def rows(app: App[None]) -> list[str]:
     """The hostnames in the table's window, in order."""
     table = queue_screen(app).query_one(QueueTable)
