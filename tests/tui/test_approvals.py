@@ -743,10 +743,10 @@ async def test_a_saving_form_leaves_from_the_top_once_saved(
             screen = await open_approvals(pilot)
             await select_patch(pilot, KB)
             await pilot.press("b", *"breaks the imaging bridge", "ctrl+s")
-            await until(pilot, lambda: form(app).saving, "saving")
+            await until(pilot, lambda: "saving" in form_error(app), "saving")
             await pilot.press("escape")
-            await until(pilot, lambda: "esc cannot stop it" in form_error(app), "told")
             assert isinstance(app.screen, BlockForm)
+            await until(pilot, lambda: "esc cannot stop it" in form_error(app), "told")
         finally:
             held.set()
         await settle(pilot)
