@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from textual import events
 from textual.app import App
+from textual.keys import _character_to_key, key_to_character
 from textual.pilot import Pilot
 
 from patchdesk.domain import ExceptionState, FailureClass
+from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.handover import HandoverPanel
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.services import Services
@@ -24,7 +27,7 @@ from tests.exception_seed import Seeded, add_exception, seed_fleet
 ZONE = ZoneInfo("Europe/Berlin")
 
 
-class QueueApp(App[None]):
+class QueueApp(BurstApp):
     """Just the queue screen on ``services`` (the real app reaches it as mode "queue")."""
 
     def __init__(self, services: Services) -> None:
@@ -130,6 +133,17 @@ async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) ->
             return
         await pilot.pause()
     raise AssertionError(f"never happened: {what}")
+
+
+def burst(app: App[None], *keys: str) -> None:
+    """Post ``keys`` at once, as the terminal's reader delivers a paste or fast typing over
+    SSH: each character as the key a terminal names it (" " is "space"), key names (tab,
+    enter, ctrl+s) with the character they carry."""
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(_character_to_key(key), key))
+        else:
+            app.post_message(events.Key(key, key_to_character(key)))
 
 
 def rows(app: App[None]) -> list[str]:

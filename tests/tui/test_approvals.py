@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from textual import events
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 from textual.widgets._toast import Toast
@@ -46,7 +45,7 @@ from patchdesk.store.models import (
 )
 from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld, build_world
 from tests.tui.conftest import OPERATOR, OPERATOR_ZONE
-from tests.tui.queue_fixtures import until
+from tests.tui.queue_fixtures import burst, until
 
 KB = "KB5112300"  # a cumulative update all four devices miss
 MSRT = "KB890830 v5.154"  # the malicious software removal tool, also on all four
@@ -612,12 +611,6 @@ async def test_slash_filters_by_text_once_typing_pauses(world: SimWorld) -> None
 
 
 # --- the forms: focus, typing, staying in front ---------------------------------------------
-
-
-def burst(app: PatchdeskApp, *keys: str) -> None:
-    """Post ``keys`` at once, as a paste or fast typing over SSH delivers them."""
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))
 
 
 def focused_id(app: PatchdeskApp) -> str | None:

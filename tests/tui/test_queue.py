@@ -31,6 +31,7 @@ from tests.conftest import NOW
 from tests.exception_seed import add_exception, get_exception
 from tests.tui.queue_fixtures import (
     QueueApp,
+    burst,
     queue_screen,
     rows,
     seed_queue,
@@ -494,9 +495,3 @@ async def test_a_form_read_in_a_worker_never_opens_over_another_form(
 
 def queue_screen_busy(app: QueueApp) -> bool:
     return any(worker.group == "queue-detail" and worker.is_running for worker in app.workers)
-
-
-def burst(app: QueueApp, *keys: str) -> None:
-    """Post ``keys`` at once, as a paste or fast typing over SSH delivers them."""
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))

@@ -31,6 +31,7 @@ from tests.conftest import NOW
 from tests.exception_seed import counts, get_exception
 from tests.tui.queue_fixtures import (
     QueueApp,
+    burst,
     queue_screen,
     seed_queue,
     services,
@@ -287,12 +288,6 @@ async def test_retry_reaches_the_engine_and_the_queue_shows_its_result(
 
 
 # --- keys in bursts: nothing misrouted, nothing dropped ------------------------------------
-
-
-def burst(app: QueueApp, *keys: str) -> None:
-    """Post ``keys`` at once, as a paste or fast typing over SSH delivers them."""
-    for key in keys:
-        app.post_message(events.Key(key, key if len(key) == 1 else None))
 
 
 SLOTS = {

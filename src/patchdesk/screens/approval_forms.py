@@ -159,7 +159,7 @@ class ApprovalForm(FormScreen[str | None]):
 
     # --- saving ----------------------------------------------------------------------------
 
-    def _save(self) -> None:
+    def action_save(self) -> None:
         if self.saving or not self.is_active:
             return
         if self.services.readonly:

@@ -62,8 +62,8 @@ def type_into(field: Input | TextArea, text: str) -> None:
 
 class FormScreen(ModalScreen[ResultT]):
     """Base of the forms (see the module's docstring). Subclasses set ``AUTO_FOCUS`` to their
-    first field's selector and ``TYPING_FIELD`` to their text field's, bind ``ctrl+s`` to
-    ``save`` and give ``_save``; call ``finish`` (not ``dismiss``) to leave with a result."""
+    first field's selector and ``TYPING_FIELD`` to their text field's; call ``finish`` (not
+    ``dismiss``) to leave with a result, and keep ``saving`` set while a save runs."""
 
     AUTO_FOCUS: ClassVar[str | None] = "Input, TextArea"
     TYPING_FIELD: ClassVar[str] = "Input, TextArea"
@@ -109,16 +109,7 @@ class FormScreen(ModalScreen[ResultT]):
         self.set_focus(field)
         type_into(field, event.character)
 
-    # --- saving, leaving -------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        # ctrl+s is a priority binding: it runs ahead of keys still queued for the focused
-        # field (a paste, or fast typing over SSH, followed at once by ctrl+s). Save once
-        # those keys are in, or the text loses its end.
-        (self.focused or self).call_later(self._save)
-
-    def _save(self) -> None:  # pragma: no cover - every form overrides it
-        raise NotImplementedError
+    # --- leaving ---------------------------------------------------------------------------
 
     def finish(self, result: ResultT | None) -> None:
         """Dismiss with ``result`` now if the form is in front, else once it is again."""

@@ -170,7 +170,9 @@ class NoteModal(FormScreen[str | None]):
     def text(self) -> str:
         return self.query_one("#note-text", TextArea).text
 
-    def _save(self) -> None:
+    def action_save(self) -> None:
+        # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
+        # (screens/burst.py), so the note keeps its end.
         if self.saving or not self.is_active:
             return
         text = self.text

@@ -301,7 +301,9 @@ class RemediationScreen(FormScreen[str | None]):
             resolve=resolve,
         )
 
-    def _save(self) -> None:
+    def action_save(self) -> None:
+        # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
+        # (screens/burst.py), so the note keeps its end.
         if self.saving or not self.is_active:
             return
         try:
