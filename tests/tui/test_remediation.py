@@ -322,9 +322,7 @@ async def test_engine_action_tab_tab_and_a_typed_note_in_one_burst(database: Dat
         assert form(app).detail.exception.id == queue.offline
         burst(app, "1", "tab", "tab", *"called site ext 214", "ctrl+s")
         await confirming(pilot)
-        assert confirm_line(app) == (
-            "Wake-on-LAN · outcome queued (the engine runs it) · note “called site ext 214”"
-        )
+        assert confirm_line(app) == ("Wake-on-LAN · outcome queued · note “called site ext 214”")
         await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, (RemediationScreen, LogConfirm))

@@ -7,7 +7,7 @@ key picks the action (arrows and ``enter`` always do). Actions the engine carrie
 until the engine reports.
 
 The fields, in Tab order, are the same whatever action is chosen: action, outcome, the
-patch (only for an exception with several patches), note, resolve. A field the chosen
+patch (only for a regression with several patches), note, resolve. A field the chosen
 action fixes shows what it is instead (an engine action's outcome "queued"), and stays a
 Tab stop. Text typed at a control goes into the note (``FormScreen``).
 
@@ -88,7 +88,7 @@ def confirm_text(action: Action, request: RemediationRequest, patch: str | None)
     text = Text()
     text.append(action.label, "bold")
     if request.outcome is None:
-        text.append(f" · outcome {ENGINE_OUTCOME} (the engine runs it)")
+        text.append(f" · outcome {ENGINE_OUTCOME}")
     else:
         text.append(f" · outcome {request.outcome}")
     if patch is not None:
@@ -164,8 +164,9 @@ class RemediationScreen(FormScreen[str | None]):
 
     @property
     def patch_choice(self) -> bool:
-        """The exception has several patches: the patch is a field (for every action)."""
-        return len(self.detail.patches) > 1
+        """The exception has several patches and an action of its class acts on one: the
+        patch is a field (whatever the action chosen)."""
+        return len(self.detail.patches) > 1 and any(a.id in _PATCH_ACTIONS for a in self.actions)
 
     # --- the form --------------------------------------------------------------------------
 
@@ -203,11 +204,11 @@ class RemediationScreen(FormScreen[str | None]):
                 yield FixedValue(
                     "the chosen action is not on one patch", id="patch-fixed", markup=False
                 )
-            yield Static("Note", classes="label", markup=False)
+            yield Static("Note (text typed at any field lands here)", classes="label", markup=False)
             yield TextArea(id="note", soft_wrap=True)
             yield Checkbox(Text("Resolve it as well (the note says what fixed it)"), id="resolve")
             yield FixedValue(
-                "Resolve: not with an engine action (resolve once the queue shows its result)",
+                "Resolve: not with an engine action (resolve once its result shows)",
                 id="resolve-fixed",
                 markup=False,
             )
