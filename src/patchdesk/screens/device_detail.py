@@ -40,6 +40,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ExceptionState, FailureClass
+from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
@@ -435,7 +436,8 @@ class DeviceDetailScreen(Screen[None]):
                 self.notify(printable(result), markup=False)
                 self.refresh_now()
 
-        self.app.push_screen(RemediationScreen(detail), saved)
+        # Read in a worker: another screen may be in front by now; it stays there.
+        push_if_in_front(self, RemediationScreen(detail), saved, what="the remediation form")
 
     def action_retry(self) -> None:
         detail = self._writable()
