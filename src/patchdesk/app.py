@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.events import Resize
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 
 from patchdesk.demo import DemoDatabase
 from patchdesk.engine.live import LiveEngine
@@ -33,6 +33,7 @@ from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
+from patchdesk.screens.form_screen import FINISH_FIRST, FormScreen, open_form
 from patchdesk.screens.goto import GOTO_COMMANDS, goto
 from patchdesk.screens.help import ActiveKey, HelpEntry, HelpScreen, help_entries
 from patchdesk.screens.palette import PatchdeskCommands
@@ -210,28 +211,21 @@ class PatchdeskApp(BurstApp):
         stacked on it earlier (a device page, a client) close when it is shown this way,
         not when it is left: a client opened from a device page still walks back to that
         page with ``esc`` (the client screen switches back to its mode). Refused while a
-        modal (a form, a question) waits for an answer: the palette can run a command over
-        one, and what was typed in it must not vanish into a hidden stack."""
-        if self._too_small is not None or self._modal_waiting():
+        form is open (``open_form``): what was typed in it must not vanish into a hidden
+        stack (a digit typed into a form is text, not this key)."""
+        if self._too_small is not None:
+            return
+        if open_form(self) is not None:
+            self.notify(FINISH_FIRST, severity="warning", markup=False)
             return
         if mode != self.current_mode:
             self.switch_mode(mode)
         self._pop_to_root()
 
-    def _modal_waiting(self) -> bool:
-        """True, saying so, while a modal (a form, a question) waits for an answer: the
-        palette runs over one, and a screen shown now would hide it with what was typed."""
-        if not isinstance(self.screen, ModalScreen):
-            return False
-        self.notify(
-            "Finish or close this window first (esc closes it).", severity="warning", markup=False
-        )
-        return True
-
     def _pop_to_root(self) -> None:
-        """Close the current mode's stacked screens down to its root; a modal met on the
-        way (a form left open by a path that bypassed the mode keys) stays, shown."""
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+        """Close the current mode's stacked screens down to its root (a help, a question
+        left open close unanswered); a form met on the way stays, shown with its text."""
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, FormScreen):
             self.pop_screen()
 
     def help_entries(self) -> list[HelpEntry]:
@@ -293,13 +287,18 @@ class PatchdeskApp(BurstApp):
         self.run_command(command)
 
     def run_command(self, command: Command) -> None:
-        """Run a parsed ``:`` command (also the palette's entry point)."""
+        """Run a parsed ``:`` command (also the palette's entry point). While a form is open
+        (the palette opens over it) no mode is switched and no page opened: the form would
+        vanish while it still holds what was typed."""
         name, argument = command.name, command.argument
+        if (name in MODE_COMMANDS or name in GOTO_COMMANDS) and open_form(self) is not None:
+            self.notify(FINISH_FIRST, severity="warning", markup=False)
+            return
         if name in MODE_COMMANDS:
             self.action_show_mode(name)
         elif name in GOTO_COMMANDS:
             opener = goto(name)
-            if opener is not None and not self._modal_waiting():
+            if opener is not None:
                 opener(self, argument)
         elif name == "theme":
             self.choose_theme(argument)

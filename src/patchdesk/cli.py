@@ -16,17 +16,17 @@ from patchdesk.commands.db import db
 from patchdesk.commands.engine import engine
 from patchdesk.commands.exceptions import exceptions, remediate
 from patchdesk.commands.exceptions_export import export as exceptions_export
+from patchdesk.commands.exclusions import exclusions
 from patchdesk.commands.handover import handover
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.metrics import metrics
-from patchdesk.commands.options import database_url_from
 from patchdesk.commands.policy import policy
 from patchdesk.commands.report import report
 from patchdesk.commands.simulate import simulate
 from patchdesk.commands.tui import demo, open_tui
 from patchdesk.commands.windows import windows
-from patchdesk.settings import load_settings
-from patchdesk.store.db import DatabaseError
+from patchdesk.settings import MissingConfigFile, load_settings
+from patchdesk.store.db import BadDatabaseUrl, DatabaseError, NoDatabase, database_url_from
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,6 +86,7 @@ cli.add_command(engine)
 exceptions.add_command(exceptions_export)
 cli.add_command(exceptions)
 cli.add_command(remediate)
+cli.add_command(exclusions)
 cli.add_command(metrics)
 cli.add_command(report)
 cli.add_command(handover)
@@ -112,6 +113,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         for line in _settings_problems(exc):
             click.echo(line, err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (MissingConfigFile, BadDatabaseUrl, NoDatabase) as exc:
+        click.echo(f"patchdesk: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except DatabaseError as exc:
         click.echo(f"patchdesk: {exc}", err=True)

@@ -21,6 +21,7 @@ from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.clients import ClientDetailScreen, ClientsScreen
 from patchdesk.screens.command_grammar import Command
 from patchdesk.screens.device_detail import DeviceDetailScreen
+from patchdesk.screens.form_screen import FINISH_FIRST
 from patchdesk.screens.handover import NoteModal
 from patchdesk.screens.help import HelpEntry, HelpGroup, HelpScreen
 from patchdesk.screens.queue import QueueScreen
@@ -58,7 +59,7 @@ def help_entries(app: Any) -> list[HelpEntry]:
 
 def refusals(app: Any) -> int:
     """How many times the app said a form must be closed first."""
-    return sum("Finish or close this window first" in n.message for n in app._notifications)
+    return sum(n.message == FINISH_FIRST for n in app._notifications)
 
 
 def question_text(app: Any) -> str:

@@ -22,6 +22,9 @@ CORE_MODULES = [
     "patchdesk.store.exception_views",
     "patchdesk.store.handover",
     "patchdesk.store.client_views",
+    "patchdesk.store.exclusions",
+    "patchdesk.store.reboot_windows",
+    "patchdesk.engine.reboot_times",
     "patchdesk.settings",
     "patchdesk.domain",
 ]

@@ -63,8 +63,8 @@ def approvals(
     """
     if ctx.invoked_subcommand is not None:
         return
-    now = _parse_at(at_text) if at_text else datetime.now(UTC)
     database = get_context().database()
+    now = _parse_at(at_text) if at_text else get_context().now()
     with database.session() as session:
         if client_id is not None and client_id not in client_ids(session):
             raise BadInput(_unknown_client(client_id, client_ids(session)))
@@ -269,8 +269,8 @@ def _parse_until(text: str, client_id: str) -> datetime:
 
 
 def _record(request: DecisionRequest) -> None:
-    now = datetime.now(UTC)
     database = get_context().database()
+    now = get_context().now()
     try:
         with database.writer() as session:
             recorded = record_decision(session, request, now=now)
@@ -358,7 +358,7 @@ def blocklist_remove(patch_id: str, reason: str) -> None:
 def _change_blocklist(change: Callable[..., BlocklistChange], patch_id: str, reason: str) -> None:
     try:
         with get_context().database().writer() as session:
-            done = change(session, patch_id, reason, _operator(), now=datetime.now(UTC))
+            done = change(session, patch_id, reason, _operator(), now=get_context().now())
     except DecisionError as exc:
         raise BadInput([f"patchdesk: {problem}" for problem in exc.problems]) from exc
     click.echo(printable(done.note))

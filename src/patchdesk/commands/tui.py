@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 
 import click
 import platformdirs
+from sqlalchemy.engine import URL, make_url
 
-from patchdesk.commands.context import CliContext, get_context
+from patchdesk.commands.context import BadInput, CliContext, get_context
 from patchdesk.demo import (
     DEMO_CLIENTS,
     DEMO_DEVICES,
@@ -23,6 +24,7 @@ from patchdesk.demo import (
     load_demo,
 )
 from patchdesk.settings import APP_NAME
+from patchdesk.store.db import database_url_from, sqlite_file
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
 
@@ -51,7 +53,7 @@ def _log_to_file() -> Path:
 def load_demo_msp(ctx: CliContext, seed: int, launch: datetime | None = None) -> SimulatedMsp:
     """Put the demo MSP (first windows open, others opening within minutes of ``launch``)
     into the context's database."""
-    return load_demo(ctx.database(), seed, launch or datetime.now(UTC))
+    return load_demo(ctx.database(create=True), seed, launch or datetime.now(UTC))
 
 
 def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
@@ -82,19 +84,30 @@ def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
 
 def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) -> None:
     """The UI on the configured database, the engine running beside it (none when
-    ``readonly``: a read-only UI writes nothing, the engine's steps included)."""
+    ``readonly``: a read-only UI writes nothing, the engine's steps included).
+
+    Only the default database (the user data directory's, named by no flag or setting) is
+    created when missing, on the first run; a named one must exist. On a simulated database
+    (the demo's, ``patchdesk simulate``'s) the UI runs no engine and its clock is the one the
+    database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+    from patchdesk.engine.live import RecordedClock, simulated_now
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
 
+    database = ctx.database(create=ctx.default_database and not readonly)
     _log_to_file()
-    database = ctx.database()
-    engine = None if readonly else _embedded_engine(ctx)
+    with database.session() as session:
+        recorded = simulated_now(session)
+    follower = RecordedClock(database, recorded) if recorded is not None else None
+    engine = None if readonly or follower is not None else _embedded_engine(ctx)
+    clock = follower.now if follower else engine.now if engine else utc_now
     services = Services(
         database=database,
         operator=ctx.settings.operator,
-        clock=engine.now if engine is not None else utc_now,
+        clock=clock,
         local_zone=operator_zone(ctx.settings.timezone),
+        simulated=follower is not None,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
     )
@@ -102,14 +115,19 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         services,
         engine=engine,
         theme=ctx.settings.theme,
+        clock_note="SIMULATED" if follower is not None else "",
         ui_state=default_ui_state_path(),
         keymap=ctx.settings.keys,
     )
+    if follower is not None:
+        follower.start()
     try:
         app.run(mouse=mouse)
     finally:
         if engine is not None:
             engine.stop()
+        if follower is not None:
+            follower.stop()
 
 
 def _open_demo(
@@ -129,8 +147,8 @@ def _open_demo(
     from patchdesk.screens.quit_confirm import QuitAnswer
     from patchdesk.screens.services import Services
 
+    database = ctx.database(create=True)
     _log_to_file()
-    database = ctx.database()
     click.echo(
         f"patchdesk demo: a simulated MSP (seed {seed}, start {launch:%Y-%m-%dT%H:%M}Z); "
         f"running its first {int(HEAD_START.total_seconds() // 60)} minutes …",
@@ -176,12 +194,29 @@ def _parse_start(value: str | None) -> datetime:
     return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
 
 
+def _demo_file(value: str | None, ctx: CliContext) -> Path | None:
+    """The SQLite file the demo is to create: its ``--db``, else the global ``--db``;
+    None: a temporary one."""
+    if value is not None:
+        url = database_url_from(value, "--db")
+    elif ctx.database_url_given:
+        url = ctx.database_url
+    else:
+        return None
+    path = sqlite_file(url)
+    if path is None:
+        where = make_url(url).render_as_string(hide_password=True)
+        raise BadInput(f"patchdesk: the demo needs a new SQLite file, not {where}")
+    return path
+
+
 @click.command()
 @click.option(
     "--db",
     "demo_db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite file for the demo (default: a new temporary file).",
+    metavar="FILE",
+    help="SQLite file for the demo, which must not exist yet (default: a new temporary "
+    "file, deleted when the demo quits unless you keep it then).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Reproduces a demo MSP.")
 @click.option(
@@ -204,7 +239,7 @@ def _parse_start(value: str | None) -> datetime:
     help="Every state-changing action is refused (the demo's engine still runs).",
 )
 def demo(
-    demo_db: Path | None, seed: int, speed: float, start: str | None, mouse: bool, readonly: bool
+    demo_db: str | None, seed: int, speed: float, start: str | None, mouse: bool, readonly: bool
 ) -> None:
     """Open the UI on a fresh simulated MSP (a temporary database unless --db is given).
 
@@ -213,22 +248,27 @@ def demo(
     """
     ctx = get_context()
     launch = _parse_start(start)
-    if demo_db is not None and demo_db.exists():
-        raise click.BadParameter(f"{demo_db} exists; the demo needs a new file", param_hint="--db")
+    kept_file = _demo_file(demo_db, ctx)
+    if kept_file is not None and kept_file.exists():
+        raise click.BadParameter(
+            f"{kept_file} exists; the demo needs a new file", param_hint="--db"
+        )
     # A temporary database lives in a directory of its own, removed when the demo quits
     # unless the technician keeps it (the quit confirmation offers to).
     scratch: Path | None = None
-    if demo_db is None:
+    if kept_file is None:
         scratch = Path(tempfile.mkdtemp(prefix="patchdesk-demo-"))
         database = DemoDatabase(scratch / "demo.db", temporary=True)
     else:
-        database = DemoDatabase(demo_db.resolve(), temporary=False)
+        database = DemoDatabase(kept_file.resolve(), temporary=False)
     path = database.path
-    ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
-    fate = "deleted when the demo quits unless you keep it" if database.temporary else "kept"
-    click.echo(f"patchdesk demo: database {path} ({fate})", err=True)
     keep = False
     try:
+        url = URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+        ctx.settings = ctx.settings.model_copy(update={"database_url": url})
+        ctx.check_creatable()
+        fate = "deleted when the demo quits unless you keep it" if database.temporary else "kept"
+        click.echo(f"patchdesk demo: database {path} ({fate})", err=True)
         keep = _open_demo(
             ctx, database, seed=seed, speed=speed, launch=launch, mouse=mouse, readonly=readonly
         )

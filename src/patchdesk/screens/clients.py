@@ -570,7 +570,7 @@ def open_client(app: App[Any], client_id: str) -> bool:
     if isinstance(app.screen, TooSmallScreen):
         app.notify("The terminal is too small to show a client.", severity="warning")
         return False
-    if app.current_mode != MODE:  # refused (a form waits for an answer): the app said why
+    if app.current_mode != MODE:  # refused (a form is open): the app said why
         return False
     # Where esc leads: the mode it was asked from, or where the detail it replaces led.
     return_mode = came_from if came_from != MODE else None

@@ -39,6 +39,7 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.clients import open_client
 from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
+from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.remediation import RemediationScreen
@@ -704,8 +705,10 @@ class QueueScreen(Screen[None]):
         if detail is None:
             self.notify("that exception is gone", severity="warning")
             return
+        # Read in a worker: by now another form (a note) may be in front; it stays there.
         if message.purpose == "detail":
-            self.app.push_screen(ExceptionDetailScreen(detail, self.services.clock()))
+            summary = ExceptionDetailScreen(detail, self.services.clock())
+            push_if_in_front(self, summary, what="the exception summary")
             return
         if detail.exception.state is ExceptionState.RESOLVED:
             self.notify(
@@ -719,7 +722,7 @@ class QueueScreen(Screen[None]):
                 self.notify(printable(result), markup=False)
                 self._poll()
 
-        self.app.push_screen(RemediationScreen(detail), saved)
+        push_if_in_front(self, RemediationScreen(detail), saved, what="the remediation form")
 
     def _write(self, operation: Callable[[Services], ops.OpResult]) -> None:
         self._write_worker(operation)
