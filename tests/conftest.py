@@ -107,8 +107,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def _isolated_config(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No test reads the developer's own config file or database."""
+    """No test reads the developer's own config file or database, and every test runs as
+    the login ``root`` whoever runs the suite (a shared login: a test that writes as an
+    operator names one)."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("LOGNAME", "root")  # getpass.getuser() reads LOGNAME first
     monkeypatch.setenv("PATCHDESK_CONFIG", str(home / "config.toml"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
+from patchdesk.commands.identity import acting_operator
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day, until_from_text
 from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows
@@ -255,7 +256,7 @@ def emergency(client_id: str, patch_id: str, hostnames: tuple[str, ...], reason:
 
 
 def _operator() -> str:
-    return get_context().settings.operator
+    return acting_operator()
 
 
 def _parse_until(text: str, client_id: str) -> datetime:
@@ -356,9 +357,10 @@ def blocklist_remove(patch_id: str, reason: str) -> None:
 
 
 def _change_blocklist(change: Callable[..., BlocklistChange], patch_id: str, reason: str) -> None:
+    operator = _operator()
     try:
         with get_context().database().writer() as session:
-            done = change(session, patch_id, reason, _operator(), now=datetime.now(UTC))
+            done = change(session, patch_id, reason, operator, now=datetime.now(UTC))
     except DecisionError as exc:
         raise BadInput([f"patchdesk: {problem}" for problem in exc.problems]) from exc
     click.echo(printable(done.note))
