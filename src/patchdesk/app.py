@@ -32,6 +32,7 @@ from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.goto import GOTO_COMMANDS, goto
 from patchdesk.screens.help import HelpEntry, HelpScreen
+from patchdesk.screens.operator_prompt import ask_operator_name
 from patchdesk.screens.palette import PatchdeskCommands
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
 from patchdesk.screens.quit_confirm import QuitScreen
@@ -152,6 +153,7 @@ class PatchdeskApp(App[None]):
             )
         self._apply_keymap()
         await self.switch_mode("board")
+        ask_operator_name(self)  # a shared login (root ...): who is at the keyboard?
         if self.engine is not None:
             self.engine.start()
         self._check_size(*self.size)

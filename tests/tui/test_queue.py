@@ -14,6 +14,7 @@ from textual.widgets import Static
 from textual.widgets._toast import Toast
 
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
+from patchdesk.screens.exception_forms import EscalateModal
 from patchdesk.screens.handover import HandoverPanel, NoteModal
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
@@ -26,6 +27,13 @@ from patchdesk.store.models import HandoverNote, OperatorCommand
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, get_exception
 from tests.tui.queue_fixtures import QueueApp, queue_screen, rows, seed_queue, services, settle
+
+
+def burst(app: QueueApp, text: str) -> None:
+    """Keys posted at once (a paste, fast typing over SSH); ``\r`` is enter, ``\t`` tab."""
+    for char in text:
+        key = {"\r": "enter", "\t": "tab", " ": "space"}.get(char, char)
+        app.post_message(events.Key(key, char))
 
 
 def toasts(app: QueueApp) -> list[str]:
@@ -211,20 +219,34 @@ async def test_resolve_needs_a_note(database: Database) -> None:
     ]
 
 
-async def test_escalate_with_an_optional_note(database: Database) -> None:
+async def test_escalate_names_a_target_and_an_optional_note(database: Database) -> None:
+    """The target typed in one burst, then the note and ctrl+s in another (tab moves on)."""
     queue = seed_queue(database)
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("e")
         await pilot.pause()
+        assert isinstance(app.screen, EscalateModal)
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Escalate to: required" in str(app.screen.query_one("#form-error", Static).render())
+        burst(app, "network team")
+        await pilot.press("tab")
+        burst(app, "switch port 12 dead")
+        app.post_message(events.Key("ctrl+s", None))
         await settle(pilot)
-        assert get_exception(database, queue.install).state is ExceptionState.ESCALATED
-        await pilot.press("e", "ctrl+s")  # again: the store refuses, the modal says why
+        row = get_exception(database, queue.install)
+        assert (row.state, row.owner) == (ExceptionState.ESCALATED, "alice")
+        assert row.last_action == "escalated to network team"
+        with database.session() as session:
+            detail = exception_detail(session, queue.install)
+        assert detail is not None
+        assert detail.history[-1].note == "to network team: switch port 12 dead"
+        await pilot.press("e", *"vendor", "ctrl+s")  # again: the store refuses, the form says why
         await settle(pilot)
-        assert isinstance(app.screen, NoteModal)
-        assert "already escalated" in str(app.screen.query_one("#note-error", Static).render())
+        assert isinstance(app.screen, EscalateModal)
+        assert "already escalated" in str(app.screen.query_one("#form-error", Static).render())
 
 
 async def test_handover_note(database: Database) -> None:

@@ -89,6 +89,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         local_zone=operator_zone(ctx.settings.timezone),
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        shared_logins=tuple(ctx.settings.shared_logins),
     )
     app = PatchdeskApp(
         services,
@@ -130,6 +131,7 @@ def _open_demo(
         simulated=True,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        shared_logins=tuple(ctx.settings.shared_logins),
     )
     note = f"SIMULATED ×{speed:g}"
     app = PatchdeskApp(

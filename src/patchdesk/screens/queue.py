@@ -12,6 +12,10 @@ for another window (an exclusive worker: only the latest one counts).
 ``enter`` opens the device screen (``screens.device_detail``) of the row's device, the
 row's exception selected; ``i`` the exception's summary over the queue.
 
+Acting on an exception someone else owns asks "take over from NAME?" first
+(``screens.ownership``); ``A`` assigns it, ``o`` reopens a resolved one. ``space`` marks rows:
+``a``, ``t``, ``x``, ``e`` and ``A`` then act on all the marked ones (``screens.queue_bulk``).
+
 Actions write through ``store.exception_ops`` in workers, as ``services.operator`` at
 ``services.clock()``; a refusal (someone else acknowledged it first, it was resolved
 meanwhile ...) is told in a notification. Untrusted text is shown through plain ``Text`` or
@@ -30,7 +34,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -39,11 +43,15 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.clients import open_client
 from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
+from patchdesk.screens.exception_forms import AssignModal, EscalateModal, form_title
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
+from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
+from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
+from patchdesk.screens.widgets.marks import marks_text
 from patchdesk.screens.widgets.queue_cells import (
     ROLE_LABELS,
     STATE_LABELS,
@@ -266,6 +274,9 @@ class QueueScreen(Screen[None]):
         Binding("e", "escalate", "Escalate", id="queue.escalate"),
         Binding("x", "resolve", "Resolve", id="queue.resolve"),
         Binding("u", "release", "Release ownership", show=False, id="queue.release"),
+        Binding("A", "assign", "Assign to a technician", show=False, id="queue.assign"),
+        Binding("o", "reopen", "Reopen (resolved)", show=False, id="queue.reopen"),
+        Binding("space", "mark", "Mark row (a t x e A act on marks)", show=False, id="queue.mark"),
         Binding("n", "handover_note", "Note", id="queue.handover_note"),
         Binding("slash", "search", "Filter", id="queue.search"),
         Binding("T", "cycle_tier", "Filter: next tier", show=False, id="queue.filter_tier"),
@@ -303,6 +314,7 @@ class QueueScreen(Screen[None]):
         self._timer: Timer | None = None
         self._typed_filter = Debounced(self, self._apply_search)
         self._total: int | None = None  # rows the current filter selects (None: reading)
+        self.bulk = QueueBulk(self)
 
     @property
     def services(self) -> Services:
@@ -348,8 +360,20 @@ class QueueScreen(Screen[None]):
         self._show_filters()
 
     def _show_filters(self) -> None:
-        bar = filter_bar_text(self.view, self._total, compact=self.size.width < 100)
+        if self.bulk:
+            bar = marks_text(len(self.bulk.marks), BULK_KEYS)
+        else:
+            bar = filter_bar_text(self.view, self._total, compact=self.size.width < 100)
         self.query_one("#queue-filters", Static).update(bar, layout=False)
+
+    def show_marks(self) -> None:
+        """The marks changed: the bar above the table counts them."""
+        self._show_filters()
+
+    def poll_now(self) -> None:
+        """Read again at once, handover figures included (after an action)."""
+        self._handover_due = True
+        self._poll()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -508,9 +532,13 @@ class QueueScreen(Screen[None]):
         search.focus()
 
     def action_clear_filters(self) -> None:
-        """``esc``: in the text filter, clears the text only; elsewhere, every filter."""
+        """``esc``: in the text filter, clears the text only; elsewhere the marks if rows are
+        marked, else every filter."""
         search = self.query_one("#queue-search", Input)
         self._typed_filter.cancel()
+        if self.bulk and not search.has_focus:
+            self.bulk.clear()
+            return
         if search.has_focus:
             search.value = ""
             self._hide_search()
@@ -556,12 +584,54 @@ class QueueScreen(Screen[None]):
 
     # --- actions ---------------------------------------------------------------------------
 
+    def _on_marks(self, act: Callable[[], None]) -> bool:
+        """Rows are marked: the key acts on them (``act``), not on the cursor's row."""
+        if not self.bulk:
+            return False
+        if self.services.readonly:
+            self.notify("read-only session: nothing can be changed", severity="warning")
+        else:
+            act()
+        return True
+
+    def _owned(self, row: QueueRow, proceed: Callable[[str | None], None], what: str = "") -> None:
+        """``proceed(from_owner)``, once taking over from another owner was agreed."""
+        with_ownership(
+            self.app,
+            exception_id=row.id,
+            hostname=row.hostname,
+            owner=row.owner,
+            operator=self.services.operator,
+            proceed=proceed,
+            what=what,
+        )
+
+    def action_mark(self) -> None:
+        """``space``: mark or unmark the row under the cursor, then move down."""
+        if (row := self._row(writes=False)) is not None:
+            self.bulk.toggle(row)
+            self.table.action_cursor(1)
+
     def action_acknowledge(self) -> None:
-        if (row := self._row()) is not None:
-            exception_id = row.id
-            self._write(
-                lambda s: ops.acknowledge(s.database, exception_id, s.operator, now=s.clock())
-            )
+        if self._on_marks(self.bulk.acknowledge):
+            return
+        if (row := self._row()) is None:
+            return
+        exception_id = row.id
+
+        def go(from_owner: str | None) -> None:
+            if from_owner is None:
+                self._write(
+                    lambda s: ops.acknowledge(s.database, exception_id, s.operator, now=s.clock())
+                )
+            else:
+                self._write(
+                    lambda s: ops.take_over(
+                        s.database, exception_id, s.operator, now=s.clock(), from_owner=from_owner
+                    )
+                )
+
+        self._owned(row, go)
 
     def action_release(self) -> None:
         if (row := self._row()) is not None:
@@ -573,9 +643,14 @@ class QueueScreen(Screen[None]):
             self._write(lambda s: ops.release(s.database, exception_id, s.operator, now=s.clock()))
 
     def action_retry(self) -> None:
+        if self._on_marks(self.bulk.retry):
+            return
         row = self._row()
         if row is not None and self._offers(row, FailureClass.INSTALL, "t retries an install"):
-            self._engine_action(row.id, "retry_install")
+            exception_id = row.id
+            self._owned(
+                row, lambda owner: self._engine_action(exception_id, "retry_install", owner)
+            )
 
     def _offers(self, row: QueueRow, failure_class: FailureClass, what: str) -> bool:
         if row.failure_class is failure_class:
@@ -596,48 +671,130 @@ class QueueScreen(Screen[None]):
             return
         exception_id = row.id
         question = force_reboot_question(row.hostname, row.client_id)
+        other = someone_else(row.owner, self.services.operator)
+        if other is not None:  # one question: the reboot and the take-over
+            question.append("\nIt is owned by ")
+            question.append(printable(other), "bold")
+            question.append(": yes also takes it over from them (logged).")
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._engine_action(exception_id, "force_reboot")
+                self._engine_action(exception_id, "force_reboot", other)
 
         self.app.push_screen(ConfirmModal(question), answered)
 
-    def _engine_action(self, exception_id: int, action_id: str) -> None:
+    def _engine_action(self, exception_id: int, action_id: str, from_owner: str | None) -> None:
         self._write(
             lambda s: ops.log_remediation(
-                s.database, exception_id, s.operator, action_id, now=s.clock()
+                s.database,
+                exception_id,
+                s.operator,
+                action_id,
+                now=s.clock(),
+                take_over=from_owner is not None,
+                from_owner=from_owner,
             )
         )
 
     def action_escalate(self) -> None:
+        """``e``: escalate to a target (a person or a queue) with an optional note."""
+        if self._on_marks(self.bulk.escalate):
+            return
         if (row := self._row()) is None:
             return
         exception_id = row.id
         services = self.services
 
-        def save(text: str) -> str:
-            result = ops.escalate(
-                services.database, exception_id, services.operator, now=services.clock(), note=text
-            )
-            return result.message
+        def form(from_owner: str | None) -> None:
+            def save(target: str, note: str) -> str:
+                result = ops.escalate(
+                    services.database,
+                    exception_id,
+                    services.operator,
+                    now=services.clock(),
+                    note=note,
+                    to=target,
+                    take_over=from_owner is not None,
+                    from_owner=from_owner,
+                )
+                return result.message
 
-        title = self._title("Escalate", row)
-        self._note(NoteModal(title, save, required=False, hint="To whom, and why (optional)."))
+            title = form_title("Escalate", [(row.id, row.hostname, row.client_id)])
+            self._note(EscalateModal(title, save))
+
+        self._owned(row, form)
 
     def action_resolve(self) -> None:
+        if self._on_marks(self.bulk.resolve):
+            return
         if (row := self._row()) is None:
             return
         exception_id = row.id
         services = self.services
 
+        def form(from_owner: str | None) -> None:
+            def save(text: str) -> str:
+                return ops.resolve(
+                    services.database,
+                    exception_id,
+                    services.operator,
+                    text,
+                    now=services.clock(),
+                    take_over=from_owner is not None,
+                    from_owner=from_owner,
+                ).message
+
+            title = self._title("Resolve", row)
+            self._note(NoteModal(title, save, required=True, hint="What fixed it? (required)"))
+
+        self._owned(row, form)
+
+    def action_assign(self) -> None:
+        """``A``: hand the exception (or the marked ones) to a technician."""
+        if self._on_marks(self.bulk.assign):
+            return
+        if (row := self._row()) is None:
+            return
+        exception_id = row.id
+        services = self.services
+
+        def save(name: str, note: str) -> str:
+            return ops.assign(
+                services.database,
+                exception_id,
+                services.operator,
+                name,
+                now=services.clock(),
+                note=note,
+            ).message
+
+        title = form_title("Assign", [(row.id, row.hostname, row.client_id)])
+        if row.owner:
+            title.append(" · owned by ")
+            title.append(printable(row.owner), "bold")
+        self._note(AssignModal(title, save))
+
+    def action_reopen(self) -> None:
+        """``o``: reopen a resolved exception (a note is required: why it is not fixed)."""
+        if (row := self._row()) is None:
+            return
+        if row.state is not ExceptionState.RESOLVED:
+            self.notify(
+                f"o reopens a resolved exception; exception {row.id} is "
+                f"{STATE_LABELS[row.state]} (S shows the resolved ones)",
+                markup=False,
+            )
+            return
+        exception_id = row.id
+        services = self.services
+
         def save(text: str) -> str:
-            return ops.resolve(
+            return ops.reopen(
                 services.database, exception_id, services.operator, text, now=services.clock()
             ).message
 
-        title = self._title("Resolve", row)
-        self._note(NoteModal(title, save, required=True, hint="What fixed it? (required)"))
+        title = self._title("Reopen", row)
+        self._note(NoteModal(title, save, required=True, hint="Why is it not fixed? (required)"))
 
     def action_handover_note(self) -> None:
         services = self.services
@@ -664,7 +821,7 @@ class QueueScreen(Screen[None]):
         title.append(f" ({printable(row.client_id)}) · {row.failure_class.value}")
         return title
 
-    def _note(self, modal: NoteModal) -> None:
+    def _note(self, modal: ModalScreen[str | None]) -> None:
         def done(message: str | None) -> None:
             if message:
                 self.notify(printable(message), markup=False)
@@ -719,7 +876,10 @@ class QueueScreen(Screen[None]):
                 self.notify(printable(result), markup=False)
                 self._poll()
 
-        self.app.push_screen(RemediationScreen(detail), saved)
+        def form(from_owner: str | None) -> None:
+            self.app.push_screen(RemediationScreen(detail, take_over_from=from_owner), saved)
+
+        self._owned(detail.exception, form)
 
     def _write(self, operation: Callable[[Services], ops.OpResult]) -> None:
         self._write_worker(operation)
@@ -729,7 +889,7 @@ class QueueScreen(Screen[None]):
         try:
             result = operation(self.services)
         except Refused as refused:
-            self.post_message(ActionDone(str(refused), refused=True))
+            self.post_message(ActionDone(refusal_text(refused), refused=True))
             return
         self.post_message(ActionDone(result.message))
 
