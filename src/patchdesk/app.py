@@ -27,6 +27,7 @@ from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.bindings import all_binding_ids
 from patchdesk.screens.board import BoardScreen
+from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
@@ -83,7 +84,7 @@ SCREEN_TITLES = {
 }
 
 
-class PatchdeskApp(App[None]):
+class PatchdeskApp(BurstApp):
     TITLE = "patchdesk"
     MODES = {
         "board": BoardScreen,

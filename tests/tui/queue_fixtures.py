@@ -12,6 +12,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from patchdesk.domain import ExceptionState, FailureClass
+from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.handover import HandoverPanel
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.services import Services
@@ -24,7 +25,7 @@ from tests.exception_seed import Seeded, add_exception, seed_fleet
 ZONE = ZoneInfo("Europe/Berlin")
 
 
-class QueueApp(App[None]):
+class QueueApp(BurstApp):
     """Just the queue screen on ``services`` (the real app reaches it as mode "queue")."""
 
     def __init__(self, services: Services) -> None:

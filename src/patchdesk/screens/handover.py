@@ -170,12 +170,8 @@ class NoteModal(ModalScreen[str | None]):
         return self.query_one("#note-text", TextArea).text
 
     def action_save(self) -> None:
-        # ctrl+s is a priority binding: it runs ahead of keys still queued for the focused
-        # field (a paste, or fast typing over SSH, followed at once by ctrl+s). Save once
-        # those keys are in, or the note loses its end.
-        (self.focused or self).call_later(self._save)
-
-    def _save(self) -> None:
+        # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
+        # (screens/burst.py), so the note keeps its end.
         if self._saving:
             return
         text = self.text
