@@ -220,7 +220,7 @@ async def test_resolve_needs_a_note(database: Database) -> None:
 
 
 async def test_escalate_names_a_target_and_an_optional_note(database: Database) -> None:
-    """The target typed in one burst, then the note and ctrl+s in another (tab moves on)."""
+    """The target and the note typed in one burst (enter moves on, ctrl+s saves)."""
     queue = seed_queue(database)
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
@@ -231,9 +231,7 @@ async def test_escalate_names_a_target_and_an_optional_note(database: Database) 
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Escalate to: required" in str(app.screen.query_one("#form-error", Static).render())
-        burst(app, "network team")
-        await pilot.press("tab")
-        burst(app, "switch port 12 dead")
+        burst(app, "network team\rswitch port 12 dead")
         app.post_message(events.Key("ctrl+s", None))
         await settle(pilot)
         row = get_exception(database, queue.install)

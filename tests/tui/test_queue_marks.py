@@ -5,12 +5,9 @@ its own log record; the marks survive the live refresh and go with ``esc`` or af
 from __future__ import annotations
 
 from sqlalchemy import select
-from textual import events
 from textual.widgets import Static
-from textual.widgets._toast import Toast
 
 from patchdesk.domain import CommandKind, ExceptionState
-from patchdesk.screens.exception_forms import EscalateModal
 from patchdesk.screens.handover import NoteModal
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.queue_table import QueueTable
@@ -19,18 +16,8 @@ from patchdesk.store.db import Database
 from patchdesk.store.models import OperatorCommand, RemediationRecord
 from tests.conftest import NOW
 from tests.exception_seed import get_exception
-from tests.tui.queue_fixtures import QueueApp, queue_screen, rows, seed_queue, services, settle
-
-
-def burst(app: QueueApp, keys: list[str]) -> None:
-    """Keys posted at once (a paste, fast typing over SSH)."""
-    for key in keys:
-        char = " " if key == "space" else key if len(key) == 1 else None
-        app.post_message(events.Key(key, char))
-
-
-def typed(text: str) -> list[str]:
-    return ["space" if char == " " else char for char in text]
+from tests.tui.queue_fixtures import QueueApp, queue_screen, rows, seed_queue, services
+from tests.tui.typing import burst, drained, told, typed
 
 
 def table(app: QueueApp) -> QueueTable:
@@ -44,10 +31,6 @@ def drawn(app: QueueApp) -> list[str]:
 
 def bar(app: QueueApp) -> str:
     return str(queue_screen(app).query_one("#queue-filters", Static).render())
-
-
-def toasts(app: QueueApp) -> list[str]:
-    return [str(toast.render()) for toast in app.screen.query(Toast)]
 
 
 def question(app: QueueApp) -> str:
@@ -65,10 +48,10 @@ async def test_space_marks_rows_with_a_glyph_and_esc_clears(database: Database) 
     seed_queue(database)
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await drained(pilot)
         unmarked = drawn(app)
         burst(app, ["space", "space", "space", "up", "space"])
-        await settle(pilot)
+        await drained(pilot)
         # space marks and moves down: DC01 and APP02 marked; FRONTDESK marked then unmarked
         assert table(app).marked == {1, 2}
         lines = drawn(app)
@@ -77,7 +60,7 @@ async def test_space_marks_rows_with_a_glyph_and_esc_clears(database: Database) 
         assert "2 marked" in bar(app)
         assert "a t x e A act on them" in bar(app)
         await pilot.press("escape")
-        await settle(pilot)
+        await drained(pilot)
         assert table(app).marked == frozenset()
         assert drawn(app) == unmarked
         assert "4 exceptions" in bar(app)
@@ -87,12 +70,12 @@ async def test_marks_survive_the_live_refresh(database: Database) -> None:
     queue = seed_queue(database)
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await drained(pilot)
         burst(app, ["space", "space"])
-        await settle(pilot)
+        await drained(pilot)
         ops.acknowledge(database, queue.reboot, "bob", now=NOW)  # someone else, elsewhere
         queue_screen(app).poll_now()
-        await settle(pilot)
+        await drained(pilot)
         lines = drawn(app)
         assert lines[2].startswith("✓ ")
         assert "bob" in lines[2]
@@ -102,15 +85,16 @@ async def test_marks_survive_the_live_refresh(database: Database) -> None:
 async def test_a_acknowledges_every_marked_row_after_one_question(database: Database) -> None:
     queue = seed_queue(database)
     app = QueueApp(services(database))
+    notes = told(app)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await drained(pilot)
         burst(app, ["space", "space", "end", "space", "a"])
-        await settle(pilot)
+        await drained(pilot)
         assert question(app) == (
             "Acknowledge 3 marked exceptions? 1 owned by bob is taken over (logged)."
         )
         await pilot.press("y")
-        await settle(pilot)
+        await drained(pilot)
         for exception_id in (queue.install, queue.reboot, queue.offline):
             assert get_exception(database, exception_id).owner == "alice"
         assert get_exception(database, queue.regression).owner is None
@@ -119,7 +103,7 @@ async def test_a_acknowledges_every_marked_row_after_one_question(database: Data
             (queue.reboot, "acknowledge", "alice", ""),
             (queue.offline, "take_over", "alice", "from bob"),
         ]
-        assert any("acknowledged: 3 of 3 marked exceptions" in t for t in toasts(app))
+        assert any("acknowledged: 3 of 3 marked exceptions" in t for t in notes)
         assert table(app).marked == frozenset()
 
 
@@ -127,17 +111,17 @@ async def test_t_retries_the_marked_install_exceptions(database: Database) -> No
     queue = seed_queue(database)
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await drained(pilot)
         burst(app, ["space", "space", "t"])  # DC01 (install) and APP02 (reboot)
-        await settle(pilot)
+        await drained(pilot)
         assert question(app) == (
             "Retry the install now on 1 marked exception (1 not an install exception: left out)?"
         )
         await pilot.press("n")
-        await settle(pilot)
+        await drained(pilot)
         assert table(app).marked == {queue.install, queue.reboot}  # no: the marks stay
-        await pilot.press("t", "y")
-        await settle(pilot)
+        burst(app, ["t", "y"])
+        await drained(pilot)
         with database.session() as session:
             commands = session.scalars(select(OperatorCommand)).all()
             assert [(c.kind, c.exception_id) for c in commands] == [
@@ -151,20 +135,24 @@ async def test_x_resolves_the_marked_rows_with_one_note_each_its_own_record(
     queue = seed_queue(database)
     ops.resolve(database, queue.reboot, "carol", "fixed elsewhere", now=NOW)
     app = QueueApp(services(database))
+    notes = told(app)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await drained(pilot)
         screen = queue_screen(app)
         if screen._timer is not None:
             screen._timer.stop()
         # APP02 is gone from the queue; mark DC01 and FRONTDESK, and LAPTOP-ANNA (bob's)
         burst(app, ["space", "space", "space", "x"])
-        await settle(pilot)
+        await drained(pilot)
         assert isinstance(app.screen, NoteModal)
         title = str(app.screen.query(Static).first().render())
         assert title.startswith("Resolve 3 marked exceptions")
         assert "1 owned by bob is taken over (logged)." in title
-        burst(app, [*typed("site power restored"), "ctrl+s"])
-        await settle(pilot)
+        await pilot.press("escape")
+        await drained(pilot)
+        assert table(app).marked == {queue.install, queue.regression, queue.offline}
+        burst(app, ["x", *typed("site power restored"), "ctrl+s"])
+        await drained(pilot)
         for exception_id in (queue.install, queue.regression, queue.offline):
             row = get_exception(database, exception_id)
             assert (row.state, row.owner) == (ExceptionState.RESOLVED, "alice")
@@ -174,30 +162,26 @@ async def test_x_resolves_the_marked_rows_with_one_note_each_its_own_record(
             (queue.offline, "take_over", "alice", "from bob"),
             (queue.offline, "resolve", "alice", "site power restored"),
         ]
-        assert any("resolved: 3 of 3 marked exceptions" in t for t in toasts(app))
+        assert any("resolved: 3 of 3 marked exceptions" in t for t in notes), notes
 
 
 async def test_a_refused_row_is_told_and_the_others_are_done(database: Database) -> None:
     queue = seed_queue(database)
     app = QueueApp(services(database))
+    notes = told(app)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await settle(pilot)
+        await drained(pilot)
         screen = queue_screen(app)
         burst(app, ["space", "space"])
-        await settle(pilot)
+        await drained(pilot)
         if screen._timer is not None:
             screen._timer.stop()
         ops.resolve(database, queue.install, "carol", "done meanwhile", now=NOW)
-        await pilot.press("e")
-        await settle(pilot)
-        assert isinstance(app.screen, EscalateModal)
-        burst(app, typed("vendor"))
-        assert "Escalate 2 marked exceptions" in str(app.screen.query(Static).first().render())
-        await pilot.press("ctrl+s")
-        await settle(pilot)
+        burst(app, ["e", *typed("vendor"), "tab", *typed("no answer on site"), "ctrl+s"])
+        await drained(pilot)
         assert get_exception(database, queue.reboot).state is ExceptionState.ESCALATED
         assert get_exception(database, queue.install).state is ExceptionState.RESOLVED
         assert any(
             "escalated: 1 of 2 marked exceptions; 1 not: #1: exception 1 is resolved" in t
-            for t in toasts(app)
+            for t in notes
         )

@@ -127,11 +127,8 @@ class ExceptionForm(ModalScreen[str | None]):
         return None
 
     def action_save(self) -> None:
-        # ctrl+s is a priority binding: it runs ahead of keys still queued for the focused
-        # field. Save once those keys are in.
-        (self.focused or self).call_later(self._save)
-
-    def _save(self) -> None:
+        # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
+        # (screens/burst.py).
         if self._saving:
             return
         problem = self.check()

@@ -236,10 +236,13 @@ class Polled(Message):
 
 
 class DetailRead(Message):
-    def __init__(self, detail: ExceptionDetail | None, purpose: str) -> None:
+    def __init__(
+        self, detail: ExceptionDetail | None, purpose: str, take_over_from: str | None = None
+    ) -> None:
         super().__init__()
         self.detail = detail
         self.purpose = purpose
+        self.take_over_from = take_over_from  # agreed to before the read (remediate)
 
 
 @dataclass(frozen=True)
@@ -832,7 +835,12 @@ class QueueScreen(Screen[None]):
 
     def action_remediate(self) -> None:
         if (row := self._row()) is not None:
-            self._read_detail(row.id, "remediate")
+            exception_id = row.id
+
+            def read(owner: str | None) -> None:
+                self._read_detail(exception_id, "remediate", owner)
+
+            self._owned(row, read)
 
     def action_detail(self) -> None:
         """The device screen of the row's device, with the row's exception selected."""
@@ -850,10 +858,12 @@ class QueueScreen(Screen[None]):
             self._read_detail(row.id, "detail")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-detail")
-    def _read_detail(self, exception_id: int, purpose: str) -> None:
+    def _read_detail(
+        self, exception_id: int, purpose: str, take_over_from: str | None = None
+    ) -> None:
         with self.services.database.session() as session:
             detail = exception_detail(session, exception_id)
-        self.post_message(DetailRead(detail, purpose))
+        self.post_message(DetailRead(detail, purpose, take_over_from))
 
     @on(DetailRead)
     def _detail_read(self, message: DetailRead) -> None:
@@ -876,10 +886,8 @@ class QueueScreen(Screen[None]):
                 self.notify(printable(result), markup=False)
                 self._poll()
 
-        def form(from_owner: str | None) -> None:
-            self.app.push_screen(RemediationScreen(detail, take_over_from=from_owner), saved)
-
-        self._owned(detail.exception, form)
+        form = RemediationScreen(detail, take_over_from=message.take_over_from)
+        self.app.push_screen(form, saved)
 
     def _write(self, operation: Callable[[Services], ops.OpResult]) -> None:
         self._write_worker(operation)
