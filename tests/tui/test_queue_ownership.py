@@ -19,6 +19,7 @@ from patchdesk.store.models import RemediationRecord
 from tests.conftest import NOW
 from tests.exception_seed import get_exception
 from tests.tui.queue_fixtures import QueueApp, queue_screen, seed_queue, services
+from tests.tui.test_device_detail import device_screen, settle_device
 from tests.tui.typing import burst, drained, told, typed
 
 
@@ -184,3 +185,26 @@ async def test_reopen_needs_a_resolved_exception_and_a_note(database: Database) 
         row = get_exception(database, queue.install)
         assert (row.state, row.owner) == (ExceptionState.OPEN, None)
         assert history(database, queue.install)[-1] == ("reopen", "alice", "failed again at 15:10")
+
+
+async def test_the_device_screen_asks_too(database: Database) -> None:
+    queue = seed_queue(database)
+    app = QueueApp(services(database))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await drained(pilot)
+        burst(app, ["end", "enter"])  # LAPTOP-ANNA's device screen
+        await settle_device(pilot)
+        assert device_screen(app).selected == queue.offline
+        burst(app, ["r"])
+        await drained(pilot)
+        assert "Take over from bob?" in question(app)
+        burst(app, ["y"])
+        await drained(pilot)
+        assert isinstance(app.screen, RemediationScreen)
+        assert app.screen.take_over_from == "bob"
+        burst(app, ["1", "ctrl+s"])
+        await settle_device(pilot)
+        assert [(a, o) for a, o, _ in history(database, queue.offline)] == [
+            ("take_over", "alice"),
+            ("remediate:wake_on_lan", "alice"),
+        ]

@@ -37,6 +37,11 @@ class Marks(Generic[K, V]):
     def clear(self) -> None:
         self._rows.clear()
 
+    def keep_only(self, keys: set[K] | frozenset[K]) -> None:
+        """Unmark every key not in ``keys`` (rows that are gone)."""
+        for key in [key for key in self._rows if key not in keys]:
+            del self._rows[key]
+
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 
