@@ -16,11 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, make_url, text
 
 from patchdesk.store.db import Database, open_database
 
 POSTGRES_URL = os.environ.get("PATCHDESK_TEST_POSTGRES_URL")
+
+# CI runs on a 2-core machine that other work may be loading: a property test's examples
+# may take any time there. No deadline, and no health check that measures speed; the number
+# of examples is each test's own.
+settings.register_profile(
+    "loaded", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile(os.environ.get("PATCHDESK_HYPOTHESIS_PROFILE", "loaded"))
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
@@ -101,6 +110,16 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     from a cycle that only those last collections would have freed goes unreported)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         gc.freeze()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say it in one line when the PostgreSQL half of the store tests did not run."""
+    if not POSTGRES_URL:
+        terminalreporter.write_line(
+            "PostgreSQL tests skipped: set PATCHDESK_TEST_POSTGRES_URL "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run them",
+            yellow=True,
+        )
 
 
 @pytest.fixture(autouse=True)

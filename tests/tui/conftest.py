@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from textual.app import App
 
 from patchdesk.app import PatchdeskApp
 from patchdesk.demo import demo_engine, load_demo
@@ -30,6 +31,14 @@ OPERATOR = "alice"
 OPERATOR_ZONE = ZoneInfo("Europe/Berlin")
 
 AppFactory = Callable[..., PatchdeskApp]
+
+
+@pytest.fixture(autouse=True)
+def _lasting_notifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Toasts stay until the test ends. They expire after 5 s by default, which a loaded
+    machine can take between the notification and the assertion that reads it (a key-remap
+    warning was seen gone at load 8)."""
+    monkeypatch.setattr(App, "NOTIFICATION_TIMEOUT", 3600.0)
 
 
 def frozen_clock(at: datetime = DEMO_LAUNCH) -> Callable[[], datetime]:
