@@ -43,11 +43,11 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.clients import open_client
 from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
-from patchdesk.screens.exception_forms import AssignModal, EscalateModal, form_title
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
 from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
 from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
+from patchdesk.screens.queue_forms import assign_form, escalate_form, reopen_form, resolve_form
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
@@ -703,79 +703,21 @@ class QueueScreen(Screen[None]):
         """``e``: escalate to a target (a person or a queue) with an optional note."""
         if self._on_marks(self.bulk.escalate):
             return
-        if (row := self._row()) is None:
-            return
-        exception_id = row.id
-        services = self.services
-
-        def form(from_owner: str | None) -> None:
-            def save(target: str, note: str) -> str:
-                result = ops.escalate(
-                    services.database,
-                    exception_id,
-                    services.operator,
-                    now=services.clock(),
-                    note=note,
-                    to=target,
-                    take_over=from_owner is not None,
-                    from_owner=from_owner,
-                )
-                return result.message
-
-            title = form_title("Escalate", [(row.id, row.hostname, row.client_id)])
-            self._note(EscalateModal(title, save))
-
-        self._owned(row, form)
+        if (row := self._row()) is not None:
+            self._owned(row, lambda owner: self._note(escalate_form(self.services, row, owner)))
 
     def action_resolve(self) -> None:
         if self._on_marks(self.bulk.resolve):
             return
-        if (row := self._row()) is None:
-            return
-        exception_id = row.id
-        services = self.services
-
-        def form(from_owner: str | None) -> None:
-            def save(text: str) -> str:
-                return ops.resolve(
-                    services.database,
-                    exception_id,
-                    services.operator,
-                    text,
-                    now=services.clock(),
-                    take_over=from_owner is not None,
-                    from_owner=from_owner,
-                ).message
-
-            title = self._title("Resolve", row)
-            self._note(NoteModal(title, save, required=True, hint="What fixed it? (required)"))
-
-        self._owned(row, form)
+        if (row := self._row()) is not None:
+            self._owned(row, lambda owner: self._note(resolve_form(self.services, row, owner)))
 
     def action_assign(self) -> None:
         """``A``: hand the exception (or the marked ones) to a technician."""
         if self._on_marks(self.bulk.assign):
             return
-        if (row := self._row()) is None:
-            return
-        exception_id = row.id
-        services = self.services
-
-        def save(name: str, note: str) -> str:
-            return ops.assign(
-                services.database,
-                exception_id,
-                services.operator,
-                name,
-                now=services.clock(),
-                note=note,
-            ).message
-
-        title = form_title("Assign", [(row.id, row.hostname, row.client_id)])
-        if row.owner:
-            title.append(" · owned by ")
-            title.append(printable(row.owner), "bold")
-        self._note(AssignModal(title, save))
+        if (row := self._row()) is not None:
+            self._note(assign_form(self.services, row))
 
     def action_reopen(self) -> None:
         """``o``: reopen a resolved exception (a note is required: why it is not fixed)."""
@@ -788,16 +730,7 @@ class QueueScreen(Screen[None]):
                 markup=False,
             )
             return
-        exception_id = row.id
-        services = self.services
-
-        def save(text: str) -> str:
-            return ops.reopen(
-                services.database, exception_id, services.operator, text, now=services.clock()
-            ).message
-
-        title = self._title("Reopen", row)
-        self._note(NoteModal(title, save, required=True, hint="Why is it not fixed? (required)"))
+        self._note(reopen_form(self.services, row))
 
     def action_handover_note(self) -> None:
         services = self.services
@@ -817,12 +750,6 @@ class QueueScreen(Screen[None]):
                 hint="What is in flight, what to watch, who was called.",
             )
         )
-
-    def _title(self, verb: str, row: QueueRow) -> Text:
-        title = Text(f"{verb} exception {row.id} · ")
-        title.append(printable(row.hostname), "bold")
-        title.append(f" ({printable(row.client_id)}) · {row.failure_class.value}")
-        return title
 
     def _note(self, modal: ModalScreen[str | None]) -> None:
         def done(message: str | None) -> None:
