@@ -42,6 +42,7 @@ from patchdesk.store.models import (
     PatchException,
     RemediationRecord,
 )
+from patchdesk.store.name_views import technician_names
 from tests.conftest import NOW
 from tests.engine.fakefleet import FakeFleet
 from tests.exception_seed import Seeded, add_exception, counts, get_exception, seed_fleet
@@ -1088,3 +1089,39 @@ def test_the_filtered_queue_still_walks_the_triage_index(database: Database) -> 
             )
         assert "ix_exceptions_triage" in plan
         assert "TEMP B-TREE" not in plan
+
+
+def test_technician_names_are_those_who_worked_exceptions(
+    database: Database, fleet: Seeded
+) -> None:
+    """For completing an assignment: most recent first; the engine and records about no
+    exception (a policy applied, a handover note) are left out."""
+    first = one_install(database, fleet)
+    second = add_exception(database, fleet.devices["APP02"], FailureClass.INSTALL)
+    ops.acknowledge(database, first, "carol", now=NOW)
+    ops.acknowledge(database, second, "dave", now=NOW)
+    ops.add_note(database, first, "carol", "still on it", now=LATER)
+    with database.writer() as session:
+        audit.append(
+            session,
+            audit.AuditEntry(
+                at=LATER,
+                actor="engine",
+                operator="engine",
+                action="x",
+                outcome="y",
+                exception_id=first,
+            ),
+        )
+        audit.append(
+            session,
+            audit.AuditEntry(
+                at=LATER,
+                actor="simulator",
+                operator="simulator",
+                action="policy",
+                outcome="applied",
+            ),
+        )
+    with database.session() as session:
+        assert technician_names(session) == ["carol", "dave"]

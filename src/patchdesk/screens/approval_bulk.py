@@ -27,6 +27,7 @@ from patchdesk.screens.approval_forms import (
     Saver,
 )
 from patchdesk.screens.services import Services
+from patchdesk.screens.widgets.queue_cells import clip
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
 from patchdesk.store.approval_views import ApprovalLine
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
@@ -34,6 +35,7 @@ from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.text import printable
 
 LINES_SHOWN = 6
+TITLE_SHOWN = 36  # characters of a patch's title in the form's header
 
 
 def patches(count: int, adjective: str = "") -> str:
@@ -64,7 +66,8 @@ def bulk_header(verb: str, lines: Sequence[ApprovalLine]) -> Text:
         text.append(printable(line.client_id), "bold")
         text.append("  ")
         text.append(printable(line.patch_id))
-        text.append(f"  {printable(line.title)}", "dim")
+        if line.title and line.title != line.patch_id:
+            text.append(f"  {clip(printable(line.title), TITLE_SHOWN)}", "dim")
     if len(lines) > LINES_SHOWN:
         text.append(f"\nand {len(lines) - LINES_SHOWN} more", "dim")
     return text

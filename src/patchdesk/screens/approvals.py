@@ -341,7 +341,9 @@ class ApprovalsScreen(Screen[None]):
         Binding(
             "C", "cycle_client", "Filter: next client", show=False, id="approvals.filter_client"
         ),
-        Binding("escape", "clear_filters", "Clear filters", show=False, id="approvals.clear"),
+        Binding(
+            "escape", "clear_filters", "Clear marks, else filters", show=False, id="approvals.clear"
+        ),
     ]
 
     DEFAULT_CSS = """

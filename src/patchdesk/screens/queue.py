@@ -289,7 +289,9 @@ class QueueScreen(Screen[None]):
         Binding(
             "U", "toggle_unassigned", "Filter: unassigned", show=False, id="queue.filter_unassigned"
         ),
-        Binding("escape", "clear_filters", "Clear filters", show=False, id="queue.clear"),
+        Binding(
+            "escape", "clear_filters", "Clear marks, else filters", show=False, id="queue.clear"
+        ),
     ]
 
     DEFAULT_CSS = """

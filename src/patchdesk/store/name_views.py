@@ -31,11 +31,15 @@ def read_names(session: Session) -> Names:
 
 
 def technician_names(session: Session, *, limit: int = 200) -> list[str]:
-    """Who has acted in the remediation log (the engine aside), the most recent first."""
+    """Who has worked on exceptions in the remediation log (the engine aside), the most
+    recent first."""
     latest = func.max(RemediationRecord.seq)
     rows = session.execute(
         select(RemediationRecord.actor, latest)
-        .where(RemediationRecord.actor != ENGINE_ACTOR)
+        .where(
+            RemediationRecord.actor != ENGINE_ACTOR,
+            RemediationRecord.exception_id.is_not(None),
+        )
         .group_by(RemediationRecord.actor)
         .order_by(latest.desc())
         .limit(limit)

@@ -87,11 +87,14 @@ class ClockHeader(Widget):
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)
-        title = Text()
-        title.append("patchdesk", style="bold")
-        title.append(f" │ {self.title_text}")
         compact = self.size.width < 100
         right = self.operator_text(compact) + self.clock_text(compact=compact)
+        title = Text()
+        room = self.content_region.width - right.cell_len - 1
+        if len(f"patchdesk │ {self.title_text}") <= room:  # else the screen's name alone
+            title.append("patchdesk", style="bold")
+            title.append(" │ ")
+        title.append(self.title_text)
         grid.add_row(title, right)
         status = self._status.copy()
         status.no_wrap = True
