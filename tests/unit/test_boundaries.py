@@ -23,6 +23,7 @@ CORE_MODULES = [
     "patchdesk.store.handover",
     "patchdesk.store.client_views",
     "patchdesk.settings",
+    "patchdesk.identity",
     "patchdesk.domain",
 ]
 
