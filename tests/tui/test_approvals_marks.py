@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
@@ -16,6 +17,7 @@ from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.screens.approval_bulk import BulkBlockForm, BulkDeferForm
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.store.db import open_database
+from patchdesk.store.models import BlockedPatch
 from tests.tui.approvals_world import CLIENT, SimWorld, build_world
 from tests.tui.conftest import OPERATOR
 from tests.tui.test_approvals import (
@@ -142,3 +144,18 @@ async def test_b_and_d_decide_the_marked_patches_and_check_the_form_first(
     notes = [note for _, _, _, _, note in log(world.db)]
     assert len(notes) == 2
     assert all(KB in note or MSRT in note for note in notes)
+
+
+async def test_b_can_block_the_marked_patches_for_every_client(world: SimWorld) -> None:
+    app = make_app(world)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await open_approvals(pilot)
+        await mark(pilot, screen, KB, MSRT)
+        # the scope: every client (the global block list), then the reason, in one burst
+        burst(app, ["b", "shift+tab", "down", "enter", "tab", *typed("bad build"), "ctrl+s"])
+        await settle(pilot)
+        assert isinstance(app.screen, ApprovalsScreen)
+    with world.db.session() as session:
+        listed = session.scalars(select(BlockedPatch.patch_vendor_id)).all()
+    assert sorted(listed) == sorted([KB, MSRT])
+    assert sorted(action for action, *_ in log(world.db)) == ["blocklist.add", "blocklist.add"]
