@@ -131,7 +131,9 @@ def _isolated_config(
     operator names one)."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("LOGNAME", "root")  # getpass.getuser() reads LOGNAME first
-    monkeypatch.setenv("PATCHDESK_CONFIG", str(home / "config.toml"))
+    config = home / "config.toml"
+    config.write_text("")  # a named config file must exist
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
     for name in list(os.environ):

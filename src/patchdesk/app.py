@@ -31,6 +31,7 @@ from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
+from patchdesk.screens.form_screen import FINISH_FIRST, open_form
 from patchdesk.screens.goto import GOTO_COMMANDS, goto
 from patchdesk.screens.help import HelpEntry, HelpScreen
 from patchdesk.screens.operator_prompt import ask_operator_name
@@ -247,8 +248,13 @@ class PatchdeskApp(BurstApp):
         self.run_command(command)
 
     def run_command(self, command: Command) -> None:
-        """Run a parsed ``:`` command (also the palette's entry point)."""
+        """Run a parsed ``:`` command (also the palette's entry point). While a form is open
+        (the palette opens over it) no mode is switched and no page opened: the form would
+        vanish while it still holds what was typed."""
         name, argument = command.name, command.argument
+        if (name in MODE_COMMANDS or name in GOTO_COMMANDS) and open_form(self) is not None:
+            self.notify(FINISH_FIRST, severity="warning", markup=False)
+            return
         if name in MODE_COMMANDS:
             self.action_show_mode(name)
         elif name in GOTO_COMMANDS:

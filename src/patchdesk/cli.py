@@ -19,14 +19,13 @@ from patchdesk.commands.exceptions_export import export as exceptions_export
 from patchdesk.commands.handover import handover
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.metrics import metrics
-from patchdesk.commands.options import database_url_from
 from patchdesk.commands.policy import policy
 from patchdesk.commands.report import report
 from patchdesk.commands.simulate import simulate
 from patchdesk.commands.tui import demo, open_tui
 from patchdesk.commands.windows import windows
-from patchdesk.settings import load_settings
-from patchdesk.store.db import DatabaseError
+from patchdesk.settings import MissingConfigFile, load_settings
+from patchdesk.store.db import BadDatabaseUrl, DatabaseError, NoDatabase, database_url_from
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
     except ValidationError as exc:
         for line in _settings_problems(exc):
             click.echo(line, err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    except (MissingConfigFile, BadDatabaseUrl, NoDatabase) as exc:
+        click.echo(f"patchdesk: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except DatabaseError as exc:
         click.echo(f"patchdesk: {exc}", err=True)

@@ -175,11 +175,26 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, toml)
 
 
+class MissingConfigFile(ValueError):
+    """A config file named by ``--config`` or ``$PATCHDESK_CONFIG`` does not exist."""
+
+
+def check_config_file(config_path: Path | None) -> None:
+    """A config file that is named must exist (the default one may be absent)."""
+    env = os.environ.get("PATCHDESK_CONFIG")
+    named, where = (config_path, "--config") if config_path else (env, "$PATCHDESK_CONFIG")
+    if named and not Path(named).expanduser().is_file():
+        raise MissingConfigFile(f"{where}: no config file at {named}")
+
+
 def load_settings(config_path: Path | None = None, **overrides: object) -> Settings:
     """Read the environment and the config file; ``overrides`` (from CLI flags) win.
 
-    Raises pydantic.ValidationError when the environment or the file holds a bad value.
+    Raises MissingConfigFile when ``config_path`` or ``$PATCHDESK_CONFIG`` names a file that
+    does not exist, pydantic.ValidationError when the environment or the file holds a bad
+    value.
     """
+    check_config_file(config_path)
     clean = {key: value for key, value in overrides.items() if value is not None}
     token = _config_override.set(config_path)
     try:

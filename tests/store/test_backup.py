@@ -69,6 +69,12 @@ def test_backup_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 
 def test_cli_backup(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite:///{tmp_path / 'a.db'}"
+    with pytest.raises(SystemExit) as missing:
+        main(["--db", url, "db", "backup", str(tmp_path / "copy.db")])
+    assert missing.value.code == 2
+    assert "no patchdesk database at" in capsys.readouterr().err
+    assert sorted(tmp_path.iterdir()) == []
+    open_database(url).dispose()
     with pytest.raises(SystemExit) as done:
         main(["--db", url, "db", "backup", str(tmp_path / "copy.db")])
     assert done.value.code == 0

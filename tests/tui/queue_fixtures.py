@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from textual import events
 from textual.app import App
+from textual.keys import _character_to_key, key_to_character
 from textual.pilot import Pilot
 
 from patchdesk.domain import ExceptionState, FailureClass
@@ -120,6 +122,28 @@ async def settle(pilot: Pilot[None]) -> None:
         else:
             return
     raise AssertionError("the queue did not settle")
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
+    """Let the app handle its messages until ``condition()`` holds (a bounded number of
+    rounds: a bound for a failing test, not a timing). Waits for no worker: a test may hold
+    one on purpose."""
+    for _ in range(500):
+        if condition():
+            return
+        await pilot.pause()
+    raise AssertionError(f"never happened: {what}")
+
+
+def burst(app: App[None], *keys: str) -> None:
+    """Post ``keys`` at once, as the terminal's reader delivers a paste or fast typing over
+    SSH: each character as the key a terminal names it (" " is "space"), key names (tab,
+    enter, ctrl+s) with the character they carry."""
+    for key in keys:
+        if len(key) == 1:
+            app.post_message(events.Key(_character_to_key(key), key))
+        else:
+            app.post_message(events.Key(key, key_to_character(key)))
 
 
 def rows(app: App[None]) -> list[str]:

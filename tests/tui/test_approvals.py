@@ -7,21 +7,27 @@ a block made before the later ring's window keeps the patch from that ring."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.widgets._toast import Toast
 
 from patchdesk.app import PatchdeskApp
 from patchdesk.domain import ApprovalDecisionKind, TargetState
 from patchdesk.engine.approval import StateFilter
-from patchdesk.screens.approval_forms import ApprovalForm, EmergencyForm
+from patchdesk.screens import approval_forms
+from patchdesk.screens import approvals as approvals_screen
+from patchdesk.screens.approval_forms import ApprovalForm, BlockForm, EmergencyForm
 from patchdesk.screens.approvals import PROGRESS_SECONDS, ApprovalsScreen
+from patchdesk.screens.command_grammar import Command
 from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
@@ -39,6 +45,7 @@ from patchdesk.store.models import (
 )
 from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld, build_world
 from tests.tui.conftest import OPERATOR, OPERATOR_ZONE
+from tests.tui.queue_fixtures import burst, until
 
 KB = "KB5112300"  # a cumulative update all four devices miss
 MSRT = "KB890830 v5.154"  # the malicious software removal tool, also on all four
@@ -601,3 +608,161 @@ async def test_slash_filters_by_text_once_typing_pauses(world: SimWorld) -> None
         await settle(pilot)
         assert screen.view.search == ""
         assert len(screen.shown) == 9
+
+
+# --- the forms: focus, typing, staying in front ---------------------------------------------
+
+
+def focused_id(app: PatchdeskApp) -> str | None:
+    return None if app.focused is None else app.focused.id
+
+
+async def test_forms_open_on_the_field_to_fill_and_tab_then_typing_reaches_the_reason(
+    world: SimWorld,
+) -> None:
+    """b opens on the reason (the scope has its default), d on the date, E on the reason,
+    the block list's n on the patch. "tab, type the reason" in one burst: the text is the
+    reason's, wherever tab went (the block form's scope takes no letters)."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = await open_approvals(pilot)
+        await select_patch(pilot, KB)
+        for key, first in (("b", "reason"), ("d", "until"), ("E", "reason")):
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, ApprovalForm), key
+            assert focused_id(app) == first, key
+            await pilot.press("escape")
+            await settle(pilot)
+        await pilot.press("g", "n")
+        await settle(pilot)
+        assert focused_id(app) == "patch"
+        await pilot.press("escape", "g")
+        await settle(pilot)
+
+        await pilot.press("b")
+        await settle(pilot)
+        reason = "KB5112300 breaks 2 label printers (case 4711)"
+        await pilot.press("tab")
+        assert focused_id(app) == "scope"
+        await pilot.press(*reason)  # typing at the scope: the reason's, and focus goes there
+        assert focused_id(app) == "reason"
+        assert form(app).value("reason") == reason
+        assert isinstance(app.screen, BlockForm)
+        await pilot.press("ctrl+a", "ctrl+k")  # (the reason's own keys: to the start, cut)
+        burst(app, "tab", *reason)  # the same in one burst
+        await until(pilot, lambda: form(app).value("reason") == reason, "the whole reason")
+        assert isinstance(app.screen, BlockForm)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        await select_patch(pilot, MSRT)
+        await pilot.press("d")
+        await settle(pilot)
+        burst(app, *"2026-12-04", "tab", *"vendor re-release 2", "ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+    assert [(d.decision, d.reason) for d in decisions(world.db)] == [
+        (ApprovalDecisionKind.BLOCK, reason),
+        (ApprovalDecisionKind.DEFER, "vendor re-release 2"),
+    ]
+
+
+async def test_a_form_stays_in_front_while_reads_finish_under_it(
+    world: SimWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seen under load: E (its devices read slowly), b meanwhile, ctrl+s with no reason (an
+    error), then the devices read finished and the emergency form covered the block form,
+    taking the keys typed for it. Now the block form stays in front through that result and
+    a refresh of the list, and keeps every key; the emergency form is not opened, saying
+    why."""
+    held = threading.Event()
+    read_devices = approvals_screen.devices_needing
+
+    def slow_devices(*args: Any, **kwargs: Any) -> Any:
+        held.wait(timeout=60)
+        return read_devices(*args, **kwargs)
+
+    monkeypatch.setattr(approvals_screen, "devices_needing", slow_devices)
+    app = make_app(world)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        try:
+            screen = await open_approvals(pilot)
+            await select_patch(pilot, KB)
+            await pilot.press("E")  # the devices are read in a worker ...
+            await pilot.press("b")  # ... the block form opens meanwhile
+            await until(pilot, lambda: isinstance(app.screen, BlockForm), "the block form")
+            block = app.screen
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "Reason: required" in form_error(app), "the error")
+        finally:
+            held.set()
+        await settle(pilot)  # the devices read finished: its result arrived
+        screen._read_now()  # and the list's refresh
+        await settle(pilot)
+        assert app.screen is block
+        assert any(
+            "the emergency form not opened: a form is open" in str(toast.render())
+            for toast in app.screen.query(Toast)
+        )
+        reason = "breaks the 3 imaging bridges"
+        burst(app, *reason)
+        await until(pilot, lambda: form(app).value("reason") == reason, "every key")
+        assert app.screen is block
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+    [decision] = decisions(world.db)
+    assert (decision.decision, decision.reason) == (ApprovalDecisionKind.BLOCK, reason)
+
+
+async def test_a_saving_form_leaves_from_the_top_once_saved(
+    world: SimWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """esc while the save runs does not put a question over the form (whose result would
+    then close the question and leave the form up, saved, stuck "saving"): it says the save
+    runs; the saved form then closes, back to the list."""
+    held = threading.Event()
+    decide = approval_forms.record_decision
+
+    def slow_decision(*args: Any, **kwargs: Any) -> Any:
+        held.wait(timeout=60)
+        return decide(*args, **kwargs)
+
+    monkeypatch.setattr(approval_forms, "record_decision", slow_decision)
+    app = make_app(world)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        try:
+            screen = await open_approvals(pilot)
+            await select_patch(pilot, KB)
+            await pilot.press("b", *"breaks the imaging bridge", "ctrl+s")
+            await until(pilot, lambda: "saving" in form_error(app), "saving")
+            await pilot.press("escape")
+            assert isinstance(app.screen, BlockForm)
+            await until(pilot, lambda: "esc cannot stop it" in form_error(app), "told")
+        finally:
+            held.set()
+        await settle(pilot)
+        assert app.screen is screen
+    [decision] = decisions(world.db)
+    assert decision.reason == "breaks the imaging bridge"
+
+
+async def test_no_mode_or_page_opens_over_a_form(world: SimWorld) -> None:
+    """The palette opens over a form; what it runs (a mode, a page) would hide the form
+    while it still takes keys: refused, saying why."""
+    app = make_app(world)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await open_approvals(pilot)
+        await pilot.press("b", *"half")
+        await settle(pilot)
+        block = app.screen
+        app.run_command(Command("board"))
+        app.run_command(Command("device", "ACME-WS1"))
+        await settle(pilot)
+        assert (app.current_mode, app.screen) == ("approvals", block)
+        assert any(
+            "a form is open: save it (ctrl+s) or cancel it (esc) first" in str(toast.render())
+            for toast in app.screen.query(Toast)
+        )
+        assert form(app).value("reason") == "half"

@@ -32,7 +32,7 @@ from tests.tui.test_approvals import (
     settle,
     written,
 )
-from tests.tui.typing import burst, told, typed
+from tests.tui.typing import burst, quiet, told, typed
 
 
 @pytest.fixture
@@ -56,6 +56,7 @@ async def mark(pilot: Pilot[None], screen: ApprovalsScreen, *patch_ids: str) -> 
     for patch_id in patch_ids:
         await select_patch(pilot, patch_id)
         burst(screen.app, ["space"])
+        await quiet(pilot)
         await settle(pilot)
 
 
@@ -74,6 +75,7 @@ async def test_space_marks_lines_and_they_survive_the_refresh(world: SimWorld) -
         await settle(pilot)
         assert set(marked_rows(screen)) == {KB, MSRT}
         burst(app, ["escape"])  # the marks go first, the screen stays
+        await quiet(pilot)
         await settle(pilot)
         assert marked_rows(screen) == []
         assert not screen.marks
@@ -89,6 +91,7 @@ async def test_a_approves_every_marked_patch_each_its_own_record(world: SimWorld
         screen = await open_approvals(pilot)
         await mark(pilot, screen, KB, MSRT)
         burst(app, ["a", *typed("tested on the pilot ring"), "ctrl+s"])
+        await quiet(pilot)
         await settle(pilot)
         assert isinstance(app.screen, ApprovalsScreen)
         assert not screen.marks
@@ -117,6 +120,7 @@ async def test_b_and_d_decide_the_marked_patches_and_check_the_form_first(
         await mark(pilot, screen, KB, MSRT)
         before = written(world.db)
         burst(app, ["b", "ctrl+s"])
+        await quiet(pilot)
         await settle(pilot)
         assert isinstance(app.screen, BulkBlockForm)
         header = str(app.screen.query_one(".form-header", Static).render())
@@ -124,14 +128,17 @@ async def test_b_and_d_decide_the_marked_patches_and_check_the_form_first(
         assert "Reason: required" in form_error(app)
         assert written(world.db) == before
         burst(app, ["escape"])
+        await quiet(pilot)
         await settle(pilot)
         burst(app, ["d", *typed("2020-01-01"), "ctrl+s"])
+        await quiet(pilot)
         await settle(pilot)
         assert isinstance(app.screen, BulkDeferForm)
         assert "is not in the future" in form_error(app)
         assert written(world.db) == before
         app.screen.query_one("#until", Input).value = ""
         burst(app, [*typed("2026-12-20"), "tab", *typed("vendor re-release"), "ctrl+s"])
+        await quiet(pilot)
         await settle(pilot)
         assert isinstance(app.screen, ApprovalsScreen)
     made = decisions(world.db)
@@ -153,8 +160,9 @@ async def test_b_can_block_the_marked_patches_for_every_client(world: SimWorld) 
         await mark(pilot, screen, KB, MSRT)
         # the scope: every client (the global block list), then the reason, in one burst
         burst(app, ["b", "shift+tab", "down", "enter", "tab", *typed("bad build"), "ctrl+s"])
+        await quiet(pilot)
         await settle(pilot)
-        assert isinstance(app.screen, ApprovalsScreen)
+        assert isinstance(app.screen, ApprovalsScreen), form_error(app)
     with world.db.session() as session:
         listed = session.scalars(select(BlockedPatch.patch_vendor_id)).all()
     assert sorted(listed) == sorted([KB, MSRT])

@@ -18,6 +18,7 @@ from patchdesk.domain import CommandKind, CommandState, FailureClass
 from patchdesk.screens.device_detail import DeviceDetailScreen, DevicePickScreen, open_device
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.remediation import RemediationScreen
+from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
@@ -132,7 +133,10 @@ async def test_r_remediates_the_selected_exception_and_s_selects_another(
         assert app.screen.detail.exception.id == reboot
         await pilot.press("3")  # contact user (reboot's response path: force, schedule, contact)
         await pilot.press("tab", "tab", *"called the user")
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # shows the line to be logged; enter writes it
+        await settle_device(pilot)
+        assert isinstance(app.screen, LogConfirm)
+        await pilot.press("enter")
         await settle_device(pilot)
         device_screen(app)
         assert any(f"exception {reboot}: contact_user logged" in t for t in toasts(app))

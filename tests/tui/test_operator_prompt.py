@@ -13,6 +13,7 @@ from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.store.db import Database
 from tests.tui.conftest import OPERATOR_ZONE, frozen_clock
+from tests.tui.typing import quiet
 
 
 def app_as(database: Database, login: str, *, readonly: bool = False) -> PatchdeskApp:
@@ -48,7 +49,7 @@ def header_text(app: PatchdeskApp) -> str:
 async def test_root_is_asked_for_a_name_before_anything_else(empty_db: Database) -> None:
     app = app_as(empty_db, "root")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await quiet(pilot)
         assert isinstance(app.screen, OperatorPrompt)
         assert "You are logged in as root, a shared login" in str(
             app.screen.query(Static)[1].render()
@@ -56,14 +57,14 @@ async def test_root_is_asked_for_a_name_before_anything_else(empty_db: Database)
         # Keys that would act elsewhere go into the name (2: the queue, q: quit, esc: back).
         burst(app, "2q", enter=False)
         app.post_message(events.Key("escape", None))
-        await pilot.pause()
+        await quiet(pilot)
         assert isinstance(app.screen, OperatorPrompt)
         assert app.screen.query_one(Input).value == "2q"
         assert "A name is needed" in error_text(app)
         assert app.current_mode == "board"
         app.screen.query_one(Input).value = ""
         burst(app, "Alice Meyer")
-        await pilot.pause()
+        await quiet(pilot)
         assert isinstance(app.screen, BoardScreen)
         assert app.services.operator == "Alice Meyer"
         assert "operator Alice Meyer" in header_text(app)
@@ -72,25 +73,25 @@ async def test_root_is_asked_for_a_name_before_anything_else(empty_db: Database)
 async def test_the_name_is_checked(empty_db: Database) -> None:
     app = app_as(empty_db, "root")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await quiet(pilot)
         burst(app, "   ")
-        await pilot.pause()
+        await quiet(pilot)
         assert "the operator name is blank" in error_text(app)
         app.screen.query_one(Input).value = ""
         burst(app, "Administrator")
-        await pilot.pause()
+        await quiet(pilot)
         assert "'Administrator' is a shared login, not a person" in error_text(app)
         assert isinstance(app.screen, OperatorPrompt)
         app.screen.query_one(Input).value = ""
         app.post_message(events.Paste("bob\x1b[31m"))
         app.post_message(events.Key("enter", "\r"))
-        await pilot.pause()
+        await quiet(pilot)
         assert isinstance(app.screen, OperatorPrompt)
         assert "control characters" in error_text(app)
         assert app.services.operator == "root"
         app.screen.query_one(Input).value = ""
         burst(app, " bob ")
-        await pilot.pause()
+        await quiet(pilot)
         assert not isinstance(app.screen, OperatorPrompt)
         assert app.services.operator == "bob"
 
@@ -98,17 +99,17 @@ async def test_the_name_is_checked(empty_db: Database) -> None:
 async def test_the_palette_waits_for_the_name(empty_db: Database) -> None:
     app = app_as(empty_db, "root")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
+        await quiet(pilot)
         await pilot.press("ctrl+p")
         assert isinstance(app.screen, OperatorPrompt)
         burst(app, "kim")
-        await pilot.pause()
+        await quiet(pilot)
         assert app.use_command_palette
 
 
 async def test_a_personal_login_or_a_read_only_session_is_not_asked(empty_db: Database) -> None:
     for app in (app_as(empty_db, "kim"), app_as(empty_db, "root", readonly=True)):
         async with app.run_test(size=(100, 30)) as pilot:
-            await pilot.pause()
+            await quiet(pilot)
             assert isinstance(app.screen, BoardScreen)
             assert f"operator {app.services.operator}" in header_text(app)

@@ -6,14 +6,18 @@ Each flow checks the screen and the store: what the queue shows must agree with
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 from textual import events
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
+from patchdesk.screens import queue as queue_module
 from patchdesk.screens.exception_forms import EscalateModal
 from patchdesk.screens.handover import HandoverPanel, NoteModal
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
@@ -26,14 +30,17 @@ from patchdesk.store.exception_views import exception_detail, queue_rows
 from patchdesk.store.models import HandoverNote, OperatorCommand
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, get_exception
-from tests.tui.queue_fixtures import QueueApp, queue_screen, rows, seed_queue, services, settle
-
-
-def burst(app: QueueApp, text: str) -> None:
-    """Keys posted at once (a paste, fast typing over SSH); ``\r`` is enter, ``\t`` tab."""
-    for char in text:
-        key = {"\r": "enter", "\t": "tab", " ": "space"}.get(char, char)
-        app.post_message(events.Key(key, char))
+from tests.tui.queue_fixtures import (
+    QueueApp,
+    burst,
+    queue_screen,
+    rows,
+    seed_queue,
+    services,
+    settle,
+    until,
+)
+from tests.tui.typing import drained
 
 
 def toasts(app: QueueApp) -> list[str]:
@@ -231,9 +238,8 @@ async def test_escalate_names_a_target_and_an_optional_note(database: Database) 
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert "Escalate to: required" in str(app.screen.query_one("#form-error", Static).render())
-        burst(app, "network team\rswitch port 12 dead")
-        app.post_message(events.Key("ctrl+s", None))
-        await settle(pilot)
+        burst(app, *"network team", "enter", *"switch port 12 dead", "ctrl+s")
+        await drained(pilot)
         row = get_exception(database, queue.install)
         assert (row.state, row.owner) == (ExceptionState.ESCALATED, "alice")
         assert row.last_action == "escalated to network team"
@@ -458,3 +464,47 @@ async def test_a_long_queue_is_read_a_window_at_a_time(database: Database) -> No
         await settle(pilot)
         assert view.cursor > 40
         assert view.current is not None
+
+
+async def test_a_form_read_in_a_worker_never_opens_over_another_form(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """r reads the exception in a worker (slow under load); n, pressed meanwhile, opens the
+    handover note. When the read finishes, the remediation form does not cover the note
+    (taking the keys typed for it): the note stays in front, keeps every key, and the
+    technician is told why the remediation form did not open."""
+    seed_queue(database, note=False)
+    held = threading.Event()
+    read = queue_module.exception_detail
+
+    def slow_read(*args: Any, **kwargs: Any) -> Any:
+        held.wait(timeout=60)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(queue_module, "exception_detail", slow_read)
+    app = QueueApp(services(database))
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        try:
+            await pilot.press("r", "n")
+            await until(pilot, lambda: isinstance(app.screen, NoteModal), "the note")
+            note = app.screen
+            assert isinstance(note, NoteModal)
+            assert app.focused is note.query_one("#note-text")  # opens on the text
+            burst(app, *"DC01: site called")
+            await until(pilot, lambda: note.text == "DC01: site called", "the first keys")
+        finally:
+            held.set()
+        await until(pilot, lambda: not queue_screen_busy(app), "the read's result")
+        assert app.screen is note
+        assert any("the remediation form not opened: a form is open" in t for t in toasts(app))
+        burst(app, *", back at 14:10", "ctrl+s")
+        await settle(pilot)
+        assert not isinstance(app.screen, NoteModal)
+    with database.session() as session:
+        saved = session.scalars(select(HandoverNote)).one()
+    assert saved.text == "DC01: site called, back at 14:10"
+
+
+def queue_screen_busy(app: QueueApp) -> bool:
+    return any(worker.group == "queue-detail" and worker.is_running for worker in app.workers)

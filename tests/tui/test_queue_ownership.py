@@ -99,7 +99,7 @@ async def test_remediate_carries_the_take_over_into_the_form(database: Database)
         await drained(pilot)  # the form opens once its worker has read the exception
         assert isinstance(app.screen, RemediationScreen)
         assert app.screen.take_over_from == "bob"
-        burst(app, ["1", "ctrl+s"])  # Wake-on-LAN, save
+        burst(app, ["1", "ctrl+s", "enter"])  # Wake-on-LAN, save, write the line shown
         await drained(pilot)
         assert [(a, o) for a, o, _ in history(database, queue.offline)] == [
             ("take_over", "alice"),
@@ -202,7 +202,7 @@ async def test_the_device_screen_asks_too(database: Database) -> None:
         await drained(pilot)
         assert isinstance(app.screen, RemediationScreen)
         assert app.screen.take_over_from == "bob"
-        burst(app, ["1", "ctrl+s"])
+        burst(app, ["1", "ctrl+s", "enter"])
         await settle_device(pilot)
         assert [(a, o) for a, o, _ in history(database, queue.offline)] == [
             ("take_over", "alice"),

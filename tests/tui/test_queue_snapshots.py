@@ -62,5 +62,5 @@ def test_queue_80x24(snap_compare: SnapCompare, sqlite_db: Database) -> None:
 
 def test_remediation_form_120x40(snap_compare: SnapCompare, sqlite_db: Database) -> None:
     app = queue_app(sqlite_db)
-    run_before = remediating("2", "tab", "tab", *"breaks the kiosk printer")
+    run_before = remediating("2", "tab", "tab", "tab", *"breaks the kiosk printer")
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -9,6 +9,7 @@ from typing import Any
 from textual import events
 from textual.app import App
 from textual.pilot import Pilot
+from textual.worker import WorkerState
 
 from tests.tui.queue_fixtures import settle
 
@@ -28,16 +29,26 @@ def burst(app: App[Any], keys: Iterable[str]) -> None:
         app.post_message(events.Key(key, char))
 
 
-async def drained(pilot: Pilot[Any]) -> None:
-    """Wait until every key of the burst was sent on and handled, and what it started is
-    done (workers, the queue's reads)."""
+async def quiet(pilot: Pilot[Any]) -> None:
+    """Wait until every key of the burst was sent on and handled, and no worker is pending
+    or running (twice in a row: a handled key may start one a moment later)."""
     app = pilot.app
-    for _ in range(400):
+    calm = 0
+    for _ in range(2000):
         await pilot.pause()
-        if not getattr(app, "keys_waiting", 0) and not any(w.is_running for w in app.workers):
-            await settle(pilot)
+        busy = getattr(app, "keys_waiting", 0) or any(
+            w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in app.workers
+        )
+        calm = 0 if busy else calm + 1
+        if calm >= 2:
             return
     raise AssertionError("the burst was not handled")
+
+
+async def drained(pilot: Pilot[Any]) -> None:
+    """``quiet``, then the queue's reads done (when the queue is in front)."""
+    await quiet(pilot)
+    await settle(pilot)
 
 
 def told(app: App[Any]) -> list[str]:

@@ -30,8 +30,8 @@ def test_unknown_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert "No such command" in capsys.readouterr().err
 
 
-def test_bad_database_url_is_a_runtime_failure(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["--db", "mysql://x/y", "audit", "verify"]) == 1
+def test_unsupported_database_url_is_bad_input(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["--db", "mysql://x/y", "audit", "verify"]) == 2
     err = capsys.readouterr().err
     assert "unsupported database 'mysql'" in err
     assert "Traceback" not in err

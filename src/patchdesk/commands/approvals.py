@@ -64,8 +64,8 @@ def approvals(
     """
     if ctx.invoked_subcommand is not None:
         return
-    now = _parse_at(at_text) if at_text else datetime.now(UTC)
     database = get_context().database()
+    now = _parse_at(at_text) if at_text else get_context().now()
     with database.session() as session:
         if client_id is not None and client_id not in client_ids(session):
             raise BadInput(_unknown_client(client_id, client_ids(session)))
@@ -256,6 +256,7 @@ def emergency(client_id: str, patch_id: str, hostnames: tuple[str, ...], reason:
 
 
 def _operator() -> str:
+    get_context().database()  # a missing database is said first, then who is acting
     return acting_operator()
 
 
@@ -270,8 +271,8 @@ def _parse_until(text: str, client_id: str) -> datetime:
 
 
 def _record(request: DecisionRequest) -> None:
-    now = datetime.now(UTC)
     database = get_context().database()
+    now = get_context().now()
     try:
         with database.writer() as session:
             recorded = record_decision(session, request, now=now)
@@ -360,7 +361,7 @@ def _change_blocklist(change: Callable[..., BlocklistChange], patch_id: str, rea
     operator = _operator()
     try:
         with get_context().database().writer() as session:
-            done = change(session, patch_id, reason, operator, now=datetime.now(UTC))
+            done = change(session, patch_id, reason, operator, now=get_context().now())
     except DecisionError as exc:
         raise BadInput([f"patchdesk: {problem}" for problem in exc.problems]) from exc
     click.echo(printable(done.note))

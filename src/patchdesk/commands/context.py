@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import click
 
 from patchdesk.settings import Settings
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database, open_database, sqlite_file
 
 EXIT_RUNTIME = 1
 EXIT_BAD_INPUT = 2
@@ -47,16 +48,56 @@ class CliContext:
     settings: Settings
     database_url_given: bool = False  # --db was given on the command line
     _database: Database | None = field(default=None, repr=False)
+    _now: datetime | None = field(default=None, repr=False)
 
     @property
     def database_url(self) -> str:
         return self.settings.database_url
 
-    def database(self) -> Database:
-        """The configured database, opened (and migrated) on first use."""
+    @property
+    def default_database(self) -> bool:
+        """The built-in default (the user data directory's), named by no flag or setting."""
+        return "database_url" not in self.settings.model_fields_set
+
+    def database(self, *, create: bool = False) -> Database:
+        """The configured database, opened (and migrated) on first use. A SQLite file that
+        does not exist is refused (exit 2, ``no patchdesk database at PATH``) unless
+        ``create``: only the commands that create state pass it (``db upgrade``, ``policy apply``,
+        ``demo``, ``simulate``; see ``check_creatable``)."""
         if self._database is None:
-            self._database = open_database(self.database_url)
+            if create:
+                self.check_creatable()
+            self._database = open_database(self.database_url, create=create)
         return self._database
+
+    def check_creatable(self) -> None:
+        """A SQLite file may be created in an existing directory; only the default
+        database's directory (the user data directory) is created when missing, so that a
+        mistyped directory is refused rather than made."""
+        path = sqlite_file(self.database_url)
+        if path is None or path.exists() or self.default_database:
+            return
+        if not path.parent.is_dir():
+            raise BadInput(f"patchdesk: no directory {path.parent} for the database {path}")
+
+    def now(self) -> datetime:
+        """What time it is for this command, resolved once: the clock a simulated database
+        records (the demo's or ``patchdesk simulate``'s, said on stderr), else the real time.
+        Every command takes its time from here. It opens the database (a command that may
+        create it opens it with ``create`` first)."""
+        if self._now is None:
+            from patchdesk.engine.live import simulated_now
+
+            with self.database().session() as session:
+                simulated = simulated_now(session)
+            if simulated is not None:
+                click.echo(
+                    "patchdesk: a simulated database: using its clock, "
+                    f"{simulated:%Y-%m-%d %H:%M} UTC",
+                    err=True,
+                )
+            self._now = simulated or datetime.now(UTC)
+        return self._now
 
     def close(self) -> None:
         if self._database is not None:

@@ -19,9 +19,12 @@ def db() -> None:
 
 @db.command("upgrade")
 def db_upgrade() -> None:
-    """Bring the database schema up to date (a no-op when it already is)."""
-    url = get_context().database_url
-    engine = make_engine(url)
+    """Bring the database schema up to date (a no-op when it already is); creates a new
+    database when none is there."""
+    context = get_context()
+    context.check_creatable()
+    url = context.database_url
+    engine = make_engine(url, create=True)
     try:
         before = current_revision(engine)
         applied = upgrade(engine)
@@ -45,7 +48,7 @@ def db_backup(path: Path, force: bool) -> None:
             "patchdesk: db backup copies SQLite databases only; for PostgreSQL use its own "
             "online backup, e.g. pg_dump --format=custom --file=patchdesk.dump DBNAME"
         )
-    get_context().database()  # make sure the file exists and is migrated
+    get_context().database()  # the file must exist; its schema is brought up to date
     try:
         result = backup_sqlite(url, path, overwrite=force)
     except BackupError as exc:

@@ -16,9 +16,11 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
 from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.lease import holder_id, release
+from patchdesk.engine.live import simulated_now
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import EngineRunner, describe, utc_now
 from patchdesk.settings import APP_NAME, EngineSettings
+from patchdesk.store.db import Database
 
 
 def default_log_file() -> Path:
@@ -51,8 +53,9 @@ def setup_logging(log_file: Path) -> None:
 def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
     """Run the engine without the UI: dispatch if it holds the lease, otherwise attach."""
     ctx = get_context()
-    setup_logging(log_file or default_log_file())
     database = ctx.database()
+    refuse_simulated(database)
+    setup_logging(log_file or default_log_file())
     try:
         connector = make_connector(ctx.settings, database, utc_now)
     except ConnectorNotAvailable as exc:
@@ -78,6 +81,20 @@ def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
     seconds = interval if interval is not None else ctx.settings.engine.interval_seconds
     with engine_collection():
         EngineRunner(reconciler, interval=timedelta(seconds=seconds)).run()
+
+
+def refuse_simulated(database: Database) -> None:
+    """A simulated database's time is its simulation's (the demo's, ``patchdesk
+    simulate``'s): an engine on the real clock, with a fleet of its own, would write real
+    instants and another fleet's facts into it."""
+    with database.session() as session:
+        simulated = simulated_now(session)
+    if simulated is not None:
+        raise BadInput(
+            "patchdesk: this is a simulated database (its clock is at "
+            f"{simulated:%Y-%m-%d %H:%M} UTC): only its simulation runs its engine; "
+            "`patchdesk --db PATH` shows it"
+        )
 
 
 def engine_config(settings: EngineSettings) -> EngineConfig:

@@ -559,9 +559,10 @@ def _perform(
     act: Callable[[Database, str, datetime], ops.OpResult], as_json: bool, now_text: str | None
 ) -> None:
     context = get_context()
+    database = context.database()  # a missing database is said first, then who is acting
     operator = acting_operator()
     try:
-        result = act(context.database(), operator, now_from(now_text))
+        result = act(database, operator, now_from(now_text))
     except ops.NotYours as exc:
         raise BadInput(
             f"patchdesk: exception {exc.exception_id} is owned by {printable(exc.owner)}: "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -59,13 +58,15 @@ def inventory_import(file: Path, client_id: str | None, as_json: bool) -> None:
         data = file.read_bytes()
     except OSError as exc:
         raise BadInput(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    # An existing database only: its clients come from `policy apply`, so an import into a
+    # new database could only fail (and leave an empty database behind).
     database = get_context().database()
     with database.session() as session:
         known = known_client_ids(session)
     parsed = parse_inventory(data, known_clients=known, default_client=client_id)
     if isinstance(parsed, Invalid):
         raise BadInput(parsed.render(source))
-    now = datetime.now(UTC)
+    now = get_context().now()
     try:
         with database.writer() as session:
             summary = apply_inventory(session, parsed, now=now)
@@ -131,7 +132,7 @@ def inventory_patches(file: Path, client_id: str | None, as_json: bool) -> None:
     parsed = parse_missing_patches(data, known_devices=known, default_client=client_id)
     if isinstance(parsed, Invalid):
         raise BadInput(parsed.render(source))
-    now = datetime.now(UTC)
+    now = get_context().now()
     try:
         with database.writer() as session:
             summary = apply_missing_patches(session, parsed, now=now)

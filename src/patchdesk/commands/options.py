@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 
 from patchdesk.commands.context import get_context
 from patchdesk.commands.windows import parse_instant
+from patchdesk.store.db import database_url_from
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def database_url_from(value: str) -> str:
-    """A ``--db`` value: a database URL, or a plain path meaning that SQLite file."""
-    return value if "://" in value else f"sqlite:///{value}"
 
 
 def _use_database(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
@@ -49,18 +45,8 @@ def now_option(function: F) -> F:
 
 
 def now_from(now_text: str | None) -> datetime:
-    """``--now`` if given; else the database's simulated clock when the demo (a simulated
-    runner) runs it, said on stderr; else the real time."""
+    """``--now`` if given; else the command's time (``CliContext.now``: a simulated
+    database's recorded clock, or the real time)."""
     if now_text:
         return parse_instant(now_text, "--now")
-    from patchdesk.engine.live import simulated_now
-
-    with get_context().database().session() as session:
-        simulated = simulated_now(session)
-    if simulated is None:
-        return datetime.now(UTC)
-    click.echo(
-        f"patchdesk: a simulated database: using its clock, {simulated:%Y-%m-%d %H:%M} UTC",
-        err=True,
-    )
-    return simulated
+    return get_context().now()

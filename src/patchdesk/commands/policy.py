@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -64,10 +63,12 @@ def apply(files: tuple[Path, ...]) -> None:
     """
     policies = _load(files, applying=True)
     context = get_context()
+    context.check_creatable()  # a mistyped path is said first, then who is acting
     operator = acting_operator()
-    now = datetime.now(UTC)
+    database = context.database(create=True)  # policy apply may start a new database
+    now = context.now()
     try:
-        with context.database().writer() as session:
+        with database.writer() as session:
             report = apply_policies(session, policies, now=now, operator=operator)
     except SQLAlchemyError as exc:
         reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
@@ -106,7 +107,7 @@ def export(client_id: str, output_format: str) -> None:
     Markdown for people, or one JSON document whose client and blocklist members use the
     policy-file structure.
     """
-    now = datetime.now(UTC)
+    now = get_context().now()
     with get_context().database().session() as session:
         try:
             document = read_export(session, client_id, now=now)

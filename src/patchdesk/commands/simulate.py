@@ -12,7 +12,7 @@ from patchdesk.commands.context import get_context, print_json
 from patchdesk.commands.windows import parse_instant
 from patchdesk.engine.calendar import patch_tuesday
 from patchdesk.engine.simulation.run import SimulationResult, run_simulation
-from patchdesk.store.db import open_database
+from patchdesk.store.db import database_url_from
 
 
 def default_start(today: datetime) -> datetime:
@@ -53,20 +53,26 @@ def simulate(
     The same seed, start and size give the same summary (except the wall time).
     """
     start = parse_instant(start_text, "--start") if start_text else default_start(datetime.now(UTC))
+    ctx = get_context()
     with tempfile.TemporaryDirectory(prefix="patchdesk-simulate-") as scratch:
         if db_path is not None:
-            url = db_path if "://" in db_path else f"sqlite:///{db_path}"
-        elif get_context().database_url_given:
-            url = get_context().database_url
+            url = database_url_from(db_path, "--db")
+        elif ctx.database_url_given:
+            url = ctx.database_url
         else:
             url = f"sqlite:///{Path(scratch) / 'simulate.db'}"
-        db = open_database(url)
+        ctx.settings = ctx.settings.model_copy(update={"database_url": url})
         try:
             result = run_simulation(
-                db, seed=seed, clients=clients, devices=devices, start=start, days=days
+                ctx.database(create=True),
+                seed=seed,
+                clients=clients,
+                devices=devices,
+                start=start,
+                days=days,
             )
         finally:
-            db.dispose()
+            ctx.close()  # release the file before the scratch directory goes
     if as_json:
         print_json(result.as_json())
     else:

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 
 import click
 import platformdirs
+from sqlalchemy.engine import URL, make_url
 
-from patchdesk.commands.context import CliContext, get_context
+from patchdesk.commands.context import BadInput, CliContext, get_context
 from patchdesk.demo import DEMO_CLIENTS, DEMO_DEVICES, HEAD_START, demo_engine, load_demo
 from patchdesk.settings import APP_NAME
+from patchdesk.store.db import database_url_from, sqlite_file
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
 
@@ -43,7 +45,7 @@ def _log_to_file() -> Path:
 def load_demo_msp(ctx: CliContext, seed: int, launch: datetime | None = None) -> SimulatedMsp:
     """Put the demo MSP (first windows open, others opening within minutes of ``launch``)
     into the context's database."""
-    return load_demo(ctx.database(), seed, launch or datetime.now(UTC))
+    return load_demo(ctx.database(create=True), seed, launch or datetime.now(UTC))
 
 
 def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
@@ -74,19 +76,30 @@ def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
 
 def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) -> None:
     """The UI on the configured database, the engine running beside it (none when
-    ``readonly``: a read-only UI writes nothing, the engine's steps included)."""
+    ``readonly``: a read-only UI writes nothing, the engine's steps included).
+
+    Only the default database (the user data directory's, named by no flag or setting) is
+    created when missing, on the first run; a named one must exist. On a simulated database
+    (the demo's, ``patchdesk simulate``'s) the UI runs no engine and its clock is the one the
+    database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+    from patchdesk.engine.live import RecordedClock, simulated_now
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
 
+    database = ctx.database(create=ctx.default_database and not readonly)
     _log_to_file()
-    database = ctx.database()
-    engine = None if readonly else _embedded_engine(ctx)
+    with database.session() as session:
+        recorded = simulated_now(session)
+    follower = RecordedClock(database, recorded) if recorded is not None else None
+    engine = None if readonly or follower is not None else _embedded_engine(ctx)
+    clock = follower.now if follower else engine.now if engine else utc_now
     services = Services(
         database=database,
         operator=ctx.settings.operator,
-        clock=engine.now if engine is not None else utc_now,
+        clock=clock,
         local_zone=operator_zone(ctx.settings.timezone),
+        simulated=follower is not None,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
         shared_logins=tuple(ctx.settings.shared_logins),
@@ -95,14 +108,19 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         services,
         engine=engine,
         theme=ctx.settings.theme,
+        clock_note="SIMULATED" if follower is not None else "",
         ui_state=default_ui_state_path(),
         keymap=ctx.settings.keys,
     )
+    if follower is not None:
+        follower.start()
     try:
         app.run(mouse=mouse)
     finally:
         if engine is not None:
             engine.stop()
+        if follower is not None:
+            follower.stop()
 
 
 def _open_demo(
@@ -112,8 +130,8 @@ def _open_demo(
     from patchdesk.engine.lease import holder_id
     from patchdesk.screens.services import Services
 
+    database = ctx.database(create=True)
     _log_to_file()
-    database = ctx.database()
     click.echo(
         f"patchdesk demo: a simulated MSP (seed {seed}, start {launch:%Y-%m-%dT%H:%M}Z); "
         f"running its first {int(HEAD_START.total_seconds() // 60)} minutes …",
@@ -158,12 +176,29 @@ def _parse_start(value: str | None) -> datetime:
     return start.replace(tzinfo=UTC) if start.tzinfo is None else start.astimezone(UTC)
 
 
+def _demo_file(value: str | None, ctx: CliContext) -> Path | None:
+    """The SQLite file the demo is to create: its ``--db``, else the global ``--db``;
+    None: a temporary one."""
+    if value is not None:
+        url = database_url_from(value, "--db")
+    elif ctx.database_url_given:
+        url = ctx.database_url
+    else:
+        return None
+    path = sqlite_file(url)
+    if path is None:
+        where = make_url(url).render_as_string(hide_password=True)
+        raise BadInput(f"patchdesk: the demo needs a new SQLite file, not {where}")
+    return path
+
+
 @click.command()
 @click.option(
     "--db",
     "demo_db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="SQLite file for the demo (default: a new temporary file).",
+    metavar="FILE",
+    help="SQLite file for the demo, which must not exist yet (default: a new temporary "
+    "file, deleted when the demo quits).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Reproduces a demo MSP.")
 @click.option(
@@ -186,7 +221,7 @@ def _parse_start(value: str | None) -> datetime:
     help="Every state-changing action is refused (the demo's engine still runs).",
 )
 def demo(
-    demo_db: Path | None, seed: int, speed: float, start: str | None, mouse: bool, readonly: bool
+    demo_db: str | None, seed: int, speed: float, start: str | None, mouse: bool, readonly: bool
 ) -> None:
     """Open the UI on a fresh simulated MSP (a temporary database unless --db is given).
 
@@ -195,18 +230,25 @@ def demo(
     """
     ctx = get_context()
     launch = _parse_start(start)
-    if demo_db is not None and demo_db.exists():
-        raise click.BadParameter(f"{demo_db} exists; the demo needs a new file", param_hint="--db")
+    kept_file = _demo_file(demo_db, ctx)
+    if kept_file is not None and kept_file.exists():
+        raise click.BadParameter(
+            f"{kept_file} exists; the demo needs a new file", param_hint="--db"
+        )
     with tempfile.TemporaryDirectory(prefix="patchdesk-demo-") as scratch:
-        path = demo_db if demo_db is not None else Path(scratch) / "demo.db"
-        ctx.settings = ctx.settings.model_copy(update={"database_url": f"sqlite:///{path}"})
-        kept = "kept" if demo_db is not None else "deleted when the demo quits; --db FILE keeps it"
+        path = kept_file if kept_file is not None else Path(scratch) / "demo.db"
+        url = URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+        ctx.settings = ctx.settings.model_copy(update={"database_url": url})
+        ctx.check_creatable()
+        kept = (
+            "kept" if kept_file is not None else "deleted when the demo quits; --db FILE keeps it"
+        )
         click.echo(f"patchdesk demo: database {path} ({kept})", err=True)
         try:
             _open_demo(ctx, seed, speed, launch, mouse, readonly)
         finally:
             ctx.close()  # release the file before the scratch directory goes
-        if demo_db is not None:
+        if kept_file is not None:
             click.echo(
                 f"patchdesk demo: the database is kept: patchdesk --db {path} exceptions", err=True
             )

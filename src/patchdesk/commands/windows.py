@@ -105,7 +105,7 @@ def windows(
     """
     if end_text is not None and count is not None:
         raise BadInput("patchdesk: give --to or --count, not both")
-    now = parse_instant(now_text, "--now") if now_text else datetime.now(UTC)
+    now = parse_instant(now_text, "--now") if now_text else get_context().now()
     start = parse_instant(start_text, "--from") if start_text else now
     end = parse_instant(end_text, "--to") if end_text else start + DEFAULT_SPAN
     if end <= start:

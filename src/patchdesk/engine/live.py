@@ -34,10 +34,11 @@ from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import describe
 from patchdesk.engine.simulation.run import VirtualClock
+from patchdesk.store.db import Database
 
 log = logging.getLogger(__name__)
 
-RUNNER_KEY = "runner"  # engine_state row: the live runner's last step
+RUNNER_KEY = state.RUNNER  # engine_state row: the live runner's last step
 # Wall time between two steps in virtual mode at most (the step interval shrinks with speed).
 WALL_BUDGET = 0.5
 
@@ -61,6 +62,60 @@ def simulated_now(session: Session) -> datetime | None:
     except ValueError:
         return None
     return at.astimezone(UTC) if at.tzinfo is not None else None
+
+
+class RecordedClock:
+    """The time of a simulated database for a UI that does not run its simulation (a second
+    UI on the demo's database, a kept demo or ``simulate`` database): the virtual time its
+    runner last recorded (``simulated_now``).
+
+    ``now()`` never touches the database (the UI thread calls it); while started, a daemon
+    thread reads the recorded time again every ``every`` seconds, so the clock follows a
+    demo running in another terminal step by step and stands still when nothing runs the
+    simulation. It never goes backwards."""
+
+    def __init__(self, database: Database, at: datetime, *, every: float = 1.0) -> None:
+        self.database = database
+        self.every = every
+        self._at = at
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._at
+
+    def refresh(self) -> datetime:
+        """Read the recorded time again (on the caller's thread); the clock's time after."""
+        with self.database.session() as session:
+            recorded = simulated_now(session)
+        with self._lock:
+            if recorded is not None and recorded > self._at:
+                self._at = recorded
+            return self._at
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("the recorded clock is already following")
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=self._follow, name="patchdesk-recorded-clock", daemon=True
+        )
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.refresh()
+            except Exception:  # the next reading tries again
+                log.exception("could not read the simulated database's clock")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None:
+            thread.join(timeout)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 from patchdesk.store.models import EngineState
 
 CONNECTOR = "connector"
+# The runner's last step: who, when (engine time), what it did, and whether the time is a
+# simulation's virtual time (the demo's live runner, ``patchdesk simulate``): commands and
+# other UIs on a simulated database then use that time as theirs (``live.simulated_now``).
+RUNNER = "runner"
 
 
 def read(session: Session, key: str) -> dict[str, Any]:

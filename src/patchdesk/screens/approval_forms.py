@@ -1,9 +1,11 @@
 """The approvals screen's forms: approve, block, defer, emergency deploy, and the global
 block list's add and remove.
 
-Every form is a modal: ``ctrl+s`` saves, ``esc`` cancels (asking first when something was
-typed or changed). What was typed is checked on the spot (a blank reason, a date that does
-not parse or is not in the future, no device chosen), each problem naming its field; then
+Every form is a modal (``FormScreen``): focus opens on the first field to fill, text typed
+at a control (the block's scope, the emergency's devices) goes into the reason, ``ctrl+s``
+saves, ``esc`` cancels (asking first when something was typed or changed). What was typed
+is checked on the spot (a blank reason, a date that does not parse or is not in the
+future, no device chosen), each problem naming its field; then
 the write runs in a worker through the same store functions as ``patchdesk approvals``
 (``store.approvals.record_decision``) and ``store.blocklist``, as ``Services.operator`` at
 ``Services.clock()``, in one transaction: a refusal from the store keeps the form open with
@@ -21,14 +23,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Input, RadioButton, RadioSet, SelectionList, Static
 from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.engine.approval import until_from_text
+from patchdesk.screens.form_screen import FormBody, FormScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
@@ -89,20 +90,23 @@ class Saver:
     confirm: Text | None = None  # asked (y/n) before the write
 
 
-class ApprovalForm(ModalScreen[str | None]):
+class ApprovalForm(FormScreen[str | None]):
     """Base of the forms: a header, the fields a subclass composes, the error line, keys.
 
     Subclasses give ``fields()`` and ``prepare()`` (check what was typed: ``FormError``, or
-    the write to run)."""
+    the write to run). Focus opens on the first text field (each form's first field to
+    fill); text typed at another control goes into the reason."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="approval_form.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="approval_form.cancel"),
     ]
+    AUTO_FOCUS = "Input"
+    TYPING_FIELD = "#reason"
 
     DEFAULT_CSS = """
     ApprovalForm { align: center middle; }
-    ApprovalForm > VerticalScroll {
+    ApprovalForm > FormBody {
         width: 90; max-width: 100%; height: auto; max-height: 100%;
         border: thick $primary; background: $panel; padding: 0 1;
     }
@@ -115,7 +119,7 @@ class ApprovalForm(ModalScreen[str | None]):
     ApprovalForm .form-error { color: $error; height: auto; }
     ApprovalForm .form-warning { color: $warning; }
     ApprovalForm .form-keys { color: $text-muted; }
-    ApprovalForm.-danger > VerticalScroll { border: thick $error; }
+    ApprovalForm.-danger > FormBody { border: thick $error; }
     """
 
     KEYS = "tab next field   ctrl+s save   esc cancel"
@@ -123,14 +127,13 @@ class ApprovalForm(ModalScreen[str | None]):
     def __init__(self, header: Text) -> None:
         super().__init__()
         self.header = header
-        self._saving = False
 
     @property
     def services(self) -> Services:
         return services_of(self.app)
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with FormBody():
             yield Static(self.header, classes="form-header", markup=False)
             yield from self.fields()
             yield Static("", id="form-error", classes="form-error", markup=False)
@@ -141,11 +144,6 @@ class ApprovalForm(ModalScreen[str | None]):
 
     def prepare(self) -> Saver:  # pragma: no cover - every form overrides it
         raise NotImplementedError
-
-    def on_mount(self) -> None:
-        first = self.query(Input).first() if self.query(Input) else None
-        if first is not None:
-            first.focus()
 
     def value(self, widget_id: str) -> str:
         return self.query_one(f"#{widget_id}", Input).value
@@ -162,7 +160,7 @@ class ApprovalForm(ModalScreen[str | None]):
     # --- saving ----------------------------------------------------------------------------
 
     def action_save(self) -> None:
-        if self._saving:
+        if self.saving or not self.is_active:
             return
         if self.services.readonly:
             self.show_error("read-only session: nothing can be changed")
@@ -185,7 +183,7 @@ class ApprovalForm(ModalScreen[str | None]):
         self.app.push_screen(ConfirmModal(saver.confirm), answered)
 
     def _start(self, saver: Saver) -> None:
-        self._saving = True
+        self.saving = True
         self.show_error("saving …")
         self.run_worker(saver.run, thread=True, exit_on_error=False, group=SAVE_GROUP)
 
@@ -194,9 +192,9 @@ class ApprovalForm(ModalScreen[str | None]):
         if event.worker.group != SAVE_GROUP:
             return
         if event.state is WorkerState.SUCCESS:
-            self.dismiss(str(event.worker.result))
+            self.finish(str(event.worker.result))
         elif event.state is WorkerState.ERROR:
-            self._saving = False
+            self.saving = False
             error = event.worker.error
             if isinstance(error, DecisionError):
                 self.show_error("\n".join(field_problem(p) for p in error.problems))
@@ -211,6 +209,9 @@ class ApprovalForm(ModalScreen[str | None]):
     # --- cancelling ------------------------------------------------------------------------
 
     def action_cancel(self) -> None:
+        if self.saving:
+            self.show_error("saving … (esc cannot stop it now)")
+            return
         if not self.touched():
             self.dismiss(None)
             return

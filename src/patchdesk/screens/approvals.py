@@ -57,6 +57,7 @@ from patchdesk.screens.approval_forms import (
     EmergencyForm,
 )
 from patchdesk.screens.debounce import Debounced
+from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.marks import GLYPH, Marks, marks_text
@@ -895,7 +896,10 @@ class ApprovalsScreen(Screen[None]):
             )
             self._read_now()
             return
-        self._form(EmergencyForm(message.line, message.devices))
+        # The devices were read in a worker: by now another form may be open (b pressed
+        # meanwhile). It stays in front, and keeps its keys.
+        form = EmergencyForm(message.line, message.devices)
+        push_if_in_front(self, form, self._form_done(form), what="the emergency form")
 
     def action_blocklist_add(self) -> None:
         if self._writable():
@@ -910,6 +914,9 @@ class ApprovalsScreen(Screen[None]):
             self._form(BlocklistRemoveForm(block))
 
     def _form(self, form: ApprovalForm) -> None:
+        self.app.push_screen(form, self._form_done(form))
+
+    def _form_done(self, form: ApprovalForm) -> Callable[[str | None], None]:
         def done(message: str | None) -> None:
             if isinstance(form, BlocklistAddForm) and form.added is not None:
                 self._select_block = form.added  # the cursor goes to the new entry
@@ -917,7 +924,7 @@ class ApprovalsScreen(Screen[None]):
                 self.notify(printable(message), markup=False)
                 self._read_now()
 
-        self.app.push_screen(form, done)
+        return done
 
 
 __all__ = ["ApprovalsScreen", "ApprovalsView", "filter_bar_text", "line_text"]

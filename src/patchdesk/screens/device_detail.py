@@ -38,6 +38,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ExceptionState, FailureClass
+from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.ownership import refusal_text, with_ownership
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.services import Services, services_of
@@ -448,8 +449,9 @@ class DeviceDetailScreen(Screen[None]):
                 self.notify(printable(result), markup=False)
                 self.refresh_now()
 
+        # Read in a worker: another screen may be in front by now; it stays there.
         form = RemediationScreen(detail, take_over_from=message.take_over_from)
-        self.app.push_screen(form, saved)
+        push_if_in_front(self, form, saved, what="the remediation form")
 
     def action_retry(self) -> None:
         detail = self._writable()

@@ -18,11 +18,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import Tier
+from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.widgets.queue_cells import clip
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.handover import HandoverSummary, NoteView
@@ -115,16 +115,18 @@ class HandoverPanel(Static):
             self.show(self.summary)
 
 
-class NoteModal(ModalScreen[str | None]):
+class NoteModal(FormScreen[str | None]):
     """A multi-line note. ``save(text)`` runs in a worker thread and returns the message to
     show; a ``Refused`` keeps the modal open with the reason. Dismisses with the message
     (None when cancelled). ``ctrl+s`` saves; ``esc`` cancels, asking first when text was
-    typed."""
+    typed. Focus opens on the text (``FormScreen``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="note.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="note.cancel"),
     ]
+    AUTO_FOCUS = "#note-text"
+    TYPING_FIELD = "#note-text"
 
     DEFAULT_CSS = """
     NoteModal { align: center middle; }
@@ -151,7 +153,6 @@ class NoteModal(ModalScreen[str | None]):
         self.save = save
         self.required = required
         self.hint = hint
-        self._saving = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -172,13 +173,13 @@ class NoteModal(ModalScreen[str | None]):
     def action_save(self) -> None:
         # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
         # (screens/burst.py), so the note keeps its end.
-        if self._saving:
+        if self.saving or not self.is_active:
             return
         text = self.text
         if self.required and not text.strip():
             self._error("A note is required: say what was done or why.")
             return
-        self._saving = True
+        self.saving = True
         self._error("saving …")
         self.run_worker(
             lambda: self.save(text), thread=True, exit_on_error=False, group="note-save"
@@ -189,9 +190,9 @@ class NoteModal(ModalScreen[str | None]):
         if event.worker.group != "note-save":
             return
         if event.state is WorkerState.SUCCESS:
-            self.dismiss(str(event.worker.result))
+            self.finish(str(event.worker.result))
         elif event.state is WorkerState.ERROR:
-            self._saving = False
+            self.saving = False
             error = event.worker.error
             reason = str(error) if isinstance(error, Refused) else f"not saved: {error!r}"
             self._error(reason)
@@ -200,6 +201,9 @@ class NoteModal(ModalScreen[str | None]):
         self.query_one("#note-error", Static).update(Text(printable_multiline(message)))
 
     def action_cancel(self) -> None:
+        if self.saving:
+            self._error("saving … (esc cannot stop it now)")
+            return
         if not self.text.strip():
             self.dismiss(None)
             return

@@ -43,6 +43,7 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.clients import open_client
 from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
+from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
 from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
 from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
@@ -800,8 +801,10 @@ class QueueScreen(Screen[None]):
         if detail is None:
             self.notify("that exception is gone", severity="warning")
             return
+        # Read in a worker: by now another form (a note) may be in front; it stays there.
         if message.purpose == "detail":
-            self.app.push_screen(ExceptionDetailScreen(detail, self.services.clock()))
+            summary = ExceptionDetailScreen(detail, self.services.clock())
+            push_if_in_front(self, summary, what="the exception summary")
             return
         if detail.exception.state is ExceptionState.RESOLVED:
             self.notify(
@@ -816,7 +819,7 @@ class QueueScreen(Screen[None]):
                 self._poll()
 
         form = RemediationScreen(detail, take_over_from=message.take_over_from)
-        self.app.push_screen(form, saved)
+        push_if_in_front(self, form, saved, what="the remediation form")
 
     def _write(self, operation: Callable[[Services], ops.OpResult]) -> None:
         self._write_worker(operation)

@@ -1,12 +1,22 @@
 """The remediation form: one action of the exception's response path, an outcome, a note.
 
 The class's response path (DESIGN's table, ``engine.classify.RESPONSE_PATHS``) is listed
-with numbers; a number key picks the action (arrows and ``enter`` work too). Actions the
-engine carries out (retry, reboot, roll back, block, wake) queue their command: their outcome
-is "queued" until the engine reports. ``ctrl+s`` saves through
-``exception_ops.log_remediation`` as the operator, at the services' clock, in a worker;
-``esc`` cancels, asking first when something was picked or typed. The form stays open with
-the reason when the store refuses (someone else resolved it, a block without a reason ...).
+with numbers; while the list has focus and nothing has been typed into the note, a number
+key picks the action (arrows and ``enter`` always do). Actions the engine carries out
+(retry, reboot, roll back, block, wake) queue their command: their outcome is "queued"
+until the engine reports.
+
+The fields, in Tab order, are the same whatever action is chosen: action, outcome, the
+patch (only for a regression with several patches), note, resolve. A field the chosen
+action fixes shows what it is instead (an engine action's outcome "queued"), and stays a
+Tab stop. Text typed at a control goes into the note (``FormScreen``).
+
+``ctrl+s`` first shows, on one line, what will be written to the append-only log (action,
+outcome, note): ``enter`` writes it through ``exception_ops.log_remediation`` as the
+operator, at the services' clock, in a worker; ``esc`` goes back to the form as it was.
+``esc`` on the form cancels, asking first when something was picked or typed. The form
+stays open with the reason when the store refuses (someone else resolved it, a block
+without a reason ...).
 """
 
 from __future__ import annotations
@@ -18,14 +28,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
+from textual.containers import Horizontal
 from textual.widgets import Checkbox, OptionList, RadioButton, RadioSet, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from patchdesk.engine.classify import RESPONSE_PATHS, Action
+from patchdesk.screens.form_screen import FixedValue, FormBody, FormScreen
 from patchdesk.screens.services import services_of
+from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_cells import ROLE_LABELS
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store import exception_ops as ops
@@ -66,21 +77,69 @@ def header_text(detail: ExceptionDetail) -> Text:
     return text
 
 
-class RemediationScreen(ModalScreen[str | None]):
+def one_line(note: str) -> str:
+    """A note on one line: its line breaks shown as ``⏎``, control characters gone."""
+    return printable(" ⏎ ".join(note.replace("\r\n", "\n").split("\n")))
+
+
+def confirm_text(action: Action, request: RemediationRequest, patch: str | None) -> Text:
+    """The one line shown before the write: the action, its outcome, the note (and the
+    patch, the resolve) exactly as they will be logged."""
+    text = Text()
+    text.append(action.label, "bold")
+    if request.outcome is None:
+        text.append(f" · outcome {ENGINE_OUTCOME}")
+    else:
+        text.append(f" · outcome {request.outcome}")
+    if patch is not None:
+        text.append(" · patch ")
+        text.append(printable(patch), "bold")
+    if request.note.strip():
+        text.append(" · note “")
+        text.append(one_line(request.note), "italic")
+        text.append("”")
+    else:
+        text.append(" · no note")
+    if request.resolve:
+        text.append(" · and resolve the exception")
+    return text
+
+
+class ActionList(OptionList):
+    """The response path's actions; a number picks one while the list has focus, unless
+    the form's note has been typed into (then the number is text, for the note)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(str(n), f"pick({n})", f"Action {n}", show=False, id=f"remediation.pick{n}")
+        for n in range(1, 10)
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pick":
+            number = parameters[0]
+            form = self.screen
+            typed = isinstance(form, RemediationScreen) and form.typed_into()
+            return not typed and isinstance(number, int) and number <= self.option_count
+        return True
+
+    def action_pick(self, number: int) -> None:
+        self.highlighted = number - 1
+        self.action_select()
+
+
+class RemediationScreen(FormScreen[str | None]):
     """Log a remediation for ``detail``'s exception; dismisses with the store's message."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="remediation.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="remediation.cancel"),
-        *(
-            Binding(str(n), f"pick({n})", f"Action {n}", show=False, id=f"remediation.pick{n}")
-            for n in range(1, 10)
-        ),
     ]
+    AUTO_FOCUS = "#actions"
+    TYPING_FIELD = "#note"
 
     DEFAULT_CSS = """
     RemediationScreen { align: center middle; }
-    RemediationScreen > VerticalScroll {
+    RemediationScreen > FormBody {
         width: 96; max-width: 100%; height: auto; max-height: 100%;
         border: thick $primary; background: $panel; padding: 0 1;
     }
@@ -91,7 +150,6 @@ class RemediationScreen(ModalScreen[str | None]):
     RemediationScreen RadioSet > RadioButton { margin-right: 1; }
     RemediationScreen #outcomes RadioSet { layout: horizontal; }
     RemediationScreen #outcomes { height: auto; }
-    RemediationScreen #patch-row { height: auto; }
     RemediationScreen TextArea { height: 6; }
     RemediationScreen #remediation-error { color: $error; height: auto; }
     RemediationScreen .keys { color: $text-muted; }
@@ -103,15 +161,25 @@ class RemediationScreen(ModalScreen[str | None]):
         self.take_over_from = take_over_from  # agreed to take it over from this owner
         self.actions: tuple[Action, ...] = RESPONSE_PATHS[detail.exception.failure_class]
         self.chosen: Action | None = None
-        self._saving = False
+        self.typed = False  # the note has been typed into: numbers no longer pick
+
+    @property
+    def patch_choice(self) -> bool:
+        """The exception has several patches and an action of its class acts on one: the
+        patch is a field (whatever the action chosen)."""
+        return len(self.detail.patches) > 1 and any(a.id in _PATCH_ACTIONS for a in self.actions)
 
     # --- the form --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with FormBody():
             yield Static(header_text(self.detail), id="remediation-header", markup=False)
-            yield Static("Action (press its number)", classes="label", markup=False)
-            yield OptionList(
+            yield Static(
+                "Action (press its number while the list has focus)",
+                classes="label",
+                markup=False,
+            )
+            yield ActionList(
                 *(
                     Option(self._action_prompt(n, a), id=a.id)
                     for n, a in enumerate(self.actions, 1)
@@ -122,20 +190,32 @@ class RemediationScreen(ModalScreen[str | None]):
             with Horizontal(id="outcomes"), RadioSet(id="outcome"):
                 for n, outcome in enumerate(OUTCOMES):
                     yield RadioButton(Text(outcome), value=n == 0, id=f"outcome-{n}")
-            yield Static("", id="engine-outcome", markup=False)
-            with Vertical(id="patch-row"):
+            yield FixedValue(
+                f"{ENGINE_OUTCOME}: the engine runs it and the queue shows its result",
+                id="engine-outcome",
+                markup=False,
+            )
+            if self.patch_choice:
                 yield Static("Patch", classes="label", markup=False)
                 with RadioSet(id="patches"):
                     for n, patch in enumerate(self.detail.patches):
                         yield RadioButton(
                             Text(printable(patch.vendor_id)), value=n == 0, id=f"patch-{patch.id}"
                         )
-            yield Static("Note", classes="label", markup=False)
+                yield FixedValue(
+                    "the chosen action is not on one patch", id="patch-fixed", markup=False
+                )
+            yield Static("Note (text typed at any field lands here)", classes="label", markup=False)
             yield TextArea(id="note", soft_wrap=True)
             yield Checkbox(Text("Resolve it as well (the note says what fixed it)"), id="resolve")
+            yield FixedValue(
+                "Resolve: not with an engine action (resolve once its result shows)",
+                id="resolve-fixed",
+                markup=False,
+            )
             yield Static("", id="remediation-error", markup=False)
             yield Static(
-                "1-9 pick action   tab next field   ctrl+s save   esc cancel",
+                "1-9 in the list pick an action   tab next field   ctrl+s save   esc cancel",
                 classes="keys",
                 markup=False,
             )
@@ -148,20 +228,21 @@ class RemediationScreen(ModalScreen[str | None]):
         return text
 
     def on_mount(self) -> None:
-        self.query_one("#patch-row").display = False
-        self.query_one("#engine-outcome").display = False
-        self.query_one("#actions", OptionList).focus()
+        self._show_fields(None)
 
     # --- picking ---------------------------------------------------------------------------
-
-    def action_pick(self, number: int) -> None:
-        if 1 <= number <= len(self.actions):
-            self.query_one("#actions", OptionList).highlighted = number - 1
-            self._choose(self.actions[number - 1])
 
     @on(OptionList.OptionSelected, "#actions")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self._choose(self.actions[event.option_index])
+
+    @on(TextArea.Changed, "#note")
+    def _note_changed(self, _event: TextArea.Changed) -> None:
+        self.typed = True
+
+    def typed_into(self) -> bool:
+        """The note has been typed into (or holds text): numbers no longer pick."""
+        return self.typed or bool(self.query_one("#note", TextArea).text)
 
     def _choose(self, action: Action) -> None:
         self.chosen = action
@@ -174,19 +255,24 @@ class RemediationScreen(ModalScreen[str | None]):
             else:
                 prompt = Text("  ") + prompt
             options.replace_option_prompt(item.id, prompt)
-        engine = action.command is not None
-        self.query_one("#outcomes").display = not engine
-        note = self.query_one("#engine-outcome", Static)
-        note.display = engine
-        note.update(f"{ENGINE_OUTCOME}: the engine runs it and the queue shows its result")
-        self.query_one("#patch-row").display = (
-            action.id in _PATCH_ACTIONS and len(self.detail.patches) > 1
-        )
+        self._show_fields(action)
+        self._error("")
+
+    def _show_fields(self, action: Action | None) -> None:
+        """Each field, or what the chosen action fixes it to, in the field's place: the Tab
+        stops stay the same."""
+        engine = action is not None and action.command is not None
+        self.query_one("#outcome").display = not engine
+        self.query_one("#engine-outcome").display = engine
+        if self.patch_choice:
+            on_patch = action is None or action.id in _PATCH_ACTIONS
+            self.query_one("#patches").display = on_patch
+            self.query_one("#patch-fixed").display = not on_patch
         resolve = self.query_one("#resolve", Checkbox)
-        resolve.disabled = engine
+        resolve.display = not engine
+        self.query_one("#resolve-fixed").display = engine
         if engine:
             resolve.value = False
-        self._error("")
 
     # --- saving ----------------------------------------------------------------------------
 
@@ -194,7 +280,7 @@ class RemediationScreen(ModalScreen[str | None]):
         """The form's values; raises ``Refused`` when they cannot be saved as they are."""
         action = self.chosen
         if action is None:
-            raise Refused("pick an action first: press its number")
+            raise Refused("pick an action first: its number, or arrows and enter, in the list")
         note = self.query_one("#note", TextArea).text
         resolve = self.query_one("#resolve", Checkbox).value
         if (action.id in _NOTE_REQUIRED or resolve) and not note.strip():
@@ -205,7 +291,7 @@ class RemediationScreen(ModalScreen[str | None]):
             pressed = self.query_one("#outcome", RadioSet).pressed_index
             outcome = OUTCOMES[pressed if pressed >= 0 else 0]
         patch_id: int | None = None
-        if action.id in _PATCH_ACTIONS and len(self.detail.patches) > 1:
+        if action.id in _PATCH_ACTIONS and self.patch_choice:
             pressed = self.query_one("#patches", RadioSet).pressed_index
             patch_id = self.detail.patches[pressed if pressed >= 0 else 0].id
         return RemediationRequest(
@@ -218,13 +304,9 @@ class RemediationScreen(ModalScreen[str | None]):
         )
 
     def action_save(self) -> None:
-        # ctrl+s is a priority binding: it runs ahead of keys still queued for the focused
-        # field (a paste, or fast typing over SSH, followed at once by ctrl+s). Save once
-        # those keys are in, or the note loses its end.
-        (self.focused or self).call_later(self._save)
-
-    def _save(self) -> None:
-        if self._saving:
+        # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
+        # (screens/burst.py), so the note keeps its end.
+        if self.saving or not self.is_active:
             return
         try:
             request = self.request()
@@ -235,7 +317,22 @@ class RemediationScreen(ModalScreen[str | None]):
         if services.readonly:
             self._error("read-only: nothing can be changed from this session")
             return
-        self._saving = True
+        action = self.chosen
+        assert action is not None
+        patch = next((p.vendor_id for p in self.detail.patches if p.id == request.patch_id), None)
+
+        def answered(write: bool | None) -> None:
+            if write:
+                self._write(request)
+            else:
+                self._error("not written: change what you need, then ctrl+s again")
+
+        self._error("")
+        self.app.push_screen(LogConfirm(confirm_text(action, request, patch)), answered)
+
+    def _write(self, request: RemediationRequest) -> None:
+        services = services_of(self.app)
+        self.saving = True
         self._error("saving …")
 
         def save() -> str:
@@ -261,9 +358,9 @@ class RemediationScreen(ModalScreen[str | None]):
         if event.worker.group != "remediation-save":
             return
         if event.state is WorkerState.SUCCESS:
-            self.dismiss(str(event.worker.result))
+            self.finish(str(event.worker.result))
         elif event.state is WorkerState.ERROR:
-            self._saving = False
+            self.saving = False
             error = event.worker.error
             self._error(str(error) if isinstance(error, Refused) else f"not saved: {error!r}")
 
@@ -282,6 +379,9 @@ class RemediationScreen(ModalScreen[str | None]):
         )
 
     def action_cancel(self) -> None:
+        if self.saving:
+            self._error("saving … (the log is being written; esc cannot stop it)")
+            return
         if not self.touched():
             self.dismiss(None)
             return
@@ -293,4 +393,11 @@ class RemediationScreen(ModalScreen[str | None]):
         self.app.push_screen(ConfirmModal("Discard this remediation? Nothing is saved."), answered)
 
 
-__all__ = ["OUTCOMES", "RemediationRequest", "RemediationScreen", "header_text"]
+__all__ = [
+    "OUTCOMES",
+    "ActionList",
+    "RemediationRequest",
+    "RemediationScreen",
+    "confirm_text",
+    "header_text",
+]

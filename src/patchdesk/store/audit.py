@@ -6,6 +6,16 @@ database refuses it too (triggers in the initial migration). ``verify_chain`` wa
 and names the first record that was altered, removed or reordered; each append also writes a
 ``remediation.logged`` event with its seq and hash, which lets ``verify_chain`` notice a
 removed tail that the chain alone cannot show.
+
+Time never goes backwards in the log: a record is stamped no earlier than the record before it
+(DESIGN section 1). Appends are serialised (see ``append``), so the order of ``seq`` is the
+order in which the actions were recorded; when the caller's clock says an earlier instant
+than the head's (two technicians on hosts whose clocks differ by a few seconds, a UI that
+follows a simulated clock one engine step behind the demo's), the record is stamped at the
+head's instant instead. It is not refused: the action did happen, after the record before
+it, and refusing would lose it (or an engine step) over clock skew. ``verify_chain`` reports
+every record stamped earlier than the one before it (a log written before this rule, or
+rewritten by someone who recomputed the hashes).
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import cast
 
@@ -86,14 +96,24 @@ def _entry_of(record: RemediationRecord) -> AuditEntry:
 
 
 _HEAD = (
-    select(RemediationRecord.seq, RemediationRecord.hash)
+    select(RemediationRecord.seq, RemediationRecord.hash, RemediationRecord.at)
     .order_by(RemediationRecord.seq.desc())
     .limit(1)
 )
 
 
+def stamp(at: datetime, previous: datetime | None) -> datetime:
+    """The instant a record asked for at ``at`` is stamped with after a record stamped
+    ``previous``: ``at`` in UTC, or ``previous`` when ``at`` is earlier (never backwards)."""
+    if at.tzinfo is None:
+        raise ValueError("audit times must be timezone-aware")
+    at = at.astimezone(UTC)
+    return at if previous is None or at >= previous else previous.astimezone(UTC)
+
+
 def append(session: Session, entry: AuditEntry) -> RemediationRecord:
-    """Append ``entry`` to the log in the caller's transaction.
+    """Append ``entry`` to the log in the caller's transaction, stamped at ``entry.at`` or,
+    when that is earlier than the last record's time, at the last record's (``stamp``).
 
     Use a ``Database.writer()`` session so that two appends cannot read the same head; the
     unique ``seq`` and ``hash`` columns would refuse a fork anyway.
@@ -105,7 +125,7 @@ def append(session: Session, entry: AuditEntry) -> RemediationRecord:
         connection.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
     head = connection.execute(_HEAD).first()
     seq, prev_hash = (head[0] + 1, head[1]) if head else (1, GENESIS_HASH)
-    at = entry.at.astimezone(UTC)
+    at = stamp(entry.at, head[2] if head else None)
     entry = AuditEntry(**{**entry.__dict__, "at": at})
     values = {
         "seq": seq,
@@ -137,47 +157,70 @@ def append(session: Session, entry: AuditEntry) -> RemediationRecord:
 
 @dataclass(frozen=True)
 class ChainReport:
+    """The walk's result: ``count`` records verified before ``problem`` (at ``seq``). A
+    broken chain (a record altered, removed or reordered) is the problem when there is one;
+    otherwise the first record stamped earlier than the record before it. ``earlier``: the
+    seqs of every such record among those walked (up to a break in the chain)."""
+
     ok: bool
     count: int
     problem: str | None = None
     record_id: int | None = None
     seq: int | None = None
+    earlier: tuple[int, ...] = ()
+    chain_broken: bool = False  # a record altered, removed or reordered
 
 
 def check_records(records: Iterable[RemediationRecord]) -> ChainReport:
-    """Walk records in ``seq`` order; report the first break in the chain."""
+    """Walk records in ``seq`` order; report the first break in the chain, else the first
+    record stamped earlier than the one before it, with every such record's seq."""
     expected_seq = 1
     prev_hash = GENESIS_HASH
-    count = 0
+    prev_at: datetime | None = None
+    earlier: list[int] = []
+    first_earlier: ChainReport | None = None
     for record in records:
-        if record.seq != expected_seq:
-            if record.seq > expected_seq:
-                missing = (
-                    f"seq {expected_seq}"
-                    if record.seq == expected_seq + 1
-                    else f"seq {expected_seq}..{record.seq - 1}"
+        broken = _link_problem(record, expected_seq, prev_hash)
+        if broken is not None:
+            return ChainReport(
+                False, expected_seq - 1, broken, record.id, record.seq, (*earlier,), True
+            )
+        if prev_at is not None and record.at < prev_at:
+            earlier.append(record.seq)
+            if first_earlier is None:
+                problem = (
+                    f"record seq {record.seq} is stamped {_iso(record.at)}, earlier than the "
+                    f"record before it ({_iso(prev_at)})"
                 )
-                problem = f"{missing} removed (found seq {record.seq} next)"
-            else:
-                problem = f"seq {record.seq} out of order (expected {expected_seq})"
-            return ChainReport(False, count, problem, record.id, record.seq)
-        if record.prev_hash != prev_hash:
-            return ChainReport(
-                False,
-                count,
-                f"record seq {record.seq} does not follow the record before it "
-                "(removed or reordered records)",
-                record.id,
-                record.seq,
-            )
-        if content_hash(record.seq, _entry_of(record), record.prev_hash) != record.hash:
-            return ChainReport(
-                False, count, f"record seq {record.seq} was altered", record.id, record.seq
-            )
+                first_earlier = ChainReport(False, 0, problem, record.id, record.seq)
         prev_hash = record.hash
+        prev_at = record.at
         expected_seq += 1
-        count += 1
+    count = expected_seq - 1
+    if first_earlier is not None:
+        return replace(first_earlier, count=count, earlier=(*earlier,))
     return ChainReport(True, count)
+
+
+def _link_problem(record: RemediationRecord, expected_seq: int, prev_hash: str) -> str | None:
+    """What breaks the chain at ``record`` (removed, reordered, altered), or None."""
+    if record.seq != expected_seq:
+        if record.seq > expected_seq:
+            missing = (
+                f"seq {expected_seq}"
+                if record.seq == expected_seq + 1
+                else f"seq {expected_seq}..{record.seq - 1}"
+            )
+            return f"{missing} removed (found seq {record.seq} next)"
+        return f"seq {record.seq} out of order (expected {expected_seq})"
+    if record.prev_hash != prev_hash:
+        return (
+            f"record seq {record.seq} does not follow the record before it "
+            "(removed or reordered records)"
+        )
+    if content_hash(record.seq, _entry_of(record), record.prev_hash) != record.hash:
+        return f"record seq {record.seq} was altered"
+    return None
 
 
 def verify_chain(session: Session) -> ChainReport:
@@ -186,7 +229,7 @@ def verify_chain(session: Session) -> ChainReport:
         select(RemediationRecord).order_by(RemediationRecord.seq).execution_options(yield_per=1000)
     )
     report = check_records(records)
-    if not report.ok:
+    if report.chain_broken:
         return report
     last_logged = session.execute(
         select(Event.payload).where(Event.kind == EVENT_KIND).order_by(Event.id.desc()).limit(1)
@@ -200,5 +243,7 @@ def verify_chain(session: Session) -> ChainReport:
             "records at the end were removed",
             None,
             report.count + 1,
+            report.earlier,
+            True,
         )
     return report

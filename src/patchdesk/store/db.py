@@ -6,10 +6,17 @@ followed by a write would not be atomic. We take it over (``isolation_level=None
 explicit ``BEGIN``), and sessions that read and then write what they read use
 ``Database.writer()``, which begins with ``BEGIN IMMEDIATE`` on SQLite so concurrent writers
 queue instead of failing mid-transaction.
+
+A SQLite file that does not exist is created (with its directory) only when the caller says
+so (``create``): a command that only reads refuses a missing file rather than leave an empty
+database behind a typo. ``database_url_from`` reads a ``--db`` value: a URL, as SQLAlchemy's
+own parser reads it, or else a file path; a value that is neither (``sqlite:/x.db``) is
+refused rather than taken for a path.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,19 +55,73 @@ class DatabaseError(Exception):
     """The database could not be opened or used; the message says why, for a person."""
 
 
+class BadDatabaseUrl(DatabaseError):
+    """A database URL (or ``--db`` value) that names no usable database: bad input."""
+
+
+class NoDatabase(DatabaseError):
+    """No database at a SQLite path that was not to be created: bad input."""
+
+
+URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+# What a mistyped URL looks like when it is not a URL: a scheme and a colon (sqlite:/x.db,
+# sqlite:x.db, postgres:/...), or a database's name and two slashes (sqlite//x.db).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_LOST_COLON = re.compile(r"(sqlite|postgres|postgresql|mysql)(\+\w+)?//", re.IGNORECASE)
+
+
 def parse_url(url: str) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise DatabaseError(f"not a database URL: {url!r}") from exc
+        raise BadDatabaseUrl(f"not a database URL: {url!r} (use {URL_FORMS})") from exc
     if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise DatabaseError(
-            f"unsupported database {parsed.get_backend_name()!r}: use sqlite:///PATH "
-            "or postgresql+psycopg://USER@HOST/DB"
+        raise BadDatabaseUrl(
+            f"unsupported database {parsed.get_backend_name()!r} in "
+            f"{parsed.render_as_string(hide_password=True)!r}: use {URL_FORMS}"
+        )
+    if parsed.get_backend_name() == "sqlite" and parsed.host:
+        raise BadDatabaseUrl(
+            f"{parsed.render_as_string(hide_password=True)!r} names a host: a SQLite URL is "
+            "sqlite:///PATH (three slashes, four before an absolute path)"
         )
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() != "psycopg":
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
+
+
+def database_url_from(value: str, where: str = "--db") -> str:
+    """A ``--db`` value as a database URL: the value itself when SQLAlchemy's parser reads it
+    as a URL (of a supported database), else the URL of the SQLite file at that path.
+
+    Raises BadDatabaseUrl for an empty value, an unsupported or malformed URL, and a value
+    that looks like a URL without being one (``sqlite:/x.db``, ``sqlite:x.db``,
+    ``sqlite//x.db``): such a value never becomes a file or directory named after it."""
+    if not value.strip():
+        raise BadDatabaseUrl(f"{where} is empty: give a SQLite file or a URL ({URL_FORMS})")
+    try:
+        make_url(value)
+    except ArgumentError:
+        pass
+    else:
+        try:
+            parse_url(value)
+        except BadDatabaseUrl as exc:
+            raise BadDatabaseUrl(f"{where}: {exc}") from exc
+        return value
+    if _SCHEME.match(value) or _LOST_COLON.match(value):
+        raise BadDatabaseUrl(
+            f"{where} {value!r} is not a database URL: use {URL_FORMS}, or a plain file path "
+            "(./NAME for a file whose name has a colon)"
+        )
+    path = Path(value).expanduser()
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for PostgreSQL and in-memory SQLite."""
+    parsed = parse_url(url)
+    return _sqlite_path(parsed) if parsed.get_backend_name() == "sqlite" else None
 
 
 def _sqlite_path(url: URL) -> Path | None:
@@ -69,11 +130,16 @@ def _sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def make_engine(url: str) -> Engine:
-    """An Engine configured for the backend (no migrations run)."""
+def make_engine(url: str, *, create: bool = True) -> Engine:
+    """An Engine configured for the backend (no migrations run). A SQLite file that does
+    not exist is created, with its directory, when ``create``; otherwise NoDatabase."""
     parsed = parse_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(parsed)
+        if path is not None and not create and not path.exists():
+            raise NoDatabase(
+                f"no patchdesk database at {path} (policy apply or db upgrade creates one)"
+            )
         if path is None:
             engine = create_engine(
                 parsed,
@@ -159,9 +225,10 @@ def locked(session: Session, model: type[M], row_id: int) -> M | None:
     ).one_or_none()
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
-    """Open ``url``, bringing its schema up to date unless ``migrate`` is false."""
-    engine = make_engine(url)
+def open_database(url: str, *, migrate: bool = True, create: bool = True) -> Database:
+    """Open ``url``, bringing its schema up to date unless ``migrate`` is false. A missing
+    SQLite file is created when ``create``, else refused (NoDatabase)."""
+    engine = make_engine(url, create=create)
     try:
         if migrate:
             upgrade(engine)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from patchdesk.domain import DeploymentState, TargetState
+from patchdesk.engine import state
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.simulator import Simulator
 from patchdesk.engine.gc_tuning import engine_collection
@@ -248,9 +249,24 @@ def _run(
             clock.now = min(end, clock.now + tick)
     result.install_calls = simulator.install_calls
     result.failures_by_class = dict(sorted(failures.items()))
+    _record_clock(db, engine.holder, clock.now, result.steps)
     _summarise(db, result)
     result.wall_seconds = time.perf_counter() - began
     return result
+
+
+def _record_clock(db: Database, holder: str, now: datetime, steps: int) -> None:
+    """The database is a simulation's: its time is the virtual time the run ended at, for
+    the commands and UIs that open it later (``live.simulated_now``)."""
+    value = {
+        "holder": holder,
+        "at": now.isoformat(),
+        "steps": steps,
+        "summary": f"simulation ended at {now:%Y-%m-%d %H:%M} UTC",
+        "simulated": True,
+    }
+    with db.writer() as session:
+        state.write(session, state.RUNNER, value, now)
 
 
 def _summarise(db: Database, result: SimulationResult) -> None:
