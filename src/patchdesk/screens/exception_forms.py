@@ -2,11 +2,11 @@
 completed from the names seen in the remediation log) and escalate (to a target: a person or
 a queue, free text, and an optional note).
 
-Like the note modal: ``save(...)`` runs in a worker thread and returns the message to show;
-a ``Refused`` keeps the form open with the reason. ``enter`` in a field moves to the next and
-in the last one saves, as ``ctrl+s`` does anywhere; ``esc`` cancels, asking first when
-something was typed. The names seen in the log are read in a worker when the form opens;
-``→`` at the end of the name accepts the completion shown.
+Like the note modal (a ``FormScreen``): ``save(...)`` runs in a worker thread and returns
+the message to show; a ``Refused`` keeps the form open with the reason. ``enter`` in a field
+moves to the next and in the last one saves, as ``ctrl+s`` does anywhere; ``esc`` cancels,
+asking first when something was typed. The names seen in the log are read in a worker when
+the form opens; ``→`` at the end of the name accepts the completion shown.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
 from textual.worker import Worker, WorkerState
 
 from patchdesk.identity import MAX_NAME, is_shared_login, name_problem
+from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.name_views import technician_names
@@ -42,7 +42,7 @@ class NamesRead(Message):
         self.names = names
 
 
-class ExceptionForm(ModalScreen[str | None]):
+class ExceptionForm(FormScreen[str | None]):
     """A title, two one-line fields (who, then a note), the error line and the keys."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,12 +67,12 @@ class ExceptionForm(ModalScreen[str | None]):
     WHO_PLACEHOLDER = ""
     NOTE_LABEL = "Note (optional)"
     KEYS = "→ completes a name   enter next / save   ctrl+s save   esc cancel"
+    AUTO_FOCUS = "#form-who"
 
     def __init__(self, title: str | Text, save: Callable[[str, str], str]) -> None:
         super().__init__()
         self.title_text = title if isinstance(title, Text) else Text(title)
         self.save = save
-        self._saving = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -86,7 +86,7 @@ class ExceptionForm(ModalScreen[str | None]):
             yield Static(self.KEYS, classes="form-keys", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one("#form-who", Input).focus()
+        super().on_mount()
         self._read_names()
 
     @work(thread=True, exit_on_error=False, group="exception-form-names")
@@ -129,14 +129,14 @@ class ExceptionForm(ModalScreen[str | None]):
     def action_save(self) -> None:
         # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
         # (screens/burst.py).
-        if self._saving:
+        if self.saving or not self.is_active:
             return
         problem = self.check()
         if problem is not None:
             self._error(problem)
             return
         who, note = self.who.strip(), self.note
-        self._saving = True
+        self.saving = True
         self._error("saving …")
         self.run_worker(
             lambda: self.save(who, note), thread=True, exit_on_error=False, group=SAVE_GROUP
@@ -147,9 +147,9 @@ class ExceptionForm(ModalScreen[str | None]):
         if event.worker.group != SAVE_GROUP:
             return
         if event.state is WorkerState.SUCCESS:
-            self.dismiss(str(event.worker.result))
+            self.finish(str(event.worker.result))
         elif event.state is WorkerState.ERROR:
-            self._saving = False
+            self.saving = False
             error = event.worker.error
             self._error(str(error) if isinstance(error, Refused) else f"not saved: {error!r}")
 
@@ -157,6 +157,9 @@ class ExceptionForm(ModalScreen[str | None]):
         self.query_one("#form-error", Static).update(Text(printable_multiline(message)))
 
     def action_cancel(self) -> None:
+        if self.saving:
+            self._error("saving … (esc cannot stop it now)")
+            return
         if not (self.who.strip() or self.note.strip()):
             self.dismiss(None)
             return

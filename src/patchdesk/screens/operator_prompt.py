@@ -17,16 +17,16 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from patchdesk.identity import MAX_NAME, is_shared_login, name_problem
+from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.services import HasServices, services_of, set_operator
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.text import printable
 
 
-class OperatorPrompt(ModalScreen[str]):
+class OperatorPrompt(FormScreen[str]):
     """Asks the technician's name; dismisses with it (trimmed) once it is valid."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -67,11 +67,13 @@ class OperatorPrompt(ModalScreen[str]):
             yield Static("", id="operator-error", markup=False)
             yield Static("enter continue   ctrl+q quit", classes="prompt-keys", markup=False)
 
+    AUTO_FOCUS = "#operator-name"
+
     def on_mount(self) -> None:
+        super().on_mount()
         # The palette could switch screens under the prompt: closed while it is open.
         self._palette_was = self.app.use_command_palette
         self.app.use_command_palette = False
-        self.query_one(Input).focus()
 
     def on_unmount(self) -> None:
         if self._palette_was is not None:
@@ -84,7 +86,7 @@ class OperatorPrompt(ModalScreen[str]):
         if problem is not None:
             self._error(f"{problem}: type your own name")
             return
-        self.dismiss(event.value.strip())
+        self.finish(event.value.strip())
 
     def action_stay(self) -> None:
         self._error("A name is needed before anything else (ctrl+q quits).")
