@@ -16,6 +16,7 @@ from patchdesk.commands.db import db
 from patchdesk.commands.engine import engine
 from patchdesk.commands.exceptions import exceptions, remediate
 from patchdesk.commands.exceptions_export import export as exceptions_export
+from patchdesk.commands.exclusions import exclusions
 from patchdesk.commands.handover import handover
 from patchdesk.commands.inventory import inventory
 from patchdesk.commands.metrics import metrics
@@ -85,6 +86,7 @@ cli.add_command(engine)
 exceptions.add_command(exceptions_export)
 cli.add_command(exceptions)
 cli.add_command(remediate)
+cli.add_command(exclusions)
 cli.add_command(metrics)
 cli.add_command(report)
 cli.add_command(handover)

@@ -124,6 +124,8 @@ class CommandKind(StrEnum):
     BLOCK_PATCH = "block_patch"
     WAKE_DEVICE = "wake_device"
     RESOLVE = "resolve"
+    EXCLUDE_PATCH = "exclude_patch"  # stop targeting one patch on one device until lifted
+    SCHEDULE_REBOOT = "schedule_reboot"  # reboot at a chosen time inside the device's windows
 
 
 class CommandState(StrEnum):

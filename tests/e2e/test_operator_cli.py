@@ -67,6 +67,7 @@ WRITES = [
     pytest.param(["approvals", "approve", "--client", "acme", "KB5044281"], id="approve"),
     pytest.param(["approvals", "blocklist", "add", "KB1", "--reason", "bad"], id="blocklist"),
     pytest.param(["policy", "apply", str(EXAMPLES)], id="policy-apply"),
+    pytest.param(["exclusions", "lift", "1"], id="exclusions-lift"),
 ]
 
 

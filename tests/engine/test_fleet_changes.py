@@ -236,7 +236,9 @@ def test_a_patch_blocked_after_the_window_opened_is_not_dispatched(world: World)
     assert _targets(world) == {"FRONT01": (TargetState.SKIPPED, False)}
     assert world.fleet.install_count == {}
     [skipped] = [e for e in _events(world, "target.state") if e["to"] == "skipped"]
-    assert skipped["reason"] == "every patch was blocked or deferred since the window opened"
+    assert skipped["reason"] == (
+        "every patch was blocked, deferred or excluded since the window opened"
+    )
 
 
 # ---------------------------------------------------------------- installed out of band

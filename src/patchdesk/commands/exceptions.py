@@ -14,16 +14,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from sqlalchemy import select
 
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.commands.identity import acting_operator
 from patchdesk.commands.options import now_from
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
+from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.policy.describe import humanize
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.db import Database
+from patchdesk.store.device_views import client_zone
 from patchdesk.store.exception_views import (
     ALL_STATES,
     ExceptionDetail,
@@ -300,6 +303,7 @@ def detail_document(detail: ExceptionDetail, now: datetime) -> dict[str, Any]:
                 "requested_at": _iso(command.requested_at),
                 "started_at": _iso(command.started_at),
                 "completed_at": _iso(command.completed_at),
+                "not_before": _iso(command.not_before),
                 "result": command.result,
             }
             for command in detail.commands
@@ -340,11 +344,7 @@ def detail_lines(detail: ExceptionDetail, now: datetime) -> list[str]:
         for patch in detail.patches
     ] or ["  (none)"]
     lines += ["", "actions (patchdesk remediate ID --action ACTION)"]
-    lines += [
-        f"  {action.id:<20} {action.label}"
-        + (f"  [engine: {_engine_command(action)}]" if _engine_command(action) else "")
-        for action in detail.actions
-    ]
+    lines += [f"  {a.id:<20} {a.label}{_action_note(a)}" for a in detail.actions]
     lines += ["", "history"]
     lines += [
         f"  #{entry.seq} {_utc(entry.at)}  {p(entry.actor)}"
@@ -358,6 +358,7 @@ def detail_lines(detail: ExceptionDetail, now: datetime) -> list[str]:
         f"  {command.id}  {command.kind.value}"
         + (f" {p(command.patch)}" if command.patch else "")
         + f"  {command.state.value}  by {p(command.requested_by)} at {_utc(command.requested_at)}"
+        + (f", for {_utc(command.not_before)}" if command.not_before else "")
         + (f"  {p(command.result)}" if command.result else "")
         for command in detail.commands
     ] or ["  (none)"]
@@ -490,12 +491,24 @@ def reopen(exception_id: int, note: str, as_json: bool, now_text: str | None) ->
     help=f"The action, from the exception's class: {_actions_help()}.",
 )
 @click.option("--outcome", default=None, help="Short result (default: done, or queued).")
-@click.option("--note", default=None, help="What was done (required with --resolve, blocks).")
+@click.option(
+    "--note",
+    default=None,
+    help="What was done, or why (required with --resolve, the blocks, exclude_patch).",
+)
 @click.option(
     "--patch",
     "patch_text",
     metavar="PATCH_ID",
-    help="For rollback_patch and the blocks: which of the exception's patches.",
+    help="For rollback_patch, the blocks and exclude_patch: which of the exception's patches.",
+)
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="For schedule_reboot: when, in the client's time (YYYY-MM-DD HH:MM, or HH:MM for "
+    "the next one; an ISO time with an offset is taken as given). Must fall inside one of "
+    "the device's windows that allow a reboot.",
 )
 @click.option("--resolve", "resolve_too", is_flag=True, help="Also resolve it (needs --note).")
 @TAKE_OVER
@@ -507,6 +520,7 @@ def remediate(
     outcome: str | None,
     note: str | None,
     patch_text: str | None,
+    at_text: str | None,
     resolve_too: bool,
     take_over: bool,
     as_json: bool,
@@ -516,15 +530,20 @@ def remediate(
     yours if nobody owns it; someone else's needs --take-over).
 
     \b
-    Actions the engine carries out (retry_install, force_reboot, rollback_patch,
-    block_patch_client, block_patch_global, wake_on_lan) also queue its command; its
-    result shows in `patchdesk exceptions show ID`. `--resolve --note TEXT` alone
-    resolves; with a manual action it logs the action and resolves in one step.
+    Actions the engine carries out (retry_install, force_reboot, schedule_reboot,
+    rollback_patch, block_patch_client, block_patch_global, exclude_patch, wake_on_lan)
+    also queue its command; its result shows in `patchdesk exceptions show ID`.
+    exclude_patch needs --note (the reason; the engine stops targeting the patch on the
+    device until `patchdesk exclusions lift`); schedule_reboot needs --at. The other
+    actions record work you did yourself (outcome and note say what happened).
+    `--resolve --note TEXT` alone resolves; with a manual action it logs the action and
+    resolves in one step.
     """
     with get_context().database().session() as session:
         row = queue_row(session, exception_id)
-    if row is None:
-        raise BadInput(f"patchdesk: no exception with id {exception_id}")
+        if row is None:
+            raise BadInput(f"patchdesk: no exception with id {exception_id}")
+        zone_name = session.scalar(select(Client.timezone).where(Client.id == row.client_id))
     if action_id is None:
         if not resolve_too:
             offered = ", ".join(a.id for a in RESPONSE_PATHS[row.failure_class] + COMMON_ACTIONS)
@@ -534,8 +553,15 @@ def remediate(
             )
         action_id, resolve_too = "resolve", False
     patch_id = _patch_id(row, patch_text) if patch_text is not None else None
+    zone = client_zone(zone_name or "UTC")
 
     def act(db: Database, me: str, now: datetime) -> ops.OpResult:
+        reboot_at = None
+        if at_text is not None:
+            try:
+                reboot_at = parse_reboot_time(at_text, zone, now)
+            except RebootTimeError as exc:
+                raise BadInput(f"patchdesk: --at: {printable(str(exc))}") from None
         return ops.log_remediation(
             db,
             exception_id,
@@ -547,6 +573,7 @@ def remediate(
             patch_id=patch_id,
             resolve=resolve_too,
             take_over=take_over,
+            reboot_at=reboot_at,
         )
 
     _perform(act, as_json, now_text)
@@ -596,6 +623,16 @@ def _patch_id(row: QueueRow, text: str) -> int:
         f"patchdesk: --patch: {printable(text)!r} is not one of exception {row.id}'s patches "
         f"({listed})"
     )
+
+
+def _action_note(action: Action) -> str:
+    """What choosing the action does beyond its log record."""
+    command = _engine_command(action)
+    if command is not None:
+        return f"  [engine: {command}]"
+    if action.command is None and action.id not in ops.COMMON_ACTION_IDS:
+        return "  [your own work: logs what you did]"
+    return ""
 
 
 def _engine_command(action: Action) -> str | None:

@@ -581,7 +581,14 @@ def _health_evidence(f: TargetFacts) -> Evidence:
 
 @dataclass(frozen=True)
 class Action:
-    """A remediation action offered for an exception; ``command`` if the engine executes it."""
+    """A remediation action offered for an exception; ``command`` if the engine executes it.
+
+    An action with a command has its effect through the engine (the technician's record says
+    it was asked for, the engine's record what came of it). One without is a record of work
+    the technician did themselves, outside patchdesk (a cache cleared in a remote session, a
+    call to the site, a vendor case): its outcome and note say what happened. No action
+    promises an effect patchdesk does not carry out.
+    """
 
     id: str
     label: str
@@ -595,11 +602,11 @@ RESPONSE_PATHS: Mapping[FailureClass, tuple[Action, ...]] = MappingProxyType(
             Action("clear_update_cache", "Clear update cache"),
             Action("free_disk", "Free disk space"),
             Action("manual_install", "Install manually"),
-            Action("exclude_patch", "Exclude patch for this device"),
+            Action("exclude_patch", "Exclude patch for this device", CommandKind.EXCLUDE_PATCH),
         ),
         FailureClass.REBOOT: (
             Action("force_reboot", "Force reboot", CommandKind.FORCE_REBOOT),
-            Action("schedule_reboot", "Schedule reboot"),
+            Action("schedule_reboot", "Schedule reboot", CommandKind.SCHEDULE_REBOOT),
             Action("contact_user", "Contact user"),
         ),
         FailureClass.REGRESSION: (

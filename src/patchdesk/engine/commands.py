@@ -1,16 +1,26 @@
 """Step 6: operator commands written to the store, carried out by the engine.
 
-Each queued command runs once: its result (done or failed, and what happened) is written on
-the command row, appended to the remediation log with actor ``engine`` and the operator who
-asked, and announced as an event. A command the engine cannot carry out fails with a reason
-rather than staying queued.
+Each queued command runs once, at the first step at or after its ``not_before`` (a
+scheduled reboot; at once for the others): its result (done or failed, and what happened)
+is written on the command row, appended to the remediation log with actor ``engine`` and
+the operator who asked, and announced as an event. A command the engine cannot carry out
+fails with a reason rather than staying queued.
+
+``exclude_patch`` writes the device's exclusion (``store.exclusions``): from then on the
+engine does not target the patch there. ``schedule_reboot`` reboots the device as
+``force_reboot`` does (no user deferral: the time was chosen for it), and only inside one
+of the device's reboot windows (``engine.reboot_times``), checked again now: a window removed
+or blacked out since, or a step that came too late (no engine ran), fails it with the reason
+instead of rebooting outside the device's windows. Nor does it reboot for an exception
+resolved meanwhile. The reboot is then verified as any other: a boot time later than the
+command and a check-in after it, before the window's check-in deadline.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
@@ -23,12 +33,14 @@ from patchdesk.domain import (
 )
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, RebootOutcome
+from patchdesk.engine.reboot_times import Slot, slot_at
 from patchdesk.engine.report import StepReport
 from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.store.events import record_event
+from patchdesk.store.exclusions import active_for_devices, exclude
 from patchdesk.store.models import (
     Deployment,
     Device,
@@ -38,17 +50,29 @@ from patchdesk.store.models import (
     PatchException,
     Target,
 )
+from patchdesk.store.reboot_windows import device_reboot_windows
 
 
 class CommandFailed(Exception):
     """The command could not be carried out; the message says why, for the technician."""
 
 
-QUEUED = select(OperatorCommand.id).where(OperatorCommand.state == CommandState.QUEUED).limit(1)
+_DUE_NOW = or_(OperatorCommand.not_before.is_(None), OperatorCommand.not_before <= bindparam("now"))
+# A queued command due at ``now`` (bind ``now``).
+QUEUED = (
+    select(OperatorCommand.id)
+    .where(OperatorCommand.state == CommandState.QUEUED, _DUE_NOW)
+    .limit(1)
+)
+# When the next queued command that waits for its time is due (bind ``now``).
+WAITING_UNTIL = select(func.min(OperatorCommand.not_before)).where(
+    OperatorCommand.state == CommandState.QUEUED, OperatorCommand.not_before > bindparam("now")
+)
 
 
-def commands_queued(session: Session) -> bool:
-    return bool(direct.rows(session.connection(), QUEUED))
+def commands_queued(session: Session, now: datetime) -> bool:
+    """Some queued command is due at ``now``."""
+    return bool(direct.rows(session.connection(), QUEUED, {"now": now}))
 
 
 def run_commands(
@@ -60,7 +84,10 @@ def run_commands(
 ) -> None:
     queued = session.scalars(
         select(OperatorCommand)
-        .where(OperatorCommand.state == CommandState.QUEUED)
+        .where(
+            OperatorCommand.state == CommandState.QUEUED,
+            or_(OperatorCommand.not_before.is_(None), OperatorCommand.not_before <= now),
+        )
         .order_by(OperatorCommand.id)
     ).all()
     for command in queued:
@@ -93,6 +120,10 @@ def _run(
         return _resolve(exception, command, now)
     if command.kind is CommandKind.BLOCK_PATCH:
         return _block(session, command, now)
+    if command.kind is CommandKind.EXCLUDE_PATCH:
+        if device is None:
+            raise CommandFailed("no device given")
+        return _exclude(session, command, device, now)
     if device is None or device.connector_id is None:
         raise CommandFailed("no device the connector knows")
     target = _target(session, exception, device)
@@ -104,27 +135,26 @@ def _run(
     if command.kind is CommandKind.FORCE_REBOOT:
         if target is None:
             raise CommandFailed("no deployment target for this device")
-        key = f"pd-cmd{command.id}-reboot"
-        result = connector.reboot(
-            device.connector_id, allow_deferral=False, deferral_minutes=0, idempotency_key=key
+        sent_at = _reboot(session, connector, command, device, target, now, config)
+        return f"reboot sent at {sent_at:%H:%M} UTC; waiting for the device to come back"
+    if command.kind is CommandKind.SCHEDULE_REBOOT:
+        slot = _check_schedule(session, command, exception, device, now)
+        if target is None:
+            raise CommandFailed("no deployment target for this device")
+        sent_at = _reboot(
+            session, connector, command, device, target, now, config, slot.checkin_timeout_minutes
         )
-        if result.outcome is not RebootOutcome.ACCEPTED:
-            raise CommandFailed(f"reboot not sent: device is {result.outcome.value}")
-        window = _window(session, target)
-        timeout = window.checkin_timeout_minutes if window else 30
-        target.reboot_requested_at = result.at
-        target.reboot_deadline = result.at + config.reboot_timeout
-        target.checkin_deadline = result.at + timedelta(minutes=timeout)
-        target.state = TargetState.REBOOTING
-        target.updated_at = now
-        target.check_at = now  # the engine looks at it again at its next step
-        return f"reboot sent at {result.at:%H:%M} UTC; waiting for the device to come back"
+        return (
+            f"reboot sent at {sent_at:%H:%M} UTC as scheduled; waiting for the device to come back"
+        )
     if command.kind is CommandKind.RETRY_INSTALL:
         if target is None:
             raise CommandFailed("no deployment target for this device")
         vendor_ids = _vendor_ids(session, target)
         if not vendor_ids:
-            raise CommandFailed("the target has no patches to install")
+            raise CommandFailed(
+                "the target has no patches to install (or every one is excluded on the device)"
+            )
         window = _window(session, target)
         attempt = target.attempts + 1
         key = f"pd-t{target.id}-a{attempt}"
@@ -203,6 +233,90 @@ def _block(session: Session, command: OperatorCommand, now: datetime) -> str:
     return f"{patch.vendor_id} added to the global block list"
 
 
+def _reboot(
+    session: Session,
+    connector: Connector,
+    command: OperatorCommand,
+    device: Device,
+    target: Target,
+    now: datetime,
+    config: EngineConfig,
+    checkin_timeout_minutes: int | None = None,
+) -> datetime:
+    """Reboot the device now, no deferral, and follow the target's reboot; when it was sent.
+    The check-in timeout is the given one (the window the reboot happens in), else that of
+    the target's window."""
+    assert device.connector_id is not None
+    key = f"pd-cmd{command.id}-reboot"
+    result = connector.reboot(
+        device.connector_id, allow_deferral=False, deferral_minutes=0, idempotency_key=key
+    )
+    if result.outcome is not RebootOutcome.ACCEPTED:
+        raise CommandFailed(f"reboot not sent: device is {result.outcome.value}")
+    timeout = checkin_timeout_minutes
+    if timeout is None:
+        window = _window(session, target)
+        timeout = window.checkin_timeout_minutes if window else 30
+    target.reboot_requested_at = result.at
+    target.reboot_deadline = result.at + config.reboot_timeout
+    target.checkin_deadline = result.at + timedelta(minutes=timeout)
+    target.state = TargetState.REBOOTING
+    target.updated_at = now
+    target.check_at = now  # the engine looks at it again at its next step
+    return result.at
+
+
+def _check_schedule(
+    session: Session,
+    command: OperatorCommand,
+    exception: PatchException | None,
+    device: Device,
+    now: datetime,
+) -> Slot:
+    """A scheduled reboot goes ahead only for an unresolved exception, inside a window (the
+    slot it happens in)."""
+    if exception is not None and exception.state is ExceptionState.RESOLVED:
+        raise CommandFailed(f"not rebooted: exception {exception.id} was resolved meanwhile")
+    found = device_reboot_windows(session, device.id)
+    windows = found.windows if found is not None else ()
+    slot = slot_at(windows, now)
+    if slot is None:
+        due = command.not_before or now
+        raise CommandFailed(
+            f"not rebooted: {now:%Y-%m-%d %H:%M} UTC is outside the device's reboot windows "
+            f"(it was scheduled for {due:%Y-%m-%d %H:%M} UTC); schedule it again"
+        )
+    return slot
+
+
+def _exclude(session: Session, command: OperatorCommand, device: Device, now: datetime) -> str:
+    patch = session.get(Patch, command.patch_id) if command.patch_id else None
+    if patch is None:
+        raise CommandFailed("no patch given")
+    reason = str(command.args.get("reason", "")).strip()
+    if not reason:
+        raise CommandFailed("an exclusion needs a reason")
+    row, made = exclude(
+        session,
+        device_id=device.id,
+        patch_id=patch.id,
+        reason=reason,
+        operator=command.requested_by,
+        now=now,
+        exception_id=command.exception_id,
+        command_id=command.id,
+    )
+    if not made:
+        return (
+            f"{patch.vendor_id} was excluded on {device.hostname} already "
+            f"(exclusion {row.id}, by {row.excluded_by})"
+        )
+    return (
+        f"{patch.vendor_id} excluded on {device.hostname} (exclusion {row.id}): not targeted "
+        "there until the exclusion is lifted"
+    )
+
+
 def _target(session: Session, exception: PatchException | None, device: Device) -> Target | None:
     if exception is not None and exception.target_id is not None:
         return session.get(Target, exception.target_id)
@@ -219,7 +333,15 @@ def _window(session: Session, target: Target) -> MaintenanceWindow | None:
 
 
 def _vendor_ids(session: Session, target: Target) -> list[str]:
-    ids = [p.patch_id for p in target.patches]
+    """The target's patches to install again. Those excluded on its device since are taken
+    out of the target (as dispatch does with a pending one's), unless that leaves none."""
+    excluded = active_for_devices(session, [target.device_id])
+    kept = [p for p in target.patches if (target.device_id, p.patch_id) not in excluded]
+    if not kept:
+        return []
+    if len(kept) < len(target.patches):
+        target.patches = kept
+    ids = [p.patch_id for p in kept]
     return list(
         session.scalars(select(Patch.vendor_id).where(Patch.id.in_(ids)).order_by(Patch.vendor_id))
     )

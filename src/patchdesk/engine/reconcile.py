@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import lease
 from patchdesk.engine.attention import CHECKED, Watch
-from patchdesk.engine.commands import QUEUED, commands_queued, run_commands
+from patchdesk.engine.commands import QUEUED, WAITING_UNTIL, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
 from patchdesk.engine.deployments import (
@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 _DUE = select(
     QUEUED.scalar_subquery(),
+    WAITING_UNTIL.scalar_subquery(),  # a scheduled reboot's time
     select(func.min(Target.check_at)).where(Target.state.in_(CHECKED)).scalar_subquery(),
     select(func.min(Target.next_action_at))
     .where(Target.state == TargetState.PENDING, Target.next_action_at > bindparam("now"))
@@ -163,7 +164,7 @@ class Reconciler:
             None if everything else self._followed_at,
         )
         dispatch(session, self.connector, now, self.config, report)
-        if commands_queued(session):
+        if commands_queued(session, now):
             return True
         close_finished(session, now, report)
         return False
@@ -171,8 +172,9 @@ class Reconciler:
     def next_due(self, now: datetime, soon: datetime | None = None) -> datetime | None:
         """The first instant, at or after ``now``, at which a step may have something to do
         although nothing new is reported: a window opening or closing, a target's
-        ``check_at`` or the end of its wait before a retry, a watched target's health read;
-        ``now`` while operator commands are queued; None when nothing is due. With ``soon``,
+        ``check_at`` or the end of its wait before a retry, a watched target's health read,
+        the time of a scheduled operator command; ``now`` while operator commands are due;
+        None when nothing is due. With ``soon``,
         any instant due at or before it may be returned as soon as it is found (the answer
         is then only "something is due by ``soon``"). Windows are as of the last step.
 
@@ -183,12 +185,12 @@ class Reconciler:
         if due is not None and soon is not None and due <= soon:
             return max(due, now)
         with self.db.session() as session:
-            ((queued, check_at, action_at, emergency, emergency_end),) = direct.rows(
+            ((queued, waiting, check_at, action_at, emergency, emergency_end),) = direct.rows(
                 session.connection(), _DUE, {"now": now}
             )
         if queued is not None:
             return now
-        found = (due, check_at, action_at, emergency, emergency_end)
+        found = (due, waiting, check_at, action_at, emergency, emergency_end)
         due = min((at for at in found if at is not None), default=None)
         return None if due is None else max(due, now)
 

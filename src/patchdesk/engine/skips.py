@@ -6,8 +6,9 @@ device to come online. Just before dispatch the engine looks again:
 - the device went into maintenance mode (DESIGN: *skipped, maintenance mode*): the target
   is ``skipped``;
 - some of its patches were blocked meanwhile (the global block list, or the client's
-  decision now in effect for the device is a block or a defer): those patches are taken out
-  of the target (an event names them); when none is left the target is ``skipped``.
+  decision now in effect for the device is a block or a defer) or excluded on the device by
+  a technician (``store.exclusions``): those patches are taken out of the target (an event
+  names them); when none is left the target is ``skipped``.
 
 Skipped targets are settled, raise no exception, and the device's patches stay missing, so
 the next window picks them up again if they are approved by then.
@@ -28,6 +29,7 @@ from patchdesk.engine.approval import manual_in_effect
 from patchdesk.store import direct
 from patchdesk.store.approvals import decisions_of, load_blocklist
 from patchdesk.store.events import record_event
+from patchdesk.store.exclusions import active_for_devices
 from patchdesk.store.models import Device, Patch, Target, TargetPatch
 
 HELD = frozenset({ApprovalDecisionKind.BLOCK, ApprovalDecisionKind.DEFER})
@@ -74,6 +76,7 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
     blocklist = load_blocklist(session)
     pairs = {(row[2], row[6]) for row in rows}  # (client, patch)
     decisions = decisions_of(session, pairs)
+    excluded = active_for_devices(session, {row[1] for row in rows})
     skip: list[dict[str, object]] = []
     drop: list[dict[str, object]] = []
     dropped: dict[int, list[str]] = defaultdict(list)
@@ -85,7 +88,7 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
         if maintenance:
             in_maintenance.add(target_id)
             continue
-        held = blocklist.find(vendor) is not None
+        held = blocklist.find(vendor) is not None or (device_id, patch_id) in excluded
         if not held:
             manual = manual_in_effect(decisions.get((client_id, patch_id), ()), device_id, now)
             held = manual is not None and manual.kind in HELD
@@ -99,7 +102,9 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
         if target_id in in_maintenance:
             reasons[target_id] = "the device is in maintenance mode"
         elif not kept[target_id]:
-            reasons[target_id] = "every patch was blocked or deferred since the window opened"
+            reasons[target_id] = (
+                "every patch was blocked, deferred or excluded since the window opened"
+            )
     for target_id, reason in sorted(reasons.items()):
         skip.append({"b_id": target_id, "b_reason": reason, "b_now": now})
         client_id, hostname = info[target_id]
@@ -129,6 +134,10 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
             entity="target",
             entity_id=target_id,
             client_id=client_id,
-            payload={"device": hostname, "patches": sorted(vendors), "reason": "blocked since"},
+            payload={
+                "device": hostname,
+                "patches": sorted(vendors),
+                "reason": "blocked, deferred or excluded since",
+            },
         )
     return [target_id for target_id in target_ids if target_id not in reasons]

@@ -30,6 +30,7 @@ from collections import deque
 
 from textual import events
 from textual.app import App
+from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.timer import Timer
 from textual.widgets import Input, TextArea
@@ -49,12 +50,18 @@ def busy(pump: MessagePump) -> bool:
     return not pump._message_queue.empty() or bool(pump._next_callbacks)
 
 
+def _typed(message: Message) -> bool:
+    """A key or paste from the terminal (not one bubbling back up from a widget)."""
+    return isinstance(message, events.Key | events.Paste) and not message.is_forwarded
+
+
 class BurstApp(App[None]):
     """An app whose key and paste events are sent on one at a time (see the module)."""
 
     def __init__(self) -> None:
         super().__init__()
         self._waiting: deque[events.Key | events.Paste] = deque()
+        self._unread = 0  # posted to the app, not yet read from its queue
         self._in_flight = False  # a key was sent on and the app is not quiet yet
         self._round = 0
         self._rounds = 0
@@ -63,11 +70,19 @@ class BurstApp(App[None]):
 
     @property
     def keys_waiting(self) -> int:
-        """Keys read and not yet sent on, and the one in flight (for tests)."""
-        return len(self._waiting) + self._in_flight
+        """Keys posted to the app and not yet handled: still in its queue, held here, or
+        sent on and not settled (tests wait for 0)."""
+        return self._unread + len(self._waiting) + self._in_flight
+
+    def post_message(self, message: Message) -> bool:
+        posted = super().post_message(message)
+        if posted and _typed(message):
+            self._unread += 1
+        return posted
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+        if isinstance(event, events.Key | events.Paste) and _typed(event):
+            self._unread = max(0, self._unread - 1)
             self._waiting.append(event)
             await self._send_waiting()
             return

@@ -10,7 +10,9 @@ on the current mode's stack; ``esc`` goes back.
 Keys: ``r`` log remediation for the selected open exception (``s`` selects the next open
 one; the most urgent is selected first), ``m`` switch maintenance mode (confirmed; stored
 as an override the RMM sync does not undo, audited), ``t`` retry the install of its open
-install exception, ``b`` force the reboot its open reboot exception waits for (confirmed);
+install exception, ``b`` force the reboot its open reboot exception waits for (confirmed),
+``l`` lift one of the patch exclusions shown (picked from a list when there are several,
+confirmed, logged; ``store.exclusions``);
 ``[`` / ``]`` jump between sections; arrows, page keys, ``home`` / ``end`` scroll.
 
 Live and off the UI thread: a worker reads the snapshot (``store.device_views``); a one-shot
@@ -47,6 +49,7 @@ from patchdesk.screens.widgets.device_sections import (
     ROLE_WORDS,
     device_log_text,
     exceptions_text,
+    exclusions_text,
     facts_text,
     status_line,
     targets_text,
@@ -55,7 +58,7 @@ from patchdesk.screens.widgets.device_sections import (
 )
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
 from patchdesk.screens.worker_results import ActionDone, notify_worker_error
-from patchdesk.store import device_ops
+from patchdesk.store import device_ops, exclusions
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.device_views import (
     DeviceDetail,
@@ -74,7 +77,7 @@ from patchdesk.text import printable
 POLL_SECONDS = 1.0
 EVENT_BATCH = 2_000  # events read per query while catching up
 EVENT_BATCHES = 10  # at most this many per poll (the rest at the next one)
-SECTIONS = ("facts", "exceptions", "windows", "targets", "timeline", "log")
+SECTIONS = ("facts", "exceptions", "exclusions", "windows", "targets", "timeline", "log")
 
 __all__ = ["DeviceDetailScreen", "DevicePickScreen", "open_device"]
 
@@ -140,6 +143,7 @@ class DeviceDetailScreen(Screen[None]):
         Binding("t", "retry", "Retry", id="device.retry"),
         Binding("b", "reboot", "Reboot", id="device.reboot"),
         Binding("s", "select_next", "Next exception", id="device.select_next"),
+        Binding("l", "lift_exclusion", "Lift exclusion", show=False, id="device.lift_exclusion"),
         Binding(
             "right_square_bracket",
             "section(1)",
@@ -331,6 +335,7 @@ class DeviceDetailScreen(Screen[None]):
             "exceptions": exceptions_text(
                 detail, now, selected=self.selected, operator=operator, width=width
             ),
+            "exclusions": exclusions_text(detail, width=width),
             "windows": windows_text(detail, now, zone, width=width),
             "targets": targets_text(detail, width=width),
             "timeline": timeline_text(detail, now, zone, width=width),
@@ -542,6 +547,50 @@ class DeviceDetailScreen(Screen[None]):
 
         self.app.push_screen(ConfirmModal(question), answered)
 
+    def action_lift_exclusion(self) -> None:
+        detail = self._writable()
+        if detail is None:
+            return
+        active = detail.active_exclusions
+        host = printable(detail.facts.hostname)
+        if not active:
+            self.notify(f"no patch is excluded on {host}", markup=False)
+            return
+        if len(active) == 1:
+            self._confirm_lift(active[0])
+            return
+
+        def picked(exclusion_id: int | None) -> None:
+            chosen = next((e for e in active if e.id == exclusion_id), None)
+            if chosen is not None:
+                self._confirm_lift(chosen)
+
+        self.app.push_screen(ExclusionPickScreen(active, host), picked)
+
+    def _confirm_lift(self, item: exclusions.ExclusionView) -> None:
+        question = Text("Lift the exclusion of ")
+        question.append(printable(item.vendor_id), "bold")
+        question.append(" on ")
+        question.append(printable(item.hostname), "bold")
+        question.append(f" (by {printable(item.excluded_by)}: ")
+        question.append(printable(" ".join(item.reason.split()))[:120], "italic")
+        question.append(")?")
+        question.append(
+            "\nThe engine targets the patch here again from the device's next window, when it "
+            "is still approved and missing. Logged as you."
+        )
+        exclusion_id = item.id
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._write(
+                    lambda s: (
+                        exclusions.lift(s.database, exclusion_id, s.operator, now=s.clock()).message
+                    )
+                )
+
+        self.app.push_screen(ConfirmModal(question), answered)
+
     def _write(self, operation: Callable[[Services], str]) -> None:
         self._write_worker(operation)
 
@@ -562,6 +611,63 @@ class DeviceDetailScreen(Screen[None]):
         else:
             self.notify(text, markup=False)
         self.refresh_now()
+
+
+class ExclusionPickScreen(ModalScreen[int | None]):
+    """Several patches are excluded on the device: pick the one to lift (``enter``), ``esc``."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="exclusion_pick.cancel"),
+    ]
+
+    DEFAULT_CSS = """
+    ExclusionPickScreen { align: center middle; }
+    ExclusionPickScreen > Vertical {
+        width: 90; max-width: 100%; height: auto; max-height: 90%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    ExclusionPickScreen OptionList { height: auto; max-height: 16; }
+    ExclusionPickScreen .pick-keys { color: $text-muted; }
+    """
+
+    def __init__(self, active: tuple[exclusions.ExclusionView, ...], host: str) -> None:
+        super().__init__()
+        self.active = active
+        self.host = host
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(
+                Text(
+                    f"{len(self.active)} patches are excluded on {self.host}: lift which?", "bold"
+                ),
+                markup=False,
+            )
+            yield OptionList(
+                *(Option(self._prompt(item), id=str(item.id)) for item in self.active),
+                id="exclusion-choices",
+            )
+            yield Static(
+                Text("↑↓ choose   enter lift   esc cancel"), classes="pick-keys", markup=False
+            )
+
+    @staticmethod
+    def _prompt(item: exclusions.ExclusionView) -> Text:
+        text = Text()
+        text.append(printable(item.vendor_id), "bold")
+        text.append(f"  by {printable(item.excluded_by)}", "dim")
+        text.append(f"  {printable(' '.join(item.reason.split()))}")
+        return text
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self.active[event.option_index].id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 # --- finding a device by name ---------------------------------------------------------------

@@ -6,10 +6,17 @@ key picks the action (arrows and ``enter`` always do). Actions the engine carrie
 (retry, reboot, roll back, block, wake) queue their command: their outcome is "queued"
 until the engine reports.
 
-The fields, in Tab order, are the same whatever action is chosen: action, outcome, the
-patch (only for a regression with several patches), note, resolve. A field the chosen
+The fields, in Tab order, are the same whatever action is chosen: action, reboot time (a
+reboot exception), outcome, the patch (when the class has an action on one of several
+patches: a regression's, an install exception's exclusion), note, resolve. A field the chosen
 action fixes shows what it is instead (an engine action's outcome "queued"), and stays a
 Tab stop. Text typed at a control goes into the note (``FormScreen``).
+
+The list says what each action does beyond its log line: the engine's effect, or "you do
+it" for work the technician does outside patchdesk and records here. A reboot exception's
+form has a "Reboot at" field after the list (the time for "Schedule reboot", in the
+client's time, its zone shown; previewed in UTC and the operator's time as it is typed);
+another action fixes it to "no reboot time", in its place.
 
 ``ctrl+s`` first shows, on one line, what will be written to the append-only log (action,
 outcome, note): ``enter`` writes it through ``exception_ops.log_remediation`` as the
@@ -22,32 +29,51 @@ without a reason ...).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Checkbox, OptionList, RadioButton, RadioSet, Static, TextArea
+from textual.widgets import Checkbox, Input, OptionList, RadioButton, RadioSet, Static, TextArea
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
+from patchdesk.domain import CommandKind, FailureClass
 from patchdesk.engine.classify import RESPONSE_PATHS, Action
+from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.screens.form_screen import FixedValue, FormBody, FormScreen
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_cells import ROLE_LABELS
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.widgets.timetext import zone_label
 from patchdesk.store import exception_ops as ops
+from patchdesk.store.device_views import client_zone
 from patchdesk.store.exception_views import ExceptionDetail
 from patchdesk.store.operator_input import Refused
 from patchdesk.text import printable, printable_multiline
 
 OUTCOMES = ("done", "partly done", "failed", "no answer")
 ENGINE_OUTCOME = "queued"
-_PATCH_ACTIONS = frozenset({"rollback_patch", "block_patch_client", "block_patch_global"})
-_NOTE_REQUIRED = frozenset({"block_patch_client", "block_patch_global"})
+_PATCH_ACTIONS = frozenset(
+    {"rollback_patch", "block_patch_client", "block_patch_global", "exclude_patch"}
+)
+_NOTE_REQUIRED = frozenset({"block_patch_client", "block_patch_global", "exclude_patch"})
+_REASON = {
+    "block_patch_client": "it is the block's reason",
+    "block_patch_global": "it is the block's reason",
+    "exclude_patch": "it is the exclusion's reason",
+}
+# What an action does beyond its log line, shown beside it in the list.
+_ENGINE_EFFECT = {
+    CommandKind.SCHEDULE_REBOOT: "engine: reboots at the time below",
+    CommandKind.EXCLUDE_PATCH: "engine: stops targeting it here",
+}
+_REBOOT_HINT = "inside one of the device's windows that allow a reboot; no user deferral"
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,7 @@ class RemediationRequest:
     note: str
     patch_id: int | None
     resolve: bool
+    reboot_at: datetime | None = None  # schedule_reboot's time (aware UTC)
 
 
 def header_text(detail: ExceptionDetail) -> Text:
@@ -82,11 +109,31 @@ def one_line(note: str) -> str:
     return printable(" ⏎ ".join(note.replace("\r\n", "\n").split("\n")))
 
 
-def confirm_text(action: Action, request: RemediationRequest, patch: str | None) -> Text:
+def reboot_time_text(at: datetime, client: ZoneInfo, operator: ZoneInfo) -> Text:
+    """``Fri 27 Nov 23:30 EST client · 04:30 UTC · 05:30 CET you``."""
+    text = Text()
+    text.append(f"{at.astimezone(client):%a %d %b %H:%M} {zone_label(at, client)} client", "bold")
+    mine = at.astimezone(operator)
+    text.append(f" · {at.astimezone(UTC):%H:%M} UTC · {mine:%H:%M} {zone_label(at, operator)} you")
+    return text
+
+
+def confirm_text(
+    action: Action,
+    request: RemediationRequest,
+    patch: str | None,
+    client: ZoneInfo | None = None,
+) -> Text:
     """The one line shown before the write: the action, its outcome, the note (and the
-    patch, the resolve) exactly as they will be logged."""
+    patch, the reboot time in the ``client``'s zone and UTC, the resolve) exactly as they
+    will be logged."""
     text = Text()
     text.append(action.label, "bold")
+    if request.reboot_at is not None:
+        at, zone = request.reboot_at, client or ZoneInfo("UTC")
+        text.append(" at ")
+        text.append(f"{at.astimezone(zone):%a %d %b %H:%M} {zone_label(at, zone)}", "bold")
+        text.append(f" ({at.astimezone(UTC):%H:%M} UTC)")
     if request.outcome is None:
         text.append(f" · outcome {ENGINE_OUTCOME}")
     else:
@@ -162,6 +209,9 @@ class RemediationScreen(FormScreen[str | None]):
         self.actions: tuple[Action, ...] = RESPONSE_PATHS[detail.exception.failure_class]
         self.chosen: Action | None = None
         self.typed = False  # the note has been typed into: numbers no longer pick
+        # A reboot exception's form asks when (for "Schedule reboot"), in the client's time.
+        self.asks_reboot_time = detail.exception.failure_class is FailureClass.REBOOT
+        self.client_zone: ZoneInfo = client_zone(detail.client_timezone)
 
     @property
     def patch_choice(self) -> bool:
@@ -186,6 +236,8 @@ class RemediationScreen(FormScreen[str | None]):
                 ),
                 id="actions",
             )
+            if self.asks_reboot_time:
+                yield from self._reboot_time_field()
             yield Static("Outcome", classes="label", markup=False)
             with Horizontal(id="outcomes"), RadioSet(id="outcome"):
                 for n, outcome in enumerate(OUTCOMES):
@@ -220,11 +272,30 @@ class RemediationScreen(FormScreen[str | None]):
                 markup=False,
             )
 
+    def _reboot_time_field(self) -> ComposeResult:
+        number = next(
+            n for n, a in enumerate(self.actions, 1) if a.command is CommandKind.SCHEDULE_REBOOT
+        )
+        yield Static(
+            f"Reboot at, for {number} Schedule reboot (client time, {self.client_zone.key})",
+            classes="label",
+            id="reboot-at-label",
+            markup=False,
+        )
+        yield Input(placeholder="YYYY-MM-DD HH:MM or HH:MM", id="reboot-at")
+        yield FixedValue(
+            "no reboot time: only Schedule reboot takes one", id="reboot-at-fixed", markup=False
+        )
+        yield Static(_REBOOT_HINT, id="reboot-preview", markup=False)
+
     def _action_prompt(self, number: int, action: Action) -> Text:
         text = Text(f"{number}  ")
         text.append(action.label)
         if action.command is not None:
-            text.append("   engine: queues a command", "dim")
+            effect = _ENGINE_EFFECT.get(action.command, "engine: queues a command")
+            text.append(f"   {effect}", "dim")
+        else:
+            text.append("   you do it: logs what you did", "dim")
         return text
 
     def on_mount(self) -> None:
@@ -235,6 +306,20 @@ class RemediationScreen(FormScreen[str | None]):
     @on(OptionList.OptionSelected, "#actions")
     def _selected(self, event: OptionList.OptionSelected) -> None:
         self._choose(self.actions[event.option_index])
+
+    @on(Input.Changed, "#reboot-at")
+    def _reboot_time_typed(self, event: Input.Changed) -> None:
+        preview = self.query_one("#reboot-preview", Static)
+        if not event.value.strip():
+            preview.update(_REBOOT_HINT)
+            return
+        services = services_of(self.app)
+        try:
+            at = parse_reboot_time(event.value, self.client_zone, services.clock())
+        except RebootTimeError as exc:
+            preview.update(Text(printable(str(exc)), "italic"))
+            return
+        preview.update(Text("→ ") + reboot_time_text(at, self.client_zone, services.local_zone))
 
     @on(TextArea.Changed, "#note")
     def _note_changed(self, _event: TextArea.Changed) -> None:
@@ -273,6 +358,11 @@ class RemediationScreen(FormScreen[str | None]):
         self.query_one("#resolve-fixed").display = engine
         if engine:
             resolve.value = False
+        if self.asks_reboot_time:
+            timed = action is None or action.command is CommandKind.SCHEDULE_REBOOT
+            self.query_one("#reboot-at").display = timed
+            self.query_one("#reboot-preview").display = timed
+            self.query_one("#reboot-at-fixed").display = not timed
 
     # --- saving ----------------------------------------------------------------------------
 
@@ -284,8 +374,9 @@ class RemediationScreen(FormScreen[str | None]):
         note = self.query_one("#note", TextArea).text
         resolve = self.query_one("#resolve", Checkbox).value
         if (action.id in _NOTE_REQUIRED or resolve) and not note.strip():
-            why = "it is the block's reason" if action.id in _NOTE_REQUIRED else "for resolve"
+            why = _REASON.get(action.id, "for resolve")
             raise Refused(f"a note is required ({why})")
+        reboot_at = self._reboot_time(action)
         outcome: str | None = None
         if action.command is None:
             pressed = self.query_one("#outcome", RadioSet).pressed_index
@@ -301,7 +392,24 @@ class RemediationScreen(FormScreen[str | None]):
             note=note,
             patch_id=patch_id,
             resolve=resolve,
+            reboot_at=reboot_at,
         )
+
+    def _reboot_time(self, action: Action) -> datetime | None:
+        """The "Reboot at" time for "Schedule reboot" (refused when missing or not a time);
+        None for the other actions (their form shows "no reboot time" in its place)."""
+        if not self.asks_reboot_time or action.command is not CommandKind.SCHEDULE_REBOOT:
+            return None
+        typed = self.query_one("#reboot-at", Input).value
+        if not typed.strip():
+            raise Refused(
+                f"reboot at: required (client time, {self.client_zone.key}): "
+                "YYYY-MM-DD HH:MM or HH:MM"
+            )
+        try:
+            return parse_reboot_time(typed, self.client_zone, services_of(self.app).clock())
+        except RebootTimeError as exc:
+            raise Refused(f"reboot at: {exc}") from None
 
     def action_save(self) -> None:
         # ctrl+s right after a burst of typing: the app sends it once the typed keys are in
@@ -328,7 +436,8 @@ class RemediationScreen(FormScreen[str | None]):
                 self._error("not written: change what you need, then ctrl+s again")
 
         self._error("")
-        self.app.push_screen(LogConfirm(confirm_text(action, request, patch)), answered)
+        line = confirm_text(action, request, patch, self.client_zone)
+        self.app.push_screen(LogConfirm(line), answered)
 
     def _write(self, request: RemediationRequest) -> None:
         services = services_of(self.app)
@@ -348,6 +457,7 @@ class RemediationScreen(FormScreen[str | None]):
                 resolve=request.resolve,
                 take_over=self.take_over_from is not None,
                 from_owner=self.take_over_from,
+                reboot_at=request.reboot_at,
             )
             return result.message
 
@@ -376,6 +486,7 @@ class RemediationScreen(FormScreen[str | None]):
             or bool(self.query_one("#note", TextArea).text.strip())
             or self.query_one("#outcome", RadioSet).pressed_index not in (-1, 0)
             or self.query_one("#resolve", Checkbox).value
+            or (self.asks_reboot_time and bool(self.query_one("#reboot-at", Input).value.strip()))
         )
 
     def action_cancel(self) -> None:
@@ -400,4 +511,5 @@ __all__ = [
     "RemediationScreen",
     "confirm_text",
     "header_text",
+    "reboot_time_text",
 ]

@@ -2,7 +2,8 @@
 
 Loading (``load_approvals``): for each client, its rules, rings and time zone, the patches
 its in-scope devices miss (``device_patches`` not ``installed``, patch in the client's
-scope) with those devices and their rings, the client's manual decisions on those patches,
+scope, the device not excluded from it by a technician: ``store.exclusions``) with those
+devices and their rings, the client's manual decisions on those patches,
 and each ring's progress with each patch from deployments, targets, target patches and
 open regression exceptions (counting as ``engine.rings`` documents). The global block list
 is loaded once (``load_blocklist``). What is decided from them is ``engine.approval``'s job.
@@ -63,6 +64,7 @@ from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope, patch_i
 from patchdesk.store import direct
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
+from patchdesk.store.exclusions import active_pairs
 from patchdesk.store.models import (
     ApprovalDecision,
     ApprovalRule,
@@ -164,6 +166,7 @@ def _load(
         device_rows = session.connection().execute(_CLIENT_DEVICES, {"client": client_id})
     devices = _judged(device_rows, scope, policy.rings)
     missing = _missing(session, client_id, scope, devices, wanted, bool(policy.rings), known)
+    missing = _without_exclusions(missing, active_pairs(session, client_id))
     patch_ids = sorted(missing)
     decisions = _decisions(session, client_id, patch_ids)
     progress = _progress(session, client_id, patch_ids, devices, missing, policy.rings)
@@ -363,6 +366,22 @@ def _missing(
         if patch_id in facts
         and patch_in_scope(scope, facts[patch_id].classification, facts[patch_id].product)
     }
+
+
+def _without_exclusions(
+    missing: dict[int, tuple[PatchFacts, list[_Device]]], excluded: Set[tuple[int, int]]
+) -> dict[int, tuple[PatchFacts, list[_Device]]]:
+    """``missing`` less the (device, patch) pairs a technician excluded (``store.exclusions``):
+    an excluded device does not need the patch, for its targets and its ring's progress; a
+    patch no device needs any more is left out."""
+    if not excluded:
+        return missing
+    kept: dict[int, tuple[PatchFacts, list[_Device]]] = {}
+    for patch_id, (patch, needing) in missing.items():
+        still = [device for device in needing if (device.id, patch_id) not in excluded]
+        if still:
+            kept[patch_id] = (patch, still)
+    return kept
 
 
 def _needing(rows: Iterable[tuple[int, int]], scoped: Set[int]) -> dict[int, list[int]]:

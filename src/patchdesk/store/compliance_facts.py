@@ -7,6 +7,8 @@ pair's approval decision at ``at`` (``engine.approval.decide`` with ``now=at``: 
 made later, block-list entries added later and ring progress reached later do not count),
 the occurrences of the client's active windows that apply to the device and ended by ``at``
 (a year back at most), and for emergency approvals the end of their emergency deployment.
+A (device, patch) pair a technician had excluded at ``at`` (``store.exclusions``) is not due,
+as a patch not approved for the device is not.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from patchdesk.store.approvals import (
     patch_facts,
     scoped_device,
 )
+from patchdesk.store.exclusions import pairs_at
 from patchdesk.store.models import (
     BlockedPatch,
     Client,
@@ -107,7 +110,9 @@ def compliance_facts(session: Session, client_id: str, at: datetime) -> ClientCo
             session, [(client_id, p) for p in patch_ids]
         ).items()
     }
-    progress = _progress(session, client_id, patch_ids, devices, pairs, policy.rings, at)
+    excluded = pairs_at(session, client_id, at)
+    counted = [p for p in pairs if (p.device_id, p.patch_id) not in excluded]
+    progress = _progress(session, client_id, patch_ids, devices, counted, policy.rings, at)
     blocklist = _blocklist(session, at)
     emergency_ends = _emergency_ends(session, client_id)
     chosen = {
@@ -118,6 +123,9 @@ def compliance_facts(session: Session, client_id: str, at: datetime) -> ClientCo
     by_device: dict[int, list[PairFacts]] = defaultdict(list)
     for pair in pairs:
         device = devices[pair.device_id]
+        if (pair.device_id, pair.patch_id) in excluded:
+            by_device[device.id].append(PairFacts(pair.patch_id, pair.installed, None))
+            continue
         emergency_key = device.id if device.id in chosen.get(pair.patch_id, ()) else None
         key = (pair.patch_id, device.ring, emergency_key)
         decision = cache.get(key)

@@ -1,7 +1,8 @@
 """One device in full, for the device screen: its facts, the windows that apply to it with
 their next occurrences, its current and past targets with each patch's state, the check-in
 and boot timeline around its last deployment, every exception with its whole remediation
-history and commands, and the device's own log (maintenance-mode changes).
+history and commands, the patches excluded on it (``store.exclusions``), and the device's
+own log (maintenance-mode changes, exclusions lifted).
 
 Also finding a device by hostname for ``:device HOST``: hostnames are unique per client
 only, so a name may match several devices; ``HOST@CLIENT`` narrows it to one client.
@@ -40,6 +41,7 @@ from patchdesk.engine.deployments import applies
 from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope
 from patchdesk.engine.windows import spec_of
 from patchdesk.store.exception_views import CommandView, HistoryEntry, QueueRow
+from patchdesk.store.exclusions import ExclusionView, device_exclusions
 from patchdesk.store.models import (
     CheckIn,
     Client,
@@ -261,6 +263,12 @@ class DeviceDetail:
     exceptions: tuple[DeviceException, ...]
     device_log: tuple[HistoryEntry, ...]  # records about the device, not an exception
     read_at: datetime
+    # Active exclusions (by patch), then the most recently lifted ones.
+    exclusions: tuple[ExclusionView, ...] = ()
+
+    @property
+    def active_exclusions(self) -> tuple[ExclusionView, ...]:
+        return tuple(e for e in self.exclusions if e.active)
 
     @property
     def open_exceptions(self) -> tuple[DeviceException, ...]:
@@ -304,6 +312,7 @@ def device_detail(session: Session, device_id: int, now: datetime) -> DeviceDeta
         exceptions=exceptions,
         device_log=_device_log(session, device_id),
         read_at=now,
+        exclusions=device_exclusions(session, device_id),
     )
 
 

@@ -32,9 +32,13 @@ owns it). Rules:
   owns is acknowledged instead.
 - assign: anyone may hand an unresolved exception to someone (a lead reassigning work).
 - log remediation: the action must be in ``engine.classify.actions_for(class)``; an action
-  the engine carries out (retry, reboot, roll back, block, wake) also queues the command,
-  refused while the same command is still queued or running. The common actions (note,
-  acknowledge, escalate, resolve, reopen) are passed to their own operations.
+  the engine carries out (retry, reboot, roll back, block, wake, exclude a patch, schedule a
+  reboot) also queues the command, refused while the same command is still queued or
+  running. ``exclude_patch`` needs a reason (the note) and is refused when the patch is
+  excluded on the device already; ``schedule_reboot`` needs the time (``reboot_at``, after
+  ``now``, inside one of the device's reboot windows: ``engine.reboot_times``), and its
+  command waits for it (``not_before``). The common actions (note, acknowledge, escalate,
+  resolve, reopen) are passed to their own operations.
 - escalate may name its target (``to``: a person or a queue, free text), logged as
   "to TARGET" before the note.
 - resolve needs a note and is written here, at once (not as the engine's ``resolve``
@@ -51,21 +55,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import CommandKind, CommandState, ExceptionState
+from patchdesk.domain import CommandKind, CommandState, ExceptionState, MissingPatchState
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
+from patchdesk.engine.reboot_times import RebootTimeError, check_reboot_time
 from patchdesk.store import operator_input as clean
 from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
-from patchdesk.store.models import Device, OperatorCommand, Patch, PatchException
+from patchdesk.store.exclusions import find_active
+from patchdesk.store.models import Device, DevicePatch, OperatorCommand, Patch, PatchException
 from patchdesk.store.operator_input import Refused
+from patchdesk.store.reboot_windows import device_reboot_windows
 
 __all__ = [
     "COMMON_ACTION_IDS",
@@ -86,7 +93,7 @@ __all__ = [
 ]
 
 COMMON_ACTION_IDS = frozenset(action.id for action in COMMON_ACTIONS)
-_PATCH_COMMANDS = (CommandKind.ROLLBACK_PATCH, CommandKind.BLOCK_PATCH)
+_PATCH_COMMANDS = (CommandKind.ROLLBACK_PATCH, CommandKind.BLOCK_PATCH, CommandKind.EXCLUDE_PATCH)
 _BLOCK_SCOPE = {"block_patch_client": "client", "block_patch_global": "global"}
 _UNIQUE_OPEN = "uq_exceptions_open_device_class"
 
@@ -388,23 +395,31 @@ def log_remediation(
     resolve: bool = False,
     take_over: bool = False,
     from_owner: str | None = None,
+    reboot_at: datetime | None = None,
 ) -> OpResult:
     """Log an action of the exception's response path (``actions_for(class)``).
 
     An action the engine carries out also queues its ``OperatorCommand`` (requested by
-    ``operator``): ``rollback_patch`` and the blocks act on ``patch_id``, which must be one of
-    the exception's patches (optional when it has exactly one); a block's reason is the note
-    (required). ``outcome`` defaults to ``queued`` for those and ``done`` otherwise. The
+    ``operator``): ``rollback_patch``, the blocks and ``exclude_patch`` act on ``patch_id``,
+    which must be one of the exception's patches (optional when it has exactly one); a
+    block's or an exclusion's reason is the note (required). ``schedule_reboot`` reboots at
+    ``reboot_at`` (required, aware; inside one of the device's reboot windows).
+    ``outcome`` defaults to ``queued`` for those (``scheduled for ...`` for a reboot) and
+    ``done`` otherwise. The
     owner's ``acknowledged`` exception becomes ``in_progress``. ``resolve`` also resolves it in
     the same transaction (a second log record; needs a note; not with an engine action, whose
     result is not known yet). The common actions go to their own operations.
     """
     if action_id in COMMON_ACTION_IDS:
+        if reboot_at is not None:
+            raise Refused(f"{action_id} takes no reboot time")
         extras = _Extras(outcome, patch_id, resolve, take_over, from_owner)
         return _common_action(database, exception_id, operator, action_id, now, note, extras)
     operator = clean.name(operator)
     text = clean.note(note, required=resolve)
     now = clean.instant(now)
+    if reboot_at is not None:
+        reboot_at = clean.instant(reboot_at).astimezone(UTC)
 
     def body(session: Session) -> OpResult:
         row = _locked(session, exception_id)
@@ -415,8 +430,8 @@ def log_remediation(
                 f"{action.id} is carried out by the engine: resolve once its result is in"
             )
         owned = _ownership(session, row, operator, now, take_over, from_owner)
-        command = _command(session, row, action, operator, text, patch_id, now)
-        result = clean.outcome(outcome, "queued" if command is not None else "done")
+        command = _command(session, row, action, operator, text, patch_id, now, reboot_at)
+        result = clean.outcome(outcome, _default_outcome(command))
         if row.state is ExceptionState.ACKNOWLEDGED and row.owner == operator:
             row.state = ExceptionState.IN_PROGRESS
         _touch(row, f"{action.id}: {result}", now)
@@ -425,7 +440,9 @@ def log_remediation(
         command_id = command.id if command is not None else None
         _event(session, row, "remediated", operator, logged, now, command_id=command_id)
         message = f"exception {row.id}: {action.id} logged ({result})"
-        if command is not None:
+        if command is not None and command.not_before is not None:
+            message += f"; command {command.id}: the engine reboots it then"
+        elif command is not None:
             message += f"; command {command.id} queued for the engine"
         if resolve:
             seq = _resolve_row(session, row, operator, text, now)
@@ -566,9 +583,12 @@ def _command(
     note: str,
     patch_id: int | None,
     now: datetime,
+    reboot_at: datetime | None = None,
 ) -> OperatorCommand | None:
     """The engine command an action needs, validated and added (None: a manual action)."""
     kind = action.command
+    if kind is not CommandKind.SCHEDULE_REBOOT and reboot_at is not None:
+        raise Refused(f"a reboot time is only given for schedule_reboot, not {action.id}")
     if kind is None:
         if patch_id is not None:
             raise Refused(f"a patch is only chosen for an engine action, not {action.id}")
@@ -583,6 +603,16 @@ def _command(
         if not note.strip():
             raise Refused(f"note: required for {action.id}: it is the block's reason")
         args = {"reason": note, "scope": _BLOCK_SCOPE[action.id]}
+    not_before: datetime | None = None
+    if kind is CommandKind.EXCLUDE_PATCH:
+        assert command_patch is not None
+        if not note.strip():
+            raise Refused(f"note: required for {action.id}: it is the exclusion's reason")
+        _check_not_excluded(session, row, command_patch)
+        args = {"reason": note}
+    if kind is CommandKind.SCHEDULE_REBOOT:
+        not_before = _reboot_time(session, row, reboot_at, now)
+        args = {"at": not_before.isoformat()}
     pending = session.scalars(
         select(OperatorCommand).where(
             OperatorCommand.exception_id == row.id,
@@ -605,6 +635,7 @@ def _command(
         patch_id=command_patch,
         client_id=row.client_id,
         args=args,
+        not_before=not_before,
         requested_by=operator,
         requested_at=now,
         result="",
@@ -612,6 +643,56 @@ def _command(
     session.add(command)
     session.flush()
     return command
+
+
+def _check_not_excluded(session: Session, row: PatchException, patch_id: int) -> None:
+    """Refused when the patch is excluded on the device already, or installed there (an
+    exclusion would change nothing)."""
+    patch = session.get_one(Patch, patch_id)
+    state = session.scalar(
+        select(DevicePatch.state).where(
+            DevicePatch.device_id == row.device_id, DevicePatch.patch_id == patch_id
+        )
+    )
+    if state is MissingPatchState.INSTALLED:
+        raise Refused(
+            f"{patch.vendor_id} is installed on this device: nothing to exclude (choose the "
+            "patch that failed)"
+        )
+    found = find_active(session, row.device_id, patch_id)
+    if found is None:
+        return
+    raise Conflict(
+        f"{patch.vendor_id} is excluded on this device already (exclusion {found.id}, by "
+        f"{found.excluded_by} at {found.excluded_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC)",
+        row.owner,
+    )
+
+
+def _reboot_time(
+    session: Session, row: PatchException, reboot_at: datetime | None, now: datetime
+) -> datetime:
+    """``reboot_at`` when it is after ``now`` and inside one of the device's reboot windows."""
+    if reboot_at is None:
+        raise Refused("reboot time: required for schedule_reboot (when to reboot)")
+    found = device_reboot_windows(session, row.device_id)
+    assert found is not None  # the exception's device
+    local = reboot_at.astimezone(found.zone)
+    if reboot_at <= now:
+        raise Refused(f"reboot time: {local:%Y-%m-%d %H:%M} {local.tzname()} is not in the future")
+    try:
+        check_reboot_time(found.windows, reboot_at, found.zone)
+    except RebootTimeError as exc:
+        raise Refused(f"reboot time: {exc}") from None
+    return reboot_at
+
+
+def _default_outcome(command: OperatorCommand | None) -> str:
+    if command is None:
+        return "done"
+    if command.not_before is not None:
+        return f"scheduled for {command.not_before.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return "queued"
 
 
 def _patch_of(session: Session, row: PatchException, action: Action, patch_id: int | None) -> int:

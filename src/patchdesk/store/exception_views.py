@@ -209,6 +209,7 @@ class CommandView:
     started_at: datetime | None
     completed_at: datetime | None
     result: str
+    not_before: datetime | None = None  # a scheduled reboot's time
 
     @classmethod
     def of(cls, command: OperatorCommand, vendor_id: str | None) -> CommandView:
@@ -224,6 +225,7 @@ class CommandView:
             started_at=command.started_at,
             completed_at=command.completed_at,
             result=command.result,
+            not_before=command.not_before,
         )
 
 

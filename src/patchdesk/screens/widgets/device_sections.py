@@ -1,5 +1,5 @@
-"""The device screen's sections as text: facts, windows, exceptions, targets, timeline, and
-the device's own log.
+"""The device screen's sections as text: facts, windows, exceptions, patch exclusions,
+targets, timeline, and the device's own log.
 
 Pure functions over ``store.device_views`` values (no Textual), so they are easy to test.
 Every piece of untrusted text (hostnames, titles, notes, error messages, command results,
@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
-from patchdesk.domain import ExceptionState, MissingPatchState, Role, TargetState
+from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
@@ -149,6 +149,10 @@ def facts_text(
             _field(label, f"{moment(at, zone, operator_zone, compact=compact)} · {ago(at, now)}")
     if facts.connector_id:
         _field("rmm id", printable(facts.connector_id), "dim")
+    excluded = detail.active_exclusions
+    if excluded:
+        names = ", ".join(printable(e.vendor_id) for e in excluded)
+        _field("excluded", Text(f"{names} (not targeted here; l lifts)", "bold yellow"))
     chosen = detail.exception(selected) if selected is not None else None
     if chosen is not None and chosen.unresolved:
         _field(
@@ -254,6 +258,10 @@ def exception_lines(
         text.append(f"    engine #{command.id} {command.kind.value}{on_patch}: ", "bold")
         text.append(f"{command.state.value}, asked by {printable(command.requested_by)}")
         text.append(f" at {command.requested_at.astimezone(UTC):%m-%d %H:%M} UTC")
+        if command.not_before is not None:
+            when = f"{command.not_before.astimezone(UTC):%m-%d %H:%M} UTC"
+            waiting = command.state is CommandState.QUEUED
+            text.append(f" · reboots at {when}" if waiting else f" · scheduled for {when}")
         if command.result.strip():
             text.append(f" · {printable(command.result)}")
         text.append("\n")
@@ -284,6 +292,45 @@ def exceptions_text(
         exception_lines(
             text, item, now, selected=item.row.id == selected, operator=operator, width=width
         )
+    return text
+
+
+def exclusions_text(detail: DeviceDetail, *, width: int | None = None) -> Text:
+    text = Text()
+    active = detail.active_exclusions
+    heading(
+        text,
+        "Patch exclusions",
+        "not targeted on this device until lifted" + (" · l lifts one" if active else ""),
+    )
+    if not detail.exclusions:
+        text.append("none: the engine targets every approved patch here\n", "dim")
+    for item in detail.exclusions:
+        line = Text("  ")
+        line.append(printable(item.vendor_id), "bold" if item.active else "dim")
+        if item.title.strip() and item.title != item.vendor_id:
+            line.append(f"  {printable(item.title)}", "" if item.active else "dim")
+        put(text, line, width)
+        line = Text(
+            f"    excluded by {printable(item.excluded_by)} "
+            f"{item.excluded_at.astimezone(UTC):%m-%d %H:%M} UTC",
+            "" if item.active else "dim",
+        )
+        if item.exception_id is not None:
+            line.append(f" (exception #{item.exception_id})", "dim")
+        put(text, line, width)
+        if not item.active and item.lifted_at is not None:
+            line = Text(
+                f"    lifted by {printable(item.lifted_by or '?')} "
+                f"{item.lifted_at.astimezone(UTC):%m-%d %H:%M} UTC",
+                "dim",
+            )
+            if item.lift_note.strip():
+                line.append(f": {printable(' '.join(item.lift_note.split()))}", "dim")
+            put(text, line, width)
+        if item.reason.strip():
+            for reason in printable_multiline(item.reason).strip().splitlines():
+                text.append(f"    {reason}\n", "italic")
     return text
 
 
@@ -375,7 +422,11 @@ def timeline_text(
 
 def device_log_text(detail: DeviceDetail) -> Text:
     text = Text()
-    heading(text, "Device log", "records about the device itself: retries, maintenance mode")
+    heading(
+        text,
+        "Device log",
+        "about the device itself: retries, maintenance, exclusions lifted",
+    )
     if not detail.device_log:
         text.append("nothing logged about the device itself\n", "dim")
     _history_lines(text, detail.device_log, "")
@@ -395,6 +446,9 @@ def status_line(detail: DeviceDetail | None, operator: str, *, readonly: bool) -
         text.append(" · maintenance mode", "bold yellow")
     open_count = len(detail.open_exceptions)
     text.append(f" · {open_count} open exception{'s' if open_count != 1 else ''}")
+    excluded = len(detail.active_exclusions)
+    if excluded:
+        text.append(f" · {excluded} patch{'es' if excluded != 1 else ''} excluded", "yellow")
     text.append("  operator ", "dim")
     text.append(printable(operator), "bold")
     if readonly:

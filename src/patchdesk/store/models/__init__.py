@@ -15,6 +15,7 @@ from patchdesk.store.models.policy import (
     BlockedPatch,
     ClientScope,
     MaintenanceWindow,
+    PatchExclusion,
     Ring,
     WindowBlackout,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "OperatorCommand",
     "Patch",
     "PatchException",
+    "PatchExclusion",
     "RemediationRecord",
     "Ring",
     "Site",

@@ -112,6 +112,8 @@ class OperatorCommand(Base):
     patch_id: Mapped[int | None] = mapped_column(ForeignKey("patches.id"))
     client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.id"))
     args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Not run before this instant (a scheduled reboot); NULL: at the engine's next step.
+    not_before: Mapped[datetime | None]
     requested_by: Mapped[str] = mapped_column(String(100))
     requested_at: Mapped[datetime]
     started_at: Mapped[datetime | None]

@@ -1,7 +1,9 @@
-"""Per-client policy (scope, windows, approval rules, rings) and the global block list.
+"""Per-client policy (scope, windows, approval rules, rings), the global block list and
+per-device patch exclusions.
 
 These rows are written by ``policy apply`` from validated policy files (and by technicians'
-approval decisions); the engine only reads them.
+approval decisions); the engine only reads them, but for the exclusions it writes when it
+carries out a technician's ``exclude_patch`` command.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from patchdesk.domain import ApprovalDecisionKind, RebootPolicy, RecurrenceKind, RuleAction
@@ -156,3 +158,42 @@ class ApprovalDecision(Base):
     device_ids: Mapped[list[int]] = mapped_column(default=list)
     operator: Mapped[str] = mapped_column(String(100))
     decided_at: Mapped[datetime]
+
+
+_ACTIVE = text("lifted_at IS NULL")
+
+
+class PatchExclusion(Base):
+    """One patch the engine must not target on one device, until a technician lifts it.
+
+    Written when the engine carries out an ``exclude_patch`` command (a technician's
+    remediation of an install exception); lifted from the device screen or the CLI. A lifted
+    exclusion stays, with who lifted it and when (the compliance metric reads them as of an
+    instant). At most one active exclusion per device and patch.
+    """
+
+    __tablename__ = "patch_exclusions"
+    __table_args__ = (
+        Index(
+            "uq_patch_exclusions_active",
+            "device_id",
+            "patch_id",
+            unique=True,
+            sqlite_where=_ACTIVE,
+            postgresql_where=_ACTIVE,
+        ),
+        Index("ix_patch_exclusions_client", "client_id", "device_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    patch_id: Mapped[int] = mapped_column(ForeignKey("patches.id"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"))
+    command_id: Mapped[int | None] = mapped_column(ForeignKey("operator_commands.id"))
+    excluded_by: Mapped[str] = mapped_column(String(100))  # the technician who asked
+    excluded_at: Mapped[datetime]
+    lifted_by: Mapped[str | None] = mapped_column(String(100))
+    lifted_at: Mapped[datetime | None]
+    lift_note: Mapped[str] = mapped_column(Text, default="")
