@@ -126,8 +126,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def _isolated_config(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No test reads the developer's own config file or database."""
+    """No test reads the developer's own config file or database, and every test runs as
+    the login ``root`` whoever runs the suite (a shared login: a test that writes as an
+    operator names one)."""
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("LOGNAME", "root")  # getpass.getuser() reads LOGNAME first
     config = home / "config.toml"
     config.write_text("")  # a named config file must exist
     monkeypatch.setenv("PATCHDESK_CONFIG", str(config))

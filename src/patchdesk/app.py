@@ -36,6 +36,7 @@ from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.form_screen import FINISH_FIRST, FormScreen, open_form
 from patchdesk.screens.goto import GOTO_COMMANDS, goto
 from patchdesk.screens.help import ActiveKey, HelpEntry, HelpScreen, help_entries
+from patchdesk.screens.operator_prompt import ask_operator_name
 from patchdesk.screens.palette import PatchdeskCommands
 from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
 from patchdesk.screens.quit_confirm import QuitAnswer, QuitScreen
@@ -168,6 +169,7 @@ class PatchdeskApp(BurstApp):
             )
         self._apply_keymap()
         await self.switch_mode("board")
+        ask_operator_name(self)  # a shared login (root ...): who is at the keyboard?
         if self.engine is not None:
             self.engine.start()
         self._check_size(*self.size)

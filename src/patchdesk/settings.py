@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from patchdesk.identity import DEFAULT_SHARED_LOGINS, normalise_logins
+
 APP_NAME = "patchdesk"
 
 
@@ -106,6 +108,9 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default_factory=default_database_url)
     operator: str = Field(default_factory=default_operator)
+    # Logins that name no person (root, admin ...): never taken as the operator's name; the
+    # UI asks for the name and the CLI refuses to write (patchdesk.identity).
+    shared_logins: list[str] = Field(default_factory=lambda: list(DEFAULT_SHARED_LOGINS))
     connector: ConnectorSettings = Field(default_factory=ConnectorSettings)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     theme: str = "noc-dark"
@@ -124,6 +129,11 @@ class Settings(BaseSettings):
         if not value:
             raise ValueError("operator name must not be blank")
         return value
+
+    @field_validator("shared_logins")
+    @classmethod
+    def _logins(cls, value: list[str]) -> list[str]:
+        return list(normalise_logins(value))
 
     @field_validator("keys")
     @classmethod

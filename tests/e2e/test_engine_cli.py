@@ -34,7 +34,10 @@ def run(argv: list[str]) -> int:
 @pytest.fixture
 def url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     db_url = f"sqlite:///{tmp_path / 'engine.db'}"
-    assert run(["--db", db_url, "policy", "apply", str(EXAMPLES / "policies")]) == 0
+    assert (
+        run(["--db", db_url, "--operator", "alice", "policy", "apply", str(EXAMPLES / "policies")])
+        == 0
+    )
     csv = EXAMPLES / "inventory" / "harbour-dental.csv"
     assert run(["--db", db_url, "inventory", "import", str(csv)]) == 0
     capsys.readouterr()

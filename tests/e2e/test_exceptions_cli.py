@@ -394,7 +394,8 @@ def test_show_text_and_untrusted_text(msp: Msp, capsys: pytest.CaptureFixture[st
     assert "\x07" not in out
     assert "[bold red]HOST[/][2J" in out
     assert "called [link]user[/link][31m" in out
-    assert f"exception {eid}: install, tier 4 (single-user endpoint), open" in out
+    # the note made alice its owner (acting on an unowned exception takes it)
+    assert f"exception {eid}: install, tier 4 (single-user endpoint), acknowledged" in out
     assert "opened    2026-11-27 13:55 UTC (5m ago)" in out
 
 
@@ -411,15 +412,21 @@ def test_unknown_ids_and_other_refusals(msp: Msp, capsys: pytest.CaptureFixture[
     assert act(msp, capsys, "exceptions", "release", eid) == 2
     assert one_line_error(capsys) == f"patchdesk: exception {eid} is not owned by anyone"
     assert act(msp, capsys, "exceptions", "assign", eid, "bob") == 0
-    assert act(msp, capsys, "exceptions", "escalate", eid, "--note", "site closed") == 0
+    capsys.readouterr()
+    assert act(msp, capsys, "exceptions", "escalate", eid, "--note", "site closed") == 2
+    assert one_line_error(capsys) == (
+        f"patchdesk: exception {eid} is owned by bob: add --take-over to take it over "
+        "(the take-over is logged)"
+    )
+    argv = ["exceptions", "escalate", eid, "--note", "site closed", "--take-over"]
+    assert act(msp, capsys, *argv) == 0
     assert capsys.readouterr().out.splitlines() == [
-        f"exception {eid} assigned to bob (was unassigned)",
-        f"exception {eid} escalated",
+        f"exception {eid} escalated (taken over from bob)",
     ]
     assert act(msp, capsys, "exceptions", "reopen", eid, "--note", "x") == 2
     assert one_line_error(capsys) == f"patchdesk: exception {eid} is not resolved (it is escalated)"
     rows = listing(msp, capsys, "--state", "escalated")
-    assert [(row["id"], row["owner"]) for row in rows] == [(int(eid), "bob")]
+    assert [(row["id"], row["owner"]) for row in rows] == [(int(eid), "alice")]
     assert rows[0]["tier"] == int(Tier.SINGLE_USER.value)
 
 

@@ -126,7 +126,8 @@ def test_schedule_reboot_at_a_client_time(msp: Msp, capsys: pytest.CaptureFixtur
         CommandState.QUEUED,
         datetime(2026, 11, 28, 4, 30, tzinfo=UTC),
     )
-    assert document["message"].endswith("the engine reboots it then")
+    # (alice acted on an exception nobody owned: it is hers now)
+    assert document["message"].endswith("the engine reboots it then (yours now)")
     assert act(msp, capsys, "exceptions", "show", eid, "--now", AT) == 0
     shown = capsys.readouterr().out
     assert (

@@ -25,7 +25,7 @@ def run(argv: list[str]) -> int:
 @pytest.fixture
 def examples_db(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     """The example MSP: policies, three inventories and the missing-patch report."""
-    db = ["--db", database_url]
+    db = ["--db", database_url, "--operator", "alice"]
     policies = sorted(str(p) for p in (EXAMPLES / "policies").glob("*.toml"))
     inventory = EXAMPLES / "inventory"
     steps = [
@@ -232,7 +232,7 @@ def test_untrusted_text_is_printable_in_the_table(
         "--reason",
         "\x1b]0;pwned\x07",
     ]
-    assert run(["--db", examples_db, *block]) == 0
+    assert run(["--db", examples_db, "--operator", "alice", *block]) == 0
     assert "\x1b" not in capsys.readouterr().out
     argv = ["--db", examples_db, "approvals", "--client", "lakeside-vet", "--at", "2098-01-01"]
     assert run(argv) == 0

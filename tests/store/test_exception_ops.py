@@ -42,6 +42,7 @@ from patchdesk.store.models import (
     PatchException,
     RemediationRecord,
 )
+from patchdesk.store.name_views import technician_names
 from tests.conftest import NOW
 from tests.engine.fakefleet import FakeFleet
 from tests.exception_seed import Seeded, add_exception, counts, get_exception, seed_fleet
@@ -345,18 +346,138 @@ def test_manual_remediation_by_the_owner_puts_it_in_progress(
     assert counts(database).commands == before.commands
 
 
-def test_remediation_by_someone_else_leaves_the_state(database: Database, fleet: Seeded) -> None:
+def test_acting_on_someone_elses_exception_needs_a_take_over(
+    database: Database, fleet: Seeded
+) -> None:
+    """Remediate, note, escalate, resolve on an exception alice owns: refused for bob (naming
+    alice) and nothing written; with ``take_over`` a ``take_over`` record comes first."""
     exception_id = one_install(database, fleet)
     ops.acknowledge(database, exception_id, "alice", now=NOW)
+    calls: list[Callable[..., object]] = [
+        functools.partial(ops.log_remediation, database, exception_id, "bob", "free_disk"),
+        functools.partial(ops.add_note, database, exception_id, "bob", "called"),
+        functools.partial(ops.escalate, database, exception_id, "bob"),
+        functools.partial(ops.resolve, database, exception_id, "bob", "fixed"),
+    ]
+    for call in calls:
+        info = refused_without_writing(
+            database,
+            exception_id,
+            lambda call=call: call(now=LATER),  # type: ignore[misc]
+            ops.NotYours,
+            "exception 1 is owned by alice; take it over first",
+        )
+        assert isinstance(info.value, ops.NotYours)
+        assert info.value.owner == "alice"
+    before = counts(database)
     result = ops.log_remediation(
-        database, exception_id, "bob", "free_disk", now=LATER, outcome="freed 12 GB"
+        database, exception_id, "bob", "free_disk", now=LATER, outcome="freed 12 GB", take_over=True
     )
-    assert (result.state, result.owner) == (ExceptionState.ACKNOWLEDGED, "alice")
-    assert get_exception(database, exception_id).last_action == "free_disk: freed 12 GB"
-    unowned = add_exception(database, fleet.devices["APP02"], FailureClass.INSTALL)
-    assert ops.log_remediation(database, unowned, "bob", "free_disk", now=LATER).state is (
-        ExceptionState.OPEN
+    assert (result.state, result.owner) == (ExceptionState.IN_PROGRESS, "bob")
+    assert "(taken over from alice)" in result.message
+    with database.session() as session:
+        records = session.scalars(
+            select(RemediationRecord).order_by(RemediationRecord.seq.desc()).limit(2)
+        ).all()
+        assert verify_chain(session).ok
+    taken, done = records[1], records[0]
+    assert (taken.action, taken.operator, taken.outcome, taken.note) == (
+        "take_over",
+        "bob",
+        "taken over",
+        "from alice",
     )
+    assert (done.action, done.operator, done.outcome) == (
+        "remediate:free_disk",
+        "bob",
+        "freed 12 GB",
+    )
+    assert counts(database).records == before.records + 2
+    kinds = [event.kind for event in exception_events(database, exception_id)]
+    assert kinds[-2:] == ["exception.taken_over", "exception.remediated"]
+    assert exception_events(database, exception_id)[-2].payload["previous_owner"] == "alice"
+
+
+def test_a_take_over_from_someone_who_no_longer_owns_it_is_refused(
+    database: Database, fleet: Seeded
+) -> None:
+    """The technician agreed to take it from alice; carol has it by now: nothing is written."""
+    exception_id = one_install(database, fleet)
+    ops.acknowledge(database, exception_id, "alice", now=NOW)
+    ops.assign(database, exception_id, "lead", "carol", now=NOW)
+    refused_without_writing(
+        database,
+        exception_id,
+        lambda: ops.resolve(
+            database, exception_id, "bob", "ok", now=LATER, take_over=True, from_owner="alice"
+        ),
+        ops.Conflict,
+        "owned by carol now, not alice; look again",
+    )
+    taken = ops.take_over(database, exception_id, "bob", now=LATER, from_owner="carol")
+    assert (taken.action, taken.owner, taken.state) == (
+        "take_over",
+        "bob",
+        ExceptionState.ACKNOWLEDGED,
+    )
+    assert taken.message == "exception 1 taken over from carol: yours now"
+    refused_without_writing(
+        database,
+        exception_id,
+        lambda: ops.take_over(database, exception_id, "bob", now=LATER),
+        ops.Conflict,
+        "already yours",
+    )
+
+
+def test_a_take_over_of_an_exception_in_progress_is_acknowledged_again(
+    database: Database, fleet: Seeded
+) -> None:
+    exception_id = one_install(database, fleet)
+    ops.log_remediation(database, exception_id, "alice", "free_disk", now=NOW)
+    assert get_exception(database, exception_id).state is ExceptionState.IN_PROGRESS
+    result = ops.acknowledge(database, exception_id, "bob", now=LATER, take_over=True)
+    assert (result.action, result.state, result.owner) == (
+        "take_over",
+        ExceptionState.ACKNOWLEDGED,
+        "bob",
+    )
+    assert last_record(database).note == "from alice"
+    # released meanwhile: taking it over acknowledges it
+    ops.release(database, exception_id, "bob", now=LATER)
+    again = ops.take_over(database, exception_id, "carol", now=LATER, from_owner="bob")
+    assert (again.action, again.owner) == ("acknowledge", "carol")
+
+
+def test_acting_on_an_unowned_exception_takes_it(database: Database, fleet: Seeded) -> None:
+    """No extra record: the action's record is the technician's, and they own it now."""
+    exception_id = one_install(database, fleet)
+    before = counts(database)
+    result = ops.log_remediation(database, exception_id, "bob", "free_disk", now=LATER)
+    assert (result.state, result.owner) == (ExceptionState.IN_PROGRESS, "bob")
+    assert result.message.endswith("(yours now)")
+    assert get_exception(database, exception_id).acknowledged_at == LATER
+    assert counts(database).records == before.records + 1
+    for verb in ("note", "escalate", "resolve"):
+        other = add_exception(database, fleet.devices["APP02"], FailureClass.INSTALL)
+        if verb == "note":
+            done = ops.add_note(database, other, "kim", "looked", now=LATER)
+            assert done.state is ExceptionState.ACKNOWLEDGED
+        elif verb == "escalate":
+            done = ops.escalate(database, other, "kim", now=LATER, to="tier 2 queue")
+            assert done.state is ExceptionState.ESCALATED
+            assert last_record(database).note == "to tier 2 queue"
+            assert get_exception(database, other).last_action == "escalated to tier 2 queue"
+        else:
+            done = ops.resolve(database, other, "kim", "fine", now=LATER)
+        assert done.owner == "kim"
+        if verb != "resolve":
+            ops.resolve(database, other, "kim", "done", now=LATER)
+    # a note on a resolved exception needs no owner and takes nothing
+    noted = ops.add_note(database, exception_id, "bob", "x", now=LATER)
+    ops.resolve(database, exception_id, "bob", "done", now=LATER)
+    noted = ops.add_note(database, exception_id, "zoe", "follow-up call made", now=LATER)
+    assert (noted.state, noted.owner) == (ExceptionState.RESOLVED, "bob")
 
 
 @pytest.mark.parametrize(
@@ -484,10 +605,12 @@ def test_remediation_refusals_write_nothing(database: Database, fleet: Seeded) -
         "carried out by the engine",
     )
     ops.log_remediation(database, install, "alice", "retry_install", now=LATER)
-    refused_without_writing(
+    refused_without_writing(  # the take-over is not written either
         database,
         install,
-        lambda: ops.log_remediation(database, install, "bob", "retry_install", now=LATER),
+        lambda: ops.log_remediation(
+            database, install, "bob", "retry_install", now=LATER, take_over=True
+        ),
         ops.Conflict,
         "retry_install is already queued",
     )
@@ -739,15 +862,15 @@ def test_reopen_refused_while_the_device_has_another_open_one_of_the_class(
 
 def test_common_actions_go_through_log_remediation(database: Database, fleet: Seeded) -> None:
     exception_id = one_install(database, fleet)
+    assert ops.log_remediation(database, exception_id, "alice", "acknowledge", now=NOW).owner == (
+        "alice"
+    )
     result = ops.log_remediation(
         database, exception_id, "alice", "note", now=NOW, note="called the user"
     )
     assert result.action == "note"
     assert last_record(database).action == "note"
     assert exception_events(database, exception_id)[-1].kind == "exception.noted"
-    assert ops.log_remediation(database, exception_id, "alice", "acknowledge", now=NOW).owner == (
-        "alice"
-    )
     assert ops.log_remediation(database, exception_id, "alice", "escalate", now=NOW).state is (
         ExceptionState.ESCALATED
     )
@@ -901,13 +1024,13 @@ def test_handover_notes_and_summary(database: Database, fleet: Seeded) -> None:
         Tier.SHARED_WORKSTATION: 1,
         Tier.SINGLE_USER: 0,
     }
-    assert summary.unassigned_by_tier == {
+    assert summary.unassigned_by_tier == {  # alice took APP02's by escalating it
         Tier.CRITICAL_SERVER: 0,
-        Tier.OTHER_SERVER: 1,
+        Tier.OTHER_SERVER: 0,
         Tier.SHARED_WORKSTATION: 1,
         Tier.SINGLE_USER: 0,
     }
-    assert (summary.open_total, summary.unassigned_total) == (3, 2)
+    assert (summary.open_total, summary.unassigned_total) == (3, 1)
     assert [row.id for row in summary.opened] == [opened, resolved]
     assert summary.opened_count == 2
     assert [row.id for row in summary.resolved] == [resolved]
@@ -966,3 +1089,39 @@ def test_the_filtered_queue_still_walks_the_triage_index(database: Database) -> 
             )
         assert "ix_exceptions_triage" in plan
         assert "TEMP B-TREE" not in plan
+
+
+def test_technician_names_are_those_who_worked_exceptions(
+    database: Database, fleet: Seeded
+) -> None:
+    """For completing an assignment: most recent first; the engine and records about no
+    exception (a policy applied, a handover note) are left out."""
+    first = one_install(database, fleet)
+    second = add_exception(database, fleet.devices["APP02"], FailureClass.INSTALL)
+    ops.acknowledge(database, first, "carol", now=NOW)
+    ops.acknowledge(database, second, "dave", now=NOW)
+    ops.add_note(database, first, "carol", "still on it", now=LATER)
+    with database.writer() as session:
+        audit.append(
+            session,
+            audit.AuditEntry(
+                at=LATER,
+                actor="engine",
+                operator="engine",
+                action="x",
+                outcome="y",
+                exception_id=first,
+            ),
+        )
+        audit.append(
+            session,
+            audit.AuditEntry(
+                at=LATER,
+                actor="simulator",
+                operator="simulator",
+                action="policy",
+                outcome="applied",
+            ),
+        )
+    with database.session() as session:
+        assert technician_names(session) == ["carol", "dave"]

@@ -334,7 +334,7 @@ def test_schedule_reboot_queues_a_command_that_waits_for_its_time(
     )
     assert result.message == (
         f"exception {exception_id}: schedule_reboot logged (scheduled for 2026-11-28 04:00 UTC)"
-        f"; command {result.command_id}: the engine reboots it then"
+        f"; command {result.command_id}: the engine reboots it then (yours now)"
     )
     with database.session() as session:
         command = session.get_one(OperatorCommand, result.command_id)

@@ -42,7 +42,7 @@ def run(argv: list[str]) -> int:
 @pytest.fixture
 def examples_db(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     """The example MSP: policies, Harbour Dental's inventory and the missing patches."""
-    db = ["--db", database_url]
+    db = ["--db", database_url, "--operator", "alice"]
     inventory = EXAMPLES / "inventory"
     steps = [
         ["policy", "apply", str(EXAMPLES / "policies")],

@@ -22,7 +22,7 @@ def run(argv: list[str]) -> int:
 
 @pytest.fixture
 def url(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
-    assert run(["--db", database_url, "policy", "apply", str(EXAMPLES)]) == 0
+    assert run(["--db", database_url, "--operator", "alice", "policy", "apply", str(EXAMPLES)]) == 0
     capsys.readouterr()
     return database_url
 

@@ -98,7 +98,8 @@ async def test_enter_in_the_queue_opens_the_device_and_esc_goes_back(database: D
         # last seen 13:55 UTC, shown in UTC, the client's zone and the operator's
         assert "Fri 27 Nov 13:55 UTC · 08:55 EST client · 14:55 CET you · 5m ago" in facts
         exceptions = section(app, "exceptions")
-        assert f"▶ #{queue.install} install · open · unowned" in exceptions
+        # bob's remediation made it his (acting on an unowned exception takes it)
+        assert f"▶ #{queue.install} install · in progress · owner bob" in exceptions
         assert "bob: remediate:free_disk → done" in exceptions
         assert "C: had 1 GB" in exceptions
         assert "no active window of the client applies" in section(app, "windows")

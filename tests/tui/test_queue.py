@@ -18,6 +18,7 @@ from textual.widgets._toast import Toast
 
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
 from patchdesk.screens import queue as queue_module
+from patchdesk.screens.exception_forms import EscalateModal
 from patchdesk.screens.handover import HandoverPanel, NoteModal
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
@@ -39,6 +40,7 @@ from tests.tui.queue_fixtures import (
     settle,
     until,
 )
+from tests.tui.typing import drained
 
 
 def toasts(app: QueueApp) -> list[str]:
@@ -224,20 +226,31 @@ async def test_resolve_needs_a_note(database: Database) -> None:
     ]
 
 
-async def test_escalate_with_an_optional_note(database: Database) -> None:
+async def test_escalate_names_a_target_and_an_optional_note(database: Database) -> None:
+    """The target and the note typed in one burst (enter moves on, ctrl+s saves)."""
     queue = seed_queue(database)
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
         await pilot.press("e")
         await pilot.pause()
+        assert isinstance(app.screen, EscalateModal)
         await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Escalate to: required" in str(app.screen.query_one("#form-error", Static).render())
+        burst(app, *"network team", "enter", *"switch port 12 dead", "ctrl+s")
+        await drained(pilot)
+        row = get_exception(database, queue.install)
+        assert (row.state, row.owner) == (ExceptionState.ESCALATED, "alice")
+        assert row.last_action == "escalated to network team"
+        with database.session() as session:
+            detail = exception_detail(session, queue.install)
+        assert detail is not None
+        assert detail.history[-1].note == "to network team: switch port 12 dead"
+        await pilot.press("e", *"vendor", "ctrl+s")  # again: the store refuses, the form says why
         await settle(pilot)
-        assert get_exception(database, queue.install).state is ExceptionState.ESCALATED
-        await pilot.press("e", "ctrl+s")  # again: the store refuses, the modal says why
-        await settle(pilot)
-        assert isinstance(app.screen, NoteModal)
-        assert "already escalated" in str(app.screen.query_one("#note-error", Static).render())
+        assert isinstance(app.screen, EscalateModal)
+        assert "already escalated" in str(app.screen.query_one("#form-error", Static).render())
 
 
 async def test_handover_note(database: Database) -> None:

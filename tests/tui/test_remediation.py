@@ -317,7 +317,8 @@ async def test_engine_action_tab_tab_and_a_typed_note_in_one_burst(database: Dat
     app = QueueApp(services(database))
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
-        await pilot.press("down", "down", "down", "r")  # LAPTOP-ANNA: offline
+        # LAPTOP-ANNA: offline, and bob's: y takes it over before the form opens
+        await pilot.press("down", "down", "down", "r", "y")
         await settle(pilot)
         assert form(app).detail.exception.id == queue.offline
         burst(app, "1", "tab", "tab", *"called site ext 214", "ctrl+s")

@@ -17,6 +17,7 @@ from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.handover import HandoverPanel
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
 from patchdesk.screens.remediation import RemediationScreen
+from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.blocklist import add_to_blocklist
@@ -134,8 +135,15 @@ async def test_untrusted_text_is_shown_literally_and_triggers_nothing(database: 
         await pilot.pause()
         assert app.is_running
 
-        # The remediation form's header.
+        # The take-over question (the remediation made OWNER its owner), then the remediation
+        # form's header.
         await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmModal)
+        question = str(app.screen.query(Static).first().render())
+        no_control(question)
+        assert f"is owned by {OWNER}. Take over from {OWNER}?" in question
+        await pilot.press("y")
         await settle(pilot)
         assert isinstance(app.screen, RemediationScreen)
         header = str(app.screen.query_one("#remediation-header", Static).render())

@@ -140,7 +140,8 @@ def test_creating_commands_create_a_database_in_an_existing_directory(
     upgraded = tmp_path / "upgraded.db"
     assert run(["--db", str(upgraded), "db", "upgrade"]) == 0
     applied = tmp_path / "applied.db"
-    assert run(["--db", str(applied), "policy", "apply", str(EXAMPLES / "policies")]) == 0
+    argv = ["--db", str(applied), "--operator", "alice", "policy", "apply"]
+    assert run([*argv, str(EXAMPLES / "policies")]) == 0
     simulated = tmp_path / "simulated.db"
     argv = ["simulate", "--clients", "1", "--devices", "4", "--days", "0.05"]
     argv += ["--start", "2026-11-10T00:00Z", "--db", str(simulated)]

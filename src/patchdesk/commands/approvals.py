@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
+from patchdesk.commands.identity import acting_operator
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day, until_from_text
 from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows
@@ -255,7 +256,8 @@ def emergency(client_id: str, patch_id: str, hostnames: tuple[str, ...], reason:
 
 
 def _operator() -> str:
-    return get_context().settings.operator
+    get_context().database()  # a missing database is said first, then who is acting
+    return acting_operator()
 
 
 def _parse_until(text: str, client_id: str) -> datetime:
@@ -356,9 +358,10 @@ def blocklist_remove(patch_id: str, reason: str) -> None:
 
 
 def _change_blocklist(change: Callable[..., BlocklistChange], patch_id: str, reason: str) -> None:
+    operator = _operator()
     try:
         with get_context().database().writer() as session:
-            done = change(session, patch_id, reason, _operator(), now=get_context().now())
+            done = change(session, patch_id, reason, operator, now=get_context().now())
     except DecisionError as exc:
         raise BadInput([f"patchdesk: {problem}" for problem in exc.problems]) from exc
     click.echo(printable(done.note))

@@ -17,6 +17,7 @@ import click
 from sqlalchemy import select
 
 from patchdesk.commands.context import BadInput, get_context, print_json
+from patchdesk.commands.identity import acting_operator
 from patchdesk.commands.options import now_from
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
@@ -46,6 +47,11 @@ LAST_ACTION_WIDTH = 40
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 NOW = click.option("--now", "now_text", hidden=True, help="Pretend it is this time (tests).")
 EXCEPTION_ID = click.argument("exception_id", type=int, metavar="ID")
+TAKE_OVER = click.option(
+    "--take-over",
+    is_flag=True,
+    help="ID is someone else's: take it over (a take-over record in the log) and act.",
+)
 
 
 def _actions_help() -> str:
@@ -364,11 +370,16 @@ def detail_lines(detail: ExceptionDetail, now: datetime) -> list[str]:
 
 @exceptions.command("ack")
 @EXCEPTION_ID
+@TAKE_OVER
 @AS_JSON
 @NOW
-def ack(exception_id: int, as_json: bool, now_text: str | None) -> None:
-    """Acknowledge ID and take ownership (refused if someone owns it)."""
-    _perform(lambda db, me, now: ops.acknowledge(db, exception_id, me, now=now), as_json, now_text)
+def ack(exception_id: int, take_over: bool, as_json: bool, now_text: str | None) -> None:
+    """Acknowledge ID and take ownership (refused if someone owns it, unless --take-over)."""
+    _perform(
+        lambda db, me, now: ops.acknowledge(db, exception_id, me, now=now, take_over=take_over),
+        as_json,
+        now_text,
+    )
 
 
 @exceptions.command("assign")
@@ -404,13 +415,24 @@ def release(exception_id: int, note: str | None, as_json: bool, now_text: str | 
 
 @exceptions.command("escalate")
 @EXCEPTION_ID
-@click.option("--note", default=None, help="Why, and to whom (optional).")
+@click.option("--to", "target", metavar="WHO", help="To whom: a person or a queue (free text).")
+@click.option("--note", default=None, help="Why (optional).")
+@TAKE_OVER
 @AS_JSON
 @NOW
-def escalate(exception_id: int, note: str | None, as_json: bool, now_text: str | None) -> None:
-    """Escalate ID (the owner stays)."""
+def escalate(
+    exception_id: int,
+    target: str | None,
+    note: str | None,
+    take_over: bool,
+    as_json: bool,
+    now_text: str | None,
+) -> None:
+    """Escalate ID (the owner stays; one nobody owns becomes yours)."""
     _perform(
-        lambda db, me, now: ops.escalate(db, exception_id, me, now=now, note=note),
+        lambda db, me, now: ops.escalate(
+            db, exception_id, me, now=now, note=note, to=target, take_over=take_over
+        ),
         as_json,
         now_text,
     )
@@ -419,24 +441,34 @@ def escalate(exception_id: int, note: str | None, as_json: bool, now_text: str |
 @exceptions.command("note")
 @EXCEPTION_ID
 @click.argument("text")
+@TAKE_OVER
 @AS_JSON
 @NOW
-def note(exception_id: int, text: str, as_json: bool, now_text: str | None) -> None:
+def note(
+    exception_id: int, text: str, take_over: bool, as_json: bool, now_text: str | None
+) -> None:
     """Add a note to ID's remediation history."""
     _perform(
-        lambda db, me, now: ops.add_note(db, exception_id, me, text, now=now), as_json, now_text
+        lambda db, me, now: ops.add_note(db, exception_id, me, text, now=now, take_over=take_over),
+        as_json,
+        now_text,
     )
 
 
 @exceptions.command("resolve")
 @EXCEPTION_ID
 @click.option("--note", default="", help="Required: what fixed it.")
+@TAKE_OVER
 @AS_JSON
 @NOW
-def resolve(exception_id: int, note: str, as_json: bool, now_text: str | None) -> None:
+def resolve(
+    exception_id: int, note: str, take_over: bool, as_json: bool, now_text: str | None
+) -> None:
     """Resolve ID; a note is required."""
     _perform(
-        lambda db, me, now: ops.resolve(db, exception_id, me, note, now=now), as_json, now_text
+        lambda db, me, now: ops.resolve(db, exception_id, me, note, now=now, take_over=take_over),
+        as_json,
+        now_text,
     )
 
 
@@ -479,6 +511,7 @@ def reopen(exception_id: int, note: str, as_json: bool, now_text: str | None) ->
     "the device's windows that allow a reboot.",
 )
 @click.option("--resolve", "resolve_too", is_flag=True, help="Also resolve it (needs --note).")
+@TAKE_OVER
 @AS_JSON
 @NOW
 def remediate(
@@ -489,10 +522,12 @@ def remediate(
     patch_text: str | None,
     at_text: str | None,
     resolve_too: bool,
+    take_over: bool,
     as_json: bool,
     now_text: str | None,
 ) -> None:
-    """Log a remediation action on exception ID, as the configured operator.
+    """Log a remediation action on exception ID, as the configured operator (ID becomes
+    yours if nobody owns it; someone else's needs --take-over).
 
     \b
     Actions the engine carries out (retry_install, force_reboot, schedule_reboot,
@@ -537,6 +572,7 @@ def remediate(
             note=note,
             patch_id=patch_id,
             resolve=resolve_too,
+            take_over=take_over,
             reboot_at=reboot_at,
         )
 
@@ -550,8 +586,15 @@ def _perform(
     act: Callable[[Database, str, datetime], ops.OpResult], as_json: bool, now_text: str | None
 ) -> None:
     context = get_context()
+    database = context.database()  # a missing database is said first, then who is acting
+    operator = acting_operator()
     try:
-        result = act(context.database(), context.settings.operator, now_from(now_text))
+        result = act(database, operator, now_from(now_text))
+    except ops.NotYours as exc:
+        raise BadInput(
+            f"patchdesk: exception {exc.exception_id} is owned by {printable(exc.owner)}: "
+            "add --take-over to take it over (the take-over is logged)"
+        ) from None
     except ops.Refused as exc:
         raise BadInput(f"patchdesk: {printable(str(exc))}") from None
     if as_json:

@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
+from patchdesk.commands.identity import acting_operator
 from patchdesk.commands.options import now_from
 from patchdesk.store import exclusions as store
 from patchdesk.store.device_views import find_devices
@@ -83,11 +84,11 @@ def exclusions(
 def lift(exclusion_id: int, note: str | None, as_json: bool, now_text: str | None) -> None:
     """Lift exclusion ID: the engine targets the patch on the device again."""
     context = get_context()
+    database = context.database()  # a missing database is said first, then who is acting
+    operator = acting_operator()
     now = now_from(now_text)
     try:
-        result = store.lift(
-            context.database(), exclusion_id, context.settings.operator, now=now, note=note
-        )
+        result = store.lift(database, exclusion_id, operator, now=now, note=note)
     except store.Refused as exc:
         raise BadInput(f"patchdesk: {printable(str(exc))}") from None
     if as_json:

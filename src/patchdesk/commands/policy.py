@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from patchdesk.commands.context import BadInput, fail, get_context, print_json
+from patchdesk.commands.identity import acting_operator
 from patchdesk.policy.apply import ApplyReport, apply_policies
 from patchdesk.policy.export import export_json, export_markdown, known_client_ids, read_export
 from patchdesk.policy.load import PolicySet, load_paths
@@ -62,11 +63,13 @@ def apply(files: tuple[Path, ...]) -> None:
     """
     policies = _load(files, applying=True)
     context = get_context()
+    context.check_creatable()  # a mistyped path is said first, then who is acting
+    operator = acting_operator()
     database = context.database(create=True)  # policy apply may start a new database
     now = context.now()
     try:
         with database.writer() as session:
-            report = apply_policies(session, policies, now=now, operator=context.settings.operator)
+            report = apply_policies(session, policies, now=now, operator=operator)
     except SQLAlchemyError as exc:
         reason = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
         fail(f"policy apply failed, nothing was applied: {exc.__class__.__name__}: {reason}")

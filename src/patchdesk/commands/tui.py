@@ -110,6 +110,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         simulated=follower is not None,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        shared_logins=tuple(ctx.settings.shared_logins),
     )
     app = PatchdeskApp(
         services,
@@ -166,6 +167,7 @@ def _open_demo(
         simulated=True,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        shared_logins=tuple(ctx.settings.shared_logins),
     )
     note = f"SIMULATED ×{speed:g}"
     app = PatchdeskApp(

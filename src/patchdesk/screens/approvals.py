@@ -11,7 +11,9 @@ Decisions, on the patch under the cursor (for its client): ``a`` approve, ``b`` 
 a date in the client's time zone), ``E`` emergency deploy (a reason, the devices, a
 confirmation). ``g`` shows the global block list instead, where ``n`` adds an entry and
 ``x`` removes one (with a reason). ``esc`` clears the filters, leaves the block list, and
-with nothing to clear walks back to the board. Every decision goes through the same store
+with nothing to clear walks back to the board. ``space`` marks lines: ``a``, ``b`` and ``d``
+then decide every marked patch (``screens.approval_bulk``); ``esc`` clears the marks first.
+Every decision goes through the same store
 functions as ``patchdesk approvals`` and is in the remediation log with the operator and the
 time.
 
@@ -44,6 +46,7 @@ from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import Severity
 from patchdesk.engine.approval import ApprovalState, StateFilter
+from patchdesk.screens.approval_bulk import BulkApproveForm, BulkBlockForm, BulkDeferForm
 from patchdesk.screens.approval_forms import (
     ApprovalForm,
     ApproveForm,
@@ -57,6 +60,7 @@ from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
+from patchdesk.screens.widgets.marks import GLYPH, Marks, marks_text
 from patchdesk.screens.widgets.timetext import duration
 from patchdesk.screens.worker_results import notify_worker_error
 from patchdesk.store.approval_views import (
@@ -332,12 +336,15 @@ class ApprovalsScreen(Screen[None]):
         Binding("g", "toggle_blocklist", "Block list", id="approvals.blocklist"),
         Binding("n", "blocklist_add", "Add block", id="approvals.blocklist_add"),
         Binding("x", "blocklist_remove", "Remove block", id="approvals.blocklist_remove"),
+        Binding("space", "mark", "Mark line (a b d act on marks)", show=False, id="approvals.mark"),
         Binding("slash", "search", "Filter", id="approvals.search"),
         Binding("S", "cycle_state", "Filter: next state", show=False, id="approvals.filter_state"),
         Binding(
             "C", "cycle_client", "Filter: next client", show=False, id="approvals.filter_client"
         ),
-        Binding("escape", "clear_filters", "Clear filters", show=False, id="approvals.clear"),
+        Binding(
+            "escape", "clear_filters", "Clear marks, else filters", show=False, id="approvals.clear"
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -374,6 +381,7 @@ class ApprovalsScreen(Screen[None]):
         self._progress_pending = False
         self._select_block: str | None = None  # a block-list entry just added
         self._pending: tuple[int, int] | None = None  # (patches, clients) awaiting approval
+        self.marks: Marks[str, ApprovalLine] = Marks()  # by line key
 
     @property
     def services(self) -> Services:
@@ -485,6 +493,7 @@ class ApprovalsScreen(Screen[None]):
         if message.generation == self._generation and message.read is not None:
             self.read = message.read
             self.blocks = message.blocks
+            self._keep_marks(message.read)
             if self.view.state in (StateFilter.PENDING, None):  # else: the last known count
                 self._pending = pending_summary(message.read)
             self._show_lines()
@@ -541,6 +550,8 @@ class ApprovalsScreen(Screen[None]):
             ]
             if state:
                 columns.insert(2, ("state", "State", 8))
+        if self.marks:
+            columns.insert(0, ("mark", "", 1))
         fixed = sum(w for _, _, w in columns if w is not None) + 2 * len(columns) + 4
         return [
             (key, label, w if w is not None else max(12, width - fixed))
@@ -563,6 +574,7 @@ class ApprovalsScreen(Screen[None]):
             "devices": Text(str(line.devices), justify="right"),
             "why": Text(printable(line.why) + (f" · {printable(line.ring)}" if line.ring else "")),
             "waiting": Text(waited(line, now), justify="right"),
+            "mark": Text(GLYPH if line.key in self.marks else "", "bold"),
         }
         for text in values.values():
             text.no_wrap = True
@@ -674,6 +686,8 @@ class ApprovalsScreen(Screen[None]):
             shown = None if self.read is None else len(self.shown)
         blocks = None if self.blocks is None else len(self.blocks)
         bar = filter_bar_text(self.view, shown, blocks=blocks, compact=self.size.width < 100)
+        if self.marks and not self.view.blocklist:
+            bar = marks_text(len(self.marks), "a b d")
         self.query_one("#approvals-filters", Static).update(bar)
 
     def _show_current(self) -> None:
@@ -755,6 +769,9 @@ class ApprovalsScreen(Screen[None]):
         search = self.query_one("#approvals-search", Input)
         self._typed_filter.cancel()
         had_focus = search.has_focus
+        if self.marks and not had_focus:
+            self._clear_marks()
+            return
         if not had_focus and not search.value and self.view == ApprovalsView():
             await self.run_action("app.walk_back")
             return
@@ -808,16 +825,54 @@ class ApprovalsScreen(Screen[None]):
         return line if self._writable() else None
 
     def action_approve(self) -> None:
-        if (line := self._line()) is not None:
+        if self.marks:
+            self._bulk(BulkApproveForm)
+        elif (line := self._line()) is not None:
             self._form(ApproveForm(line))
 
     def action_block(self) -> None:
-        if (line := self._line()) is not None:
+        if self.marks:
+            self._bulk(BulkBlockForm)
+        elif (line := self._line()) is not None:
             self._form(BlockForm(line))
 
     def action_defer(self) -> None:
-        if (line := self._line()) is not None:
+        if self.marks:
+            self._bulk(BulkDeferForm)
+        elif (line := self._line()) is not None:
             self._form(DeferForm(line))
+
+    # --- marks -----------------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        """``space``: mark or unmark the line under the cursor, then move down."""
+        line = self.current_line()
+        if line is None or self.view.blocklist:
+            return
+        self.marks.toggle(line.key, line)
+        self._show_lines()
+        self.table.action_cursor_down()
+
+    def _clear_marks(self) -> None:
+        self.marks.clear()
+        self._show_lines()
+
+    def _keep_marks(self, read: ApprovalsRead) -> None:
+        """Marks on lines a fresh read no longer has (decided elsewhere meanwhile) go."""
+        self.marks.keep_only({line.key for line in read.lines})
+
+    def _bulk(self, form: Callable[[list[ApprovalLine]], ApprovalForm]) -> None:
+        if not self._writable():
+            return
+        lines = self.marks.rows()
+
+        def done(message: str | None) -> None:
+            if message:
+                self._clear_marks()
+                self.notify(printable(message), markup=False)
+                self._read_now()
+
+        self.app.push_screen(form(lines), done)
 
     def action_emergency(self) -> None:
         if (line := self._line()) is not None:

@@ -71,15 +71,20 @@ ROW_ACTIONS: frozenset[str] = frozenset(
         "queue.escalate",
         "queue.resolve",
         "queue.release",
+        "queue.assign",
+        "queue.reopen",
+        "queue.mark",
         # a device page: its selected exception
         "device.remediate",
         "device.retry",
         "device.reboot",
+        "device.lift_exclusion",
         # approvals and the global block list
         "approvals.approve",
         "approvals.block",
         "approvals.defer",
         "approvals.emergency",
+        "approvals.mark",
         "approvals.blocklist_remove",
         # reports: the row's client
         "reports.detail",

@@ -41,6 +41,7 @@ from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ExceptionState, FailureClass
 from patchdesk.screens.form_screen import push_if_in_front
+from patchdesk.screens.ownership import refusal_text, with_ownership
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
@@ -67,7 +68,7 @@ from patchdesk.store.device_views import (
     find_devices,
 )
 from patchdesk.store.events import EventCursor
-from patchdesk.store.exception_views import ExceptionDetail, exception_detail
+from patchdesk.store.exception_views import ExceptionDetail, QueueRow, exception_detail
 from patchdesk.store.models import Event
 from patchdesk.store.operator_input import Refused
 from patchdesk.store.queue_views import last_event_id
@@ -103,9 +104,10 @@ class Polled(Message):
 
 
 class RemediationRead(Message):
-    def __init__(self, detail: ExceptionDetail | None) -> None:
+    def __init__(self, detail: ExceptionDetail | None, take_over_from: str | None = None) -> None:
         super().__init__()
         self.detail = detail
+        self.take_over_from = take_over_from  # agreed to before the read
 
 
 def _minute(moment: datetime) -> datetime:
@@ -415,13 +417,29 @@ class DeviceDetailScreen(Screen[None]):
                 markup=False,
             )
             return
-        self._read_exception(chosen.row.id)
+        exception_id = chosen.row.id
+
+        def read(owner: str | None) -> None:
+            self._read_exception(exception_id, owner)
+
+        self._owned(chosen.row, read)
+
+    def _owned(self, row: QueueRow, proceed: Callable[[str | None], None]) -> None:
+        """``proceed(from_owner)``, once taking over from another owner was agreed."""
+        with_ownership(
+            self.app,
+            exception_id=row.id,
+            hostname=row.hostname,
+            owner=row.owner,
+            operator=self.services.operator,
+            proceed=proceed,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="device-exception")
-    def _read_exception(self, exception_id: int) -> None:
+    def _read_exception(self, exception_id: int, take_over_from: str | None) -> None:
         with self.services.database.session() as session:
             detail = exception_detail(session, exception_id)
-        self.post_message(RemediationRead(detail))
+        self.post_message(RemediationRead(detail, take_over_from))
 
     @on(RemediationRead)
     def _remediation_read(self, message: RemediationRead) -> None:
@@ -437,7 +455,8 @@ class DeviceDetailScreen(Screen[None]):
                 self.refresh_now()
 
         # Read in a worker: another screen may be in front by now; it stays there.
-        push_if_in_front(self, RemediationScreen(detail), saved, what="the remediation form")
+        form = RemediationScreen(detail, take_over_from=message.take_over_from)
+        push_if_in_front(self, form, saved, what="the remediation form")
 
     def action_retry(self) -> None:
         detail = self._writable()
@@ -445,7 +464,12 @@ class DeviceDetailScreen(Screen[None]):
             return
         found = self._class_exception(detail, FailureClass.INSTALL, "t retries a failed install")
         if found is not None:
-            self._engine_action(found.row.id, "retry_install")
+            exception_id = found.row.id
+
+            def retry(owner: str | None) -> None:
+                self._engine_action(exception_id, "retry_install", owner)
+
+            self._owned(found.row, retry)
 
     def action_reboot(self) -> None:
         detail = self._writable()
@@ -457,19 +481,29 @@ class DeviceDetailScreen(Screen[None]):
         if found is None:
             return
         exception_id = found.row.id
-        question = force_reboot_question(detail.facts.hostname, detail.facts.client_id)
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._engine_action(exception_id, "force_reboot")
+        def ask(owner: str | None) -> None:
+            question = force_reboot_question(detail.facts.hostname, detail.facts.client_id)
 
-        self.app.push_screen(ConfirmModal(question), answered)
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self._engine_action(exception_id, "force_reboot", owner)
 
-    def _engine_action(self, exception_id: int, action_id: str) -> None:
+            self.app.push_screen(ConfirmModal(question), answered)
+
+        self._owned(found.row, ask)
+
+    def _engine_action(self, exception_id: int, action_id: str, from_owner: str | None) -> None:
         self._write(
             lambda s: (
                 ops.log_remediation(
-                    s.database, exception_id, s.operator, action_id, now=s.clock()
+                    s.database,
+                    exception_id,
+                    s.operator,
+                    action_id,
+                    now=s.clock(),
+                    take_over=from_owner is not None,
+                    from_owner=from_owner,
                 ).message
             )
         )
@@ -565,7 +599,7 @@ class DeviceDetailScreen(Screen[None]):
         try:
             message = operation(self.services)
         except Refused as refused:
-            self.post_message(ActionDone(str(refused), refused=True))
+            self.post_message(ActionDone(refusal_text(refused), refused=True))
             return
         self.post_message(ActionDone(message))
 

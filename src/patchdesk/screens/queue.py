@@ -12,6 +12,10 @@ for another window (an exclusive worker: only the latest one counts).
 ``enter`` opens the device screen (``screens.device_detail``) of the row's device, the
 row's exception selected; ``i`` the exception's summary over the queue.
 
+Acting on an exception someone else owns asks "take over from NAME?" first
+(``screens.ownership``); ``A`` assigns it, ``o`` reopens a resolved one. ``space`` marks rows:
+``a``, ``t``, ``x``, ``e`` and ``A`` then act on all the marked ones (``screens.queue_bulk``).
+
 Actions write through ``store.exception_ops`` in workers, as ``services.operator`` at
 ``services.clock()``; a refusal (someone else acknowledged it first, it was resolved
 meanwhile ...) is told in a notification. Untrusted text is shown through plain ``Text`` or
@@ -30,7 +34,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
@@ -41,10 +45,14 @@ from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
+from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
+from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
+from patchdesk.screens.queue_forms import assign_form, escalate_form, reopen_form, resolve_form
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
+from patchdesk.screens.widgets.marks import marks_text
 from patchdesk.screens.widgets.queue_cells import (
     ROLE_LABELS,
     STATE_LABELS,
@@ -229,10 +237,13 @@ class Polled(Message):
 
 
 class DetailRead(Message):
-    def __init__(self, detail: ExceptionDetail | None, purpose: str) -> None:
+    def __init__(
+        self, detail: ExceptionDetail | None, purpose: str, take_over_from: str | None = None
+    ) -> None:
         super().__init__()
         self.detail = detail
         self.purpose = purpose
+        self.take_over_from = take_over_from  # agreed to before the read (remediate)
 
 
 @dataclass(frozen=True)
@@ -267,6 +278,9 @@ class QueueScreen(Screen[None]):
         Binding("e", "escalate", "Escalate", id="queue.escalate"),
         Binding("x", "resolve", "Resolve", id="queue.resolve"),
         Binding("u", "release", "Release ownership", show=False, id="queue.release"),
+        Binding("A", "assign", "Assign to a technician", show=False, id="queue.assign"),
+        Binding("o", "reopen", "Reopen (resolved)", show=False, id="queue.reopen"),
+        Binding("space", "mark", "Mark row (a t x e A act on marks)", show=False, id="queue.mark"),
         Binding("n", "handover_note", "Note", id="queue.handover_note"),
         Binding("slash", "search", "Filter", id="queue.search"),
         Binding("T", "cycle_tier", "Filter: next tier", show=False, id="queue.filter_tier"),
@@ -276,7 +290,9 @@ class QueueScreen(Screen[None]):
         Binding(
             "U", "toggle_unassigned", "Filter: unassigned", show=False, id="queue.filter_unassigned"
         ),
-        Binding("escape", "clear_filters", "Clear filters", show=False, id="queue.clear"),
+        Binding(
+            "escape", "clear_filters", "Clear marks, else filters", show=False, id="queue.clear"
+        ),
     ]
 
     DEFAULT_CSS = """
@@ -304,6 +320,7 @@ class QueueScreen(Screen[None]):
         self._timer: Timer | None = None
         self._typed_filter = Debounced(self, self._apply_search)
         self._total: int | None = None  # rows the current filter selects (None: reading)
+        self.bulk = QueueBulk(self)
 
     @property
     def services(self) -> Services:
@@ -349,8 +366,20 @@ class QueueScreen(Screen[None]):
         self._show_filters()
 
     def _show_filters(self) -> None:
-        bar = filter_bar_text(self.view, self._total, compact=self.size.width < 100)
+        if self.bulk:
+            bar = marks_text(len(self.bulk.marks), BULK_KEYS)
+        else:
+            bar = filter_bar_text(self.view, self._total, compact=self.size.width < 100)
         self.query_one("#queue-filters", Static).update(bar, layout=False)
+
+    def show_marks(self) -> None:
+        """The marks changed: the bar above the table counts them."""
+        self._show_filters()
+
+    def poll_now(self) -> None:
+        """Read again at once, handover figures included (after an action)."""
+        self._handover_due = True
+        self._poll()
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -509,9 +538,13 @@ class QueueScreen(Screen[None]):
         search.focus()
 
     def action_clear_filters(self) -> None:
-        """``esc``: in the text filter, clears the text only; elsewhere, every filter."""
+        """``esc``: in the text filter, clears the text only; elsewhere the marks if rows are
+        marked, else every filter."""
         search = self.query_one("#queue-search", Input)
         self._typed_filter.cancel()
+        if self.bulk and not search.has_focus:
+            self.bulk.clear()
+            return
         if search.has_focus:
             search.value = ""
             self._hide_search()
@@ -557,12 +590,54 @@ class QueueScreen(Screen[None]):
 
     # --- actions ---------------------------------------------------------------------------
 
+    def _on_marks(self, act: Callable[[], None]) -> bool:
+        """Rows are marked: the key acts on them (``act``), not on the cursor's row."""
+        if not self.bulk:
+            return False
+        if self.services.readonly:
+            self.notify("read-only session: nothing can be changed", severity="warning")
+        else:
+            act()
+        return True
+
+    def _owned(self, row: QueueRow, proceed: Callable[[str | None], None], what: str = "") -> None:
+        """``proceed(from_owner)``, once taking over from another owner was agreed."""
+        with_ownership(
+            self.app,
+            exception_id=row.id,
+            hostname=row.hostname,
+            owner=row.owner,
+            operator=self.services.operator,
+            proceed=proceed,
+            what=what,
+        )
+
+    def action_mark(self) -> None:
+        """``space``: mark or unmark the row under the cursor, then move down."""
+        if (row := self._row(writes=False)) is not None:
+            self.bulk.toggle(row)
+            self.table.action_cursor(1)
+
     def action_acknowledge(self) -> None:
-        if (row := self._row()) is not None:
-            exception_id = row.id
-            self._write(
-                lambda s: ops.acknowledge(s.database, exception_id, s.operator, now=s.clock())
-            )
+        if self._on_marks(self.bulk.acknowledge):
+            return
+        if (row := self._row()) is None:
+            return
+        exception_id = row.id
+
+        def go(from_owner: str | None) -> None:
+            if from_owner is None:
+                self._write(
+                    lambda s: ops.acknowledge(s.database, exception_id, s.operator, now=s.clock())
+                )
+            else:
+                self._write(
+                    lambda s: ops.take_over(
+                        s.database, exception_id, s.operator, now=s.clock(), from_owner=from_owner
+                    )
+                )
+
+        self._owned(row, go)
 
     def action_release(self) -> None:
         if (row := self._row()) is not None:
@@ -574,9 +649,14 @@ class QueueScreen(Screen[None]):
             self._write(lambda s: ops.release(s.database, exception_id, s.operator, now=s.clock()))
 
     def action_retry(self) -> None:
+        if self._on_marks(self.bulk.retry):
+            return
         row = self._row()
         if row is not None and self._offers(row, FailureClass.INSTALL, "t retries an install"):
-            self._engine_action(row.id, "retry_install")
+            exception_id = row.id
+            self._owned(
+                row, lambda owner: self._engine_action(exception_id, "retry_install", owner)
+            )
 
     def _offers(self, row: QueueRow, failure_class: FailureClass, what: str) -> bool:
         if row.failure_class is failure_class:
@@ -597,48 +677,63 @@ class QueueScreen(Screen[None]):
             return
         exception_id = row.id
         question = force_reboot_question(row.hostname, row.client_id)
+        other = someone_else(row.owner, self.services.operator)
+        if other is not None:  # one question: the reboot and the take-over
+            question.append("\nIt is owned by ")
+            question.append(printable(other), "bold")
+            question.append(": yes also takes it over from them (logged).")
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self._engine_action(exception_id, "force_reboot")
+                self._engine_action(exception_id, "force_reboot", other)
 
         self.app.push_screen(ConfirmModal(question), answered)
 
-    def _engine_action(self, exception_id: int, action_id: str) -> None:
+    def _engine_action(self, exception_id: int, action_id: str, from_owner: str | None) -> None:
         self._write(
             lambda s: ops.log_remediation(
-                s.database, exception_id, s.operator, action_id, now=s.clock()
+                s.database,
+                exception_id,
+                s.operator,
+                action_id,
+                now=s.clock(),
+                take_over=from_owner is not None,
+                from_owner=from_owner,
             )
         )
 
     def action_escalate(self) -> None:
-        if (row := self._row()) is None:
+        """``e``: escalate to a target (a person or a queue) with an optional note."""
+        if self._on_marks(self.bulk.escalate):
             return
-        exception_id = row.id
-        services = self.services
-
-        def save(text: str) -> str:
-            result = ops.escalate(
-                services.database, exception_id, services.operator, now=services.clock(), note=text
-            )
-            return result.message
-
-        title = self._title("Escalate", row)
-        self._note(NoteModal(title, save, required=False, hint="To whom, and why (optional)."))
+        if (row := self._row()) is not None:
+            self._owned(row, lambda owner: self._note(escalate_form(self.services, row, owner)))
 
     def action_resolve(self) -> None:
+        if self._on_marks(self.bulk.resolve):
+            return
+        if (row := self._row()) is not None:
+            self._owned(row, lambda owner: self._note(resolve_form(self.services, row, owner)))
+
+    def action_assign(self) -> None:
+        """``A``: hand the exception (or the marked ones) to a technician."""
+        if self._on_marks(self.bulk.assign):
+            return
+        if (row := self._row()) is not None:
+            self._note(assign_form(self.services, row))
+
+    def action_reopen(self) -> None:
+        """``o``: reopen a resolved exception (a note is required: why it is not fixed)."""
         if (row := self._row()) is None:
             return
-        exception_id = row.id
-        services = self.services
-
-        def save(text: str) -> str:
-            return ops.resolve(
-                services.database, exception_id, services.operator, text, now=services.clock()
-            ).message
-
-        title = self._title("Resolve", row)
-        self._note(NoteModal(title, save, required=True, hint="What fixed it? (required)"))
+        if row.state is not ExceptionState.RESOLVED:
+            self.notify(
+                f"o reopens a resolved exception; exception {row.id} is "
+                f"{STATE_LABELS[row.state]} (S shows the resolved ones)",
+                markup=False,
+            )
+            return
+        self._note(reopen_form(self.services, row))
 
     def action_handover_note(self) -> None:
         services = self.services
@@ -659,13 +754,7 @@ class QueueScreen(Screen[None]):
             )
         )
 
-    def _title(self, verb: str, row: QueueRow) -> Text:
-        title = Text(f"{verb} exception {row.id} · ")
-        title.append(printable(row.hostname), "bold")
-        title.append(f" ({printable(row.client_id)}) · {row.failure_class.value}")
-        return title
-
-    def _note(self, modal: NoteModal) -> None:
+    def _note(self, modal: ModalScreen[str | None]) -> None:
         def done(message: str | None) -> None:
             if message:
                 self.notify(printable(message), markup=False)
@@ -676,7 +765,12 @@ class QueueScreen(Screen[None]):
 
     def action_remediate(self) -> None:
         if (row := self._row()) is not None:
-            self._read_detail(row.id, "remediate")
+            exception_id = row.id
+
+            def read(owner: str | None) -> None:
+                self._read_detail(exception_id, "remediate", owner)
+
+            self._owned(row, read)
 
     def action_detail(self) -> None:
         """The device screen of the row's device, with the row's exception selected."""
@@ -694,10 +788,12 @@ class QueueScreen(Screen[None]):
             self._read_detail(row.id, "detail")
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-detail")
-    def _read_detail(self, exception_id: int, purpose: str) -> None:
+    def _read_detail(
+        self, exception_id: int, purpose: str, take_over_from: str | None = None
+    ) -> None:
         with self.services.database.session() as session:
             detail = exception_detail(session, exception_id)
-        self.post_message(DetailRead(detail, purpose))
+        self.post_message(DetailRead(detail, purpose, take_over_from))
 
     @on(DetailRead)
     def _detail_read(self, message: DetailRead) -> None:
@@ -722,7 +818,8 @@ class QueueScreen(Screen[None]):
                 self.notify(printable(result), markup=False)
                 self._poll()
 
-        push_if_in_front(self, RemediationScreen(detail), saved, what="the remediation form")
+        form = RemediationScreen(detail, take_over_from=message.take_over_from)
+        push_if_in_front(self, form, saved, what="the remediation form")
 
     def _write(self, operation: Callable[[Services], ops.OpResult]) -> None:
         self._write_worker(operation)
@@ -732,7 +829,7 @@ class QueueScreen(Screen[None]):
         try:
             result = operation(self.services)
         except Refused as refused:
-            self.post_message(ActionDone(str(refused), refused=True))
+            self.post_message(ActionDone(refusal_text(refused), refused=True))
             return
         self.post_message(ActionDone(result.message))
 

@@ -202,9 +202,10 @@ class RemediationScreen(FormScreen[str | None]):
     RemediationScreen .keys { color: $text-muted; }
     """
 
-    def __init__(self, detail: ExceptionDetail) -> None:
+    def __init__(self, detail: ExceptionDetail, *, take_over_from: str | None = None) -> None:
         super().__init__()
         self.detail = detail
+        self.take_over_from = take_over_from  # agreed to take it over from this owner
         self.actions: tuple[Action, ...] = RESPONSE_PATHS[detail.exception.failure_class]
         self.chosen: Action | None = None
         self.typed = False  # the note has been typed into: numbers no longer pick
@@ -454,6 +455,8 @@ class RemediationScreen(FormScreen[str | None]):
                 note=request.note,
                 patch_id=request.patch_id,
                 resolve=request.resolve,
+                take_over=self.take_over_from is not None,
+                from_owner=self.take_over_from,
                 reboot_at=request.reboot_at,
             )
             return result.message

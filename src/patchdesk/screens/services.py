@@ -8,12 +8,13 @@ The app owns one ``Services`` and exposes it as ``app.services``; a screen reach
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from patchdesk.identity import DEFAULT_SHARED_LOGINS
 from patchdesk.store.db import Database
 
 
@@ -26,10 +27,17 @@ class Services:
     simulated: bool = False  # the clock is a demo's accelerated virtual clock
     readonly: bool = False  # every state-changing action is refused
     reports_dir: Path | None = None  # where the Reports screen exports; None: the cwd
+    # Logins that name no person: an ``operator`` among them is asked for when the UI opens.
+    shared_logins: tuple[str, ...] = DEFAULT_SHARED_LOGINS
 
 
 class HasServices(Protocol):
     services: Services
+
+
+def set_operator(app: HasServices, name: str) -> None:
+    """From now on the app acts as ``name`` (asked for when the login was a shared one)."""
+    app.services = replace(app.services, operator=name)
 
 
 def services_of(app: object) -> Services:

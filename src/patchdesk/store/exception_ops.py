@@ -1,12 +1,15 @@
-"""What a technician does to an exception: acknowledge, assign, release, escalate, note,
-log remediation (queueing the engine's command when the action needs one), resolve, reopen.
+"""What a technician does to an exception: acknowledge, take over, assign, release, escalate,
+note, log remediation (queueing the engine's command when the action needs one), resolve,
+reopen.
 
 Each operation takes the ``Database`` and runs in ONE ``Database.writer()`` transaction that
 writes the exception change, one remediation-log record (actor and operator: the technician;
-action ``acknowledge``, ``assign``, ``release``, ``escalate``, ``note``, ``remediate:<action>``,
-``resolve``, ``reopen``) and one ``exception.<verb>`` event (entity ``exception``); a queued
-``OperatorCommand`` joins the same transaction. A refused operation raises ``Refused`` (or its
-subclasses ``UnknownException`` and ``Conflict``) and writes nothing; so does any error.
+action ``acknowledge``, ``take_over``, ``assign``, ``release``, ``escalate``, ``note``,
+``remediate:<action>``, ``resolve``, ``reopen``) and one ``exception.<verb>`` event (entity
+``exception``); a queued ``OperatorCommand`` joins the same transaction, and so does a
+take-over (its own record and event, before the action's). A refused operation raises
+``Refused`` (or its subclasses ``UnknownException``, ``Conflict`` and ``NotYours``) and writes
+nothing; so does any error.
 
 States: ``open`` (nobody owns it) -> ``acknowledged`` (someone took it) -> ``in_progress``
 (its owner logged a remediation) -> ``resolved``; ``escalated`` from any unresolved state,
@@ -18,6 +21,15 @@ owns it). Rules:
   SQLite and PostgreSQL; the other gets ``Conflict`` naming the owner). ``open`` becomes
   ``acknowledged``; an escalated one stays ``escalated``.
 - release: only by its owner; back to ``open`` (an escalated one stays escalated).
+- ownership of the acting operations (escalate, note, log remediation, resolve) on an
+  unresolved exception: one nobody owns becomes the operator's (``open`` becomes
+  ``acknowledged``) in the same transaction; one someone else owns is refused with
+  ``NotYours`` unless ``take_over`` is given, which first writes a ``take_over`` record ("from
+  bob") and makes the operator the owner. ``from_owner`` names the owner the technician agreed
+  to take over from: when someone else owns it by then, ``Conflict`` (nothing is written).
+- take over: an exception someone else owns becomes the operator's (``in_progress`` goes back
+  to ``acknowledged``: the new owner has not acted yet; escalated stays escalated); one nobody
+  owns is acknowledged instead.
 - assign: anyone may hand an unresolved exception to someone (a lead reassigning work).
 - log remediation: the action must be in ``engine.classify.actions_for(class)``; an action
   the engine carries out (retry, reboot, roll back, block, wake, exclude a patch, schedule a
@@ -27,6 +39,8 @@ owns it). Rules:
   ``now``, inside one of the device's reboot windows: ``engine.reboot_times``), and its
   command waits for it (``not_before``). The common actions (note, acknowledge, escalate,
   resolve, reopen) are passed to their own operations.
+- escalate may name its target (``to``: a person or a queue, free text), logged as
+  "to TARGET" before the note.
 - resolve needs a note and is written here, at once (not as the engine's ``resolve``
   command, so it works while no engine runs). The owner is kept (who handled it); resolving
   does not cancel a command still queued for the engine.
@@ -63,6 +77,7 @@ from patchdesk.store.reboot_windows import device_reboot_windows
 __all__ = [
     "COMMON_ACTION_IDS",
     "Conflict",
+    "NotYours",
     "OpResult",
     "Refused",
     "UnknownException",
@@ -74,6 +89,7 @@ __all__ = [
     "release",
     "reopen",
     "resolve",
+    "take_over",
 ]
 
 COMMON_ACTION_IDS = frozenset(action.id for action in COMMON_ACTIONS)
@@ -97,6 +113,15 @@ class Conflict(Refused):
         self.owner = owner
 
 
+class NotYours(Conflict):
+    """Someone else (``owner``) owns the exception: acting on it needs a take-over."""
+
+    def __init__(self, exception_id: int, owner: str) -> None:
+        super().__init__(f"exception {exception_id} is owned by {owner}; take it over first", owner)
+        self.exception_id = exception_id
+        self.owner: str = owner
+
+
 @dataclass(frozen=True)
 class OpResult:
     """What an operation wrote: the exception's new state and owner, the log record's seq,
@@ -115,8 +140,19 @@ class OpResult:
 # --- the operations -------------------------------------------------------------------------
 
 
-def acknowledge(database: Database, exception_id: int, operator: str, *, now: datetime) -> OpResult:
-    """Take ownership of an exception nobody owns; ``open`` becomes ``acknowledged``."""
+def acknowledge(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    *,
+    now: datetime,
+    take_over: bool = False,
+    from_owner: str | None = None,
+) -> OpResult:
+    """Take ownership of an exception nobody owns; ``open`` becomes ``acknowledged``.
+    ``take_over``: someone else's is taken over instead (see ``take_over``)."""
+    if take_over:
+        return _take_over(database, exception_id, operator, now, from_owner, None)
     operator = clean.name(operator)
     now = clean.instant(now)
 
@@ -150,6 +186,61 @@ def acknowledge(database: Database, exception_id: int, operator: str, *, now: da
         _event(session, seen, "acknowledged", operator, "acknowledge", now)
         return _result(
             seen, "acknowledge", seq, f"exception {seen.id} acknowledged: {operator} owns it"
+        )
+
+    return _write(database, body)
+
+
+def take_over(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    *,
+    now: datetime,
+    from_owner: str | None = None,
+    note: str | None = None,
+) -> OpResult:
+    """Take over an exception someone else owns: its own ``take_over`` record ("from bob").
+    ``from_owner``: the owner the technician agreed to take it from (``Conflict`` if someone
+    else owns it by now). One nobody owns is acknowledged instead."""
+    return _take_over(database, exception_id, operator, now, from_owner, note)
+
+
+def _take_over(
+    database: Database,
+    exception_id: int,
+    operator: str,
+    now: datetime,
+    from_owner: str | None,
+    note: str | None,
+) -> OpResult:
+    operator = clean.name(operator)
+    text = clean.note(note, required=False)
+    now = clean.instant(now)
+
+    def body(session: Session) -> OpResult:
+        row = _locked(session, exception_id)
+        _check_unresolved(row)
+        if row.owner == operator:
+            raise Conflict(f"exception {row.id} is already yours", row.owner)
+        if row.owner is None:  # released meanwhile (or never owned): acknowledging it
+            row.owner = operator
+            row.acknowledged_at = now
+            if row.state is ExceptionState.OPEN:
+                row.state = ExceptionState.ACKNOWLEDGED
+            _touch(row, "acknowledged", now)
+            seq = _log(session, row, operator, "acknowledge", "acknowledged", text, now)
+            _event(session, row, "acknowledged", operator, "acknowledge", now)
+            return _result(
+                row, "acknowledge", seq, f"exception {row.id} acknowledged: {operator} owns it"
+            )
+        previous = row.owner
+        taken = _claim(
+            session, row, operator, now, take_over=True, from_owner=from_owner, note=text
+        )
+        assert taken is not None  # someone else owned it: a take-over was written
+        return _result(
+            row, "take_over", taken, f"exception {row.id} taken over from {previous}: yours now"
         )
 
     return _write(database, body)
@@ -233,10 +324,15 @@ def escalate(
     *,
     now: datetime,
     note: str | None = None,
+    to: str | None = None,
+    take_over: bool = False,
+    from_owner: str | None = None,
 ) -> OpResult:
-    """Mark an unresolved exception escalated (``escalated_at``); the owner stays."""
+    """Mark an unresolved exception escalated (``escalated_at``), to ``to`` (a person or a
+    queue, free text) when given; the owner stays (one nobody owned becomes the operator's)."""
     operator = clean.name(operator)
     text = clean.note(note, required=False)
+    target = clean.name(to, "escalate to") if to is not None else None
     now = clean.instant(now)
 
     def body(session: Session) -> OpResult:
@@ -244,30 +340,44 @@ def escalate(
         _check_unresolved(row)
         if row.state is ExceptionState.ESCALATED:
             raise Conflict(f"exception {row.id} is already escalated", row.owner)
+        owned = _ownership(session, row, operator, now, take_over, from_owner)
         row.state = ExceptionState.ESCALATED
         row.escalated_at = now
-        _touch(row, "escalated", now)
-        seq = _log(session, row, operator, "escalate", "escalated", text, now)
-        _event(session, row, "escalated", operator, "escalate", now)
-        return _result(row, "escalate", seq, f"exception {row.id} escalated")
+        _touch(row, f"escalated to {target}" if target else "escalated", now)
+        log_note = text
+        if target:
+            log_note = f"to {target}" + (f": {text}" if text else "")
+        seq = _log(session, row, operator, "escalate", "escalated", log_note, now)
+        _event(session, row, "escalated", operator, "escalate", now, to=target)
+        message = f"exception {row.id} escalated" + (f" to {target}" if target else "")
+        return _result(row, "escalate", seq, message + owned)
 
     return _write(database, body)
 
 
 def add_note(
-    database: Database, exception_id: int, operator: str, note: str, *, now: datetime
+    database: Database,
+    exception_id: int,
+    operator: str,
+    note: str,
+    *,
+    now: datetime,
+    take_over: bool = False,
+    from_owner: str | None = None,
 ) -> OpResult:
-    """A note on the exception's history (any state, resolved included); the note is required."""
+    """A note on the exception's history (any state, resolved included: a resolved one needs
+    no owner); the note is required."""
     operator = clean.name(operator)
     text = clean.note(note, required=True)
     now = clean.instant(now)
 
     def body(session: Session) -> OpResult:
         row = _locked(session, exception_id)
+        owned = _ownership(session, row, operator, now, take_over, from_owner)
         _touch(row, "note", now)
         seq = _log(session, row, operator, "note", "noted", text, now)
         _event(session, row, "noted", operator, "note", now)
-        return _result(row, "note", seq, f"note added to exception {row.id}")
+        return _result(row, "note", seq, f"note added to exception {row.id}{owned}")
 
     return _write(database, body)
 
@@ -283,6 +393,8 @@ def log_remediation(
     note: str | None = None,
     patch_id: int | None = None,
     resolve: bool = False,
+    take_over: bool = False,
+    from_owner: str | None = None,
     reboot_at: datetime | None = None,
 ) -> OpResult:
     """Log an action of the exception's response path (``actions_for(class)``).
@@ -301,9 +413,8 @@ def log_remediation(
     if action_id in COMMON_ACTION_IDS:
         if reboot_at is not None:
             raise Refused(f"{action_id} takes no reboot time")
-        return _common_action(
-            database, exception_id, operator, action_id, now, outcome, note, patch_id, resolve
-        )
+        extras = _Extras(outcome, patch_id, resolve, take_over, from_owner)
+        return _common_action(database, exception_id, operator, action_id, now, note, extras)
     operator = clean.name(operator)
     text = clean.note(note, required=resolve)
     now = clean.instant(now)
@@ -318,6 +429,7 @@ def log_remediation(
             raise Refused(
                 f"{action.id} is carried out by the engine: resolve once its result is in"
             )
+        owned = _ownership(session, row, operator, now, take_over, from_owner)
         command = _command(session, row, action, operator, text, patch_id, now, reboot_at)
         result = clean.outcome(outcome, _default_outcome(command))
         if row.state is ExceptionState.ACKNOWLEDGED and row.owner == operator:
@@ -335,23 +447,33 @@ def log_remediation(
         if resolve:
             seq = _resolve_row(session, row, operator, text, now)
             message += "; exception resolved"
-        return _result(row, logged, seq, message, command_id)
+        return _result(row, logged, seq, message + owned, command_id)
 
     return _write(database, body)
 
 
 def resolve(
-    database: Database, exception_id: int, operator: str, note: str, *, now: datetime
+    database: Database,
+    exception_id: int,
+    operator: str,
+    note: str,
+    *,
+    now: datetime,
+    take_over: bool = False,
+    from_owner: str | None = None,
 ) -> OpResult:
-    """Resolve an exception; the note (what fixed it) is required."""
+    """Resolve an exception; the note (what fixed it) is required. The owner is kept (one
+    nobody owned becomes the operator's: who handled it)."""
     operator = clean.name(operator)
     text = clean.note(note, required=True)
     now = clean.instant(now)
 
     def body(session: Session) -> OpResult:
         row = _locked(session, exception_id)
+        _check_unresolved(row)
+        owned = _ownership(session, row, operator, now, take_over, from_owner)
         seq = _resolve_row(session, row, operator, text, now)
-        return _result(row, "resolve", seq, f"exception {row.id} resolved")
+        return _result(row, "resolve", seq, f"exception {row.id} resolved{owned}")
 
     return _write(database, body)
 
@@ -604,41 +726,115 @@ def _resolve_row(
     return seq
 
 
+@dataclass(frozen=True)
+class _Extras:
+    """What ``log_remediation`` was given besides the action and the note."""
+
+    outcome: str | None
+    patch_id: int | None
+    resolve: bool
+    take_over: bool
+    from_owner: str | None
+
+
 def _common_action(
     database: Database,
     exception_id: int,
     operator: str,
     action_id: str,
     now: datetime,
-    outcome: str | None,
     note: str | None,
-    patch_id: int | None,
-    resolve_too: bool,
+    given: _Extras,
 ) -> OpResult:
     extras = [
         label
-        for label, given in (
-            ("an outcome", bool(outcome and outcome.strip())),
-            ("a patch", patch_id is not None),
-            ("resolve", resolve_too),
+        for label, present in (
+            ("an outcome", bool(given.outcome and given.outcome.strip())),
+            ("a patch", given.patch_id is not None),
+            ("resolve", given.resolve),
         )
-        if given
+        if present
     ]
     if extras:
         raise Refused(f"{action_id} takes a note only, not {' or '.join(extras)}")
+    take, owner = given.take_over, given.from_owner
     if action_id == "note":
-        return add_note(database, exception_id, operator, note or "", now=now)
+        return add_note(
+            database, exception_id, operator, note or "", now=now, take_over=take, from_owner=owner
+        )
     if action_id == "acknowledge":
         if note and note.strip():
             raise Refused("acknowledge takes no note: acknowledge, then add a note")
-        return acknowledge(database, exception_id, operator, now=now)
+        return acknowledge(
+            database, exception_id, operator, now=now, take_over=take, from_owner=owner
+        )
     if action_id == "escalate":
-        return escalate(database, exception_id, operator, now=now, note=note)
+        return escalate(
+            database, exception_id, operator, now=now, note=note, take_over=take, from_owner=owner
+        )
     if action_id == "resolve":
-        return resolve(database, exception_id, operator, note or "", now=now)
+        return resolve(
+            database, exception_id, operator, note or "", now=now, take_over=take, from_owner=owner
+        )
     if action_id == "reopen":
         return reopen(database, exception_id, operator, note or "", now=now)
     raise Refused(f"unknown action {action_id!r}")  # pragma: no cover - COMMON_ACTIONS changed
+
+
+def _ownership(
+    session: Session,
+    row: PatchException,
+    operator: str,
+    now: datetime,
+    take_over: bool,
+    from_owner: str | None,
+) -> str:
+    """``_claim``, and what to add to the message about it ("" when the owner stays)."""
+    before = row.owner
+    _claim(session, row, operator, now, take_over=take_over, from_owner=from_owner)
+    if before == row.owner:
+        return ""
+    return " (yours now)" if before is None else f" (taken over from {before})"
+
+
+def _claim(
+    session: Session,
+    row: PatchException,
+    operator: str,
+    now: datetime,
+    *,
+    take_over: bool,
+    from_owner: str | None,
+    note: str = "",
+) -> int | None:
+    """Ownership before an action on ``row``: an unresolved one nobody owns becomes the
+    operator's; someone else's is refused (``NotYours``) unless ``take_over``, which writes
+    the take-over record (its seq is returned). A resolved one needs no owner."""
+    if row.state is ExceptionState.RESOLVED or row.owner == operator:
+        return None
+    if row.owner is None:
+        row.owner = operator
+        row.acknowledged_at = now
+        if row.state is ExceptionState.OPEN:
+            row.state = ExceptionState.ACKNOWLEDGED
+        return None
+    previous = row.owner
+    if not take_over:
+        raise NotYours(row.id, previous)
+    if from_owner is not None and previous != from_owner:
+        raise Conflict(
+            f"exception {row.id} is owned by {previous} now, not {from_owner}; look again",
+            previous,
+        )
+    row.owner = operator
+    row.acknowledged_at = now
+    if row.state is ExceptionState.IN_PROGRESS:
+        row.state = ExceptionState.ACKNOWLEDGED
+    _touch(row, f"taken over from {previous}", now)
+    log_note = f"from {previous}" + (f": {note}" if note else "")
+    seq = _log(session, row, operator, "take_over", "taken over", log_note, now)
+    _event(session, row, "taken_over", operator, "take_over", now, previous_owner=previous)
+    return seq
 
 
 def _touch(row: PatchException, last_action: str, now: datetime) -> None:

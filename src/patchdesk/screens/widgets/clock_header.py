@@ -1,5 +1,6 @@
-"""The top two lines of a screen: where you are, UTC and operator-local time (labelled,
-marked when simulated), and a status line the screen fills (the board: the engine's state).
+"""The top two lines of a screen: where you are, who is at the keyboard (the operator every
+action is logged as), UTC and operator-local time (labelled, marked when simulated), and a
+status line the screen fills (the board: the engine's state).
 
 The clock is redrawn every second from ``Services.clock`` (no I/O). Everything shown is
 plain ``rich.text.Text``, never markup.
@@ -14,6 +15,9 @@ from textual.widget import Widget
 
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.timetext import zone_label
+from patchdesk.text import printable
+
+MAX_NAME_SHOWN = 20  # a longer operator name is cut (with an ellipsis) in the header
 
 
 class ClockHeader(Widget):
@@ -67,14 +71,31 @@ class ClockHeader(Widget):
             text.append(" READ-ONLY ", style="bold reverse")
         return text
 
+    def operator_text(self, compact: bool = False) -> Text:
+        """``operator alice`` (``compact``: the name alone), shown literally."""
+        name = printable(services_of(self.app).operator)
+        if len(name) > MAX_NAME_SHOWN:
+            name = name[: MAX_NAME_SHOWN - 1] + "…"
+        text = Text()
+        if not compact:
+            text.append("operator ", style="dim")
+        text.append(name, style="bold")
+        text.append("  ")
+        return text
+
     def render(self) -> RenderableType:
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         grid.add_column(justify="right", no_wrap=True)
+        compact = self.size.width < 100
+        right = self.operator_text(compact) + self.clock_text(compact=compact)
         title = Text()
-        title.append("patchdesk", style="bold")
-        title.append(f" │ {self.title_text}")
-        grid.add_row(title, self.clock_text(compact=self.size.width < 100))
+        room = self.content_region.width - right.cell_len - 1
+        if len(f"patchdesk │ {self.title_text}") <= room:  # else the screen's name alone
+            title.append("patchdesk", style="bold")
+            title.append(" │ ")
+        title.append(self.title_text)
+        grid.add_row(title, right)
         status = self._status.copy()
         status.no_wrap = True
         status.overflow = "ellipsis"

@@ -5,6 +5,9 @@ screens' worth, read from SQL by the screen's worker). Scrolling or moving the c
 the window's edge posts ``WindowWanted``; rows not read yet draw as a placeholder until the
 window arrives. Drawing goes through the line API (``render_line`` -> ``Strip``) with plain
 segments, so untrusted text can never be read as markup; each drawn line is cached.
+
+Marked rows (``set_marks``: exception ids) show a glyph in a column of their own at the left,
+there only while something is marked.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from patchdesk.domain import ExceptionState, Tier
+from patchdesk.screens.widgets.marks import GUTTER, mark_cell
 from patchdesk.screens.widgets.queue_cells import Layout, layout_for
 from patchdesk.store.queue_views import QueueLine, QueueWindow
 
@@ -119,6 +123,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._layout: Layout | None = None
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         self._highlighted: QueueLine | None = None
+        self._marked: frozenset[int] = frozenset()
 
     # --- what the screen tells the table ---------------------------------------------------
 
@@ -179,6 +184,19 @@ class QueueTable(ScrollView, can_focus=True):
         self.scroll_to(y=0, animate=False, immediate=True)
         self.refresh()
         self._announce()
+
+    @property
+    def marked(self) -> frozenset[int]:
+        return self._marked
+
+    def set_marks(self, exception_ids: frozenset[int]) -> None:
+        """Show these exceptions as marked (the mark column shows while any is)."""
+        if exception_ids == self._marked:
+            return
+        if bool(exception_ids) != bool(self._marked):
+            self._layout = None  # the mark column comes or goes: the columns change
+        self._marked = exception_ids
+        self.refresh()
 
     def set_now(self, now: datetime) -> None:
         """Ages are shown in minutes: redraw when the minute changed."""
@@ -287,6 +305,8 @@ class QueueTable(ScrollView, can_focus=True):
                 self._refresh_row(index)
 
     def _get_layout(self, width: int) -> Layout:
+        if self._marked:
+            width -= GUTTER
         layout = self._layout
         if layout is None or sum(layout.widths) + len(layout.widths) - 1 > width:
             layout = self._layout = layout_for(width)
@@ -312,7 +332,7 @@ class QueueTable(ScrollView, can_focus=True):
         selected = index == self._cursor
         if line is None:
             return self._text_strip("…", width, selected=selected)
-        key = (line, selected, width, self._minute, self.has_focus)
+        key = (line, selected, width, self._minute, self.has_focus, self._mark_state(line))
         strip = self._strips.get(key)
         if strip is None:
             strip = self._row_strip(layout, line, selected, width)
@@ -322,9 +342,13 @@ class QueueTable(ScrollView, can_focus=True):
     def _style(self, name: str) -> Style:
         return self.get_component_rich_style(name, partial=True)
 
+    def _mark_state(self, line: QueueLine) -> bool | None:
+        """None: no mark column; else whether the row is marked."""
+        return line.row.id in self._marked if self._marked else None
+
     def _header_strip(self, layout: Layout, width: int) -> Strip:
         base = self.rich_style + self._style("queue-table--header")
-        text = " ".join(layout.header())
+        text = (mark_cell(False) if self._marked else "") + " ".join(layout.header())
         return Strip([Segment(text, base)]).adjust_cell_length(width, base)
 
     def _text_strip(self, text: str, width: int, *, selected: bool = False) -> Strip:
@@ -337,6 +361,9 @@ class QueueTable(ScrollView, can_focus=True):
         base = self.rich_style
         cursor = self._style("queue-table--cursor") if selected else None
         segments: list[Segment] = []
+        marked = self._mark_state(line)
+        if marked is not None:
+            segments.append(Segment(mark_cell(marked), base + cursor if cursor else base))
         cells = layout.cells(line, self._now)
         for i, (column, cell) in enumerate(zip(layout.columns, cells, strict=True)):
             style = base + self._cell_style(column.key, line)
