@@ -671,11 +671,11 @@ async def test_forms_open_on_the_field_to_fill_and_tab_then_typing_reaches_the_r
 async def test_a_form_stays_in_front_while_reads_finish_under_it(
     world: SimWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Seen under load: E (its devices read slowly), b meanwhile, ctrl+s with no reason (an
-    error), then the devices read finished and the emergency form covered the block form,
-    taking the keys typed for it. Now the block form stays in front through that result and
-    a refresh of the list, and keeps every key; the emergency form is not opened, saying
-    why."""
+    """Seen under load (before keys waited for E's form): E (its devices read slowly), b
+    meanwhile, ctrl+s with no reason (an error), then the devices read finished and the
+    emergency form covered the block form, taking the keys typed for it. Now the block form
+    stays in front through that result and a refresh of the list, and keeps every key; the
+    emergency form is not opened, saying why."""
     held = threading.Event()
     read_devices = approvals_screen.devices_needing
 
@@ -689,7 +689,9 @@ async def test_a_form_stays_in_front_while_reads_finish_under_it(
         try:
             screen = await open_approvals(pilot)
             await select_patch(pilot, KB)
-            await pilot.press("E")  # the devices are read in a worker ...
+            # The devices are read in a worker ... (started here, not by the key `E`: keys
+            # after `E` wait for its form, so `b` would go to the emergency form)
+            screen.action_emergency()
             await pilot.press("b")  # ... the block form opens meanwhile
             await until(pilot, lambda: isinstance(app.screen, BlockForm), "the block form")
             block = app.screen

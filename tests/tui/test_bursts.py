@@ -15,6 +15,7 @@ from textual.widgets import Input
 from patchdesk.app import PatchdeskApp
 from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.queue import QueueScreen
+from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import queue_rows
 from tests.tui.conftest import AppFactory
@@ -144,3 +145,22 @@ async def test_each_filter_takes_a_burst_typed_after_slash(
         await drained(pilot, app)
         assert app.current_mode == {"4": "approvals", "5": "clients"}[mode]
         assert app.screen.query_one(field, Input).value == "SC1"
+
+
+async def test_keys_after_r_wait_for_the_form_its_read_opens(
+    demo_db: Database, make_app: AppFactory
+) -> None:
+    """``r`` reads the exception in a worker and then opens the remediation form: the ``1``
+    typed right after it picks the form's first action; it does not switch to the board."""
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        burst(app, ["2"])
+        await drained(pilot, app)
+        for _ in range(200):  # the queue's rows are read
+            if rows(app):
+                break
+            await pilot.pause()
+        burst(app, ["r", "1"])
+        await drained(pilot, app)
+        assert app.current_mode == "queue"
+        assert isinstance(app.screen, RemediationScreen)

@@ -469,7 +469,7 @@ async def test_a_long_queue_is_read_a_window_at_a_time(database: Database) -> No
 async def test_a_form_read_in_a_worker_never_opens_over_another_form(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """r reads the exception in a worker (slow under load); n, pressed meanwhile, opens the
+    """r reads the exception in a worker (slow under load); n, meanwhile, opens the
     handover note. When the read finishes, the remediation form does not cover the note
     (taking the keys typed for it): the note stays in front, keeps every key, and the
     technician is told why the remediation form did not open."""
@@ -486,7 +486,10 @@ async def test_a_form_read_in_a_worker_never_opens_over_another_form(
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
         try:
-            await pilot.press("r", "n")
+            # The read started outside a key (keys after `r` wait for its form, so `n`
+            # would go to the remediation form); `n` then opens the note meanwhile.
+            queue_screen(app).action_remediate()
+            await pilot.press("n")
             await until(pilot, lambda: isinstance(app.screen, NoteModal), "the note")
             note = app.screen
             assert isinstance(note, NoteModal)

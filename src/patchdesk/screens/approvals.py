@@ -56,6 +56,7 @@ from patchdesk.screens.approval_forms import (
     DeferForm,
     EmergencyForm,
 )
+from patchdesk.screens.burst import keys_wait_for
 from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.services import Services, services_of
@@ -876,7 +877,7 @@ class ApprovalsScreen(Screen[None]):
 
     def action_emergency(self) -> None:
         if (line := self._line()) is not None:
-            self._read_devices(line)
+            keys_wait_for(self.app, self._read_devices(line))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="approvals-devices")
     def _read_devices(self, line: ApprovalLine) -> None:

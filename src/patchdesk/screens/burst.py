@@ -19,6 +19,11 @@ cursor. One shortcut keeps a long run of typing fast: a printable character sent
 focused text field, followed by another, does not wait (the field takes its keys in order
 and typing moves no focus). The cost is one frame per key otherwise: a few milliseconds.
 
+A key whose form opens only after a read in a thread worker (the queue's ``r``: the exception
+is read first) says so with :func:`keys_wait_for`: the keys after it wait for that worker and
+for the form its result opens. Other workers (a screen's live refresh) are not waited for, so
+keys typed while a large screen loads are not held up behind its read.
+
 This reads two private attributes of Textual 8.2's message pumps (the message queue and the
 ``call_next`` list); ``tests/tui/test_bursts.py`` fails if they change meaning.
 """
@@ -26,7 +31,9 @@ This reads two private attributes of Textual 8.2's message pumps (the message qu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
+from typing import Any
 
 from textual import events
 from textual.app import App
@@ -34,6 +41,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.timer import Timer
 from textual.widgets import Input, TextArea
+from textual.worker import Worker
 
 # After this many rounds of waiting the next key is sent even if something is still busy
 # (a widget whose timer keeps posting): a key is late then, never lost.
@@ -48,6 +56,12 @@ def busy(pump: MessagePump) -> bool:
     if pump._closing or pump._closed:
         return False
     return not pump._message_queue.empty() or bool(pump._next_callbacks)
+
+
+def keys_wait_for(app: App[Any], worker: Worker[Any]) -> None:
+    """See :meth:`BurstApp.keys_wait_for` (an app that does not sequence keys ignores it)."""
+    if isinstance(app, BurstApp):
+        app.keys_wait_for(worker)
 
 
 def _typed(message: Message) -> bool:
@@ -66,6 +80,7 @@ class BurstApp(App[None]):
         self._round = 0
         self._rounds = 0
         self._outstanding: set[MessagePump] = set()
+        self._held_for: set[Worker[Any]] = set()
         self._watch: Timer | None = None
 
     @property
@@ -73,6 +88,21 @@ class BurstApp(App[None]):
         """Keys posted to the app and not yet handled: still in its queue, held here, or
         sent on and not settled (tests wait for 0)."""
         return self._unread + len(self._waiting) + self._in_flight
+
+    def keys_wait_for(self, worker: Worker[Any]) -> None:
+        """The key being handled started ``worker``, whose result opens a form: the keys
+        after it wait until it has finished and its result has been handled (they belong to
+        that form). Called outside a key's handling, it does nothing."""
+        if not self._in_flight or worker.is_finished:
+            return
+        self._held_for.add(worker)
+        asyncio.get_running_loop().create_task(self._worker_done(worker))
+
+    async def _worker_done(self, worker: Worker[Any]) -> None:
+        with contextlib.suppress(Exception):  # failed or cancelled: the keys go on anyway
+            await worker.wait()
+        self._held_for.discard(worker)
+        asyncio.get_running_loop().call_soon(self._look)
 
     def post_message(self, message: Message) -> bool:
         posted = super().post_message(message)
@@ -122,6 +152,8 @@ class BurstApp(App[None]):
     def _look(self) -> None:
         """Outside any message handler: is the app quiet? Else wait for the busy ones."""
         if not self._in_flight:
+            return
+        if self._held_for:  # _worker_done looks again
             return
         pumps = self._pumps()
         self._rounds += 1

@@ -40,6 +40,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ExceptionState, FailureClass
+from patchdesk.screens.burst import keys_wait_for
 from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.ownership import refusal_text, with_ownership
 from patchdesk.screens.remediation import RemediationScreen
@@ -420,7 +421,7 @@ class DeviceDetailScreen(Screen[None]):
         exception_id = chosen.row.id
 
         def read(owner: str | None) -> None:
-            self._read_exception(exception_id, owner)
+            keys_wait_for(self.app, self._read_exception(exception_id, owner))
 
         self._owned(chosen.row, read)
 

@@ -40,6 +40,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier
+from patchdesk.screens.burst import keys_wait_for
 from patchdesk.screens.clients import open_client
 from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
@@ -768,7 +769,7 @@ class QueueScreen(Screen[None]):
             exception_id = row.id
 
             def read(owner: str | None) -> None:
-                self._read_detail(exception_id, "remediate", owner)
+                keys_wait_for(self.app, self._read_detail(exception_id, "remediate", owner))
 
             self._owned(row, read)
 
@@ -785,7 +786,7 @@ class QueueScreen(Screen[None]):
     def action_summary(self) -> None:
         """The exception and its device in brief, over the queue."""
         if (row := self._row(writes=False)) is not None:
-            self._read_detail(row.id, "detail")
+            keys_wait_for(self.app, self._read_detail(row.id, "detail"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue-detail")
     def _read_detail(
