@@ -64,3 +64,11 @@ def test_remediation_form_120x40(snap_compare: SnapCompare, sqlite_db: Database)
     app = queue_app(sqlite_db)
     run_before = remediating("2", "tab", "tab", "tab", *"breaks the kiosk printer")
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_remediation_form_refused_80x24(snap_compare: SnapCompare, sqlite_db: Database) -> None:
+    """Block a patch with no reason at 80x24: the form scrolls to the action list, the
+    refusal shows above the key hints at the bottom."""
+    app = queue_app(sqlite_db)
+    run_before = remediating("2", "ctrl+s")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.engine.approval import until_from_text
-from patchdesk.screens.form_screen import FormBody, FormScreen
+from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
@@ -37,7 +37,7 @@ from patchdesk.store.approval_views import NO_RING, ApprovalLine, BlockLine, Dev
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.operator_input import Refused
-from patchdesk.text import printable, printable_multiline
+from patchdesk.text import printable
 
 SAVE_GROUP = "approval-form-save"
 # The store speaks the CLI's flags; the forms name their fields.
@@ -91,7 +91,8 @@ class Saver:
 
 
 class ApprovalForm(FormScreen[str | None]):
-    """Base of the forms: a header, the fields a subclass composes, the error line, keys.
+    """Base of the forms: a header and the fields a subclass composes (the error line and
+    the keys are the ``FormScreen``'s footer).
 
     Subclasses give ``fields()`` and ``prepare()`` (check what was typed: ``FormError``, or
     the write to run). Focus opens on the first text field (each form's first field to
@@ -105,24 +106,15 @@ class ApprovalForm(FormScreen[str | None]):
     TYPING_FIELD = "#reason"
 
     DEFAULT_CSS = """
-    ApprovalForm { align: center middle; }
-    ApprovalForm > FormBody {
-        width: 90; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
     ApprovalForm .form-header { margin-bottom: 1; }
     ApprovalForm .label { text-style: bold; color: $text-muted; }
     ApprovalForm .hint { color: $text-muted; }
     ApprovalForm Input { margin-bottom: 1; }
     ApprovalForm RadioSet { height: auto; width: auto; margin-bottom: 1; }
     ApprovalForm SelectionList { height: auto; max-height: 10; margin-bottom: 1; }
-    ApprovalForm .form-error { color: $error; height: auto; }
     ApprovalForm .form-warning { color: $warning; }
-    ApprovalForm .form-keys { color: $text-muted; }
-    ApprovalForm.-danger > FormBody { border: thick $error; }
+    ApprovalForm.-danger > FormFrame { border: thick $error; }
     """
-
-    KEYS = "tab next field   ctrl+s save   esc cancel"
 
     def __init__(self, header: Text) -> None:
         super().__init__()
@@ -132,12 +124,9 @@ class ApprovalForm(FormScreen[str | None]):
     def services(self) -> Services:
         return services_of(self.app)
 
-    def compose(self) -> ComposeResult:
-        with FormBody():
-            yield Static(self.header, classes="form-header", markup=False)
-            yield from self.fields()
-            yield Static("", id="form-error", classes="form-error", markup=False)
-            yield Static(self.KEYS, classes="form-keys", markup=False)
+    def compose_fields(self) -> ComposeResult:
+        yield Static(self.header, classes="form-header", markup=False)
+        yield from self.fields()
 
     def fields(self) -> ComposeResult:  # pragma: no cover - every form overrides it
         yield from ()
@@ -202,9 +191,6 @@ class ApprovalForm(FormScreen[str | None]):
                 self.show_error(str(error))
             else:
                 self.show_error(f"not saved: {error!r}")
-
-    def show_error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(printable_multiline(message)))
 
     # --- cancelling ------------------------------------------------------------------------
 

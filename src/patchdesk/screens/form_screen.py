@@ -18,6 +18,13 @@ the approvals' forms, the note modal), so that no keystroke goes astray:
   once a read finishes use ``push_if_in_front``, which opens it only if the screen that asked
   is still in front, and otherwise says so. While a form is open the app switches no mode
   and opens no page (``open_form``): a form never disappears while it still takes keys.
+- A refusal is always on screen, wherever the focus is: the form's box (``FormFrame``) holds
+  the scrolling body (the fields a subclass composes, ``compose_fields``) and, docked at its
+  bottom, the footer (``FormFooter``): the error line (``show_error``) above the key hints
+  (``KEYS``). Only the body scrolls, so on an 80x24 terminal a form taller than the screen
+  keeps its focused field in view and its refusal and keys below it. Focus stays where it
+  was (the keys typed after a refused ctrl+s go where they were going). The error line is
+  at most 8 rows (a refusal quoting a long typed value shows its start, naming the field).
 """
 
 from __future__ import annotations
@@ -25,19 +32,31 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from rich.text import Text
 from textual import events
-from textual.app import App
-from textual.containers import VerticalScroll
+from textual.app import App, ComposeResult
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Input, Static, TextArea
+
+from patchdesk.text import printable_multiline
 
 ResultT = TypeVar("ResultT")
 PushedT = TypeVar("PushedT")
 
 
+class FormFrame(Vertical):
+    """A form's box: its body, then its footer, docked at the bottom, always on screen."""
+
+
 class FormBody(VerticalScroll, can_focus=False):
-    """A form's scrolling body: it scrolls to the focused field and is no Tab stop itself."""
+    """A form's scrolling body: it scrolls to the focused field and is no Tab stop itself.
+    It is at most as tall as its frame less the footer."""
+
+
+class FormFooter(Vertical):
+    """The error line and the key hints, below the body: never scrolled out of view."""
 
 
 class FixedValue(Static, can_focus=True):
@@ -61,17 +80,62 @@ def type_into(field: Input | TextArea, text: str) -> None:
 
 
 class FormScreen(ModalScreen[ResultT]):
-    """Base of the forms (see the module's docstring). Subclasses set ``AUTO_FOCUS`` to their
-    first field's selector and ``TYPING_FIELD`` to their text field's; call ``finish`` (not
-    ``dismiss``) to leave with a result, and keep ``saving`` set while a save runs."""
+    """Base of the forms (see the module's docstring). Subclasses compose their fields in
+    ``compose_fields``, set ``KEYS`` to their key hints, ``AUTO_FOCUS`` to their first
+    field's selector and ``TYPING_FIELD`` to their text field's; say why a save is refused
+    with ``show_error``; call ``finish`` (not ``dismiss``) to leave with a result, and keep
+    ``saving`` set while a save runs. Style the box as ``MyForm > FormFrame``."""
 
     AUTO_FOCUS: ClassVar[str | None] = "Input, TextArea"
     TYPING_FIELD: ClassVar[str] = "Input, TextArea"
+    KEYS: ClassVar[str] = "tab next field   ctrl+s save   esc cancel"
+    ERROR_ID: ClassVar[str] = "form-error"  # the error line's id
+
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > FormFrame {
+        width: 90; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $primary; background: $panel; padding: 0 1;
+    }
+    /* 1fr: the frame less its docked footer (the body is its only undocked child) */
+    FormScreen FormBody { height: auto; max-height: 1fr; }
+    FormScreen FormFooter { dock: bottom; height: auto; }
+    FormScreen FormFooter .form-error {
+        color: $error; height: auto; max-height: 8; overflow-y: auto;
+    }
+    FormScreen FormFooter .form-keys { color: $text-muted; }
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.saving = False  # a save is running: the form stays until it reports
         self._result: tuple[ResultT | None] | None = None  # to deliver once in front
+
+    def compose(self) -> ComposeResult:
+        with FormFrame():
+            with FormBody():
+                yield from self.compose_fields()
+            with FormFooter():
+                yield Static("", id=self.ERROR_ID, classes="form-error", markup=False)
+                yield Static(self.keys_hint(), classes="form-keys", markup=False)
+
+    def compose_fields(self) -> ComposeResult:  # pragma: no cover - every form overrides it
+        yield from ()
+
+    def keys_hint(self) -> str:
+        """The key hints under the error line."""
+        return self.KEYS
+
+    def show_error(self, message: str) -> None:
+        """Say why the save is refused (or that it runs; "" clears it), in the footer: on
+        screen wherever the focus is. The focused field stays in view as the line grows."""
+        self.query_one(f"#{self.ERROR_ID}", Static).update(Text(printable_multiline(message)))
+        self.call_after_refresh(self._focused_in_view)
+
+    def _focused_in_view(self) -> None:
+        focused = self.focused
+        if focused is not None and focused.screen is self:
+            focused.scroll_visible(animate=False, immediate=True)
 
     def on_mount(self) -> None:
         # Focus never selects a field's text: the next key would replace it (tab back to
@@ -157,6 +221,8 @@ __all__ = [
     "FINISH_FIRST",
     "FixedValue",
     "FormBody",
+    "FormFooter",
+    "FormFrame",
     "FormScreen",
     "open_form",
     "push_if_in_front",

@@ -17,7 +17,6 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.widgets import Static, TextArea
 from textual.worker import Worker, WorkerState
 
@@ -27,7 +26,7 @@ from patchdesk.screens.widgets.queue_cells import clip
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.handover import HandoverSummary, NoteView
 from patchdesk.store.operator_input import Refused
-from patchdesk.text import printable, printable_multiline
+from patchdesk.text import printable
 
 SHIFT_STARTS = (time(6), time(14), time(22))
 
@@ -127,17 +126,12 @@ class NoteModal(FormScreen[str | None]):
     ]
     AUTO_FOCUS = "#note-text"
     TYPING_FIELD = "#note-text"
+    ERROR_ID = "note-error"
 
     DEFAULT_CSS = """
-    NoteModal { align: center middle; }
-    NoteModal > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
+    NoteModal > FormFrame { width: 76; }
     NoteModal .note-title { text-style: bold; margin-bottom: 1; }
     NoteModal TextArea { height: 8; }
-    NoteModal .note-error { color: $error; height: auto; }
-    NoteModal .note-keys { color: $text-muted; }
     """
 
     def __init__(
@@ -154,17 +148,15 @@ class NoteModal(FormScreen[str | None]):
         self.required = required
         self.hint = hint
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, classes="note-title", markup=False)
-            if self.hint:
-                yield Static(self.hint, markup=False)
-            yield TextArea(id="note-text", soft_wrap=True, show_line_numbers=False)
-            yield Static("", id="note-error", classes="note-error", markup=False)
-            need = "required" if self.required else "optional"
-            yield Static(
-                f"ctrl+s save   esc cancel   (note {need})", classes="note-keys", markup=False
-            )
+    def compose_fields(self) -> ComposeResult:
+        yield Static(self.title_text, classes="note-title", markup=False)
+        if self.hint:
+            yield Static(self.hint, markup=False)
+        yield TextArea(id="note-text", soft_wrap=True, show_line_numbers=False)
+
+    def keys_hint(self) -> str:
+        need = "required" if self.required else "optional"
+        return f"ctrl+s save   esc cancel   (note {need})"
 
     @property
     def text(self) -> str:
@@ -177,10 +169,10 @@ class NoteModal(FormScreen[str | None]):
             return
         text = self.text
         if self.required and not text.strip():
-            self._error("A note is required: say what was done or why.")
+            self.show_error("A note is required: say what was done or why.")
             return
         self.saving = True
-        self._error("saving …")
+        self.show_error("saving …")
         self.run_worker(
             lambda: self.save(text), thread=True, exit_on_error=False, group="note-save"
         )
@@ -195,14 +187,11 @@ class NoteModal(FormScreen[str | None]):
             self.saving = False
             error = event.worker.error
             reason = str(error) if isinstance(error, Refused) else f"not saved: {error!r}"
-            self._error(reason)
-
-    def _error(self, message: str) -> None:
-        self.query_one("#note-error", Static).update(Text(printable_multiline(message)))
+            self.show_error(reason)
 
     def action_cancel(self) -> None:
         if self.saving:
-            self._error("saving … (esc cannot stop it now)")
+            self.show_error("saving … (esc cannot stop it now)")
             return
         if not self.text.strip():
             self.dismiss(None)

@@ -45,7 +45,7 @@ from textual.worker import Worker, WorkerState
 from patchdesk.domain import CommandKind, FailureClass
 from patchdesk.engine.classify import RESPONSE_PATHS, Action
 from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
-from patchdesk.screens.form_screen import FixedValue, FormBody, FormScreen
+from patchdesk.screens.form_screen import FixedValue, FormScreen
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_cells import ROLE_LABELS
@@ -55,7 +55,7 @@ from patchdesk.store import exception_ops as ops
 from patchdesk.store.device_views import client_zone
 from patchdesk.store.exception_views import ExceptionDetail
 from patchdesk.store.operator_input import Refused
-from patchdesk.text import printable, printable_multiline
+from patchdesk.text import printable
 
 OUTCOMES = ("done", "partly done", "failed", "no answer")
 ENGINE_OUTCOME = "queued"
@@ -183,13 +183,11 @@ class RemediationScreen(FormScreen[str | None]):
     ]
     AUTO_FOCUS = "#actions"
     TYPING_FIELD = "#note"
+    KEYS = "1-9 in the list pick an action   tab next field   ctrl+s save   esc cancel"
+    ERROR_ID = "remediation-error"
 
     DEFAULT_CSS = """
-    RemediationScreen { align: center middle; }
-    RemediationScreen > FormBody {
-        width: 96; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
+    RemediationScreen > FormFrame { width: 96; }
     RemediationScreen #remediation-header { margin-bottom: 1; }
     RemediationScreen .label { text-style: bold; color: $text-muted; margin-top: 1; }
     RemediationScreen OptionList { height: auto; max-height: 7; }
@@ -198,8 +196,6 @@ class RemediationScreen(FormScreen[str | None]):
     RemediationScreen #outcomes RadioSet { layout: horizontal; }
     RemediationScreen #outcomes { height: auto; }
     RemediationScreen TextArea { height: 6; }
-    RemediationScreen #remediation-error { color: $error; height: auto; }
-    RemediationScreen .keys { color: $text-muted; }
     """
 
     def __init__(self, detail: ExceptionDetail, *, take_over_from: str | None = None) -> None:
@@ -221,56 +217,46 @@ class RemediationScreen(FormScreen[str | None]):
 
     # --- the form --------------------------------------------------------------------------
 
-    def compose(self) -> ComposeResult:
-        with FormBody():
-            yield Static(header_text(self.detail), id="remediation-header", markup=False)
-            yield Static(
-                "Action (press its number while the list has focus)",
-                classes="label",
-                markup=False,
-            )
-            yield ActionList(
-                *(
-                    Option(self._action_prompt(n, a), id=a.id)
-                    for n, a in enumerate(self.actions, 1)
-                ),
-                id="actions",
-            )
-            if self.asks_reboot_time:
-                yield from self._reboot_time_field()
-            yield Static("Outcome", classes="label", markup=False)
-            with Horizontal(id="outcomes"), RadioSet(id="outcome"):
-                for n, outcome in enumerate(OUTCOMES):
-                    yield RadioButton(Text(outcome), value=n == 0, id=f"outcome-{n}")
+    def compose_fields(self) -> ComposeResult:
+        yield Static(header_text(self.detail), id="remediation-header", markup=False)
+        yield Static(
+            "Action (press its number while the list has focus)",
+            classes="label",
+            markup=False,
+        )
+        yield ActionList(
+            *(Option(self._action_prompt(n, a), id=a.id) for n, a in enumerate(self.actions, 1)),
+            id="actions",
+        )
+        if self.asks_reboot_time:
+            yield from self._reboot_time_field()
+        yield Static("Outcome", classes="label", markup=False)
+        with Horizontal(id="outcomes"), RadioSet(id="outcome"):
+            for n, outcome in enumerate(OUTCOMES):
+                yield RadioButton(Text(outcome), value=n == 0, id=f"outcome-{n}")
+        yield FixedValue(
+            f"{ENGINE_OUTCOME}: the engine runs it and the queue shows its result",
+            id="engine-outcome",
+            markup=False,
+        )
+        if self.patch_choice:
+            yield Static("Patch", classes="label", markup=False)
+            with RadioSet(id="patches"):
+                for n, patch in enumerate(self.detail.patches):
+                    yield RadioButton(
+                        Text(printable(patch.vendor_id)), value=n == 0, id=f"patch-{patch.id}"
+                    )
             yield FixedValue(
-                f"{ENGINE_OUTCOME}: the engine runs it and the queue shows its result",
-                id="engine-outcome",
-                markup=False,
+                "the chosen action is not on one patch", id="patch-fixed", markup=False
             )
-            if self.patch_choice:
-                yield Static("Patch", classes="label", markup=False)
-                with RadioSet(id="patches"):
-                    for n, patch in enumerate(self.detail.patches):
-                        yield RadioButton(
-                            Text(printable(patch.vendor_id)), value=n == 0, id=f"patch-{patch.id}"
-                        )
-                yield FixedValue(
-                    "the chosen action is not on one patch", id="patch-fixed", markup=False
-                )
-            yield Static("Note (text typed at any field lands here)", classes="label", markup=False)
-            yield TextArea(id="note", soft_wrap=True)
-            yield Checkbox(Text("Resolve it as well (the note says what fixed it)"), id="resolve")
-            yield FixedValue(
-                "Resolve: not with an engine action (resolve once its result shows)",
-                id="resolve-fixed",
-                markup=False,
-            )
-            yield Static("", id="remediation-error", markup=False)
-            yield Static(
-                "1-9 in the list pick an action   tab next field   ctrl+s save   esc cancel",
-                classes="keys",
-                markup=False,
-            )
+        yield Static("Note (text typed at any field lands here)", classes="label", markup=False)
+        yield TextArea(id="note", soft_wrap=True)
+        yield Checkbox(Text("Resolve it as well (the note says what fixed it)"), id="resolve")
+        yield FixedValue(
+            "Resolve: not with an engine action (resolve once its result shows)",
+            id="resolve-fixed",
+            markup=False,
+        )
 
     def _reboot_time_field(self) -> ComposeResult:
         number = next(
@@ -341,7 +327,7 @@ class RemediationScreen(FormScreen[str | None]):
                 prompt = Text("  ") + prompt
             options.replace_option_prompt(item.id, prompt)
         self._show_fields(action)
-        self._error("")
+        self.show_error("")
 
     def _show_fields(self, action: Action | None) -> None:
         """Each field, or what the chosen action fixes it to, in the field's place: the Tab
@@ -419,11 +405,11 @@ class RemediationScreen(FormScreen[str | None]):
         try:
             request = self.request()
         except Refused as refused:
-            self._error(str(refused))
+            self.show_error(str(refused))
             return
         services = services_of(self.app)
         if services.readonly:
-            self._error("read-only: nothing can be changed from this session")
+            self.show_error("read-only: nothing can be changed from this session")
             return
         action = self.chosen
         assert action is not None
@@ -433,16 +419,16 @@ class RemediationScreen(FormScreen[str | None]):
             if write:
                 self._write(request)
             else:
-                self._error("not written: change what you need, then ctrl+s again")
+                self.show_error("not written: change what you need, then ctrl+s again")
 
-        self._error("")
+        self.show_error("")
         line = confirm_text(action, request, patch, self.client_zone)
         self.app.push_screen(LogConfirm(line), answered)
 
     def _write(self, request: RemediationRequest) -> None:
         services = services_of(self.app)
         self.saving = True
-        self._error("saving …")
+        self.show_error("saving …")
 
         def save() -> str:
             result = ops.log_remediation(
@@ -472,10 +458,7 @@ class RemediationScreen(FormScreen[str | None]):
         elif event.state is WorkerState.ERROR:
             self.saving = False
             error = event.worker.error
-            self._error(str(error) if isinstance(error, Refused) else f"not saved: {error!r}")
-
-    def _error(self, message: str) -> None:
-        self.query_one("#remediation-error", Static).update(Text(printable_multiline(message)))
+            self.show_error(str(error) if isinstance(error, Refused) else f"not saved: {error!r}")
 
     # --- cancelling ------------------------------------------------------------------------
 
@@ -491,7 +474,7 @@ class RemediationScreen(FormScreen[str | None]):
 
     def action_cancel(self) -> None:
         if self.saving:
-            self._error("saving … (the log is being written; esc cannot stop it)")
+            self.show_error("saving … (the log is being written; esc cannot stop it)")
             return
         if not self.touched():
             self.dismiss(None)
