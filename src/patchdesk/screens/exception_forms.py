@@ -18,7 +18,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
@@ -30,7 +29,7 @@ from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.name_views import technician_names
 from patchdesk.store.operator_input import Refused
-from patchdesk.text import printable, printable_multiline
+from patchdesk.text import printable
 
 SAVE_GROUP = "exception-form-save"
 NAMES_SHOWN = 8
@@ -51,16 +50,10 @@ class ExceptionForm(FormScreen[str | None]):
     ]
 
     DEFAULT_CSS = """
-    ExceptionForm { align: center middle; }
-    ExceptionForm > Vertical {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
+    ExceptionForm > FormFrame { width: 76; }
     ExceptionForm .form-title { text-style: bold; margin-bottom: 1; }
     ExceptionForm .label { text-style: bold; color: $text-muted; }
     ExceptionForm .hint { color: $text-muted; }
-    ExceptionForm #form-error { color: $error; height: auto; }
-    ExceptionForm .form-keys { color: $text-muted; }
     """
 
     WHO_LABEL = ""
@@ -74,16 +67,13 @@ class ExceptionForm(FormScreen[str | None]):
         self.title_text = title if isinstance(title, Text) else Text(title)
         self.save = save
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(self.title_text, classes="form-title", markup=False)
-            yield Static(self.WHO_LABEL, classes="label", markup=False)
-            yield Input(id="form-who", placeholder=self.WHO_PLACEHOLDER, max_length=MAX_NAME)
-            yield Static("", id="form-seen", classes="hint", markup=False)
-            yield Static(self.NOTE_LABEL, classes="label", markup=False)
-            yield Input(id="form-note", placeholder="why (for the log)")
-            yield Static("", id="form-error", markup=False)
-            yield Static(self.KEYS, classes="form-keys", markup=False)
+    def compose_fields(self) -> ComposeResult:
+        yield Static(self.title_text, classes="form-title", markup=False)
+        yield Static(self.WHO_LABEL, classes="label", markup=False)
+        yield Input(id="form-who", placeholder=self.WHO_PLACEHOLDER, max_length=MAX_NAME)
+        yield Static("", id="form-seen", classes="hint", markup=False)
+        yield Static(self.NOTE_LABEL, classes="label", markup=False)
+        yield Input(id="form-note", placeholder="why (for the log)")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -154,7 +144,7 @@ class ExceptionForm(FormScreen[str | None]):
             self._error(str(error) if isinstance(error, Refused) else f"not saved: {error!r}")
 
     def _error(self, message: str) -> None:
-        self.query_one("#form-error", Static).update(Text(printable_multiline(message)))
+        self.show_error(message)
 
     def action_cancel(self) -> None:
         if self.saving:
