@@ -66,10 +66,16 @@ async def confirming(pilot: Pilot[None]) -> LogConfirm:
     return confirmation(pilot.app)  # type: ignore[arg-type]
 
 
-async def write(pilot: Pilot[None]) -> None:
-    """Answer the confirmation ctrl+s showed: enter writes."""
+async def write(pilot: Pilot[None], *, closes: bool = True) -> None:
+    """Answer the confirmation ctrl+s showed: enter writes (``closes``: and the save is
+    expected to close the form; it runs in a worker, and settle() returns at once while a
+    form is in front)."""
     await confirming(pilot)
     await pilot.press("enter")
+    if closes:
+        await until(
+            pilot, lambda: not isinstance(pilot.app.screen, RemediationScreen), "the form to close"
+        )
     await settle(pilot)
 
 
@@ -234,8 +240,8 @@ async def test_a_refusal_keeps_the_form_open(database: Database) -> None:
         await pilot.press("r")
         await settle(pilot)
         await pilot.press("1", "ctrl+s")  # ... and another while the first is queued
-        await write(pilot)
-        assert "already queued" in form_error(app)
+        await write(pilot, closes=False)
+        await until(pilot, lambda: "already queued" in form_error(app), "the refusal")
     assert queue.install
 
 
