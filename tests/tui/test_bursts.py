@@ -7,13 +7,17 @@ The keys are posted to the app at once, as the terminal's reader delivers a burs
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual import events
+from textual.command import CommandPalette, Hits
 from textual.pilot import Pilot
 from textual.widgets import Input
 
 from patchdesk.app import PatchdeskApp
 from patchdesk.screens.command_line import CommandLine
+from patchdesk.screens.palette import PatchdeskCommands
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.store.db import Database
@@ -129,6 +133,38 @@ async def test_the_palette_takes_the_keys_typed_after_it(  # passed before Burst
             if app.current_mode == "approvals":
                 break
             await pilot.pause()
+        assert app.current_mode == "approvals"
+
+
+async def test_enter_in_the_palette_waits_for_the_search_of_the_last_character(
+    demo_db: Database, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The palette searches in a worker after every character; an ``enter`` that arrived
+    before the search for ``s`` had listed its hits was dropped (CI, loaded machine). Here
+    every search waits for a gate the test opens once the keys are posted: the ``enter``
+    must wait for it, not act on an empty list."""
+    gate = asyncio.Event()
+    search = PatchdeskCommands.search
+
+    async def slow_search(self: PatchdeskCommands, query: str) -> Hits:
+        await gate.wait()
+        async for hit in search(self, query):
+            yield hit
+
+    monkeypatch.setattr(PatchdeskCommands, "search", slow_search)
+    app = make_app(demo_db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await drained(pilot, app)
+        burst(app, ["ctrl+p", *typed("approvals"), "enter"])
+        for _ in range(400):  # the characters are in; the enter waits behind the search
+            await pilot.pause()
+            screen = app.screen
+            if isinstance(screen, CommandPalette) and screen.query_one(Input).value == "approvals":
+                break
+        assert app.screen.query_one(Input).value == "approvals"
+        assert app.keys_waiting > 0  # the enter has not been spent on an empty list
+        gate.set()
+        await drained(pilot, app)
         assert app.current_mode == "approvals"
 
 

@@ -37,6 +37,7 @@ from typing import Any
 
 from textual import events
 from textual.app import App
+from textual.command import CommandPalette
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.timer import Timer
@@ -142,6 +143,21 @@ class BurstApp(App[None]):
             and isinstance(self.focused, Input | TextArea)
         )
 
+    def _searches(self) -> list[Worker[Any]]:
+        """The command palette's searches under way (the palette in front lists its hits
+        when they finish; a key sent before then acts on the hits of an earlier search, or
+        on none)."""
+        try:
+            screen = self.screen
+        except Exception:  # no screen yet, or the app is closing
+            return []
+        if not isinstance(screen, CommandPalette):
+            return []
+        group = CommandPalette._GATHER_COMMANDS_GROUP
+        return [
+            w for w in self.workers if w.node is screen and w.group == group and not w.is_finished
+        ]
+
     def _pumps(self) -> list[MessagePump]:
         try:
             screen = self.screen
@@ -153,6 +169,8 @@ class BurstApp(App[None]):
         """Outside any message handler: is the app quiet? Else wait for the busy ones."""
         if not self._in_flight:
             return
+        for worker in self._searches():
+            self.keys_wait_for(worker)
         if self._held_for:  # _worker_done looks again
             return
         pumps = self._pumps()
