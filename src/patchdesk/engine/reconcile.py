@@ -25,6 +25,7 @@ was broken (not held, or taken anew).
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select
@@ -103,6 +104,10 @@ class Reconciler:
         self.lease_ttl = lease_ttl
         self.last_lease: lease.LeaseState | None = None
         self._renewed_at: datetime | None = None
+        # Taking the lease and giving it up for good never interleave (a signal may release
+        # it from another thread while a step takes it): once released, it stays released.
+        self._lease_lock = threading.Lock()
+        self._released = False
         self.schedule = WindowSchedule()
         self.watch = Watch()
         self._synced_at: datetime | None = None  # the last fleet sync written
@@ -200,8 +205,21 @@ class Reconciler:
             self.schedule.refresh(session)
         return self.schedule.next_boundary(now)
 
+    def release_lease(self) -> None:
+        """Give the lease up for good (the engine is stopping): no later step of this
+        engine takes it again, so another engine may take it at once. Safe from any thread,
+        and more than once."""
+        with self._lease_lock:
+            self._released = True
+            lease.release(self.db, self.holder)
+
     def _hold_lease(self, now: datetime) -> bool:
-        """Take or renew the lease (renewed once half its time has gone); False: attached."""
+        """Take or renew the lease (renewed once half its time has gone); False: attached,
+        or the lease was given up for good (``release_lease``)."""
+        with self._lease_lock:
+            return False if self._released else self._take_lease(now)
+
+    def _take_lease(self, now: datetime) -> bool:
         held, renewed = self.last_lease, self._renewed_at
         if held is not None and held.held and renewed is not None:
             renew_by = held.expires_at - self.lease_ttl / 2
