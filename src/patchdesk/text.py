@@ -18,12 +18,15 @@ terminal, a report or a screen:
   characters are gone, the original can be read back exactly.
 
 What remains is shown literally (Textual widgets must also be given such text with markup
-off). Machine formats keep the text as stored: JSON output is written with ``ensure_ascii``,
-so such characters travel as ``\\u202e`` escapes, never raw.
+off). JSON is data and keeps every value exactly: ``--json`` documents are written with
+``ensure_ascii``, the reports' and exports' JSON through ``json_escaped``, so such
+characters travel as ``\\u202e`` escapes, never raw. Log lines go through
+``PrintableFormatter``.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 
@@ -83,3 +86,35 @@ def printable_multiline(value: str) -> str:
     value = value.replace("\r\n", "\n")
     value = _CONTROL_KEEP_NEWLINES.sub(lambda m: " " if m.group() == "\t" else "", value)
     return _CANDIDATE.sub(_reveal, value)
+
+
+_JSON_CANDIDATE = re.compile(r"[^\n\x20-\x7e]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if not (is_hidden(char) or unicodedata.category(char) == "Cc"):
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # JSON spells it as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_escaped(document: str) -> str:
+    """JSON text as ``json.dumps(..., ensure_ascii=False)`` writes it, with every control,
+    invisible or bidi character spelt as a ``\\uXXXX`` escape. A JSON reader gets each value
+    exactly as stored; readable non-ASCII text (``Müller``) stays as it is; nothing hidden
+    reaches a terminal or an editor raw. (Such characters can only be inside strings there:
+    the JSON around them is ASCII.)"""
+    return _JSON_CANDIDATE.sub(_json_escape, document)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines through ``printable_multiline``: a message may carry an RMM's error string
+    or a hostname, and the log goes to a terminal (``patchdesk engine``) or a file read in
+    one."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable_multiline(super().format(record))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+import logging
 import re
 import unicodedata
 
@@ -7,7 +9,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from patchdesk.text import is_hidden, printable, printable_multiline
+from patchdesk.text import (
+    PrintableFormatter,
+    is_hidden,
+    json_escaped,
+    printable,
+    printable_multiline,
+)
 
 # What must never reach a terminal raw: controls, format characters (bidi, zero-width, soft
 # hyphen ...), line/paragraph separators, surrogates.
@@ -104,4 +112,45 @@ def test_what_is_shown_reads_back_as_the_text_without_its_controls(value: str) -
     assert revealed(printable_multiline(value)) == CONTROL.sub(
         lambda m: "\n" if m.group() == "\n" else " " if m.group() == "\t" else "",
         value.replace("\r\n", "\n"),
+    )
+
+
+def test_json_escaped_spells_hidden_characters_as_escapes() -> None:
+    document = {"host": "srv\u202egpj.exe", "name": "Müller ✓", "tag": "x\U000e0041\x9b"}
+    text = json_escaped(json.dumps(document, indent=2, ensure_ascii=False))
+    assert '"host": "srv\\u202egpj.exe"' in text
+    assert '"name": "Müller ✓"' in text  # readable text stays readable
+    assert '"tag": "x\\udb40\\udc41\\u009b"' in text
+    assert json.loads(text) == document
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXTS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+def test_json_escaped_keeps_every_value_and_shows_nothing_hidden(document: object) -> None:
+    for indent in (None, 2):
+        text = json_escaped(json.dumps(document, indent=indent, ensure_ascii=False))
+        assert json.loads(text) == document
+        for char in text:
+            assert char == "\n" or unicodedata.category(char) not in NEVER_SHOWN, repr(char)
+            assert not is_hidden(char), repr(char)
+
+
+def test_log_lines_show_hidden_characters() -> None:
+    record = logging.LogRecord(
+        "patchdesk.engine",
+        logging.WARNING,
+        __file__,
+        1,
+        "unreachable: %s",
+        ("rmm\u202e\x1b",),
+        None,
+    )
+    assert PrintableFormatter("%(levelname)s %(message)s").format(record) == (
+        "WARNING unreachable: rmm<U+202E>"
     )
