@@ -28,40 +28,64 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 
-# Categories shown as a placeholder: format, line/paragraph separator, surrogate.
-_SHOWN_CATEGORIES = frozenset({"Cf", "Zl", "Zp", "Cs"})
-
-# Default_Ignorable_Code_Point (Unicode DerivedCoreProperties) outside those categories:
-# invisible marks, fillers and reserved ranges a newer Unicode (or terminal) may fill with
-# more of them.
-_IGNORABLE_RANGES = (
+# Shown as a placeholder: every format character (Cf), the line and paragraph separators
+# (U+2028, U+2029), surrogates, and the other default-ignorable code points (Unicode's
+# DerivedCoreProperties: invisible marks, fillers, and the reserved ranges kept for more of
+# them). As ranges, for a regular expression to find them fast (``printable`` runs on every
+# cell drawn); tests/unit/test_text.py checks across all of Unicode that every Cf, Zl, Zp
+# and Cs character of the running Python is among them.
+_HIDDEN_RANGES = (
+    (0x00AD, 0x00AD),  # soft hyphen
     (0x034F, 0x034F),  # combining grapheme joiner
+    (0x0600, 0x0605),  # Arabic number signs (prepended marks)
+    (0x061C, 0x061C),  # Arabic letter mark (bidi)
+    (0x06DD, 0x06DD),  # Arabic end of ayah
+    (0x070F, 0x070F),  # Syriac abbreviation mark
+    (0x0890, 0x0891),  # Arabic pound and piastre marks above
+    (0x08E2, 0x08E2),  # Arabic disputed end of ayah
     (0x115F, 0x1160),  # Hangul choseong/jungseong fillers
     (0x17B4, 0x17B5),  # Khmer inherent vowels
     (0x180B, 0x180F),  # Mongolian free variation selectors, vowel separator
-    (0x2065, 0x2065),  # reserved among the bidi isolates
+    (0x200B, 0x200F),  # zero-width space, non-joiner, joiner; LRM, RLM
+    (0x2028, 0x202E),  # line and paragraph separators; LRE, RLE, PDF, LRO, RLO
+    (0x2060, 0x206F),  # word joiner, invisible operators; LRI, RLI, FSI, PDI; deprecated
     (0x3164, 0x3164),  # Hangul filler
+    (0xD800, 0xDFFF),  # surrogates (only lone ones can be in a str)
     (0xFE00, 0xFE0F),  # variation selectors
+    (0xFEFF, 0xFEFF),  # zero-width no-break space (BOM)
     (0xFFA0, 0xFFA0),  # halfwidth Hangul filler
-    (0xFFF0, 0xFFF8),  # reserved before the interlinear annotation controls
+    (0xFFF0, 0xFFFB),  # reserved; interlinear annotation controls
+    (0x110BD, 0x110BD),  # Kaithi number sign
+    (0x110CD, 0x110CD),  # Kaithi number sign above
+    (0x13430, 0x1345F),  # Egyptian hieroglyph format controls (the whole block)
+    (0x1BCA0, 0x1BCA3),  # shorthand format controls
+    (0x1D173, 0x1D17A),  # musical symbol format controls
     (0xE0000, 0xE0FFF),  # tags, variation selectors supplement, reserved
 )
+_HIDDEN = re.compile(
+    "[" + "".join(f"\\U{low:08x}-\\U{high:08x}" for low, high in _HIDDEN_RANGES) + "]"
+)
+# What to look at, in a form the regular-expression engine scans fast: the ranges below
+# U+10000 (a bitmap) and ``<``, or any character above U+10000 (emoji are not hidden).
+_BMP_RANGES = "".join(
+    f"\\u{low:04x}-\\u{high:04x}" for low, high in _HIDDEN_RANGES if high <= 0xFFFF
+)
+_ASTRAL = "[\\U00010000-\\U0010ffff]"
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_KEEP_NEWLINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
-# After the control characters are gone: anything outside printable ASCII (decided per
-# character below), or a ``<`` that starts text reading like a placeholder.
-_CANDIDATE = re.compile(r"<(?=[Uu]\+[0-9A-Fa-f]+>)|[^\x20-\x7e]")
+# After the control characters are gone: a hidden character, or a ``<`` (shown as a
+# placeholder when the text after it would read like one).
+_SHOWN = re.compile(f"[{_BMP_RANGES}<]|{_ASTRAL}")
+_LOOKALIKE_REST = re.compile(r"[Uu]\+[0-9A-Fa-f]+>")
+# In JSON text: controls (but the newlines between its lines) and hidden characters.
+_JSON_ESCAPED = re.compile(f"[\\x00-\\x09\\x0b-\\x1f\\x7f-\\x9f{_BMP_RANGES}]|{_ASTRAL}")
 
 
 def is_hidden(char: str) -> bool:
     """``char`` is invisible or reorders/joins text: shown as ``<U+XXXX>``, never raw."""
-    if unicodedata.category(char) in _SHOWN_CATEGORIES:
-        return True
-    code = ord(char)
-    return any(low <= code <= high for low, high in _IGNORABLE_RANGES)
+    return _HIDDEN.fullmatch(char) is not None
 
 
 def placeholder(char: str) -> str:
@@ -69,31 +93,37 @@ def placeholder(char: str) -> str:
     return f"<U+{ord(char):04X}>"
 
 
-def _reveal(match: re.Match[str]) -> str:
+def _placeholder(match: re.Match[str]) -> str:
     char = match.group()
-    return placeholder(char) if char == "<" or is_hidden(char) else char
+    if char == "<":
+        lookalike = _LOOKALIKE_REST.match(match.string, match.end())
+        return placeholder(char) if lookalike else char
+    return placeholder(char) if is_hidden(char) else char
+
+
+def _shown(value: str) -> str:
+    if value.isascii() and "<" not in value:
+        return value
+    return _SHOWN.sub(_placeholder, value)
 
 
 def printable(value: str) -> str:
     """``value`` for one line: control characters removed (tabs and newlines become
     spaces), invisible and bidi characters shown as ``<U+XXXX>``."""
     value = _CONTROL.sub(lambda m: " " if m.group() in "\t\n\r" else "", value)
-    return _CANDIDATE.sub(_reveal, value)
+    return _shown(value)
 
 
 def printable_multiline(value: str) -> str:
     """Like ``printable`` but keeps newlines (for notes shown over several lines)."""
     value = value.replace("\r\n", "\n")
     value = _CONTROL_KEEP_NEWLINES.sub(lambda m: " " if m.group() == "\t" else "", value)
-    return _CANDIDATE.sub(_reveal, value)
-
-
-_JSON_CANDIDATE = re.compile(r"[^\n\x20-\x7e]")
+    return _shown(value)
 
 
 def _json_escape(match: re.Match[str]) -> str:
     char = match.group()
-    if not (is_hidden(char) or unicodedata.category(char) == "Cc"):
+    if char > "\uffff" and not is_hidden(char):
         return char
     code = ord(char)
     if code > 0xFFFF:  # JSON spells it as a UTF-16 surrogate pair
@@ -108,7 +138,7 @@ def json_escaped(document: str) -> str:
     exactly as stored; readable non-ASCII text (``Müller``) stays as it is; nothing hidden
     reaches a terminal or an editor raw. (Such characters can only be inside strings there:
     the JSON around them is ASCII.)"""
-    return _JSON_CANDIDATE.sub(_json_escape, document)
+    return _JSON_ESCAPED.sub(_json_escape, document)
 
 
 class PrintableFormatter(logging.Formatter):
