@@ -23,6 +23,7 @@ from patchdesk.engine.runner import EngineRunner, describe, utc_now
 from patchdesk.engine.signals import SignalWatch, Stopping
 from patchdesk.settings import APP_NAME, EngineSettings
 from patchdesk.store.db import Database
+from patchdesk.text import PrintableFormatter
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ def default_log_file() -> Path:
 
 def setup_logging(log_file: Path) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger("patchdesk")
     root.setLevel(logging.INFO)
     for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):

@@ -25,6 +25,7 @@ from patchdesk.demo import (
 )
 from patchdesk.settings import APP_NAME
 from patchdesk.store.db import database_url_from, sqlite_file
+from patchdesk.text import PrintableFormatter
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
 
@@ -44,7 +45,7 @@ def _log_to_file() -> Path:
     logger = logging.getLogger("patchdesk")
     if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
         handler = logging.FileHandler(path)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     return path

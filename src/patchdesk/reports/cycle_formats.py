@@ -7,6 +7,7 @@ import json
 
 from patchdesk.reports import cycle_csv, cycle_html, cycle_json, cycle_markdown
 from patchdesk.store.report_model import CycleReport
+from patchdesk.text import json_escaped
 
 FORMATS = ("md", "html", "csv", "json")
 
@@ -19,5 +20,6 @@ def render(report: CycleReport, fmt: str) -> str:
     if fmt == "csv":
         return cycle_csv.render(report)
     if fmt == "json":
-        return json.dumps(cycle_json.document(report), indent=2, ensure_ascii=False) + "\n"
+        text = json.dumps(cycle_json.document(report), indent=2, ensure_ascii=False)
+        return json_escaped(text) + "\n"
     raise ValueError(f"unknown report format {fmt!r} (one of {', '.join(FORMATS)})")
