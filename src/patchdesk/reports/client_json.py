@@ -54,7 +54,7 @@ def document(report: ClientReport) -> dict[str, Any]:
         "start": _at(report.start, zone),
         "end": _at(report.end, zone),
         "as_of": _at(report.as_of, zone),
-        "in_progress": report.in_progress,
+        "cycle_running": report.in_progress,
         "summary": list(report.summary),
         "outstanding": [
             {"device": o.hostname, "what": o.what, "why": o.why} for o in report.outstanding

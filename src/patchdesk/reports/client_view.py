@@ -12,12 +12,12 @@ phrases, numbers and dates in the client's zone, so each format says the same th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from patchdesk.domain import ExceptionState, FailureClass, TargetState
-from patchdesk.engine.classify import Cause
+from patchdesk.domain import CommandKind, ExceptionState, FailureClass, TargetState
+from patchdesk.engine.classify import RESPONSE_PATHS, Cause
 from patchdesk.reports.client_model import (
     Branding,
     ClientDevice,
@@ -65,26 +65,41 @@ CLASS_WORDS: dict[FailureClass, str] = {
 }
 GENERIC_PROBLEM = "the device needed an engineer's attention"
 
-# What a technician did, by the action id logged as ``remediate:<id>``; each follows
-# "an engineer".
-ACTION_WORDS: dict[str, str] = {
-    "retry_install": "retried the installation",
-    "clear_update_cache": "cleared the update cache",
-    "free_disk": "freed disk space",
-    "manual_install": "installed the update by hand",
-    "exclude_patch": "took the update off this device",
-    "force_reboot": "restarted the device remotely",
-    "schedule_reboot": "scheduled a restart",
-    "contact_user": "contacted the device's user",
-    "rollback_patch": "rolled the update back",
-    "block_patch_client": "withheld the update from your devices",
-    "block_patch_global": "withheld the update from every device",
-    "vendor_case": "opened a case with the vendor",
-    "wake_on_lan": "woke the device over the network",
-    "power_cycle": "power-cycled the device remotely",
-    "contact_site": "contacted the site",
-    "dispatch_onsite": "went on site",
-    "escalate": "escalated it for specialist help",
+# What a technician did, by the action id logged as ``remediate:<id>``: (done, to do), each
+# following "an engineer". An action the engine carries out is "done" only once the
+# engine's ``command.<kind>`` record after it says so ("tried to" when it failed, "arranged
+# to" while it waits); one the technician did by hand, when its outcome is ``done``.
+ACTION_WORDS: dict[str, tuple[str, str]] = {
+    "retry_install": ("retried the installation", "retry the installation"),
+    "clear_update_cache": ("cleared the update cache", "clear the update cache"),
+    "free_disk": ("freed disk space", "free disk space"),
+    "manual_install": ("installed the update by hand", "install the update by hand"),
+    "exclude_patch": ("took the update off this device", "take the update off this device"),
+    "force_reboot": ("restarted the device remotely", "restart the device remotely"),
+    "schedule_reboot": (
+        "restarted the device at a planned time",
+        "restart the device at a planned time",
+    ),
+    "contact_user": ("contacted the device's user", "contact the device's user"),
+    "rollback_patch": ("rolled the update back", "roll the update back"),
+    "block_patch_client": (
+        "withheld the update from your devices",
+        "withhold the update from your devices",
+    ),
+    "block_patch_global": (
+        "withheld the update from every device",
+        "withhold the update from every device",
+    ),
+    "vendor_case": ("opened a case with the vendor", "open a case with the vendor"),
+    "wake_on_lan": ("woke the device over the network", "wake the device over the network"),
+    "power_cycle": ("power-cycled the device remotely", "power-cycle the device remotely"),
+    "contact_site": ("contacted the site", "contact the site"),
+    "dispatch_onsite": ("went on site", "go on site"),
+}
+ESCALATED = "escalated it for specialist help"
+# The command the engine runs for an action (None: the technician does it by hand).
+ACTION_COMMANDS: dict[str, CommandKind | None] = {
+    action.id: action.command for path in RESPONSE_PATHS.values() for action in path
 }
 REMEDIATE_PREFIX = "remediate:"
 # Record actions by which a technician resolves an exception (by hand, or through the
@@ -188,16 +203,33 @@ def _cause_words(exception: ExceptionLine) -> str:
     return words or CLASS_WORDS.get(exception.failure_class, GENERIC_PROBLEM)
 
 
-def _actions(history: Iterable[RemediationLine]) -> list[str]:
+def _action_words(record: RemediationLine, later: Sequence[RemediationLine]) -> str | None:
+    """A technician's remediation record in plain words (None: not one, or unknown)."""
+    if record.action == "escalate":
+        return ESCALATED
+    if not record.action.startswith(REMEDIATE_PREFIX):
+        return None
+    action = record.action.removeprefix(REMEDIATE_PREFIX)
+    if action not in ACTION_WORDS:
+        return None
+    done, to_do = ACTION_WORDS[action]
+    command = ACTION_COMMANDS.get(action)
+    if command is None:
+        return done if record.outcome == "done" else f"tried to {to_do}"
+    result = next((r for r in later if r.action == f"command.{command.value}"), None)
+    if result is None:
+        return f"arranged to {to_do}"
+    return done if result.outcome == "done" else f"tried to {to_do}"
+
+
+def _actions(history: Sequence[RemediationLine]) -> list[str]:
     """What technicians did, in plain words, first time each (unknown actions: nothing)."""
-    done: list[str] = []
-    for record in history:
-        action = record.action.removeprefix(REMEDIATE_PREFIX)
-        if action != record.action or action == "escalate":
-            words = ACTION_WORDS.get(action)
-            if words is not None and words not in done:
-                done.append(words)
-    return done
+    found: list[str] = []
+    for n, record in enumerate(history):
+        words = _action_words(record, history[n + 1 :])
+        if words is not None and words not in found:
+            found.append(words)
+    return found
 
 
 def _and(items: Sequence[str]) -> str:
@@ -210,7 +242,7 @@ def _done(exception: ExceptionLine, zone: ZoneInfo) -> str:
     actions = _actions(exception.history)
     if exception.resolved_at is None:
         why = OPEN_WORDS.get(exception.state, OPEN_WORDS[ExceptionState.OPEN])
-        if exception.state is ExceptionState.ESCALATED and ACTION_WORDS["escalate"] in actions:
+        if exception.state is ExceptionState.ESCALATED and ESCALATED in actions:
             why = "being worked on"
         still = f"still open: {why}"
         return f"an engineer {_and(actions)}; {still}" if actions else still
@@ -218,7 +250,7 @@ def _done(exception: ExceptionLine, zone: ZoneInfo) -> str:
     resolutions = [r for r in exception.history if r.action in ENGINEER_RESOLUTIONS]
     by_engineer = bool(resolutions) and resolutions[-1].at == exception.resolved_at
     if actions and by_engineer:
-        return f"an engineer {_and(actions)} and resolved it on {on}"
+        return f"an engineer {_and(actions)}, then resolved it on {on}"
     if actions:
         return f"an engineer {_and(actions)}; it was resolved on {on}"
     return f"an engineer resolved it on {on}" if by_engineer else f"it was resolved on {on}"
@@ -491,9 +523,13 @@ def _summary(
     when = "now" if running else "at the end of the cycle"
     if device.of_after:
         patch_rate = report.compliance_after.patch_rate
+        start = (
+            f" ({percent(device.rate_before)} at the start of the cycle)"
+            if device.rate_before is not None
+            else ""
+        )
         lines.append(
-            f"Device compliance is {percent(device.rate_after)} {when} "
-            f"({percent(device.rate_before)} at the start of the cycle)"
+            f"Device compliance is {percent(device.rate_after)} {when}{start}"
             + (f"; patch compliance is {percent(patch_rate)}." if patch_rate is not None else ".")
         )
     else:
