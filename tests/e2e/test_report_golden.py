@@ -137,6 +137,21 @@ def test_cycle_report(
     check(f"cycle-{CLIENT}-2026-11-{audience}.{fmt}", text)
 
 
+@pytest.mark.parametrize("audience", ["client", "internal"])
+def test_a_client_report_without_an_msp_name_says_so(
+    db_url: str, capsys: pytest.CaptureFixture[str], audience: str
+) -> None:
+    argv = ["report", "cycle", "--client", CLIENT, "--cycle", "2026-11", "--audience", audience]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--db", db_url, "--now", NOW])
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    warned = "names no MSP: set report.msp_name" in captured.err
+    assert warned is (audience == "client")
+    if audience == "client":
+        assert "your IT service provider" in captured.out
+
+
 @pytest.mark.usefixtures("branded")
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json"])
 def test_cycle_report_is_the_clients_by_default(
