@@ -79,6 +79,7 @@ class ClientEvent:
     happened: str  # plain words: "the device did not come back after its restart"
     done: str  # plain words: "an engineer restarted it remotely; resolved on 17 Nov"
     resolved_at: datetime | None
+    why_open: str = ""  # plain words, while unresolved: "an engineer is working on it"
 
     @property
     def resolved(self) -> bool:

@@ -238,10 +238,16 @@ def _and(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _why_open(exception: ExceptionLine) -> str:
+    if exception.resolved_at is not None:
+        return ""
+    return OPEN_WORDS.get(exception.state, OPEN_WORDS[ExceptionState.OPEN])
+
+
 def _done(exception: ExceptionLine, zone: ZoneInfo) -> str:
     actions = _actions(exception.history)
     if exception.resolved_at is None:
-        why = OPEN_WORDS.get(exception.state, OPEN_WORDS[ExceptionState.OPEN])
+        why = _why_open(exception)
         if exception.state is ExceptionState.ESCALATED and ESCALATED in actions:
             why = "being worked on"
         still = f"still open: {why}"
@@ -268,6 +274,7 @@ def _events(
             happened=_cause_words(e),
             done=_done(e, zone),
             resolved_at=e.resolved_at,
+            why_open=_why_open(e),
         )
         for e in report.exceptions
     }
@@ -283,6 +290,7 @@ def _events(
                 happened=CLASS_WORDS.get(target.failure_class, GENERIC_PROBLEM),
                 done=f"still open: {OPEN_WORDS[ExceptionState.OPEN]}",
                 resolved_at=None,
+                why_open=OPEN_WORDS[ExceptionState.OPEN],
             )
         )
     events.sort(key=lambda e: (e.at, e.hostname))
@@ -320,10 +328,6 @@ def _outstanding(report: CycleReport, events: Sequence[ClientEvent]) -> list[Out
     missing = dict(report.noncompliant_after)
     found: list[Outstanding] = []
     listed: set[str] = set()
-    open_by_host: dict[str, ExceptionState] = {}
-    for exception in report.exceptions:
-        if exception.resolved_at is None:
-            open_by_host.setdefault(exception.hostname, exception.state)
     for event in events:
         if event.resolved:
             continue
@@ -331,9 +335,7 @@ def _outstanding(report: CycleReport, events: Sequence[ClientEvent]) -> list[Out
         n = missing.get(event.hostname)
         if n and event.hostname not in listed:
             what += f"; {plural(n, 'approved update')} not installed yet"
-        state = open_by_host.get(event.hostname, ExceptionState.OPEN)
-        why = OPEN_WORDS.get(state, OPEN_WORDS[ExceptionState.OPEN])
-        found.append(Outstanding(event.hostname, what, why))
+        found.append(Outstanding(event.hostname, what, event.why_open))
         listed.add(event.hostname)
     for hostname, n in report.noncompliant_after:
         if hostname in listed:
