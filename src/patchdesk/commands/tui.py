@@ -92,6 +92,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
     (the demo's, ``patchdesk simulate``'s) the UI runs no engine and its clock is the one the
     database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+    from patchdesk.commands.report import branding_of
     from patchdesk.engine.live import RecordedClock, simulated_now
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
@@ -111,6 +112,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         simulated=follower is not None,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
     )
     app = PatchdeskApp(
@@ -145,6 +147,7 @@ def _open_demo(
     """The demo's UI until the technician quits; True when they chose to keep its
     temporary database."""
     from patchdesk.app import PatchdeskApp
+    from patchdesk.commands.report import branding_of
     from patchdesk.engine.lease import holder_id
     from patchdesk.screens.quit_confirm import QuitAnswer
     from patchdesk.screens.services import Services
@@ -168,6 +171,7 @@ def _open_demo(
         simulated=True,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
     )
     note = f"SIMULATED ×{speed:g}"
