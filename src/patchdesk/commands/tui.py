@@ -268,6 +268,10 @@ def demo(
     try:
         url = URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
         ctx.settings = ctx.settings.model_copy(update={"database_url": url})
+        if scratch is not None:
+            # Its remediation log is keyed with a key beside it, not the technician's own.
+            ctx.settings = ctx.settings.model_copy(update={"audit_key_file": database.key_file})
+            ctx.announce_new_key = False
         ctx.check_creatable()
         fate = "deleted when the demo quits unless you keep it" if database.temporary else "kept"
         click.echo(f"patchdesk demo: database {path} ({fate})", err=True)
@@ -289,6 +293,6 @@ def demo_farewell(database: DemoDatabase, *, kept: bool) -> str:
     if database.temporary:
         return (
             f"patchdesk demo: the database is kept in a temporary directory (move it to keep "
-            f"it past a reboot): {again}"
+            f"it past a reboot; its remediation log's key is {database.key_file}): {again}"
         )
     return f"patchdesk demo: the database is kept: {again}"
