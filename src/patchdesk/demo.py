@@ -55,12 +55,6 @@ class DemoDatabase:
     path: Path
     temporary: bool
 
-    @property
-    def key_file(self) -> Path:
-        """The remediation log's key of a temporary demo: beside its file (a demo given
-        ``--db FILE`` uses the configured key file, as any database does)."""
-        return self.path.parent / "audit.key"
-
 
 def build_demo_msp(seed: int, launch: datetime) -> SimulatedMsp:
     return build_msp(seed, clients=DEMO_CLIENTS, devices=DEMO_DEVICES, start=launch, demo=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from patchdesk.cli import main
@@ -462,6 +462,34 @@ def _legacy_database(url: str, count: int, *, altered: int | None = None) -> Eng
     return engine
 
 
+def test_0008_downgrades_with_the_guards_intact_and_upgrades_again(database_url: str) -> None:
+    engine = _legacy_database(database_url, 2)
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0008-1")
+        inspector = inspect(engine)
+        assert "audit_log_key" not in inspector.get_table_names()
+        assert "mac" not in {c["name"] for c in inspector.get_columns("remediation_records")}
+        for sql in (
+            "UPDATE remediation_records SET note = 'x' WHERE seq = 1",
+            "DELETE FROM remediation_records",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+                conn.execute(text(sql))
+        _upgrade_to(engine, "head")
+    finally:
+        engine.dispose()
+    database = open_database(database_url)
+    try:
+        _log(database, 1, first=10)
+        with database.session() as session:
+            assert verify_chain(session).ok
+    finally:
+        database.dispose()
+
+
 @pytest.fixture
 def legacy(database_url: str) -> Iterator[Database]:
     """A log of 4 records written before 0008, on the newest schema, not keyed yet."""
@@ -859,3 +887,33 @@ def test_a_webhook_that_is_no_http_url_exits_2(
     _log(database, 1)
     assert _run(["--db", database.url, "audit", "anchor", "--webhook", url]) == 2
     assert "is not an http(s) URL" in capsys.readouterr().err
+
+
+# --- the engine and the UI do not start on a log they could not write -------------------
+
+
+@pytest.mark.parametrize("argv", [["engine", "--once"], []], ids=["engine", "tui"])
+def test_the_engine_and_the_ui_refuse_a_log_keyed_with_another_key(
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+) -> None:
+    from patchdesk.app import PatchdeskApp
+
+    def no_ui(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the UI was started")
+
+    monkeypatch.setattr(PatchdeskApp, "run", no_ui)
+    _log(database, 1)
+    ours = _key_of(database)
+    other_path = tmp_path / "other.key"
+    create_key_file(other_path)
+    monkeypatch.setenv("PATCHDESK_AUDIT_KEY_FILE", str(other_path))
+    code = _run(["--db", database.url, "--operator", "alice", *argv])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"patchdesk: this log is keyed with key {ours.fingerprint}; ")
+    assert len(_records(database)) == 1

@@ -69,6 +69,7 @@ __all__ = [
     "append",
     "content_hash",
     "key_log",
+    "key_problem",
     "log_key",
     "record_mac",
     "stamp",
@@ -395,6 +396,19 @@ def key_log(session: Session, *, operator: str, at: datetime) -> Keying:
 def log_key(session: Session) -> Keying | None:
     """The log's key (fingerprint, since when, by whom); None when it is not keyed."""
     return _keyed(session.connection())
+
+
+def key_problem(session: Session) -> str | None:
+    """Why the key file of the session's database cannot write this log (the log is keyed
+    with another key, or the file is missing), for a person; None when it can."""
+    keying = _keyed(session.connection())
+    if keying is None:
+        return None
+    try:
+        keyring_of(session).check(keying.fingerprint)
+    except AuditKeyError as exc:
+        return str(exc)
+    return None
 
 
 def _macs_present(connection: Connection) -> bool:
