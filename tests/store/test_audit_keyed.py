@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from patchdesk.cli import main
+from patchdesk.store import audit as audit_module
 from patchdesk.store.anchors import head_anchor
 from patchdesk.store.audit import (
     EVENT_KIND,
@@ -511,7 +512,10 @@ def test_a_migrated_log_is_not_keyed_until_its_first_append(legacy: Database) ->
     assert report.count == 4
 
 
-def test_the_first_append_keys_a_migrated_log_verified_and_logged(legacy: Database) -> None:
+def test_the_first_append_keys_a_migrated_log_verified_and_logged(
+    legacy: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(audit_module, "_KEYING_PAGE", 3)  # 4 records: two pages
     with legacy.writer() as session:
         appended = append(session, _entry(30, operator="carol"))
     key = _key_of(legacy)

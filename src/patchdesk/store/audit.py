@@ -43,7 +43,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable
 from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -95,6 +95,7 @@ _PG_AUDIT_LOCK = 0x4155_4454
 # Session.info: the transaction in which this session keyed the log (its fingerprint row is
 # not committed yet, so it does not confirm the key for later appends).
 _KEYED_IN = "patchdesk.audit_keyed_in"
+_KEYING_PAGE = 1000
 
 
 class LogNotKeyable(Exception):
@@ -317,15 +318,23 @@ def _key(
         _log.warning("the remediation log is not keyed: %s", problem)
         return None, head
     key = keyring.for_keying()
-    macs = []
+    keyed = 0
     prev_mac = GENESIS_MAC
-    for record_id, seq, record_hash in connection.execute(
-        select(_records.c.id, _records.c.seq, _records.c.hash).order_by(_records.c.seq)
-    ):
-        prev_mac = record_mac(key, seq, record_hash, prev_mac)
-        macs.append({"record_id": record_id, "record_mac": prev_mac})
-    for start in range(0, len(macs), 1000):
-        connection.execute(_SET_MAC, macs[start : start + 1000])
+    while True:  # a page at a time, in seq order (a log may hold millions of records)
+        page = connection.execute(
+            select(_records.c.id, _records.c.seq, _records.c.hash)
+            .where(_records.c.seq > keyed)
+            .order_by(_records.c.seq)
+            .limit(_KEYING_PAGE)
+        ).all()
+        if not page:
+            break
+        macs = []
+        for record_id, seq, record_hash in page:
+            prev_mac = record_mac(key, seq, record_hash, prev_mac)
+            macs.append({"record_id": record_id, "record_mac": prev_mac})
+        connection.execute(_SET_MAC, macs)
+        keyed = page[-1][1]
     connection.execute(
         insert(_key_table).values(
             id=1,
@@ -333,11 +342,11 @@ def _key(
             keyed_at=stamp(at, head.at if head else None),
             actor=actor,
             operator=operator,
-            records_keyed=len(macs),
+            records_keyed=keyed,
         )
     )
     session.info[_KEYED_IN] = session.get_transaction()
-    if not macs:
+    if not keyed:
         return key, head
     _write(
         session,
@@ -350,8 +359,8 @@ def _key(
             action=KEYED_ACTION,
             outcome="keyed",
             note=(
-                f"remediation log keyed with key {key.fingerprint}: its {len(macs)} records "
-                f"(seq 1-{len(macs)}) verified and given their MACs"
+                f"remediation log keyed with key {key.fingerprint}: its {keyed} records "
+                f"(seq 1-{keyed}) verified and given their MACs"
             ),
         ),
         key,
@@ -456,7 +465,7 @@ class ChainReport:
         return self.keying is None and self.key_problem is None and self.count > 0
 
 
-def check_records(records: Iterator[RemediationRecord], key: AuditKey | None = None) -> ChainReport:
+def check_records(records: Iterable[RemediationRecord], key: AuditKey | None = None) -> ChainReport:
     """Walk records in ``seq`` order; report the first break in the chain (with ``key``,
     a MAC that fails too), else the first record stamped earlier than the one before it,
     with every such record's seq."""
