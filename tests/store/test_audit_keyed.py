@@ -742,7 +742,7 @@ def test_a_saved_handover_is_an_anchor_file(
         assert _run(["--db", database.url, "handover", "--format", fmt]) == 0
         saved.write_text(capsys.readouterr().out)
         assert _run(["--db", database.url, "audit", "verify", "--anchors", str(saved)]) == 0
-        assert f"1 anchors in {saved} match the log" in capsys.readouterr().out
+        assert f"1 anchor in {saved} matches the log" in capsys.readouterr().out
     _rewrite(database, _renote(1), macs="key", key=_key_of(database))
     assert _run(["--db", database.url, "audit", "verify", "--anchors", str(saved)]) == 1
 

@@ -99,14 +99,13 @@ def audit_verify(anchors_file: Path | None, as_json: bool) -> None:
         if anchors_file is not None:
             for line, _anchor, problem in mismatched:
                 click.echo(f"{anchors_file}:{line}: {problem}", err=True)
+            one = len(anchors) == 1
+            counted = f"{len(anchors)} anchor{'' if one else 's'} in {anchors_file}"
             if mismatched:
-                click.echo(
-                    f"{len(mismatched)} of {len(anchors)} anchors in {anchors_file} no longer "
-                    "match the log",
-                    err=True,
-                )
+                verb = "matches" if len(mismatched) == 1 else "match"
+                click.echo(f"{len(mismatched)} of {counted} no longer {verb} the log", err=True)
             else:
-                click.echo(f"{len(anchors)} anchors in {anchors_file} match the log")
+                click.echo(f"{counted} {'matches' if one else 'match'} the log")
     if mismatched or (not report.ok and report.key_problem is None):
         click.get_current_context().exit(EXIT_RUNTIME)
     if report.key_problem is not None:
