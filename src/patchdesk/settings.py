@@ -46,6 +46,11 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME)
 
 
+def default_audit_key_file() -> Path:
+    """The remediation log's key file: ``audit.key`` in the user state directory."""
+    return platformdirs.user_state_path(APP_NAME) / "audit.key"
+
+
 def default_database_url() -> str:
     return f"sqlite:///{default_data_dir() / 'patchdesk.db'}"
 
@@ -148,6 +153,9 @@ class Settings(BaseSettings):
     reports_dir: Path | None = None
     # Who the client's report comes from ([report] in the config file).
     report: ReportSettings = Field(default_factory=ReportSettings)
+    # The remediation log's key (patchdesk.store.audit_key): a 0600 file, created when a log
+    # is first keyed; every host that writes one database needs the same file.
+    audit_key_file: Path = Field(default_factory=default_audit_key_file)
 
     @field_validator("operator")
     @classmethod
@@ -187,6 +195,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = value.strip()
             return Path(value).expanduser() if value else None
+        return value.expanduser() if isinstance(value, Path) else value
+
+    @field_validator("audit_key_file", mode="before")
+    @classmethod
+    def _expand_audit_key_file(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("name a file (or leave the setting out for the default)")
+            return Path(value.strip()).expanduser()
         return value.expanduser() if isinstance(value, Path) else value
 
     @classmethod
