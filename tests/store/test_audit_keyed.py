@@ -463,7 +463,9 @@ def _legacy_database(url: str, count: int, *, altered: int | None = None) -> Eng
     return engine
 
 
-def test_0008_downgrades_with_the_guards_intact_and_upgrades_again(database_url: str) -> None:
+def test_0008_downgrades_with_the_guards_intact_and_upgrades_again(
+    database_url: str, tmp_path: Path
+) -> None:
     engine = _legacy_database(database_url, 2)
     config = alembic_config()
     try:
@@ -482,7 +484,8 @@ def test_0008_downgrades_with_the_guards_intact_and_upgrades_again(database_url:
         _upgrade_to(engine, "head")
     finally:
         engine.dispose()
-    database = open_database(database_url)
+    # a host with no key file yet: the append keys the log (see test_a_log_without_macs_...)
+    database = open_database(database_url, audit_key_file=tmp_path / "audit.key")
     try:
         _log(database, 1, first=10)
         with database.session() as session:
@@ -500,6 +503,15 @@ def legacy(database_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture
+def upgraded(database_url: str, tmp_path: Path) -> Iterator[Database]:
+    """``legacy`` on a host with no key file yet: the first keyed use, after an upgrade."""
+    _legacy_database(database_url, 4).dispose()
+    database = open_database(database_url, audit_key_file=tmp_path / "state" / "audit.key")
+    yield database
+    database.dispose()
+
+
 def test_a_migrated_log_is_not_keyed_until_its_first_append(legacy: Database) -> None:
     records = _records(legacy)
     assert [r.mac for r in records] == [None] * 4
@@ -513,8 +525,10 @@ def test_a_migrated_log_is_not_keyed_until_its_first_append(legacy: Database) ->
 
 
 def test_the_first_append_keys_a_migrated_log_verified_and_logged(
-    legacy: Database, monkeypatch: pytest.MonkeyPatch
+    upgraded: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    legacy = upgraded
+    assert not legacy.keyring.path.exists()
     monkeypatch.setattr(audit_module, "_KEYING_PAGE", 3)  # 4 records: two pages
     with legacy.writer() as session:
         appended = append(session, _entry(30, operator="carol"))
@@ -564,6 +578,44 @@ def test_audit_rekey_keys_a_migrated_log_under_the_operators_name(
     assert f"5 records verified (key {key.fingerprint})" in capsys.readouterr().out
 
 
+def test_a_log_without_macs_is_not_keyed_by_an_append_where_the_key_file_exists(
+    legacy: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key file already there and records without MACs or fingerprint: an old log, or a
+    keyed one whose MACs and fingerprint were stripped after a rewrite. An append must not
+    bless it; it goes on unkeyed and verify keeps saying so until a person runs rekey."""
+    assert legacy.keyring.path.exists()
+    with legacy.writer() as session:
+        appended = append(session, _entry(30, operator="carol"))
+    assert appended.mac is None
+    assert [r.action for r in _records(legacy)].count(KEYED_ACTION) == 0
+    with legacy.session() as session:
+        assert log_key(session) is None
+        assert verify_chain(session).unkeyed
+    assert _run(["--db", legacy.url, "audit", "verify"]) == 1
+    assert "not keyed" in capsys.readouterr().err
+    assert _run(["--db", legacy.url, "--operator", "dana", "audit", "rekey"]) == 0
+    capsys.readouterr()
+    assert _run(["--db", legacy.url, "audit", "verify"]) == 0
+
+
+def test_a_stripped_rewrite_is_not_re_keyed_by_the_next_append(database: Database) -> None:
+    """Rewritten with recomputed hashes, MACs emptied, fingerprint deleted: the engine's
+    next append leaves it unkeyed (verify fails) instead of keying the forgery."""
+    _log(database, 4)
+    _rewrite(database, _renote(2), macs="null", forget_key=True)
+    reopened = open_database(database.url, audit_key_file=database.keyring.path)
+    try:
+        with reopened.writer() as session:
+            append(session, _entry(30))
+        with reopened.session() as session:
+            report = verify_chain(session)
+        assert not report.ok
+        assert report.unkeyed
+    finally:
+        reopened.dispose()
+
+
 def test_a_broken_legacy_chain_is_refused_not_keyed(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -592,7 +644,8 @@ def test_a_broken_legacy_chain_is_refused_not_keyed(
         database.dispose()
 
 
-def test_concurrent_first_appends_key_a_migrated_log_once(legacy: Database) -> None:
+def test_concurrent_first_appends_key_a_migrated_log_once(upgraded: Database) -> None:
+    legacy = upgraded
     errors: list[BaseException] = []
 
     def writer(worker: int) -> None:

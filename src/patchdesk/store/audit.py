@@ -16,8 +16,12 @@ anchors (``patchdesk.store.anchors``) exported outside patchdesk bound what even
 the key can rewrite.
 
 Keying. The database keeps the key's fingerprint (``audit_log_key``, insert-only), never
-the key. A log is keyed at its first append when it is not yet (or by ``key_log``, which
-``patchdesk audit rekey`` runs): its hash chain is verified first, and a broken chain is not
+the key. A log is keyed at its first append when it is empty, or when the key file did not
+exist yet when the database was opened (the first keyed use on this host: an upgrade); a log
+that holds records without a fingerprint while the key file already existed is keyed only
+by ``key_log``, which ``patchdesk audit rekey`` runs under a person's name (it may be a log
+whose MACs and fingerprint were stripped: keying it automatically would bless the rewrite).
+Either way its hash chain is verified first, and a broken chain is not
 keyed (appends then go on unkeyed, as before, and ``verify_chain`` keeps reporting the
 break); otherwise every record gets its MAC, in order, in the append's transaction, the
 fingerprint is stored, and a record ``audit.keyed`` says so, by whom (actor ``engine`` for
@@ -290,6 +294,17 @@ def _signing_key(
             keyring.confirmed = True  # a committed fingerprint (not this transaction's own)
         return key, head
     if keyring.refused is not None:
+        return None, head
+    if head is not None and keyring.key is not None:
+        # Records, no fingerprint, and a key file that was already there: a log written
+        # before 0008 on a host that keys other logs, or a keyed log whose MACs and
+        # fingerprint were stripped. Keying it here would bless a rewrite; a person decides.
+        keyring.refused = (
+            f"its {head.seq} records were written without a key although the key file "
+            f"{keyring.path} exists: if it was written before keying existed, run "
+            "patchdesk audit rekey; if it was keyed before, it was tampered with"
+        )
+        _log.warning("the remediation log is not keyed: %s", keyring.refused)
         return None, head
     return _key(
         session, connection, keyring, head, actor=ENGINE_ACTOR, operator=entry.operator, at=entry.at

@@ -199,6 +199,11 @@ class Keyring:
         """This key when it is the one ``fingerprint`` names; else AuditKeyError, plainly."""
         key = self._key
         if key is None:
+            with self._lock:  # another process may have keyed the log since we opened it
+                if self._key is None:
+                    self._key = read_key_file(self.path)
+                key = self._key
+        if key is None:
             raise AuditKeyError(
                 f"this log is keyed with key {fingerprint}; the key file {self.path} is missing "
                 "(copy it from a host that writes this log)"
