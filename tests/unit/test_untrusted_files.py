@@ -185,7 +185,8 @@ def test_parse_toml_errors() -> None:
 
 
 def test_nesting_depth() -> None:
-    assert [nesting_depth(v) for v in (1, {}, [], {"a": [1, {"b": []}]}, [[[[]]]])] == [
+    values: list[object] = [1, {}, [], {"a": [1, {"b": []}]}, [[[[]]]]]
+    assert [nesting_depth(value) for value in values] == [
         0,
         1,
         1,
@@ -415,3 +416,22 @@ def test_any_bytes_in_a_config_file_are_refused_cleanly(tmp_path: Path, data: by
     if code == 2:
         for line in err.splitlines():  # the file's own problems name it; values name the key
             assert line.startswith((f"patchdesk: {config}", "patchdesk: configuration: ")), err
+
+
+# --- the UI state file (ignored when unusable) -----------------------------------------------
+
+
+def test_an_unusable_ui_state_file_is_ignored(tmp_path: Path) -> None:
+    from patchdesk.ui_state import load_ui_state, remember_theme
+
+    path = tmp_path / "ui.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)  # beyond the JSON parser's recursion
+    assert load_ui_state(path) == {}
+    path.write_text('{"theme": "noc-light"}' + " " * (1024 * 1024))
+    assert load_ui_state(path) == {}
+    path.unlink()
+    with fifo(path, b'{"theme": "noc-light"}'):
+        assert load_ui_state(path) == {}
+    path.unlink()
+    remember_theme(path, "noc-light")
+    assert load_ui_state(path) == {"theme": "noc-light"}
