@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import unicodedata
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -100,6 +101,30 @@ class EngineSettings(BaseModel):
     emergency_checkin_timeout_minutes: int = Field(default=60, gt=0, le=1440)
 
 
+# Characters a one-line setting printed in a document may not hold (controls, format
+# characters such as bidirectional overrides, line and paragraph separators).
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+class ReportSettings(BaseModel):
+    """Who the client's post-patch report comes from (``[report]`` in the config file):
+    the MSP's name, and optionally a contact line and a text logo, printed at the report's
+    top. One line each; control characters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    msp_name: str = Field(default="", max_length=200)
+    contact: str = Field(default="", max_length=300)
+    logo_text: str = Field(default="", max_length=60)
+
+    @field_validator("msp_name", "contact", "logo_text")
+    @classmethod
+    def _one_printable_line(cls, value: str) -> str:
+        if any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value):
+            raise ValueError("one line of text, no control characters")
+        return value.strip()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHDESK_",
@@ -122,6 +147,8 @@ class Settings(BaseSettings):
     timezone: str | None = None
     # Where the Reports screen writes exported reports; empty: the current directory.
     reports_dir: Path | None = None
+    # Who the client's report comes from ([report] in the config file).
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @field_validator("operator")
     @classmethod

@@ -25,6 +25,7 @@ from patchdesk.demo import (
 )
 from patchdesk.settings import APP_NAME
 from patchdesk.store.db import database_url_from, sqlite_file
+from patchdesk.text import PrintableFormatter
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
 
@@ -44,7 +45,7 @@ def _log_to_file() -> Path:
     logger = logging.getLogger("patchdesk")
     if not any(isinstance(h, logging.FileHandler) for h in logger.handlers):
         handler = logging.FileHandler(path)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
     return path
@@ -91,6 +92,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
     (the demo's, ``patchdesk simulate``'s) the UI runs no engine and its clock is the one the
     database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+    from patchdesk.commands.report import branding_of
     from patchdesk.engine.live import RecordedClock, simulated_now
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
@@ -110,6 +112,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         simulated=follower is not None,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
     )
     app = PatchdeskApp(
@@ -144,6 +147,7 @@ def _open_demo(
     """The demo's UI until the technician quits; True when they chose to keep its
     temporary database."""
     from patchdesk.app import PatchdeskApp
+    from patchdesk.commands.report import branding_of
     from patchdesk.engine.lease import holder_id
     from patchdesk.screens.quit_confirm import QuitAnswer
     from patchdesk.screens.services import Services
@@ -167,6 +171,7 @@ def _open_demo(
         simulated=True,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
     )
     note = f"SIMULATED ×{speed:g}"
