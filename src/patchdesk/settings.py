@@ -11,19 +11,20 @@ import os
 import unicodedata
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from patchdesk.identity import DEFAULT_SHARED_LOGINS, normalise_logins
+from patchdesk.untrusted_files import MAX_TOML_BYTES, FileRefused, parse_toml, read_text
 
 APP_NAME = "patchdesk"
 
@@ -215,8 +216,28 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_path())
+        toml = InitSettingsSource(settings_cls, read_config_file(default_config_path()))
         return (init_settings, env_settings, toml)
+
+
+class ConfigFileError(ValueError):
+    """The config file cannot be read or is not TOML; ``str()`` is ``FILE[:LINE]: message``."""
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The config file's table; ``{}`` when there is no file at ``path`` (the default file may
+    be absent; a named one was checked by ``check_config_file``). Read as untrusted (see
+    ``patchdesk.untrusted_files``): a directory, a FIFO, a file over 1 MiB, binary or invalid
+    TOML is a ``ConfigFileError``."""
+    path = path.expanduser()
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        return parse_toml(read_text(path, max_bytes=MAX_TOML_BYTES, kind="a config file"))
+    except FileRefused as refused:
+        label = "(toml syntax): " if refused.part in ("syntax", "nesting") else ""
+        message = f"{refused.where(str(path))}: {label}{refused.message}"
+        raise ConfigFileError(message) from refused
 
 
 class MissingConfigFile(ValueError):
@@ -227,7 +248,7 @@ def check_config_file(config_path: Path | None) -> None:
     """A config file that is named must exist (the default one may be absent)."""
     env = os.environ.get("PATCHDESK_CONFIG")
     named, where = (config_path, "--config") if config_path else (env, "$PATCHDESK_CONFIG")
-    if named and not Path(named).expanduser().is_file():
+    if named and not Path(named).expanduser().exists():
         raise MissingConfigFile(f"{where}: no config file at {named}")
 
 
@@ -235,8 +256,8 @@ def load_settings(config_path: Path | None = None, **overrides: object) -> Setti
     """Read the environment and the config file; ``overrides`` (from CLI flags) win.
 
     Raises MissingConfigFile when ``config_path`` or ``$PATCHDESK_CONFIG`` names a file that
-    does not exist, pydantic.ValidationError when the environment or the file holds a bad
-    value.
+    does not exist, ConfigFileError when the file cannot be read or is not TOML,
+    pydantic.ValidationError when the environment or the file holds a bad value.
     """
     check_config_file(config_path)
     clean = {key: value for key, value in overrides.items() if value is not None}
