@@ -94,6 +94,7 @@ CLASS_CYCLE: tuple[FailureClass | None, ...] = (
     FailureClass.REGRESSION,
     FailureClass.REBOOT,
     FailureClass.INSTALL,
+    FailureClass.MISSED,
 )
 STATE_CYCLE: tuple[ExceptionState | None, ...] = (None, *ExceptionState)  # None: unresolved
 
