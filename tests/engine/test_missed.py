@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, Role, TargetState
+from patchdesk.reports.handover_document import document, markdown
 from patchdesk.store.audit import verify_chain
+from patchdesk.store.handover import handover_summary
 from patchdesk.store.models import PatchException, RemediationRecord
 from patchdesk.store.not_patched import not_patched
 from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, world, ws
@@ -73,3 +76,17 @@ def test_the_window_that_patches_it_resolves_the_missed_exception(world: World) 
         assert all("patched and verified in nightly" in r.note for r in records)
         assert verify_chain(session).ok
         assert not_patched(session, world.now) == []
+
+
+def test_the_handover_lists_what_was_not_patched_with_the_next_window(world: World) -> None:
+    _slow_servers(world)
+    world.run(5 * 60)
+    missed = [h for h in ("SRV0", "SRV1", "SRV2") if world.target(h).state is TargetState.MISSED]
+    with world.db.session() as session:
+        summary = handover_summary(session, since=world.now - timedelta(hours=8), now=world.now)
+    assert summary.not_patched_count == len(missed)
+    assert [r.hostname for r in summary.not_patched] == missed
+    text = markdown(summary, [], ZoneInfo("UTC"))
+    assert f"## Not patched this cycle ({len(missed)})" in text
+    assert f"acme / {missed[0]}: window closed before its turn; next window nightly" in text
+    assert document(summary, [])["not_patched"][0]["next_window"]["name"] == "nightly"

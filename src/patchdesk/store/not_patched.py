@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
@@ -36,7 +36,6 @@ from patchdesk.domain import (
 from patchdesk.engine.calendar import Occurrence, next_occurrences, patch_tuesday
 from patchdesk.engine.deployments import applies
 from patchdesk.engine.windows import spec_of
-from patchdesk.store.device_views import client_zone
 from patchdesk.store.models import (
     Client,
     Deployment,
@@ -94,6 +93,14 @@ class NotPatched:
     @property
     def next_text(self) -> str:
         return self.next_window.describe() if self.next_window else "no window ahead"
+
+
+def client_zone(name: str) -> ZoneInfo:
+    """The client's zone (UTC when the stored name is not one)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
 
 
 def cycle_start(now: datetime) -> datetime:
