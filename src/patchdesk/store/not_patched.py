@@ -55,6 +55,13 @@ REASONS: dict[str, str] = {
     "maintenance": "in maintenance mode",
     "skipped": "taken out of patching",
 }
+# The same, in a word (the board).
+SHORT_REASONS: dict[str, str] = {
+    "offline": "offline",
+    "capacity": "not reached",
+    "maintenance": "maintenance",
+    "skipped": "skipped",
+}
 # Triage order of the reasons within a tier (as the exception classes: offline first).
 REASON_RANK: dict[str, int] = {"offline": 0, "capacity": 1, "maintenance": 2, "skipped": 3}
 
@@ -247,6 +254,35 @@ def not_patched(
     return found
 
 
+@dataclass(frozen=True)
+class ClientNotPatched:
+    """One client's devices not patched this cycle, by reason (in triage order of reasons)."""
+
+    client_id: str
+    client_name: str
+    reasons: tuple[tuple[str, int], ...]  # (reason key, devices)
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.reasons)
+
+
+def by_client(rows: Sequence[NotPatched]) -> list[ClientNotPatched]:
+    """Per client (most devices first, then by name), the count of each reason."""
+    names: dict[str, str] = {}
+    for row in rows:
+        names[row.client_id] = row.client_name
+    found = [
+        ClientNotPatched(
+            client_id,
+            names[client_id],
+            tuple(sorted(reasons.items(), key=lambda item: REASON_RANK[item[0]])),
+        )
+        for client_id, reasons in counts_by_client(rows).items()
+    ]
+    return sorted(found, key=lambda c: (-c.total, c.client_name, c.client_id))
+
+
 def counts_by_client(rows: Sequence[NotPatched]) -> dict[str, dict[str, int]]:
     """Per client, how many devices are not patched for each reason."""
     counts: dict[str, dict[str, int]] = {}
@@ -258,8 +294,11 @@ def counts_by_client(rows: Sequence[NotPatched]) -> dict[str, dict[str, int]]:
 
 __all__ = [
     "REASONS",
+    "SHORT_REASONS",
+    "ClientNotPatched",
     "NextWindow",
     "NotPatched",
+    "by_client",
     "counts_by_client",
     "cycle_start",
     "next_window_of",
