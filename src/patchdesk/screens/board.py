@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from patchdesk.screens.board_feed import BoardFeed, BoardUpdate
 from patchdesk.screens.device_detail import show_device
+from patchdesk.screens.missed import open_missed
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.kpi_strip import KpiStrip
@@ -130,6 +131,7 @@ class BoardScreen(Screen[None]):
     BINDINGS = [
         Binding("r", "refresh_now", "Refresh", id="board.refresh"),
         Binding("o", "oldest", "Oldest exception", id="board.oldest"),
+        Binding("N", "not_patched", "Not patched", show=False, id="board.not_patched"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="board.focus_next"),
         Binding(
             "shift+tab", "app.focus_previous", "Previous panel", show=False, id="board.focus_prev"
@@ -196,6 +198,10 @@ class BoardScreen(Screen[None]):
         show_device(
             self.app, kpis.oldest_unacknowledged_device, exception_id=kpis.oldest_unacknowledged_id
         )
+
+    def action_not_patched(self) -> None:
+        """The devices not patched this cycle (``:missed``)."""
+        open_missed(self.app)
 
     def action_refresh_now(self) -> None:
         if not self._reading:
