@@ -26,6 +26,7 @@ from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.widgets.queue_cells import clip
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.handover import HandoverSummary, NoteView
+from patchdesk.store.not_patched import REASON_RANK, SHORT_REASONS
 from patchdesk.store.operator_input import Refused
 from patchdesk.text import printable
 
@@ -74,16 +75,17 @@ def summary_text(summary: HandoverSummary, zone: ZoneInfo, width: int) -> Text:
 
 
 def not_patched_text(summary: HandoverSummary) -> Text:
-    """``Not patched this cycle 4: window closed before its turn 3 · offline … 1``."""
+    """``Not patched this cycle 4: 1 offline · 3 not reached  (N lists them)``."""
     text = Text()
     text.append("Not patched this cycle ", style="bold")
     text.append(str(summary.not_patched_count), style="red" if summary.not_patched_count else "")
     reasons: dict[str, int] = {}
     for row in summary.not_patched:
-        reasons[row.reason_text] = reasons.get(row.reason_text, 0) + 1
+        reasons[row.reason] = reasons.get(row.reason, 0) + 1
     if reasons:
-        text.append(": " + " · ".join(f"{reason} {n}" for reason, n in reasons.items()))
-        text.append("  (:missed lists them)", style="dim")
+        ordered = sorted(reasons.items(), key=lambda item: REASON_RANK[item[0]])
+        text.append(": " + " · ".join(f"{n} {SHORT_REASONS[r]}" for r, n in ordered))
+        text.append("  (N lists them)", style="dim")
     return text
 
 
