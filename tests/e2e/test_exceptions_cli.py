@@ -163,13 +163,14 @@ def test_queue_in_triage_order_as_json(msp: Msp, capsys: pytest.CaptureFixture[s
     rows = listing(msp, capsys)
     assert [row["id"] for row in rows] == msp.order
     assert all(set(row) == KEYS for row in rows)
-    # tier, then class (offline, regression, reboot, install), then oldest first
-    assert [(row["tier"], row["class"], row["device"]) for row in rows[:6]] == [
+    # tier, then class (offline, regression, reboot, install, missed), then oldest first
+    assert [(row["tier"], row["class"], row["device"]) for row in rows[:7]] == [
         (1, "offline", "KE-DC01"),
         (1, "offline", "DC01"),
         (1, "regression", "DC01"),
         (1, "reboot", "DC01"),
         (1, "install", "DC01"),
+        (1, "missed", "DC01"),
         (2, "offline", "APP02"),
     ]
     first = rows[1]

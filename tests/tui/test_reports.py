@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from patchdesk.domain import DeploymentState, FailureClass, TargetState
+from patchdesk.domain import PATCH_FAILURE_CLASSES, DeploymentState, FailureClass, TargetState
 from patchdesk.engine.metrics import Cycle
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.mttr import EMPTY
@@ -374,7 +374,7 @@ async def test_detail_shows_classes_and_tiers(demo_db: Database, make_app: AppFa
         assert "Northwind Dental Partners" in text
         assert "cycle 2026-11" in text
         assert "America/New_York" in text
-        failures = "   ".join(f"{f.value} {northwind.failures[f]}" for f in FailureClass)
+        failures = "   ".join(f"{f.value} {northwind.failures[f]}" for f in PATCH_FAILURE_CLASSES)
         assert failures in text
         assert f"{northwind.compliance_end.compliant_devices} of" in text
         assert northwind.emergencies[0].patch in text

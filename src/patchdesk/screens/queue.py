@@ -46,6 +46,7 @@ from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
+from patchdesk.screens.missed import open_missed
 from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
 from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
@@ -94,6 +95,7 @@ CLASS_CYCLE: tuple[FailureClass | None, ...] = (
     FailureClass.REGRESSION,
     FailureClass.REBOOT,
     FailureClass.INSTALL,
+    FailureClass.MISSED,
 )
 STATE_CYCLE: tuple[ExceptionState | None, ...] = (None, *ExceptionState)  # None: unresolved
 
@@ -283,6 +285,7 @@ class QueueScreen(Screen[None]):
         Binding("o", "reopen", "Reopen (resolved)", show=False, id="queue.reopen"),
         Binding("space", "mark", "Mark row (a t x e A act on marks)", show=False, id="queue.mark"),
         Binding("n", "handover_note", "Note", id="queue.handover_note"),
+        Binding("N", "not_patched", "Not patched", show=False, id="queue.not_patched"),
         Binding("slash", "search", "Filter", id="queue.search"),
         Binding("T", "cycle_tier", "Filter: next tier", show=False, id="queue.filter_tier"),
         Binding("C", "cycle_class", "Filter: next class", show=False, id="queue.filter_class"),
@@ -777,6 +780,10 @@ class QueueScreen(Screen[None]):
         """The device screen of the row's device, with the row's exception selected."""
         if (row := self._row(writes=False)) is not None:
             show_device(self.app, row.device_id, exception_id=row.id)
+
+    def action_not_patched(self) -> None:
+        """The devices not patched this cycle (``:missed``)."""
+        open_missed(self.app)
 
     def action_client(self) -> None:
         """The row's client: policy, windows, figures (``esc`` comes back here)."""

@@ -121,6 +121,12 @@ class WindowProgress:
     end: datetime
     emergency: bool
     counts: Mapping[TargetState, int] = field(default_factory=dict)
+    fleet_devices: int | None = None  # the client's devices the fleet connector reported
+
+    @property
+    def fleet_knows_none(self) -> bool:
+        """No target, and the fleet connector knows no device of the client."""
+        return self.total == 0 and self.fleet_devices == 0
 
     @property
     def total(self) -> int:
@@ -183,6 +189,19 @@ def read_open_windows(
         ).all()
         for deployment_id, state, n in grouped:
             counts[deployment_id][state] = n
+    clients = sorted({deployment.client_id for deployment, *_ in rows})
+    known: dict[str, int] = dict.fromkeys(clients, 0)
+    if clients:
+        for client_id, n in session.execute(
+            select(Device.client_id, func.count())
+            .where(
+                Device.client_id.in_(clients),
+                Device.connector_id.is_not(None),  # and reported by the connector once
+                Device.online.is_not(None) | Device.last_seen.is_not(None),
+            )
+            .group_by(Device.client_id)
+        ).all():
+            known[client_id] = n
     return [
         WindowProgress(
             deployment_id=deployment.id,
@@ -194,6 +213,7 @@ def read_open_windows(
             end=_aware(deployment.occurrence_end) or now,
             emergency=deployment.emergency,
             counts=dict(counts[deployment.id]),
+            fleet_devices=known[deployment.client_id],
         )
         for deployment, client_name, zone, window_name in rows
     ]

@@ -26,6 +26,7 @@ from patchdesk.store.exception_views import (
 )
 from patchdesk.store.handover import HandoverSummary, recent_handover_notes
 from patchdesk.store.models import Client, Device, Event, OperatorCommand, Patch, PatchException
+from patchdesk.store.not_patched import not_patched
 from patchdesk.store.queue import TRIAGE_ORDER
 
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
@@ -243,6 +244,7 @@ def shift_summary(
     opened = QueueFilter(states=ALL_STATES, opened_since=since)
     resolved = QueueFilter(states={ExceptionState.RESOLVED}, resolved_since=since)
     escalated = QueueFilter(states={ExceptionState.ESCALATED})
+    missed = not_patched(session, now)
     return HandoverSummary(
         since=since,
         now=now,
@@ -255,6 +257,8 @@ def shift_summary(
         escalated_count=_count(session, escalated),
         escalated=(),
         notes=tuple(recent_handover_notes(session, limit=notes)),
+        not_patched_count=len(missed),
+        not_patched=tuple(missed),
     )
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from patchdesk.domain import ExceptionState, FailureClass, TargetState, Tier
+from patchdesk.domain import PATCH_FAILURE_CLASSES, ExceptionState, FailureClass, TargetState, Tier
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.mttr import MttrFigures
@@ -58,6 +58,7 @@ CLASS_LABELS: dict[FailureClass, str] = {
     FailureClass.REBOOT: "Reboot failures",
     FailureClass.REGRESSION: "Regressions",
     FailureClass.OFFLINE: "Offline devices",
+    FailureClass.MISSED: "Servers a window missed",
 }
 
 
@@ -217,7 +218,7 @@ class CycleReport:
         """Failed targets by class (every class listed, in ``FailureClass`` order)."""
         return [
             (failure, [t for t in self.targets if t.failure_class is failure])
-            for failure in FailureClass
+            for failure in PATCH_FAILURE_CLASSES
         ]
 
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -23,6 +24,23 @@ from patchdesk.text import printable
 
 MAX_ROWS = 300  # beyond this the panel says how many more
 WIDE = 110  # from this width each window gets a column per count
+
+
+NO_FLEET_DEVICES = "the fleet connector knows no device of this client: nothing to patch"
+
+
+def unknown_fleets(rows: Iterable[WindowProgress]) -> list[Text]:
+    """``Acme Dental: the fleet connector knows no device …``, once per client whose open
+    window has no target because the connector reported none of its devices."""
+    lines: list[Text] = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.fleet_knows_none and row.client_id not in seen:
+            seen.add(row.client_id)
+            line = Text(f"{printable(row.client_name)}: ", style="bold yellow")
+            line.append(NO_FLEET_DEVICES, style="yellow")
+            lines.append(line)
+    return lines
 
 
 def _clip(value: str, width: int) -> Text:
@@ -137,7 +155,7 @@ class OpenWindows(VerticalScroll, can_focus=True):
         if not rows:
             body.update(Text("No window is open now.", style="dim"))
             return
-        body.update(self._table(rows, width, self.now))
+        body.update(Group(self._table(rows, width, self.now), *unknown_fleets(rows)))
 
     def _table(self, rows: list[WindowProgress], width: int, now: datetime) -> Table:
         """One heading row per client (name, zone), then one row per open window."""
