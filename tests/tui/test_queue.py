@@ -74,7 +74,7 @@ async def test_rows_in_triage_order_as_the_cli_lists_them(database: Database) ->
         assert "DC01" in first
         assert "install" in first
         assert "KB5044281" in first
-        assert "3h 20m" in first
+        assert "3h20m" in first
         assert "open" in first
         assert "4 exceptions" in static_text(app, "#queue-filters")
         assert "install failed (error 0x80070643)" in static_text(app, "#queue-current")

@@ -10,7 +10,7 @@ import pytest
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.handover import shift_start
-from patchdesk.screens.widgets.queue_cells import GAP, humanize, layout_for
+from patchdesk.screens.widgets.queue_cells import GAP, layout_for
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
 from patchdesk.store.events import record_event
@@ -119,14 +119,3 @@ def test_the_columns_fit_every_width(width: int) -> None:
 )
 def test_shifts_start_at_6_14_and_22_operator_local(now: datetime, expected: datetime) -> None:
     assert shift_start(now, ZoneInfo("Europe/Berlin")) == expected
-
-
-def test_ages_read_like_the_cli() -> None:
-    assert [humanize(timedelta(minutes=m)) for m in (0, 5, 60, 200, 60 * 26, 60 * 48)] == [
-        "<1m",
-        "5m",
-        "1h",
-        "3h 20m",
-        "1d 2h",
-        "2d",
-    ]

@@ -39,6 +39,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from patchdesk.ages import age
 from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.burst import keys_wait_for
 from patchdesk.screens.clients import open_client
@@ -58,7 +59,6 @@ from patchdesk.screens.widgets.queue_cells import (
     ROLE_LABELS,
     STATE_LABELS,
     command_text,
-    humanize,
 )
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
 from patchdesk.screens.widgets.queue_table import QueueTable
@@ -177,7 +177,7 @@ def current_text(line: QueueLine | None, now: datetime, operator: str) -> Text:
         mine = row.owner == operator
         text.append(" by ")
         text.append(printable(row.owner), "bold" if mine else "")
-    text.append(f" · open {humanize(row.age(now))}")
+    text.append(f" · open {age(row.age(now))}")
     text.append("\n")
     text.append(printable(row.summary) or "-", "italic")
     text.append("\n")

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
+from patchdesk.ages import age
 from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
-from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
+from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
 from patchdesk.store.device_views import (
@@ -74,8 +75,8 @@ def moment(at: datetime, client: ZoneInfo, operator: ZoneInfo, *, compact: bool 
 
 def ago(at: datetime, now: datetime) -> str:
     if at > now:
-        return f"in {humanize(at - now)}"
-    return f"{humanize(now - at)} ago"
+        return f"in {age(at - now)}"
+    return f"{age(now - at)} ago"
 
 
 def field_line(
@@ -242,7 +243,7 @@ def exception_lines(
     if resolved and row.resolved_at is not None:
         line.append(f", resolved {row.resolved_at.astimezone(UTC):%m-%d %H:%M} UTC")
     else:
-        line.append(f", open {humanize(row.age(now))}")
+        line.append(f", open {age(row.age(now))}")
     if row.reopened_count:
         line.append(f" · reopened {row.reopened_count}×")
     put(text, line, width)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from patchdesk.ages import age
 from patchdesk.domain import ExceptionState, Role
 from patchdesk.store.queue_views import CommandBrief, QueueLine
 from patchdesk.text import printable
@@ -34,18 +35,6 @@ SHORT_STATE_LABELS = {
     ExceptionState.ESCALATED: "escal.",
     ExceptionState.RESOLVED: "resolved",
 }
-
-
-def humanize(delta: timedelta) -> str:
-    """``3h 12m``, ``2d 4h``, ``45m``, ``<1m`` (the CLI's format)."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m" if mins else "<1m"
 
 
 def clip(text: str, width: int) -> str:
@@ -116,7 +105,7 @@ def _patches(line: QueueLine, now: datetime) -> str:
 
 
 def _age(line: QueueLine, now: datetime) -> str:
-    return humanize(line.row.age(now))
+    return age(line.row.age(now))
 
 
 def _owner(line: QueueLine, now: datetime) -> str:
