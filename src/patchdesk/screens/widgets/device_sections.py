@@ -10,7 +10,7 @@ operator's ("you"), with UTC where a moment is a fact of record.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -177,7 +177,7 @@ def windows_text(
         line = Text(printable(window.name), "bold")
         line.append(
             f"  reboot {window.reboot_policy.value} · check-in timeout "
-            f"{window.checkin_timeout_minutes}m",
+            f"{age(timedelta(minutes=window.checkin_timeout_minutes))}",
             "dim",
         )
         put(text, line, width)
