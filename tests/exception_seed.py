@@ -75,7 +75,10 @@ def seed_fleet(database: Database, *, client_id: str = "acme", extra: bool = Tru
                 criticality=criticality,
                 os_family=OsFamily.WINDOWS,
                 os_name="Windows Server 2022" if role is Role.SERVER else "Windows 11 Pro",
-                connector_id=f"cid-{hostname}",
+                # (one device per connector id: another client's are its own)
+                connector_id=f"cid-{hostname}"
+                if client_id == "acme"
+                else f"cid-{client_id}-{hostname}",
                 online=True,
                 last_seen=NOW - timedelta(minutes=5),
                 created_at=NOW,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import unicodedata
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
@@ -43,6 +44,11 @@ def default_config_path() -> Path:
 
 def default_data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME)
+
+
+def default_audit_key_file() -> Path:
+    """The remediation log's key file: ``audit.key`` in the user state directory."""
+    return platformdirs.user_state_path(APP_NAME) / "audit.key"
 
 
 def default_database_url() -> str:
@@ -99,6 +105,30 @@ class EngineSettings(BaseModel):
     emergency_checkin_timeout_minutes: int = Field(default=60, gt=0, le=1440)
 
 
+# Characters a one-line setting printed in a document may not hold (controls, format
+# characters such as bidirectional overrides, line and paragraph separators).
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+class ReportSettings(BaseModel):
+    """Who the client's post-patch report comes from (``[report]`` in the config file):
+    the MSP's name, and optionally a contact line and a text logo, printed at the report's
+    top. One line each; control characters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    msp_name: str = Field(default="", max_length=200)
+    contact: str = Field(default="", max_length=300)
+    logo_text: str = Field(default="", max_length=60)
+
+    @field_validator("msp_name", "contact", "logo_text")
+    @classmethod
+    def _one_printable_line(cls, value: str) -> str:
+        if any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value):
+            raise ValueError("one line of text, no control characters")
+        return value.strip()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHDESK_",
@@ -121,6 +151,11 @@ class Settings(BaseSettings):
     timezone: str | None = None
     # Where the Reports screen writes exported reports; empty: the current directory.
     reports_dir: Path | None = None
+    # Who the client's report comes from ([report] in the config file).
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    # The remediation log's key (patchdesk.store.audit_key): a 0600 file, created when a log
+    # is first keyed; every host that writes one database needs the same file.
+    audit_key_file: Path = Field(default_factory=default_audit_key_file)
 
     @field_validator("operator")
     @classmethod
@@ -160,6 +195,15 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             value = value.strip()
             return Path(value).expanduser() if value else None
+        return value.expanduser() if isinstance(value, Path) else value
+
+    @field_validator("audit_key_file", mode="before")
+    @classmethod
+    def _expand_audit_key_file(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("name a file (or leave the setting out for the default)")
+            return Path(value.strip()).expanduser()
         return value.expanduser() if isinstance(value, Path) else value
 
     @classmethod

@@ -22,6 +22,7 @@ from patchdesk.domain import FailureClass
 from patchdesk.engine.windows import in_range, load_windows
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.settings import load_settings
+from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Client, Device, PatchException
 
@@ -128,10 +129,14 @@ def test_quitting_the_demo_deletes_its_database_or_keeps_it_and_says_where(
     if kept:
         assert len(found) == 1
         assert f"patchdesk --db {found[0]} exceptions" in err.splitlines()[-1]
+        # Its log is keyed with the configured key file (the session's), so it verifies.
         database = open_database(f"sqlite:///{found[0]}")
         with database.session() as session:
             assert session.scalar(select(func.count()).select_from(Client)) == DEMO_CLIENTS
+            report = verify_chain(session)
         database.dispose()
+        assert report.ok
+        assert report.count > 0
     else:
         assert found == []
         assert demo_dirs(isolated) == []  # its directory went too

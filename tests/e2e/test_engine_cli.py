@@ -183,3 +183,28 @@ def test_engine_runs_at_the_engine_gc_thresholds(
     assert run(["--db", url, "engine", "--interval", "1", "--log-file", str(log)]) == 0
     assert seen == [ENGINE_THRESHOLDS]
     assert gc.get_threshold() == before
+
+
+def test_engine_log_shows_spoofing_characters_as_code_points(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An RMM's error string in a log line (stderr and the log file) reaches neither raw."""
+    import logging
+
+    from patchdesk.commands.engine import setup_logging
+
+    root = logging.getLogger("patchdesk")
+    before, level = list(root.handlers), root.level
+    log = tmp_path / "engine.log"
+    try:
+        setup_logging(log)
+        logging.getLogger("patchdesk.engine.reconcile").warning(
+            "connector unreachable: %s", "HTTP 502 from srv\u202egpj.exe\x1b[2J"
+        )
+    finally:
+        for handler in root.handlers[len(before) :]:
+            handler.close()
+        root.handlers[:] = before
+        root.setLevel(level)
+    for logged in (capsys.readouterr().err, log.read_text(encoding="utf-8")):
+        assert logged.endswith("connector unreachable: HTTP 502 from srv<U+202E>gpj.exe[2J\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from patchdesk.domain import Criticality, FailureClass, OsFamily, Role, Tier
 from patchdesk.engine.classify import actions_for
 from patchdesk.engine.triage import TriageItem, sort_queue
 from patchdesk.store.db import open_database
-from patchdesk.store.models import Client, Device, PatchException
+from patchdesk.store.models import Client, Device, Patch, PatchException
+from patchdesk.text import is_hidden
 from tests.conftest import NOW
 from tests.exception_seed import DEVICES, add_exception, seed_fleet
 
@@ -397,6 +399,71 @@ def test_show_text_and_untrusted_text(msp: Msp, capsys: pytest.CaptureFixture[st
     # the note made alice its owner (acting on an unowned exception takes it)
     assert f"exception {eid}: install, tier 4 (single-user endpoint), acknowledged" in out
     assert "opened    2026-11-27 13:55 UTC (5m ago)" in out
+
+
+SPOOF_HOST = "srv\u202egpj.exe"  # reads "srvexe.jpg" on a terminal that honours bidi
+SPOOF_TITLE = "Security\u200b Update\u2066 for\u00ad Windows"
+SPOOF_NOTE = "called\u2028the\ufeff user\u200e"
+
+
+def hidden(text: str) -> list[str]:
+    return [f"U+{ord(c):04X}" for c in text if is_hidden(c)]
+
+
+def test_spoofing_characters_are_shown_as_code_points(
+    msp: Msp, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Bidi and zero-width characters in a hostname, a patch title, a summary and a note
+    reach no output raw: the text listing and ``show`` name them ``<U+XXXX>``; JSON and the
+    exported log keep the exact text, JSON-escaped."""
+    eid = msp.ids["DC01", FailureClass.INSTALL]
+    database = open_database(msp.url)
+    with database.session() as session:
+        exception = session.get(PatchException, eid)
+        assert exception is not None
+        exception.summary = "error\u202e 0x80070005"
+        device = session.get(Device, exception.device_id)
+        assert device is not None
+        device.hostname = SPOOF_HOST
+        patch = session.get(Patch, msp.patches["KB5044281"])
+        assert patch is not None
+        patch.title = SPOOF_TITLE
+    database.dispose()
+    assert act(msp, capsys, "exceptions", "note", str(eid), SPOOF_NOTE) == 0
+    capsys.readouterr()
+
+    assert run(["--db", msp.url, "exceptions", "--now", AT]) == 0
+    out = capsys.readouterr().out
+    assert hidden(out) == []
+    assert "srv<U+202E>gpj.exe" in out
+
+    assert act(msp, capsys, "exceptions", "show", str(eid), "--now", AT) == 0
+    out = capsys.readouterr().out
+    assert hidden(out) == []
+    assert "  device    srv<U+202E>gpj.exe (server, critical" in out
+    assert "  summary   error<U+202E> 0x80070005" in out
+    assert "Security<U+200B> Update<U+2066> for<U+00AD> Windows" in out
+    assert "called<U+2028>the<U+FEFF> user<U+200E>" in out
+
+    assert act(msp, capsys, "exceptions", "show", str(eid), "--json", "--now", AT) == 0
+    out = capsys.readouterr().out
+    assert hidden(out) == []
+    shown = json.loads(out)
+    assert shown["device"]["hostname"] == SPOOF_HOST  # the data, exact
+    assert shown["patches"][0]["title"] == SPOOF_TITLE
+    assert shown["history"][-1]["note"] == SPOOF_NOTE
+
+    for fmt in ("csv", "json"):
+        target = tmp_path / f"log.{fmt}"
+        argv = ["--db", msp.url, "exceptions", "export", "--format", fmt]
+        assert run(argv) == 0
+        out = capsys.readouterr().out
+        assert hidden(out) == [], fmt
+        assert run([*argv, "-o", str(target)]) == 0
+        assert hidden(target.read_text(encoding="utf-8")) == [], fmt
+    assert "srv<U+202E>gpj.exe" in (tmp_path / "log.csv").read_text(encoding="utf-8")
+    exported = json.loads((tmp_path / "log.json").read_text(encoding="utf-8"))
+    assert SPOOF_HOST in [entry["device"] for entry in exported["exceptions"]]
 
 
 def test_unknown_ids_and_other_refusals(msp: Msp, capsys: pytest.CaptureFixture[str]) -> None:

@@ -490,3 +490,97 @@ def test_export_escapes_markdown_in_untrusted_text(database: Database) -> None:
     assert "# Patch policy: \\<b\\>\\*Evil\\*\\</b\\> \\[31m" in text
     assert "- **Notes:** \\[click\\](http://x)" in text
     assert "\x1b" not in text
+
+
+SPOOF_POLICY = r"""
+[client]
+id = "spoof"
+name = "Acme\u202e Dental"
+timezone = "UTC"
+sla_tier = "bronze"
+
+[client.scope]
+include_tags = ["pilot\u200b"]
+exclude_devices = ["srv\u202egpj.exe"]
+notes = "line\u2028two\ufeff"
+
+[[client.windows]]
+name = "Nights\u2066"
+recurrence = { type = "weekly", days = ["tue"] }
+start = "22:00"
+duration = "2h"
+reboot = "if_required"
+checkin_timeout = "30m"
+max_concurrent = 5
+blackouts = [{ from = 2027-01-01, to = 2027-01-02, reason = "freeze\u00ad" }]
+
+[[client.approval_rules]]
+name = "Everything\u200e"
+match = { title_pattern = "Security\u200b" }
+action = "manual"
+
+[[client.rings]]
+name = "pilot\u2060"
+tags = ["pilot\u200b"]
+soak = "1d"
+min_success_rate = 0.9
+
+[[client.rings]]
+name = "broad"
+tags = []
+soak = "1d"
+min_success_rate = 0.9
+
+[[blocklist]]
+patch_id = "KB1\u200b"
+reason = "breaks\u202e printing"
+blocked_by = "j.okafor"
+blocked_at = 2026-01-12T09:40:00-05:00
+"""
+
+
+def test_export_shows_spoofing_characters_and_json_keeps_them_exactly(
+    database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bidi and zero-width characters in a policy (TOML escapes in the file) reach the
+    markdown as ``<U+XXXX>``; the JSON export keeps them exactly, as ``\\uXXXX`` escapes,
+    so that it validates as the same policy again."""
+    from patchdesk.text import is_hidden
+
+    policies = load_sources([("spoof.toml", SPOOF_POLICY)])
+    assert isinstance(policies, PolicySet)
+    apply(database, policies)
+    with database.session() as session:
+        export = read_export(session, "spoof", now=LATER)
+    assert export is not None
+    text = export_markdown(export)
+    assert [c for c in text if is_hidden(c)] == []
+    # (markdown escapes the placeholder's angle brackets, outside code spans)
+    for line in (
+        r"# Patch policy: Acme\<U+202E\> Dental",
+        r"- **Device tags:** only devices tagged pilot\<U+200B\>",
+        r"- **Excluded devices:** srv\<U+202E\>gpj.exe",
+        r"- **Notes:** line\<U+2028\>two\<U+FEFF\>",
+        r"### Nights\<U+2066\>",
+        r"- **No patching (blackouts):** 2027-01-01 to 2027-01-02 – freeze\<U+00AD\>",
+        r"1. **Everything\<U+200E\>**: Patches whose title matches `` Security<U+200B> ``: "
+        "wait for a technician's approval",
+        r"1. **pilot\<U+2060\>**: devices tagged pilot\<U+200B\>. Soaks for 1 day; the next "
+        "ring starts when at least 90% of this ring's devices were patched successfully.",
+        r"- **KB1\<U+200B\>**: breaks\<U+202E\> printing (blocked by j.okafor on 2026-01-12)",
+    ):
+        assert line in text.splitlines(), line
+
+    for fmt in ("md", "json"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--db", database.url, "policy", "export", "--client", "spoof", "--format", fmt])
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert [c for c in out if is_hidden(c)] == [], fmt
+    assert "\\u202e" in out
+    document = json.loads(out)
+    again = PolicyDocument.model_validate_json(
+        json.dumps({"client": document["client"], "blocklist": document["blocklist"]})
+    )
+    assert again.client == policies.clients[0]
+    assert again.blocklist == policies.blocklist

@@ -24,6 +24,7 @@ from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note
 from patchdesk.store.models import Client, Device, DevicePatch, OperatorCommand, Patch
+from patchdesk.text import is_hidden
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, seed_fleet
 from tests.tui.queue_fixtures import QueueApp, queue_screen, services, settle
@@ -82,6 +83,7 @@ def seed(database: Database) -> dict[str, int]:
 def no_control(text: str) -> None:
     assert "\x1b" not in text
     assert "\x07" not in text
+    assert [f"U+{ord(c):04X}" for c in text if is_hidden(c)] == []
 
 
 async def test_untrusted_text_is_shown_literally_and_triggers_nothing(database: Database) -> None:
@@ -320,3 +322,84 @@ async def test_the_device_screen_shows_untrusted_text_literally(database: Databa
             await pilot.pause()
         assert app.is_running
         assert app.return_code is None
+
+
+SPOOF_HOST = "srv\u202egpj.exe"  # reads "srvexe.jpg" where bidi is honoured
+SPOOF_TITLE = "Security\u200b Update\u2066 for\u00ad Windows"
+SPOOF_NOTE = "called\u2028the\ufeff user\u200e"
+
+
+async def test_bidi_and_zero_width_characters_are_shown_as_code_points(
+    database: Database,
+) -> None:
+    """A hostname with U+202E (and a title, summary and notes with zero-width and bidi
+    characters) shows as ``srv<U+202E>gpj.exe`` on the queue, the exception summary, the
+    handover panel and the device page: never raw."""
+    from patchdesk.screens.device_detail import DeviceDetailScreen, open_device
+    from tests.tui.test_device_detail import DeviceApp, settle_device
+
+    seeded = seed_fleet(database)
+    with database.session() as session:
+        device = session.get(Device, seeded.devices["DC01"])
+        assert device is not None
+        device.hostname = SPOOF_HOST
+        patch = session.get(Patch, seeded.patches["KB5044281"])
+        assert patch is not None
+        patch.title = SPOOF_TITLE
+    eid = add_exception(
+        database,
+        seeded.devices["DC01"],
+        FailureClass.INSTALL,
+        patch_ids=[seeded.patches["KB5044281"]],
+        summary="error\u202e 0x80070005",
+    )
+    ops.log_remediation(database, eid, "alice", "free_disk", now=NOW, note=SPOOF_NOTE)
+    add_handover_note(database, "alice", SPOOF_NOTE, now=NOW - timedelta(minutes=1))
+
+    app = QueueApp(services(database))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        table = queue_screen(app).query_one(QueueTable)
+        line = table.render_line(1).text
+        no_control(line)
+        assert "srv<U+202E>gpj.exe" in line
+        current = str(app.screen.query_one("#queue-current", Static).render())
+        no_control(current)
+        assert "srv<U+202E>gpj.exe" in current
+        assert "error<U+202E> 0x80070005" in current
+        panel = str(app.screen.query_one(HandoverPanel).render())
+        no_control(panel)
+        assert "called<U+2028>the<U+FEFF> user<U+200E>" in panel
+
+        await pilot.press("home", "i")
+        await settle(pilot)
+        assert isinstance(app.screen, ExceptionDetailScreen)
+        detail = str(app.screen.query_one("#detail-text", Static).render())
+        no_control(detail)
+        for shown in (
+            "srv<U+202E>gpj.exe",
+            "Security<U+200B> Update<U+2066> for<U+00AD> Windows",
+            "called<U+2028>the<U+FEFF> user<U+200E>",
+        ):
+            assert shown in detail, shown
+
+    app = DeviceApp(database)
+    async with app.run_test(size=(160, 60)) as pilot:
+        open_device(app, SPOOF_HOST)
+        await settle_device(pilot)
+        screen = app.screen
+        assert isinstance(screen, DeviceDetailScreen)
+        header = screen.query_one("#device-header")
+        texts = {
+            "header": "".join(header.render_line(y).text for y in range(header.size.height)),
+            **{
+                name: str(screen.query_one(f"#device-{name}", Static).render())
+                for name in ("facts", "exceptions")
+            },
+        }
+        for text in texts.values():
+            no_control(text)
+        assert "srv<U+202E>gpj.exe" in texts["header"]
+        assert "hostname    srv<U+202E>gpj.exe" in texts["facts"]
+        assert "error<U+202E> 0x80070005" in texts["exceptions"]
+        assert "called<U+2028>the<U+FEFF> user<U+200E>" in texts["exceptions"]

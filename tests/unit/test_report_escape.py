@@ -59,3 +59,13 @@ def test_percent_rounds_down() -> None:
     assert percent(Fraction(1, 3)) == "33.3%"
     assert percent(Fraction(1)) == "100.0%"
     assert percent(None) == "n/a"
+
+
+def test_bidi_and_zero_width_characters_are_shown_in_every_format() -> None:
+    host = "srv\u202egpj.exe\u200b"
+    assert md_text(host) == r"srv\<U+202E\>gpj.exe\<U+200B\>"
+    assert html_text(host) == "srv&lt;U+202E&gt;gpj.exe&lt;U+200B&gt;"
+    assert html_multiline("a\u2066\nb\ufeff") == "a&lt;U+2066&gt;<br>b&lt;U+FEFF&gt;"
+    assert csv_cell(host) == "srv<U+202E>gpj.exe<U+200B>"
+    # a hidden character cannot hide a formula either
+    assert csv_cell("\u200b=1+1") == "<U+200B>=1+1"

@@ -101,3 +101,48 @@ def test_reports_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config.write_text('reports_dir = "/srv/noc/reports"\n')
     monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
     assert load_settings().reports_dir == Path("/srv/noc/reports")
+
+
+def test_report_settings_from_the_file_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().report.msp_name == ""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[report]\nmsp_name = "Harbour IT"\ncontact = " noc@harbour.example "\n'
+        'logo_text = "HARBOUR"\n'
+    )
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    report = load_settings().report
+    assert (report.msp_name, report.contact, report.logo_text) == (
+        "Harbour IT",
+        "noc@harbour.example",
+        "HARBOUR",
+    )
+    monkeypatch.setenv("PATCHDESK_REPORT__MSP_NAME", "Kessler IT")
+    assert load_settings().report.msp_name == "Kessler IT"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('msp_name = "Harbour\\nIT"', "report.msp_name"),
+        ('contact = "call \\u001b[31m"', "report.contact"),
+        ('logo_text = "\\u202eTI"', "report.logo_text"),
+        ('msp_nme = "typo"', "report.msp_nme"),
+    ],
+)
+def test_bad_report_settings_exit_2_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    field: str,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[report]\n{line}\n")
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["db", "upgrade"])
+    assert exit_info.value.code == 2
+    assert f"configuration: {field}:" in capsys.readouterr().err

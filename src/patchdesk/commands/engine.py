@@ -1,4 +1,5 @@
-"""``patchdesk engine``: the engine alone, headless, until SIGTERM or SIGINT."""
+"""``patchdesk engine``: the engine alone, headless, until SIGTERM, SIGINT or SIGHUP (what
+each does: ``engine.signals``)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,17 @@ from patchdesk.domain import RebootPolicy
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
 from patchdesk.engine.gc_tuning import engine_collection
-from patchdesk.engine.lease import holder_id, release
+from patchdesk.engine.lease import holder_id
 from patchdesk.engine.live import simulated_now
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import EngineRunner, describe, utc_now
+from patchdesk.engine.signals import SignalWatch, Stopping
 from patchdesk.settings import APP_NAME, EngineSettings
+from patchdesk.store.audit import key_problem
 from patchdesk.store.db import Database
+from patchdesk.text import PrintableFormatter
+
+log = logging.getLogger(__name__)
 
 
 def default_log_file() -> Path:
@@ -29,7 +35,7 @@ def default_log_file() -> Path:
 
 def setup_logging(log_file: Path) -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    formatter = PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger("patchdesk")
     root.setLevel(logging.INFO)
     for handler in (logging.StreamHandler(sys.stderr), logging.FileHandler(log_file)):
@@ -52,9 +58,23 @@ def setup_logging(log_file: Path) -> None:
 )
 def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
     """Run the engine without the UI: dispatch if it holds the lease, otherwise attach."""
+    stopping = Stopping()
+    # From the start: a signal during set-up stops it before its first step. Once stopped
+    # by a signal, the process ignores further ones on its way out (its lease released).
+    with SignalWatch(stopping, ignore_after_stop=True):
+        _run_engine(stopping, once, interval, log_file)
+
+
+def _run_engine(
+    stopping: Stopping, once: bool, interval: float | None, log_file: Path | None
+) -> None:
     ctx = get_context()
     database = ctx.database()
     refuse_simulated(database)
+    with database.session() as session:
+        problem = key_problem(session)
+    if problem is not None:  # every step would fail to log what it does
+        raise BadInput(f"patchdesk: {problem}")
     setup_logging(log_file or default_log_file())
     try:
         connector = make_connector(ctx.settings, database, utc_now)
@@ -66,8 +86,15 @@ def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
         holder=holder_id(ctx.settings.operator),
         config=engine_config(ctx.settings.engine),
     )
+    stopping.release = reconciler.release_lease
+    if stopping.requested.is_set():
+        log.info("stopped before the first step")
+        return
     if once:
-        report = reconciler.step(utc_now())
+        try:
+            report = reconciler.step(utc_now())
+        finally:
+            reconciler.release_lease()
         lease = reconciler.last_lease
         if lease is not None and not lease.held:
             click.echo(
@@ -75,12 +102,12 @@ def engine(once: bool, interval: float | None, log_file: Path | None) -> None:
                 f"{lease.expires_at:%Y-%m-%d %H:%M:%S} UTC; nothing dispatched"
             )
         else:
-            release(database, reconciler.holder)
             click.echo(describe(report))
         return
     seconds = interval if interval is not None else ctx.settings.engine.interval_seconds
+    runner = EngineRunner(reconciler, interval=timedelta(seconds=seconds), stop=stopping.requested)
     with engine_collection():
-        EngineRunner(reconciler, interval=timedelta(seconds=seconds)).run()
+        runner.run()
 
 
 def refuse_simulated(database: Database) -> None:

@@ -15,6 +15,7 @@ from patchdesk.commands.windows import parse_instant
 from patchdesk.reports.exception_export import document, render_csv
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.exception_log import exception_log
+from patchdesk.text import json_escaped
 
 
 @click.command("export")
@@ -45,10 +46,6 @@ def export(since_text: str | None, client_id: str | None, fmt: str, output: Path
     if fmt == "csv":
         text = render_csv(entries)
     else:
-        text = (
-            json.dumps(
-                document(entries, since=since, client_id=client_id), indent=2, ensure_ascii=False
-            )
-            + "\n"
-        )
+        found = document(entries, since=since, client_id=client_id)
+        text = json_escaped(json.dumps(found, indent=2, ensure_ascii=False)) + "\n"
     write_output(text, output)

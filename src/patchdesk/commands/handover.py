@@ -13,6 +13,7 @@ from patchdesk.commands.windows import parse_instant
 from patchdesk.policy.durations import parse_duration
 from patchdesk.reports.handover_document import document, markdown
 from patchdesk.store.handover import handover_summary, recent_handover_notes
+from patchdesk.text import json_escaped
 from patchdesk.timezones import operator_zone
 
 MAX_LISTED = 50
@@ -51,6 +52,6 @@ def handover(since_text: str, fmt: str, now_text: str | None) -> None:
         summary = handover_summary(session, since=since, now=now, limit=MAX_LISTED, notes=0)
         notes = recent_handover_notes(session, limit=MAX_NOTES, since=since)
     if fmt == "json":
-        click.echo(json.dumps(document(summary, notes), indent=2, ensure_ascii=False))
+        click.echo(json_escaped(json.dumps(document(summary, notes), indent=2, ensure_ascii=False)))
     else:
         click.echo(markdown(summary, notes, operator_zone(context.settings.timezone)), nl=False)

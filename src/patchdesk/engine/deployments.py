@@ -264,7 +264,13 @@ def refresh_missing(
 
     Returns what the devices the connector answered for miss now (device id -> patch ids
     of its rows not installed: ``record_reported``'s)."""
-    by_connector = {device.connector_id: device for device in devices if device.connector_id}
+    by_connector: dict[str, Candidate] = {}
+    for device in devices:
+        # Of devices sharing a connector id (only a database changed behind the schema's
+        # back has them: ``engine.links``) the answer is the lowest id's, as the sync's is.
+        held = by_connector.get(device.connector_id)
+        if device.connector_id and (held is None or device.id < held.id):
+            by_connector[device.connector_id] = device
     if not by_connector:
         return {}
     reported = connector.missing_patches(sorted(by_connector))

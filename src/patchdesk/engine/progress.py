@@ -478,7 +478,11 @@ def _reboot(
     if target.next_action_at is not None and target.next_action_at > now:
         _move(session, context, TargetState.DEFERRED, now)
         return
-    assert device.connector_id is not None
+    if device.connector_id is None:
+        # Its link was cleared while it was in flight (migration 0007): no reboot can be
+        # sent; the target waits for one, as for a device that did not answer.
+        _move(session, context, TargetState.REBOOT_PENDING, now)
+        return
     allow = target.deferrals_used < window.max_deferrals
     result = connector.reboot(
         device.connector_id,

@@ -5,13 +5,14 @@ or again after a crash at any point, does no harm: the store is the truth, every
 written with its event in one transaction, and every call that changes a device carries an
 idempotency key derived from stored state. Only the engine holding the lease dispatches.
 
-Order within a step: fleet facts (and connector health); open deployments for windows
-that have started; follow targets in flight (so finished ones free capacity); dispatch;
-operator commands; close finished deployments. All but the operator commands are one
-transaction (each write of a step costs its pages once, not once per phase); a crash
-anywhere in it leaves nothing of the step, and the next step repeats the connector calls
-with the same idempotency keys. Operator commands, when any are queued, run in a
-transaction of their own (a wake-on-LAN has no key), and the close after them.
+Order within a step: fleet facts (and connector health, and devices whose link to the
+fleet is inconsistent: ``engine.links`` alerts on them and the step goes on without them);
+open deployments for windows that have started; follow targets in flight (so finished ones
+free capacity); dispatch; operator commands; close finished deployments. All but the
+operator commands are one transaction (each write of a step costs its pages once, not once
+per phase); a crash anywhere in it leaves nothing of the step, and the next step repeats the
+connector calls with the same idempotency keys. Operator commands, when any are queued, run
+in a transaction of their own (a wake-on-LAN has no key), and the close after them.
 
 Between steps the engine keeps a few things that spare it from re-reading what cannot have
 changed: when it last synced the fleet and followed targets (so it asks the connector only
@@ -19,13 +20,16 @@ for what changed since), the window schedule, and the health watch (``attention`
 the lease holder writes targets and device facts, so these stay true while the engine holds
 the lease without a break; the engine drops them all, and starts again from the store,
 after any step that failed, when the connector went down, and when its tenure of the lease
-was broken (not held, or taken anew).
+was broken (not held, or taken anew). It also keeps the device alerts (``engine.links``),
+and reads the whole fleet again after a step that cleared one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
@@ -35,7 +39,7 @@ from patchdesk.engine import lease
 from patchdesk.engine.attention import CHECKED, Watch
 from patchdesk.engine.commands import QUEUED, WAITING_UNTIL, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable
+from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable, RefusesDevices
 from patchdesk.engine.deployments import (
     close_finished,
     open_deployment,
@@ -44,6 +48,7 @@ from patchdesk.engine.deployments import (
 )
 from patchdesk.engine.dispatch import dispatch
 from patchdesk.engine.emergency import UNDEPLOYED, open_emergencies
+from patchdesk.engine.links import find_problems, read_alerts, update_alerts
 from patchdesk.engine.progress import follow
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.schedule import WindowSchedule
@@ -59,6 +64,7 @@ from patchdesk.store import direct
 from patchdesk.store.db import Database
 from patchdesk.store.events import batched_events
 from patchdesk.store.models import ApprovalDecision, Deployment, Target
+from patchdesk.text import printable
 
 log = logging.getLogger(__name__)
 
@@ -103,12 +109,18 @@ class Reconciler:
         self.lease_ttl = lease_ttl
         self.last_lease: lease.LeaseState | None = None
         self._renewed_at: datetime | None = None
+        # Taking the lease and giving it up for good never interleave (a signal may release
+        # it from another thread while a step takes it): once released, it stays released.
+        self._lease_lock = threading.Lock()
+        self._released = False
         self.schedule = WindowSchedule()
         self.watch = Watch()
         self._synced_at: datetime | None = None  # the last fleet sync written
         self._up_recorded = False  # the store says the connector is reachable
         self._followed_at: datetime | None = None  # the last step that followed targets
         self._facts: dict[str, Facts] = {}  # device facts as stored, by connector id
+        self._alerts: dict[str, dict[str, Any]] | None = None  # device alerts as stored
+        self._relink = False  # an alert cleared: the next step reads the whole fleet
 
     def step(self, now: datetime) -> StepReport:
         try:
@@ -131,6 +143,9 @@ class Reconciler:
                 commands = self._reconcile(session, facts, now, report)
             self._synced_at = self._followed_at = now
             self._up_recorded = True
+            if self._relink:  # a device left alone is back: its facts, whatever changed
+                self._relink = False
+                self._synced_at = None
             if commands:  # in their own transaction, then the close
                 with self.db.writer() as session, batched_events(session):
                     run_commands(session, self.connector, now, self.config, report)
@@ -150,6 +165,7 @@ class Reconciler:
         if not self._up_recorded and connector_up(session, now) is not None:
             everything = True  # deadlines moved with the outage
         changed = apply_statuses(session, facts, now, self._facts)
+        self._check_links(session, facts.complete, now)
         for window, start, end in opening_order(session, open_now(session, now, self.schedule)):
             open_deployment(session, self.connector, window, start, end, now, report)
         open_emergencies(session, self.connector, now, self.config, report)
@@ -168,6 +184,28 @@ class Reconciler:
             return True
         close_finished(session, now, report)
         return False
+
+    def _check_links(self, session: Session, complete: bool, now: datetime) -> None:
+        """Alert on devices whose link to the fleet is inconsistent (``engine.links``), once
+        each; clear the alerts of those repaired."""
+        connector = self.connector
+        refused = connector.refused_devices if isinstance(connector, RefusesDevices) else {}
+        if self._alerts is None:
+            self._alerts = read_alerts(session)
+        if not (complete or refused or self._alerts):
+            return
+        ids = None if complete else {str(a.get("connector_id")) for a in self._alerts.values()}
+        changes = update_alerts(session, now, find_problems(session, refused, ids), self._alerts)
+        for problem in changes.raised:
+            log.warning(
+                "device %d (%s, connector id %r) left alone: %s",
+                problem.device_id,
+                printable(problem.hostname),
+                printable(problem.connector_id),
+                printable(problem.reason),
+            )
+        if changes.cleared:
+            self._relink = True
 
     def next_due(self, now: datetime, soon: datetime | None = None) -> datetime | None:
         """The first instant, at or after ``now``, at which a step may have something to do
@@ -200,8 +238,21 @@ class Reconciler:
             self.schedule.refresh(session)
         return self.schedule.next_boundary(now)
 
+    def release_lease(self) -> None:
+        """Give the lease up for good (the engine is stopping): no later step of this
+        engine takes it again, so another engine may take it at once. Safe from any thread,
+        and more than once."""
+        with self._lease_lock:
+            self._released = True
+            lease.release(self.db, self.holder)
+
     def _hold_lease(self, now: datetime) -> bool:
-        """Take or renew the lease (renewed once half its time has gone); False: attached."""
+        """Take or renew the lease (renewed once half its time has gone); False: attached,
+        or the lease was given up for good (``release_lease``)."""
+        with self._lease_lock:
+            return False if self._released else self._take_lease(now)
+
+    def _take_lease(self, now: datetime) -> bool:
         held, renewed = self.last_lease, self._renewed_at
         if held is not None and held.held and renewed is not None:
             renew_by = held.expires_at - self.lease_ttl / 2
@@ -222,6 +273,8 @@ class Reconciler:
         self._up_recorded = False
         self._followed_at = None
         self._facts.clear()
+        self._alerts = None
+        self._relink = False
         self.schedule.forget()
         self.watch.forget()
 

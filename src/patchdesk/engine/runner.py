@@ -1,23 +1,24 @@
 """Running the engine: APScheduler wakes the reconcile step on an interval and at the next
-window boundary; steps never overlap; SIGTERM/SIGINT stop it cleanly.
+window boundary; steps never overlap; a stop request (a signal: ``engine.signals``) stops it
+cleanly.
 
 A step is a few short transactions, so stopping between them never leaves half-written state:
-a stop request lets the running step finish, then the scheduler shuts down and the lease is
-released (another engine may take over at once instead of waiting for it to expire).
+a stop request lets the running step finish and starts no other, then the scheduler shuts
+down and the lease is released (another engine may take over at once instead of waiting for
+it to expire). The scheduler runs on threads of its own; the thread that called ``run``
+only waits for the request and then stops the scheduler itself, so starting and stopping it
+never race (a request before it started, or during its shutdown, is just a set flag).
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 
-from patchdesk.engine import lease
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
 
@@ -55,19 +56,29 @@ class EngineRunner:
         *,
         interval: timedelta = DEFAULT_INTERVAL,
         clock: Clock = utc_now,
+        stop: threading.Event | None = None,
     ) -> None:
         self.reconciler = reconciler
         self.interval = interval
         self.clock = clock
-        self.scheduler = BlockingScheduler(timezone=UTC)
-        self._lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(timezone=UTC)
+        self.stop_requested = stop if stop is not None else threading.Event()
+        self._lock = threading.Lock()  # one step at a time
+        self._jobs = threading.Lock()  # no job is added once the stop has removed them
         self.steps = 0
 
+    def stop(self) -> None:
+        """Ask ``run`` to stop: the running step finishes, no other starts. Any thread."""
+        self.stop_requested.set()
+
     def step_once(self) -> StepReport:
-        """One step, never two at once (a wake-up during a step is skipped)."""
-        if not self._lock.acquire(blocking=False):
+        """One step, never two at once (a wake-up during a step is skipped), none once a
+        stop was asked for."""
+        if self.stop_requested.is_set() or not self._lock.acquire(blocking=False):
             return StepReport()
         try:
+            if self.stop_requested.is_set():
+                return StepReport()
             now = self.clock()
             report = self.reconciler.step(now)
             self.steps += 1
@@ -81,10 +92,14 @@ class EngineRunner:
             self._lock.release()
 
     def _schedule_boundary(self, now: datetime) -> None:
-        if not self.scheduler.running:
+        if self.stop_requested.is_set() or not self.scheduler.running:
             return
         boundary = next_boundary(self.reconciler, now)
-        if boundary is not None:
+        if boundary is None:
+            return
+        with self._jobs:
+            if self.stop_requested.is_set() or not self.scheduler.running:
+                return
             self.scheduler.add_job(
                 self.step_once,
                 "date",
@@ -95,27 +110,32 @@ class EngineRunner:
             )
 
     def run(self) -> None:
-        """Step until SIGTERM or SIGINT."""
-        self.scheduler.add_job(
-            self.step_once,
-            "interval",
-            seconds=self.interval.total_seconds(),
-            id="interval",
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-        )
-        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        """Step until a stop is asked for (``stop``), then stop the scheduler once the
+        running step has finished, and release the lease."""
         try:
-            self.scheduler.start()  # blocks until shutdown
+            if not self.stop_requested.is_set():
+                self.scheduler.add_job(
+                    self.step_once,
+                    "interval",
+                    seconds=self.interval.total_seconds(),
+                    id="interval",
+                    next_run_time=datetime.now(UTC),
+                    max_instances=1,
+                    coalesce=True,
+                )
+                self.scheduler.start()
+                try:
+                    self.stop_requested.wait()
+                finally:
+                    self._shutdown()
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-            lease.release(self.reconciler.db, self.reconciler.holder)
+            self.reconciler.release_lease()
             log.info("engine stopped after %d steps; lease released", self.steps)
 
-    def _stop(self, signum: int, frame: FrameType | None) -> None:
-        log.info(
-            "received %s: finishing the current step, then stopping", signal.Signals(signum).name
-        )
-        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}).start()
+    def _shutdown(self) -> None:
+        """No job left to fall due, then the scheduler stopped after the running step. (A job
+        falling due while ``shutdown`` waits would be handed to the stopped executor just
+        after: APScheduler logs that as an error, with a traceback.)"""
+        with self._jobs:
+            self.scheduler.remove_all_jobs()
+        self.scheduler.shutdown(wait=True)

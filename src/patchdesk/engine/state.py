@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 from patchdesk.store.models import EngineState
 
 CONNECTOR = "connector"
+# Devices the engine leaves alone, their link to the fleet being inconsistent
+# (``engine.links``): {"devices": {device id: {connector_id, hostname, client_id, problem,
+# reason, since}}}.
+DEVICE_ALERTS = "device_alerts"
 # The runner's last step: who, when (engine time), what it did, and whether the time is a
 # simulation's virtual time (the demo's live runner, ``patchdesk simulate``): commands and
 # other UIs on a simulated database then use that time as theirs (``live.simulated_now``).

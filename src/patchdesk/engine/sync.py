@@ -21,7 +21,7 @@ of the outage, so the blackout does not turn into a flood of offline exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -195,14 +195,14 @@ def apply_statuses(
     if facts.complete:
         known.clear()
         query = _DEVICE_FACTS.where(_devices.c.connector_id.is_not(None))
-        known.update((row[1], (row[0], *row[2:])) for row in session.execute(query))
+        _remember(known, session.execute(query))
     else:
         unknown = sorted(cid for cid in reported if cid not in known)
         for first in range(0, len(unknown), _CHUNK):
             query = _DEVICE_FACTS.where(
                 _devices.c.connector_id.in_(unknown[first : first + _CHUNK])
             )
-            known.update((row[1], (row[0], *row[2:])) for row in session.execute(query))
+            _remember(known, session.execute(query))
     changes: list[dict[str, Any]] = []
     news: dict[int, News] = {}
     seen: list[tuple[int, DeviceStatus]] = []  # last_seen or last_boot changed
@@ -259,6 +259,18 @@ def apply_statuses(
             payload={"connector_id": connector_id, "maintenance_mode": on},
         )
     return news
+
+
+def _remember(known: dict[str, Facts], rows: Iterable[Sequence[Any]]) -> None:
+    """Each connector id's stored facts, from ``_DEVICE_FACTS`` rows. When several devices
+    hold one connector id (the schema forbids it: only a database changed behind its back
+    has them) the lowest id keeps it, as migration 0007 decided; ``engine.links`` alerts on
+    the others, which get no facts."""
+    for row in rows:
+        connector_id: str = row[1]
+        held = known.get(connector_id)
+        if held is None or row[0] < held[0]:
+            known[connector_id] = (row[0], row[2], row[3], row[4], row[5])
 
 
 def _targets_of(session: Session, devices: Sequence[int]) -> dict[int, list[DeviceTarget]]:

@@ -30,6 +30,7 @@ from patchdesk.store.models import (
     MaintenanceWindow,
     Ring,
 )
+from patchdesk.text import printable
 
 FORMAT = "patchdesk.policy-export/1"
 NEXT_OCCURRENCES = 3
@@ -131,18 +132,19 @@ def _occurrence_json(occurrence: Occurrence) -> dict[str, str]:
 
 # --- markdown -------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>#|~])")
 
 
 def md(text: str) -> str:
-    """Policy text made inert in markdown: control characters dropped, markup escaped."""
-    return _MARKDOWN.sub(r"\\\1", _CONTROL.sub("", text)).replace("\n", " ")
+    """Policy text made inert in markdown: through ``printable`` (control characters
+    dropped, newlines and tabs as spaces, invisible and bidi characters as ``<U+XXXX>``),
+    then markup escaped."""
+    return _MARKDOWN.sub(r"\\\1", printable(text))
 
 
 def md_code(text: str) -> str:
     """Text as a markdown code span (shown exactly, nothing to escape but backticks)."""
-    return "`` " + _CONTROL.sub("", text).replace("\n", " ").replace("`", "'") + " ``"
+    return "`` " + printable(text).replace("`", "'") + " ``"
 
 
 def export_markdown(export: PolicyExport) -> str:

@@ -1,14 +1,18 @@
 """Untrusted text (hostnames, patch titles, notes, error messages) made safe per format.
 
-- every format: control characters stripped (``patchdesk.text``); one-line cells turn tabs
-  and newlines into spaces, multi-line notes keep their newlines;
+- every format: control characters stripped, invisible and bidi characters (U+202E, U+200B,
+  ...) shown as ``<U+XXXX>`` (``patchdesk.text``); one-line cells turn tabs and newlines
+  into spaces, multi-line notes keep their newlines;
 - HTML: ``html.escape`` (quotes too), after stripping;
 - Markdown: characters that would make markup are
   backslash-escaped (``\\ ` * _ { } [ ] < > | ~``), so a hostname cannot become a link,
   emphasis, a table column or an HTML tag;
 - CSV: a cell that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``,
   ``@``, a tab or a carriage return) is prefixed with ``'`` (OWASP's advice); the ``csv``
-  module quotes the rest.
+  module quotes the rest. CSV is read by people in a spreadsheet, which would lay out a bidi
+  character, so cells are sanitised like the other formats for people;
+- JSON is data: values are kept exactly, and ``patchdesk.text.json_escaped`` writes the
+  controls and hidden characters among them as ``\\uXXXX`` escapes.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The shift handover as Markdown (to paste into the shift log) and JSON, from
 ``store.handover.handover_summary``: opened, resolved, still open by tier, unassigned,
 escalations, and the handover notes written during the shift. Times in the operator's zone
-(labelled) in Markdown, UTC ISO 8601 in JSON."""
+(labelled) in Markdown, UTC ISO 8601 in JSON. Both end with the remediation log's anchor
+line (``patchdesk audit verify --anchors`` reads it from a saved handover)."""
 
 from __future__ import annotations
 
@@ -56,6 +57,14 @@ def document(summary: HandoverSummary, notes: Sequence[NoteView]) -> dict[str, A
         "escalated_count": summary.escalated_count,
         "escalated": [_row_document(r, summary.now) for r in summary.escalated],
         "notes": [_note_document(n) for n in notes],
+        "anchor": None
+        if summary.anchor is None
+        else {
+            "seq": summary.anchor.seq,
+            "at": summary.anchor.at_text,
+            "mac": summary.anchor.mac,
+            "line": summary.anchor.line,
+        },
     }
 
 
@@ -112,6 +121,17 @@ def markdown(summary: HandoverSummary, notes: Sequence[NoteView], zone: ZoneInfo
             f"**{md_text(note.author)}**, {local(note.at, zone)}:",
             "",
             md_multiline(note.text),
+            "",
+        ]
+    lines += ["## Remediation log", ""]
+    if summary.anchor is None:
+        lines += ["No anchor: the log is empty or not keyed yet.", ""]
+    else:
+        lines += [
+            f"Anchor: `{summary.anchor.line}`",
+            "",
+            "Keep this line outside patchdesk: `patchdesk audit verify --anchors FILE` reports "
+            "a log that no longer matches it.",
             "",
         ]
     return "\n".join(lines)

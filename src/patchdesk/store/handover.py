@@ -5,7 +5,9 @@ in one writer transaction; it is not an action on an exception, so it is not in 
 remediation log. ``handover_summary`` is what the queue's handover panel shows: unresolved
 exceptions and the unassigned ones per tier, what was opened and resolved since the shift
 began, what is escalated, and the latest notes. A reopened exception keeps its first
-``opened_at``, so it counts as opened in the shift that first opened it.
+``opened_at``, so it counts as opened in the shift that first opened it. The handover
+document also carries the remediation log's anchor (``anchors.head_anchor``): pasted into the
+shift log, it keeps the log's head outside patchdesk.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from patchdesk.domain import ExceptionState, Tier
 from patchdesk.store import operator_input as clean
+from patchdesk.store.anchors import Anchor, head_anchor
 from patchdesk.store.db import Database
 from patchdesk.store.events import record_event
 from patchdesk.store.exception_views import (
@@ -97,6 +100,8 @@ class HandoverSummary:
     escalated_count: int
     escalated: tuple[QueueRow, ...]  # escalated now
     notes: tuple[NoteView, ...]  # the latest notes, newest first
+    # The remediation log's head as an anchor (None: empty or not keyed; the panel omits it).
+    anchor: Anchor | None = None
 
     @property
     def open_total(self) -> int:
@@ -126,6 +131,7 @@ def handover_summary(
         escalated_count=count_queue(session, escalated),
         escalated=tuple(queue_rows(session, escalated, limit=limit)),
         notes=tuple(recent_handover_notes(session, limit=notes)),
+        anchor=head_anchor(session),
     )
 
 

@@ -82,7 +82,11 @@ class WindowUsed:
     name: str  # the window's name; "Emergency deployment" for an emergency
     emergency: bool
     start: datetime
-    end: datetime
+    end: datetime  # as stored: a retry after the window closed moves it later
+    # The occurrence's end as its window schedules it (wall-clock duration in the client's
+    # zone); ``end`` when the window is unknown or no longer matches (an emergency, a
+    # window edited since).
+    scheduled_end: datetime
     state: str
     targets: int
     verified: int
@@ -166,6 +170,15 @@ class EmergencyLine:
 
 
 @dataclass(frozen=True)
+class NextWindow:
+    """The next occurrence of one of the client's active windows after ``as_of``."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class CycleReport:
     client_id: str
     client_name: str
@@ -184,6 +197,7 @@ class CycleReport:
     noncompliant_after: tuple[tuple[str, int], ...]  # hostname, due patches missing
     emergencies: tuple[EmergencyLine, ...]
     mttr: MttrFigures
+    next_windows: tuple[NextWindow, ...] = ()  # by start; one per active window
 
     @property
     def zone(self) -> ZoneInfo:

@@ -13,7 +13,9 @@ with the same key returns the first call's result and never acts twice.
 
 A connector that can tell which devices and jobs changed since an instant also implements
 :class:`ReportsChanges`; the engine then asks it for those instead of listing the whole
-fleet and polling every job at every step.
+fleet and polling every job at every step. A connector that was given the devices to manage
+and refused some (the simulator standing in for the store's devices) says which in
+:class:`RefusesDevices`; the engine alerts on each and leaves it alone (``engine.links``).
 """
 
 from __future__ import annotations
@@ -160,3 +162,11 @@ class ReportsChanges(Protocol):
         fine), with its current status; None when the connector cannot tell (then the engine
         asks ``job_status`` for every job it waits on)."""
         ...
+
+
+@runtime_checkable
+class RefusesDevices(Protocol):
+    """Optional: the devices a connector was given to manage and refused (connector id ->
+    why, untrusted text)."""
+
+    refused_devices: Mapping[str, str]

@@ -36,6 +36,10 @@ Idempotency: a repeated key (per method) returns the first call's result and doe
 actually started. During an outage (configured intervals, or drawn per hour) every method
 raises :class:`ConnectorUnavailable`; devices carry on meanwhile.
 
+``register(devices)`` adds devices as the constructor does, but one it cannot add is left
+out, with why, in ``refused_devices`` (``RefusesDevices``), instead of failing the rest; a
+connector id given twice is registered once (the engine alerts on the devices sharing it).
+
 Test helpers: ``install_count``, ``reboot_count``, ``rollback_count``, ``script`` (force a
 device's outcomes), ``add_outage``, ``in_outage``, ``set_maintenance_mode``, ``catalogue``.
 The clock must never go backwards (a ValueError says so).
@@ -131,6 +135,7 @@ class Simulator:
             seed, rates.outage_per_hour, timings.outage_minutes, self.config.outages
         )
         self.install_calls = 0
+        self.refused_devices: dict[str, str] = {}  # connector id -> why ``register`` did not
         self.add_devices(devices)
 
     # --- registration ----------------------------------------------------------------------
@@ -138,6 +143,18 @@ class Simulator:
     def add_devices(self, devices: Iterable[SimDevice]) -> None:
         for device in devices:
             self.add_device(device)
+
+    def register(self, devices: Iterable[SimDevice]) -> None:
+        """Add devices standing in for a store's: a connector id already registered is
+        skipped, and a device that cannot be added is left out and named in
+        ``refused_devices`` with the reason, rather than stopping the others."""
+        for spec in devices:
+            if spec.connector_id in self._devices:
+                continue
+            try:
+                self.add_device(spec)
+            except Exception as exc:  # any error of one device's is that device's problem
+                self.refused_devices[spec.connector_id] = str(exc) or type(exc).__name__
 
     def add_device(self, spec: SimDevice) -> None:
         if spec.connector_id in self._devices:

@@ -53,7 +53,11 @@ class Device(Base):
     __table_args__ = (
         UniqueConstraint("client_id", "hostname"),
         Index("ix_devices_client_role", "client_id", "role"),
-        Index("ix_devices_connector_id", "connector_id"),
+        # One device per connector id (migration 0007); NULL (not linked yet) on any number.
+        # With one connector per installation (settings ``connector.kind``) the id is unique
+        # on its own; when a second connector lands and devices name theirs in a column, the
+        # index becomes (connector, connector_id).
+        Index("uq_devices_connector_id", "connector_id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
