@@ -8,13 +8,14 @@ notes written during the shift. Times in the operator's zone (labelled) in Markd
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from patchdesk.ages import age
 from patchdesk.domain import TIER_LABELS, Tier
 from patchdesk.reports.escape import md_multiline, md_text
-from patchdesk.reports.formatting import duration, iso, local
+from patchdesk.reports.formatting import iso, local
 from patchdesk.store.exception_views import QueueRow
 from patchdesk.store.handover import HandoverSummary, NoteView
 from patchdesk.store.not_patched import NotPatched
@@ -108,7 +109,7 @@ def _line(row: QueueRow, now: datetime, zone: ZoneInfo) -> str:
         f"- #{row.id} T{row.tier.value} {md_text(row.client_id)} / {md_text(row.hostname)}: "
         f"{row.failure_class.value}, {row.state.value.replace('_', ' ')}, {owner}; "
         f"opened {local(row.opened_at, zone)} "
-        f"({duration(max(row.age(now), timedelta(0)))} ago); {patches}"
+        f"({age(row.age(now))} ago); {patches}"
     )
 
 
@@ -130,7 +131,7 @@ def markdown(summary: HandoverSummary, notes: Sequence[NoteView], zone: ZoneInfo
         f"# Shift handover, {local(now, zone)}",
         "",
         f"Shift from {local(summary.since, zone)} to {local(now, zone)} "
-        f"({duration(now - summary.since)}).",
+        f"({age(now - summary.since)}).",
         "",
         f"## Still open by tier ({summary.open_total}; {summary.unassigned_total} unassigned)",
         "",

@@ -130,7 +130,7 @@ class BoardScreen(Screen[None]):
 
     BINDINGS = [
         Binding("r", "refresh_now", "Refresh", id="board.refresh"),
-        Binding("o", "oldest", "Oldest exception", id="board.oldest"),
+        Binding("o", "most_urgent", "Most urgent exception", id="board.most_urgent"),
         Binding("N", "not_patched", "Not patched", show=False, id="board.not_patched"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="board.focus_next"),
         Binding(
@@ -145,6 +145,8 @@ class BoardScreen(Screen[None]):
     BoardScreen #welcome {
         height: 1fr; padding: 1 2; border: round $accent 60%; color: $foreground;
     }
+    /* 24 lines: the open windows leave the next ones their five lines under the KPIs' */
+    BoardScreen.-short OpenWindows { max-height: 55%; }
     """
 
     class Updated(Message):
@@ -173,6 +175,9 @@ class BoardScreen(Screen[None]):
         yield Static(welcome(), id="welcome", markup=False)
         yield Footer()
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 30, "-short")
+
     def on_mount(self) -> None:
         services = services_of(self.app)
         self._feed = BoardFeed(services.database)
@@ -189,15 +194,15 @@ class BoardScreen(Screen[None]):
             self._reading = True
             self._read(now)
 
-    def action_oldest(self) -> None:
-        """The device screen of the oldest unacknowledged exception (the KPI strip names it)."""
+    def action_most_urgent(self) -> None:
+        """The device screen of the most urgent unacknowledged exception, in triage order
+        (the KPI strip names it), that exception selected."""
         kpis = self.query_one(KpiStrip).kpis
-        if kpis is None or kpis.oldest_unacknowledged_device is None:
+        if kpis is None or kpis.most_urgent is None:
             self.notify("no unacknowledged exception", markup=False)
             return
-        show_device(
-            self.app, kpis.oldest_unacknowledged_device, exception_id=kpis.oldest_unacknowledged_id
-        )
+        urgent = kpis.most_urgent
+        show_device(self.app, urgent.device_id, exception_id=urgent.exception_id)
 
     def action_not_patched(self) -> None:
         """The devices not patched this cycle (``:missed``)."""

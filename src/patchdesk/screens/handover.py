@@ -2,8 +2,8 @@
 action needs: resolve, escalate).
 
 The panel shows what the shift handed over: exceptions opened, resolved and escalated since
-the shift began, what is open and unassigned per tier, how many devices a window did not
-patch this cycle (by reason), and the latest handover notes. Shifts
+the shift began, what is unresolved and unassigned per tier, how many devices a window did
+not patch this cycle (by reason), and the latest handover notes. Shifts
 are eight hours starting at 06:00, 14:00 and 22:00 in the operator's zone.
 """
 
@@ -51,7 +51,8 @@ def _tiers(counts: Mapping[Tier, int]) -> str:
 
 
 def summary_text(summary: HandoverSummary, zone: ZoneInfo, width: int) -> Text:
-    """The panel's lines: the shift's figures, open and unassigned per tier, the notes."""
+    """The panel's lines: the shift's figures, unresolved and unassigned per tier, the
+    notes."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("This shift ", style="bold")
     text.append(
@@ -59,11 +60,11 @@ def summary_text(summary: HandoverSummary, zone: ZoneInfo, width: int) -> Text:
         f"escalated now {summary.escalated_count}"
     )
     text.append("\n")
-    text.append("Open ", style="bold")
-    text.append(f"{_tiers(summary.open_by_tier)} (all {summary.open_total})")
-    text.append(" · ")
-    text.append("unassigned ", style="bold")
-    text.append(f"{_tiers(summary.unassigned_by_tier)} (all {summary.unassigned_total})")
+    # "Unresolved", as the header and the state filter say: "open" is one of those states.
+    text.append(f"Unresolved {summary.open_total}", style="bold")
+    text.append(f": {_tiers(summary.open_by_tier)} · ")
+    text.append(f"unassigned {summary.unassigned_total}", style="bold")
+    text.append(f": {_tiers(summary.unassigned_by_tier)}")
     text.append("\n")
     text.append_text(not_patched_text(summary))
     if not summary.notes:

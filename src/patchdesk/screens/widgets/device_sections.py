@@ -10,13 +10,14 @@ operator's ("you"), with UTC where a moment is a fact of record.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
+from patchdesk.ages import age
 from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
-from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
+from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
 from patchdesk.store.device_views import (
@@ -74,8 +75,8 @@ def moment(at: datetime, client: ZoneInfo, operator: ZoneInfo, *, compact: bool 
 
 def ago(at: datetime, now: datetime) -> str:
     if at > now:
-        return f"in {humanize(at - now)}"
-    return f"{humanize(now - at)} ago"
+        return f"in {age(at - now)}"
+    return f"{age(now - at)} ago"
 
 
 def field_line(
@@ -176,7 +177,7 @@ def windows_text(
         line = Text(printable(window.name), "bold")
         line.append(
             f"  reboot {window.reboot_policy.value} · check-in timeout "
-            f"{window.checkin_timeout_minutes}m",
+            f"{age(timedelta(minutes=window.checkin_timeout_minutes))}",
             "dim",
         )
         put(text, line, width)
@@ -242,7 +243,7 @@ def exception_lines(
     if resolved and row.resolved_at is not None:
         line.append(f", resolved {row.resolved_at.astimezone(UTC):%m-%d %H:%M} UTC")
     else:
-        line.append(f", open {humanize(row.age(now))}")
+        line.append(f", open {age(row.age(now))}")
     if row.reopened_count:
         line.append(f" · reopened {row.reopened_count}×")
     put(text, line, width)
