@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -135,6 +136,22 @@ def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(AUDIT_KEY_ENV, str(path))
         yield path
+
+
+@pytest.fixture(autouse=True)
+def _log_handlers_put_back() -> Iterator[None]:
+    """A command run in-process (``patchdesk engine``) adds handlers to the ``patchdesk``
+    logger that write to the test's captured stderr; left behind, a later test's warning
+    meets a closed stream ("--- Logging error ---" in its stderr)."""
+    loggers = [logging.getLogger("patchdesk")]  # the root logger is pytest's to manage
+    before = [(logger, list(logger.handlers), logger.level) for logger in loggers]
+    yield
+    for logger, handlers, level in before:
+        for handler in logger.handlers:
+            if handler not in handlers:
+                logger.removeHandler(handler)
+                handler.close()
+        logger.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

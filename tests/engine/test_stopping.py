@@ -307,6 +307,11 @@ def test_a_released_lease_is_not_taken_again(reconciler: GatedReconciler) -> Non
 def saved_handlers() -> Iterator[None]:
     """What the signals' handlers were, put back (a stopped watch may leave them ignored)."""
     before = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    # Start from Python's defaults whatever an earlier test in this process left (a stopped
+    # watch in an in-process engine run leaves its signals ignored).
+    for signum in STOP_SIGNALS:
+        default = signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL
+        signal.signal(signum, default)
     yield
     for signum, handler in before.items():
         signal.signal(signum, handler)
