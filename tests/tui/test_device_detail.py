@@ -369,3 +369,31 @@ async def test_a_device_that_is_not_there_is_said_so(database: Database) -> None
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, DeviceDetailScreen)
+
+
+async def test_an_online_device_not_seen_for_hours_is_shown_stale(database: Database) -> None:
+    seed_fleet(database)
+    with database.session() as session:
+        device = session.scalars(select(Device).where(Device.hostname == "DC01")).one()
+        device.online, device.last_seen = True, NOW - timedelta(hours=8)
+    app = DeviceApp(database)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        open_device(app, "DC01")
+        await settle_device(pilot)
+        lines = section(app, "facts").splitlines()
+        status = next(line for line in lines if line.strip().startswith("status"))
+        assert "stale (no check-in for over 30m)" in status
+        assert "online" not in status
+        seen = next(line for line in lines if line.strip().startswith("last seen"))
+        assert "8h ago" in seen
+
+
+async def test_a_device_seen_recently_is_shown_online(database: Database) -> None:
+    seed_fleet(database)
+    app = DeviceApp(database)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        open_device(app, "DC01")
+        await settle_device(pilot)
+        lines = section(app, "facts").splitlines()
+        status = next(line for line in lines if line.strip().startswith("status"))
+        assert status.split() == ["status", "online"]

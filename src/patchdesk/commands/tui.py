@@ -112,6 +112,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
         shared_logins=tuple(ctx.settings.shared_logins),
+        stale_after=ctx.settings.stale_after(),
     )
     app = PatchdeskApp(
         services,
@@ -169,6 +170,7 @@ def _open_demo(
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
         shared_logins=tuple(ctx.settings.shared_logins),
+        stale_after=ctx.settings.stale_after(),
     )
     note = f"SIMULATED ×{speed:g}"
     app = PatchdeskApp(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.identity import DEFAULT_SHARED_LOGINS
 from patchdesk.store.db import Database
 
@@ -29,6 +30,8 @@ class Services:
     reports_dir: Path | None = None  # where the Reports screen exports; None: the cwd
     # Logins that name no person: an ``operator`` among them is asked for when the UI opens.
     shared_logins: tuple[str, ...] = DEFAULT_SHARED_LOGINS
+    # An online device not checked in for longer is shown as stale (engine.presence).
+    stale_after: timedelta = DEFAULT_STALE_AFTER
 
 
 class HasServices(Protocol):

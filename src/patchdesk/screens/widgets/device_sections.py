@@ -10,12 +10,13 @@ operator's ("you"), with UTC where a moment is a fact of record.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
 from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
@@ -111,6 +112,7 @@ def facts_text(
     *,
     selected: int | None,
     width: int | None = None,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> Text:
     facts = detail.facts
     zone = client_zone(facts.client_timezone)
@@ -139,8 +141,17 @@ def facts_text(
         "scope",
         "in the client's patch scope" if facts.in_scope else "OUT of the client's patch scope",
     )
-    online = {True: "online", False: "OFFLINE", None: "unknown (the fleet is not reachable)"}
-    _field("status", online[facts.online], "bold red" if facts.online is False else "")
+    status = facts.presence(now, stale_after)
+    words = {
+        Presence.ONLINE: ("online", ""),
+        Presence.STALE: (
+            f"stale (no check-in for over {humanize(stale_after)})",
+            "bold yellow",
+        ),
+        Presence.OFFLINE: ("OFFLINE", "bold red"),
+        Presence.UNKNOWN: ("unknown (the fleet is not reachable)", ""),
+    }
+    _field("status", *words[status])
     _field("maintenance", maintenance_text(facts))
     for label, at in (("last seen", facts.last_seen), ("last boot", facts.last_boot)):
         if at is None:
