@@ -246,7 +246,8 @@ def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, 
     with tempfile.TemporaryDirectory(prefix="bench-cycle-") as scratch_name:
         scratch = Path(scratch_name)
         path = scratch / "simulate.db"
-        db = open_database(f"sqlite:///{path}")  # (migrated before the timers go on)
+        # (migrated before the timers go on; its log keyed with a key of its own)
+        db = open_database(f"sqlite:///{path}", audit_key_file=scratch / "audit.key")
         if timed_parts:
             _time_parts(watch)
             watch.wrap(sim_run, "build_msp", "building and loading")

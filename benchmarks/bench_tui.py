@@ -83,7 +83,7 @@ def table(model: type[object]) -> Table:
 
 
 def build(path: Path, devices: int, exceptions: int, seed: int = 7) -> Database:
-    database = open_database(f"sqlite:///{path}")
+    database = open_database(f"sqlite:///{path}", audit_key_file=path.parent / "audit.key")
     rng = random.Random(seed)
     clients = max(1, devices // 250)
     with database.engine.begin() as conn:

@@ -32,7 +32,11 @@ def fingerprint(devices: int, seed: int, days: float) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory(prefix="sim-fingerprint-") as scratch:
         path = Path(scratch) / "simulate.db"
-        db = open_database(f"sqlite:///{path}")
+        # A fixed key: the remediation log's MACs are part of what is compared.
+        key_file = Path(scratch) / "audit.key"
+        key_file.write_text("42" * 32 + "\n")
+        key_file.chmod(0o600)
+        db = open_database(f"sqlite:///{path}", audit_key_file=key_file)
         result = run_simulation(
             db,
             seed=seed,

@@ -19,6 +19,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, make_url, text
 
+from patchdesk.store.audit_key import KEY_FILE_ENV as AUDIT_KEY_ENV
+from patchdesk.store.audit_key import create_key_file
 from patchdesk.store.db import Database, open_database
 
 POSTGRES_URL = os.environ.get("PATCHDESK_TEST_POSTGRES_URL")
@@ -122,13 +124,26 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The remediation log's key file of every test (and of the session's and modules'
+    fixtures, set up before any test's own): one per session, in a temporary directory,
+    never the developer's state directory. Made here, so that no command run by a test
+    announces a key file it created."""
+    path = tmp_path_factory.mktemp("audit-key") / "audit.key"
+    create_key_file(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(AUDIT_KEY_ENV, str(path))
+        yield path
+
+
 @pytest.fixture(autouse=True)
 def _isolated_config(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No test reads the developer's own config file or database, and every test runs as
-    the login ``root`` whoever runs the suite (a shared login: a test that writes as an
-    operator names one)."""
+    """No test reads the developer's own config file, database or audit key, and every test
+    runs as the login ``root`` whoever runs the suite (a shared login: a test that writes as
+    an operator names one)."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("LOGNAME", "root")  # getpass.getuser() reads LOGNAME first
     config = home / "config.toml"
@@ -140,5 +155,6 @@ def _isolated_config(
         if name.startswith("PATCHDESK_") and name not in (
             "PATCHDESK_CONFIG",
             "PATCHDESK_TEST_POSTGRES_URL",
+            AUDIT_KEY_ENV,  # the session's (audit_key_file)
         ):
             monkeypatch.delenv(name)

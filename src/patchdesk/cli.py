@@ -25,7 +25,8 @@ from patchdesk.commands.report import report
 from patchdesk.commands.simulate import simulate
 from patchdesk.commands.tui import demo, open_tui
 from patchdesk.commands.windows import windows
-from patchdesk.settings import MissingConfigFile, load_settings
+from patchdesk.settings import ConfigFileError, MissingConfigFile, load_settings
+from patchdesk.store.audit_key import AuditKeyError
 from patchdesk.store.db import BadDatabaseUrl, DatabaseError, NoDatabase, database_url_from
 
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
         for line in _settings_problems(exc):
             click.echo(line, err=True)
         sys.exit(EXIT_BAD_INPUT)
-    except (MissingConfigFile, BadDatabaseUrl, NoDatabase) as exc:
+    except (MissingConfigFile, ConfigFileError, BadDatabaseUrl, NoDatabase, AuditKeyError) as exc:
         click.echo(f"patchdesk: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except DatabaseError as exc:

@@ -107,6 +107,17 @@ class FailureClass(StrEnum):
     REBOOT = "reboot"
     REGRESSION = "regression"
     OFFLINE = "offline"
+    MISSED = "missed"  # a server a window did not reach (not a failure of the patch)
+
+
+# The four classes of a failed patch (DESIGN: failure classes), in ``FailureClass`` order:
+# what failure counts and reports list; ``missed`` is not one of them.
+PATCH_FAILURE_CLASSES: tuple[FailureClass, ...] = (
+    FailureClass.INSTALL,
+    FailureClass.REBOOT,
+    FailureClass.REGRESSION,
+    FailureClass.OFFLINE,
+)
 
 
 class ExceptionState(StrEnum):
@@ -151,12 +162,13 @@ TIER_LABELS: dict[Tier, str] = {
     Tier.SINGLE_USER: "single-user endpoint",
 }
 
-# Within a tier: offline, then regression, then reboot, then install.
+# Within a tier: offline, then regression, then reboot, then install, then missed.
 CLASS_RANK: dict[FailureClass, int] = {
     FailureClass.OFFLINE: 0,
     FailureClass.REGRESSION: 1,
     FailureClass.REBOOT: 2,
     FailureClass.INSTALL: 3,
+    FailureClass.MISSED: 4,
 }
 
 

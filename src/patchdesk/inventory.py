@@ -9,8 +9,9 @@ Every column is required, except ``client`` when ``--client`` names the client f
 whole file. Values are trimmed of surrounding whitespace and otherwise stored exactly as
 given (they are untrusted text; escaping for display is the UI's job), with these rules:
 
-- ``hostname``: required; no control characters (C0, DEL, C1); at most 255 characters.
-  A hostname appears once per client in a file.
+- no value has control characters (C0 such as NUL, tab or ESC, DEL, C1) once trimmed.
+- ``hostname``: required; at most 255 characters. A hostname appears once per client in a
+  file.
 - ``client``: a client id that exists (clients are created by ``patchdesk policy apply``);
   empty means ``--client``; a value different from ``--client`` is an error.
 - ``site``: empty means no site; a site the client does not have yet is created.
@@ -20,7 +21,12 @@ given (they are untrusted text; escaping for display is the UI's job), with thes
 - ``os``: free text such as "Windows Server 2022"; the OS family is derived from it.
 - ``tags``: separated by ``;``, each trimmed, empty ones dropped, repeats dropped.
 - ``external_id``: the RMM connector's id for the device. Empty means "not known": a new
-  device gets none and an existing device keeps the one it has.
+  device gets none and an existing device keeps the one it has. A non-empty one appears once
+  in a file, and is refused when another device (not in the file, or keeping it) has it.
+  Changing an existing device's external_id, or giving a device one that another device in
+  the file gives up, moves an RMM link (and what the RMM reports about the device): refused
+  unless moves are allowed (``MoveExternalIds``, ``--move-external-ids``), and then each
+  device whose link moves gets a remediation-log record under the operator's name.
 
 Importing is an upsert keyed by (client, hostname): a row updates the device with that
 hostname in place or creates it. Devices that are not in the file are left alone (an
@@ -29,15 +35,17 @@ row is not written, so importing the same file twice changes nothing the second 
 
 Problems are reported per row as ``FILE:LINE: column: message``, where LINE is the
 physical line the row starts on (the header is line 1; a quoted field may span lines).
-A file with any problem imports nothing.
+A file with any problem imports nothing. The file itself is read as untrusted
+(``patchdesk.untrusted_files``): at most 64 MiB, lines of at most 64 KiB characters.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -45,8 +53,10 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Criticality, Role, default_criticality, os_family_of
+from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Client, Device, Site
+from patchdesk.untrusted_files import FileRefused, decode_text
 
 COLUMNS = ("hostname", "client", "site", "role", "criticality", "os", "tags", "external_id")
 TAG_SEPARATOR = ";"
@@ -65,16 +75,23 @@ _CRITICALITIES = ", ".join(c.value for c in Criticality)
 _NO_CLIENT_HINT = "clients are created by 'patchdesk policy apply'"
 
 
+MOVE_FLAG = "--move-external-ids"
+MOVE_ACTION = "device.external_id_moved"
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with the input. ``line`` is None for the file or the options."""
+    """One thing wrong with the input. ``line`` is None for the file or the options;
+    ``column`` is None for the file itself (it cannot be read)."""
 
     line: int | None
-    column: str
+    column: str | None
     message: str
 
     def render(self, source: str) -> str:
         where = source if self.line is None else f"{source}:{self.line}"
+        if self.column is None:
+            return f"{where}: {self.message}"
         return f"{where}: {self.column}: {self.message}"
 
 
@@ -136,6 +153,7 @@ def parse_inventory(
         return Invalid(tuple(problems + columns))
     rows: list[InventoryRow] = []
     seen: dict[tuple[str, str], int] = {}
+    seen_external: dict[str, int] = {}
     for line, fields in records[1:]:
         if _is_blank(fields):
             continue
@@ -146,6 +164,7 @@ def parse_inventory(
             default_client=default_client,
             known_clients=known_clients,
             seen=seen,
+            seen_external=seen_external,
         )
         if isinstance(result, InventoryRow):
             rows.append(result)
@@ -159,14 +178,17 @@ def parse_inventory(
 
 
 def decode(data: bytes) -> str | Problem:
-    """The file's text, or where it stops being UTF-8."""
+    """The file's text, or where it stops being UTF-8 or has a line too long."""
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        byte = data[exc.start]
-        message = f"not UTF-8 text (byte 0x{byte:02x}); save the file as UTF-8 CSV"
-        return Problem(line, "encoding", message)
+        return decode_text(data, hint="save the file as UTF-8 CSV")
+    except FileRefused as refused:
+        return refusal(refused)
+
+
+def refusal(refused: FileRefused) -> Problem:
+    """A file-level refusal as a problem (``FILE: message``, ``FILE:LINE: encoding: ...``)."""
+    column = {"encoding": "encoding", "line": "row"}.get(refused.part)
+    return Problem(refused.line, column, refused.message)
 
 
 def read_records(text: str) -> tuple[list[tuple[int, list[str]]], Problem | None]:
@@ -222,13 +244,20 @@ def parse_row(
     default_client: str | None,
     known_clients: Collection[str],
     seen: dict[tuple[str, str], int],
+    seen_external: dict[str, int] | None = None,
 ) -> InventoryRow | list[Problem]:
-    """One data row; ``seen`` maps (client, hostname) to the line that first had it."""
+    """One data row; ``seen`` maps (client, hostname) to the line that first had it, and
+    ``seen_external`` each external_id to the line that first had it."""
     if len(fields) != len(columns):
         plural = "s" if len(fields) != 1 else ""
         message = f"{len(fields)} field{plural}, the header has {len(columns)}"
         return [Problem(line, "row", message)]
     cells = {name: _trim(fields[position]) for name, position in columns.items()}
+    controls = {
+        name: problem
+        for name, value in cells.items()
+        if (problem := check_control(value)) is not None
+    }
     client = resolve_client(cells.get("client", ""), default_client)
     hostname = check_hostname(cells["hostname"])
     site = check_optional(cells["site"], MAX_SITE)
@@ -238,6 +267,10 @@ def parse_row(
     external_id = check_optional(cells["external_id"], MAX_EXTERNAL_ID)
     if isinstance(client, str) and isinstance(hostname, str):
         hostname = check_first(hostname, client, line, seen)
+    if isinstance(external_id, str) and seen_external is not None:
+        first = seen_external.setdefault(external_id, line)
+        if first != line:
+            external_id = _Err(f"{external_id!r} is already on line {first}")
     if isinstance(client, str):
         client = check_known(client, default_client, known_clients)
     checked: list[tuple[str, object]] = [
@@ -247,8 +280,10 @@ def parse_row(
         ("role", role),
         ("criticality", criticality),
         ("os", os_name),
+        ("tags", None),
         ("external_id", external_id),
     ]
+    checked = [(column, controls.get(column, value)) for column, value in checked]
     problems = [Problem(line, col, val.message) for col, val in checked if isinstance(val, _Err)]
     if (
         not problems
@@ -305,10 +340,15 @@ def check_first(
 def check_hostname(value: str) -> str | _Err:
     if not value:
         return _Err("empty")
-    for char in value:
-        if is_control(char):
-            return _Err(f"contains control character U+{ord(char):04X}")
-    return check_length(value, MAX_HOSTNAME)
+    return check_control(value) or check_length(value, MAX_HOSTNAME)
+
+
+def check_control(value: str) -> _Err | None:
+    """A problem when ``value`` has a control character (the first one is named)."""
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    return _Err(f"contains control character U+{ord(found.group()):04X}")
 
 
 def check_role(value: str) -> Role | _Err:
@@ -349,9 +389,12 @@ def parse_tags(value: str) -> tuple[str, ...]:
 
 
 def is_control(char: str) -> bool:
-    """C0 controls (NUL, TAB, ESC ...), DEL and C1 controls: never part of a hostname."""
+    """C0 controls (NUL, TAB, ESC ...), DEL and C1 controls: never part of an imported value."""
     code = ord(char)
     return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _trim(value: str) -> str:
@@ -410,9 +453,67 @@ class ClientSummary:
         }
 
 
+class ExternalIdConflicts(Exception):
+    """Rows whose external_id another device has, or that move RMM links without leave.
+    Raised before anything is written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        super().__init__("; ".join(f"line {p.line}: {p.column}: {p.message}" for p in problems))
+        self.problems = tuple(problems)
+
+
+@dataclass(frozen=True)
+class MoveExternalIds:
+    """Leave to move external ids (RMM links) between devices, given explicitly: who moves
+    them (their remediation-log records name this technician) and from which file."""
+
+    operator: str
+    source: str
+
+
+@dataclass(frozen=True)
+class ExternalIdMove:
+    """A device whose RMM link an import moves: it had ``old`` and now has ``new``, which
+    ``taken_from`` (client id, hostname) had before."""
+
+    line: int
+    client_id: str
+    hostname: str
+    old: str | None
+    new: str
+    taken_from: tuple[str, str] | None = None
+    record_seq: int | None = None  # its remediation-log record
+
+    def describe(self) -> str:
+        text = f"{self.client_id}: {self.hostname}: external_id {_shown(self.old)} -> {self.new!r}"
+        if self.taken_from is not None:
+            text += f" (from {self.taken_from[1]!r} of client {self.taken_from[0]!r})"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "client": self.client_id,
+            "hostname": self.hostname,
+            "from": self.old,
+            "to": self.new,
+            "taken_from": (
+                None
+                if self.taken_from is None
+                else {"client": self.taken_from[0], "hostname": self.taken_from[1]}
+            ),
+            "record_seq": self.record_seq,
+        }
+
+
+def _shown(external_id: str | None) -> str:
+    return "(none)" if external_id is None else repr(external_id)
+
+
 @dataclass(frozen=True)
 class ImportSummary:
     clients: tuple[ClientSummary, ...]
+    moves: tuple[ExternalIdMove, ...] = ()
 
     @property
     def created(self) -> int:
@@ -432,20 +533,38 @@ def known_client_ids(session: Session) -> frozenset[str]:
 
 
 def apply_inventory(
-    session: Session, rows: Sequence[InventoryRow], *, now: datetime
+    session: Session,
+    rows: Sequence[InventoryRow],
+    *,
+    now: datetime,
+    moves: MoveExternalIds | None = None,
 ) -> ImportSummary:
     """Create or update the rows' devices (and sites) in the caller's transaction.
 
-    Use a ``Database.writer()`` session so the whole import is one transaction. Raises
-    ``UnknownClientsError`` before writing anything if a row's client does not exist.
+    Use a ``Database.writer()`` session so the whole import is one transaction. Before
+    writing anything, raises ``UnknownClientsError`` if a row's client does not exist, and
+    ``ExternalIdConflicts`` if, after the import, two devices would have the same external
+    id, or if a row would move an RMM link and ``moves`` is None. With ``moves``, every
+    device whose link moves gets a remediation-log record by ``moves.operator``.
     """
     client_ids = sorted({row.client_id for row in rows})
     missing = sorted(set(client_ids) - set(_existing_clients(session, client_ids)))
     if missing:
         raise UnknownClientsError(missing)
+    existing = _devices_by_key(session, client_ids)
+    linked = _linked_devices(session)
+    planned, conflicts = plan_external_ids(rows, existing, linked, moves is not None)
+    if conflicts:
+        raise ExternalIdConflicts(conflicts)
     summaries = {client_id: ClientSummary(client_id) for client_id in client_ids}
     site_ids = _ensure_sites(session, rows, summaries)
-    devices: dict[tuple[str, str], Device | _NewDevice] = {**_devices_by_key(session, client_ids)}
+    # An id moving between devices is released first, so that no statement ever sees it twice.
+    for move in planned:
+        released = existing.get((move.client_id, move.hostname))
+        if released is not None and released.connector_id is not None:
+            released.connector_id = None
+    session.flush()
+    devices: dict[tuple[str, str], Device | _NewDevice] = {**existing}
     created: list[_NewDevice] = []  # written in one statement (imports can be large)
     for row in rows:
         summary = summaries[row.client_id]
@@ -460,6 +579,7 @@ def apply_inventory(
             summary.updated += 1
         else:
             summary.unchanged += 1
+    session.flush()
     if created:
         session.execute(insert(cast(Table, Device.__table__)), [new.values for new in created])
     for summary in summaries.values():
@@ -473,8 +593,127 @@ def apply_inventory(
                 client_id=summary.client_id,
                 payload={"created": summary.created, "updated": summary.updated},
             )
+    logged = _log_moves(session, planned, moves, now) if moves is not None else []
     session.flush()
-    return ImportSummary(tuple(summaries.values()))
+    return ImportSummary(tuple(summaries.values()), tuple(logged))
+
+
+Key = tuple[str, str]  # (client id, hostname)
+
+
+def plan_external_ids(
+    rows: Sequence[InventoryRow],
+    existing: Mapping[Key, Device],
+    linked: Mapping[Key, str],
+    allow_moves: bool,
+) -> tuple[list[ExternalIdMove], list[Problem]]:
+    """The RMM links the rows move, and what is wrong with the rows' external ids (the
+    import is refused when that is not empty).
+
+    ``existing``: the rows' clients' devices; ``linked``: every device with an external id,
+    and that id. After the import no two devices may share an external id; a row that
+    changes its device's external id, or takes one another device gives up in the same
+    file, moves an RMM link (refused unless ``allow_moves``).
+    """
+    by_key = {(row.client_id, row.hostname): row for row in rows}
+    final: dict[Key, str] = dict(linked)
+    for key, row in by_key.items():
+        if row.external_id is not None:
+            final[key] = row.external_id
+    holders: dict[str, list[Key]] = {}
+    for key, external_id in final.items():
+        holders.setdefault(external_id, []).append(key)
+    before: dict[str, list[Key]] = {}
+    for key, external_id in linked.items():
+        before.setdefault(external_id, []).append(key)
+    conflicts: list[Problem] = []
+    moved: list[ExternalIdMove] = []
+    for key, row in by_key.items():
+        new = row.external_id
+        if new is None:
+            continue
+        others = [other for other in holders[new] if other != key]
+        if others:
+            conflicts.append(Problem(row.line, "external_id", _taken(new, others[0], by_key)))
+            continue
+        device = existing.get(key)
+        old = device.connector_id if device is not None else None
+        if old == new:
+            continue
+        giver = next((other for other in before.get(new, []) if other != key), None)
+        if old is not None or giver is not None:
+            moved.append(ExternalIdMove(row.line, key[0], key[1], old, new, giver))
+    if conflicts:
+        return [], sorted(conflicts, key=_by_line)
+    if moved and not allow_moves:
+        return [], [Problem(m.line, "external_id", _move_refused(m, by_key)) for m in moved]
+    return sorted(moved, key=lambda move: move.line), []
+
+
+def _by_line(problem: Problem) -> int:
+    return problem.line or 0
+
+
+def _taken(external_id: str, other: Key, rows: Mapping[Key, InventoryRow]) -> str:
+    row = rows.get(other)
+    if row is not None and row.external_id == external_id:
+        return f"{external_id!r} is also on line {row.line}"
+    text = (
+        f"{external_id!r} is already the external_id of device {other[1]!r} of client {other[0]!r}"
+    )
+    return text + (f" (line {row.line} keeps it)" if row is not None else "")
+
+
+def _move_refused(move: ExternalIdMove, rows: Mapping[Key, InventoryRow]) -> str:
+    parts = []
+    if move.old is not None:
+        parts.append(
+            f"would change the external_id of {move.hostname!r} from {move.old!r} to {move.new!r}"
+        )
+    if move.taken_from is not None:
+        giver = rows[move.taken_from]
+        parts.append(
+            f"{move.new!r} is the external_id of {move.taken_from[1]!r} of client "
+            f"{move.taken_from[0]!r} (line {giver.line} changes it)"
+        )
+    return f"{'; '.join(parts)}: moving an RMM link needs {MOVE_FLAG}"
+
+
+def _log_moves(
+    session: Session, planned: Sequence[ExternalIdMove], moves: MoveExternalIds, now: datetime
+) -> list[ExternalIdMove]:
+    """One remediation-log record per device whose RMM link moved, by the operator."""
+    if not planned:
+        return []
+    keys = {(move.client_id, move.hostname) for move in planned}
+    ids = {
+        key: device.id
+        for key, device in _devices_by_key(session, sorted({c for c, _ in keys})).items()
+        if key in keys
+    }
+    logged: list[ExternalIdMove] = []
+    for move in planned:
+        note = (
+            f"inventory import {moves.source}:{move.line}: external_id {_shown(move.old)} -> "
+            f"{move.new!r}"
+        )
+        if move.taken_from is not None:
+            note += f", which {move.taken_from[1]!r} of client {move.taken_from[0]!r} had"
+        record = append(
+            session,
+            AuditEntry(
+                at=now,
+                actor=moves.operator,
+                operator=moves.operator,
+                action=MOVE_ACTION,
+                outcome="moved",
+                note=note,
+                client_id=move.client_id,
+                device_id=ids[(move.client_id, move.hostname)],
+            ),
+        )
+        logged.append(replace(move, record_seq=record.seq))
+    return logged
 
 
 def desired_values(row: InventoryRow, site_id: int | None) -> dict[str, object]:
@@ -553,3 +792,15 @@ def _ensure_sites(
 def _devices_by_key(session: Session, client_ids: Sequence[str]) -> dict[tuple[str, str], Device]:
     query = select(Device).where(Device.client_id.in_(list(client_ids)))
     return {(device.client_id, device.hostname): device for device in session.scalars(query)}
+
+
+def _linked_devices(session: Session) -> dict[Key, str]:
+    """Every device that has an external id (of any client), with it."""
+    query = select(Device.client_id, Device.hostname, Device.connector_id).where(
+        Device.connector_id.is_not(None)
+    )
+    return {
+        (client_id, hostname): connector_id
+        for client_id, hostname, connector_id in session.execute(query)
+        if connector_id is not None
+    }

@@ -8,13 +8,14 @@ columns, in any order, matched case-insensitively:
     release_date, reboot_required
 
 ``client`` may be absent or empty when ``--client`` names the client of the whole file.
-Values are trimmed of surrounding whitespace and otherwise stored exactly as given:
+Values are trimmed of surrounding whitespace and otherwise stored exactly as given; no value
+may have control characters (C0 such as NUL, tab or ESC, DEL, C1):
 
 - ``client``: an existing client id; ``hostname``: one of that client's devices (imported
   first with ``patchdesk inventory import``; letter case may differ, the stored spelling is
   kept);
 - ``patch_id``: the vendor's id (a KB number, a package and version), up to 200
-  characters, no control characters; ``title``: required; ``vendor``, ``product``: optional,
+  characters; ``title``: required; ``vendor``, ``product``: optional,
   up to 200 characters;
 - ``classification``: security, critical, definition, update_rollup, update,
   feature_upgrade, driver or third_party; ``severity``: critical, important, moderate, low,
@@ -23,7 +24,8 @@ Values are trimmed of surrounding whitespace and otherwise stored exactly as giv
 
 A patch appears on many rows (one per device) and must read the same on each of them. One
 device and patch appear once per file. Problems are reported as ``FILE:LINE: column:
-message`` for every bad row, and a file with any problem imports nothing.
+message`` for every bad row, and a file with any problem imports nothing. The file is read
+as untrusted (``patchdesk.untrusted_files``): at most 64 MiB, lines of at most 64 KiB.
 
 Importing upserts the patch by ``patch_id`` (its title, vendor, product ... are updated to the
 file's) and records that each device misses it: a new device-patch row (state ``missing``),
@@ -203,6 +205,9 @@ def parse_row(
         "release_date": check_date(cells["release_date"]),
         "reboot_required": check_bool(cells["reboot_required"]),
     }
+    for column, cell in cells.items():  # every column, whatever else is wrong with it
+        if (control := check_control(cell)) is not None:
+            checked[column] = control
     problems = [
         Problem(line, column, value.message)
         for column, value in checked.items()
@@ -248,22 +253,29 @@ def check_device(client: str, hostname: str, context: _FileContext) -> str | _Er
 def check_patch_id(value: str) -> str | _Err:
     if not value:
         return _Err("empty")
-    for char in value:
-        if is_control(char):
-            return _Err(f"contains control character U+{ord(char):04X}")
+    if (problem := check_control(value)) is not None:
+        return problem
     return _Err(f"longer than {MAX_PATCH_ID} characters") if len(value) > MAX_PATCH_ID else value
 
 
 def check_title(value: str) -> str | _Err:
     if not value:
         return _Err("empty")
-    return _Err("contains a NUL character") if "\x00" in value else value
+    return check_control(value) or value
 
 
 def check_label(value: str) -> str | _Err:
-    if "\x00" in value:
-        return _Err("contains a NUL character")
+    if (problem := check_control(value)) is not None:
+        return problem
     return _Err(f"longer than {MAX_LABEL} characters") if len(value) > MAX_LABEL else value
+
+
+def check_control(value: str) -> _Err | None:
+    """A problem when ``value`` has a control character (C0, DEL, C1; the first is named)."""
+    for char in value:
+        if is_control(char):
+            return _Err(f"contains control character U+{ord(char):04X}")
+    return None
 
 
 def check_classification(value: str) -> str | _Err:

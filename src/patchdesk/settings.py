@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import getpass
 import os
+import unicodedata
 from contextvars import ContextVar
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    TomlConfigSettingsSource,
 )
 
 from patchdesk.identity import DEFAULT_SHARED_LOGINS, normalise_logins
+from patchdesk.untrusted_files import MAX_TOML_BYTES, FileRefused, parse_toml, read_text
 
 APP_NAME = "patchdesk"
 
@@ -44,6 +46,11 @@ def default_config_path() -> Path:
 
 def default_data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME)
+
+
+def default_audit_key_file() -> Path:
+    """The remediation log's key file: ``audit.key`` in the user state directory."""
+    return platformdirs.user_state_path(APP_NAME) / "audit.key"
 
 
 def default_database_url() -> str:
@@ -100,6 +107,30 @@ class EngineSettings(BaseModel):
     emergency_checkin_timeout_minutes: int = Field(default=60, gt=0, le=1440)
 
 
+# Characters a one-line setting printed in a document may not hold (controls, format
+# characters such as bidirectional overrides, line and paragraph separators).
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+class ReportSettings(BaseModel):
+    """Who the client's post-patch report comes from (``[report]`` in the config file):
+    the MSP's name, and optionally a contact line and a text logo, printed at the report's
+    top. One line each; control characters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    msp_name: str = Field(default="", max_length=200)
+    contact: str = Field(default="", max_length=300)
+    logo_text: str = Field(default="", max_length=60)
+
+    @field_validator("msp_name", "contact", "logo_text")
+    @classmethod
+    def _one_printable_line(cls, value: str) -> str:
+        if any(unicodedata.category(ch) in _CONTROL_CATEGORIES for ch in value):
+            raise ValueError("one line of text, no control characters")
+        return value.strip()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="PATCHDESK_",
@@ -132,6 +163,12 @@ class Settings(BaseSettings):
         """The stale threshold: ``stale_after_minutes``, or twice the check-in interval."""
         minutes = self.stale_after_minutes or 2 * self.checkin_interval_minutes
         return timedelta(minutes=minutes)
+
+    # Who the client's report comes from ([report] in the config file).
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    # The remediation log's key (patchdesk.store.audit_key): a 0600 file, created when a log
+    # is first keyed; every host that writes one database needs the same file.
+    audit_key_file: Path = Field(default_factory=default_audit_key_file)
 
     @field_validator("operator")
     @classmethod
@@ -173,6 +210,15 @@ class Settings(BaseSettings):
             return Path(value).expanduser() if value else None
         return value.expanduser() if isinstance(value, Path) else value
 
+    @field_validator("audit_key_file", mode="before")
+    @classmethod
+    def _expand_audit_key_file(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                raise ValueError("name a file (or leave the setting out for the default)")
+            return Path(value.strip()).expanduser()
+        return value.expanduser() if isinstance(value, Path) else value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -182,8 +228,28 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=default_config_path())
+        toml = InitSettingsSource(settings_cls, read_config_file(default_config_path()))
         return (init_settings, env_settings, toml)
+
+
+class ConfigFileError(ValueError):
+    """The config file cannot be read or is not TOML; ``str()`` is ``FILE[:LINE]: message``."""
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The config file's table; ``{}`` when there is no file at ``path`` (the default file may
+    be absent; a named one was checked by ``check_config_file``). Read as untrusted (see
+    ``patchdesk.untrusted_files``): a directory, a FIFO, a file over 1 MiB, binary or invalid
+    TOML is a ``ConfigFileError``."""
+    path = path.expanduser()
+    if not path.exists() and not path.is_symlink():
+        return {}
+    try:
+        return parse_toml(read_text(path, max_bytes=MAX_TOML_BYTES, kind="a config file"))
+    except FileRefused as refused:
+        label = "(toml syntax): " if refused.part in ("syntax", "nesting") else ""
+        message = f"{refused.where(str(path))}: {label}{refused.message}"
+        raise ConfigFileError(message) from refused
 
 
 class MissingConfigFile(ValueError):
@@ -194,7 +260,7 @@ def check_config_file(config_path: Path | None) -> None:
     """A config file that is named must exist (the default one may be absent)."""
     env = os.environ.get("PATCHDESK_CONFIG")
     named, where = (config_path, "--config") if config_path else (env, "$PATCHDESK_CONFIG")
-    if named and not Path(named).expanduser().is_file():
+    if named and not Path(named).expanduser().exists():
         raise MissingConfigFile(f"{where}: no config file at {named}")
 
 
@@ -202,8 +268,8 @@ def load_settings(config_path: Path | None = None, **overrides: object) -> Setti
     """Read the environment and the config file; ``overrides`` (from CLI flags) win.
 
     Raises MissingConfigFile when ``config_path`` or ``$PATCHDESK_CONFIG`` names a file that
-    does not exist, pydantic.ValidationError when the environment or the file holds a bad
-    value.
+    does not exist, ConfigFileError when the file cannot be read or is not TOML,
+    pydantic.ValidationError when the environment or the file holds a bad value.
     """
     check_config_file(config_path)
     clean = {key: value for key, value in overrides.items() if value is not None}

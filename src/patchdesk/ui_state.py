@@ -13,6 +13,7 @@ from typing import Any
 import platformdirs
 
 from patchdesk.settings import APP_NAME
+from patchdesk.untrusted_files import FileRefused, read_text
 
 log = logging.getLogger(__name__)
 
@@ -21,12 +22,19 @@ def default_ui_state_path() -> Path:
     return platformdirs.user_state_path(APP_NAME) / "ui.json"
 
 
+MAX_UI_STATE_BYTES = 64 * 1024
+
+
 def load_ui_state(path: Path) -> dict[str, Any]:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists() and not path.is_symlink():
         return {}
-    except (OSError, ValueError) as exc:
+    try:
+        text = read_text(path, max_bytes=MAX_UI_STATE_BYTES, kind="the UI state file")
+        value = json.loads(text)
+    except FileRefused as refused:
+        log.warning("ignoring the UI state file %s: %s", path, refused.message)
+        return {}
+    except (ValueError, RecursionError) as exc:  # not JSON, or nested beyond recursion
         log.warning("ignoring the UI state file %s: %s", path, exc)
         return {}
     return value if isinstance(value, dict) else {}

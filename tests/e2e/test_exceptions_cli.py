@@ -163,13 +163,14 @@ def test_queue_in_triage_order_as_json(msp: Msp, capsys: pytest.CaptureFixture[s
     rows = listing(msp, capsys)
     assert [row["id"] for row in rows] == msp.order
     assert all(set(row) == KEYS for row in rows)
-    # tier, then class (offline, regression, reboot, install), then oldest first
-    assert [(row["tier"], row["class"], row["device"]) for row in rows[:6]] == [
+    # tier, then class (offline, regression, reboot, install, missed), then oldest first
+    assert [(row["tier"], row["class"], row["device"]) for row in rows[:7]] == [
         (1, "offline", "KE-DC01"),
         (1, "offline", "DC01"),
         (1, "regression", "DC01"),
         (1, "reboot", "DC01"),
         (1, "install", "DC01"),
+        (1, "missed", "DC01"),
         (2, "offline", "APP02"),
     ]
     first = rows[1]
@@ -219,7 +220,7 @@ def test_table_columns_order_and_untrusted_text(
     assert "[bold red]HOST[/][2J" in hostile  # literal text, the ESC gone
     assert "KB5044281,KB5044999" in out  # a regression names both patches
     dc01_offline = body[1].split()
-    assert dc01_offline[1:8] == ["1", "acme", "DC01", "server", "offline", "KB5044281", "4h"]
+    assert dc01_offline[1:8] == ["1", "acme", "DC01", "server", "offline", "KB5044281", "4h00m"]
     assert dc01_offline[8:10] == ["-", "open"]
     assert lines[-1] == f"{len(msp.order)} exceptions"
 

@@ -46,8 +46,13 @@ def at(text: str) -> datetime:
 
 @pytest.fixture(scope="module")
 def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite:///{tmp_path_factory.mktemp('golden') / 'sim.db'}"
-    database = open_database(url)
+    scratch = tmp_path_factory.mktemp("golden")
+    url = f"sqlite:///{scratch / 'sim.db'}"
+    # A fixed key: the handover's anchor line (the head's MAC) is in the golden files.
+    key_file = scratch / "audit.key"
+    key_file.write_text(bytes(range(32)).hex() + "\n")
+    key_file.chmod(0o600)
+    database = open_database(url, audit_key_file=key_file)
     try:
         run_simulation(
             database, seed=5, clients=2, devices=60, start=at("2026-11-10T00:00:00"), days=7
@@ -130,27 +135,70 @@ def check(name: str, text: str) -> None:
     )
 
 
+@pytest.fixture
+def branded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The MSP's name, contact line and logo text, hostile characters included."""
+    monkeypatch.setenv("PATCHDESK_REPORT__MSP_NAME", "Harbour IT & Co <NOC>")
+    monkeypatch.setenv("PATCHDESK_REPORT__CONTACT", "noc@harbour.example · +1 555 0100")
+    monkeypatch.setenv("PATCHDESK_REPORT__LOGO_TEXT", "=HARBOUR|IT")
+
+
+@pytest.mark.usefixtures("branded")
+@pytest.mark.parametrize("audience", ["client", "internal"])
 @pytest.mark.parametrize("fmt", ["md", "html", "csv", "json"])
-def test_cycle_report(db_url: str, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+def test_cycle_report(
+    db_url: str, capsys: pytest.CaptureFixture[str], fmt: str, audience: str
+) -> None:
+    argv = ["report", "cycle", "--client", CLIENT, "--cycle", "2026-11", "--format", fmt]
+    text = run(capsys, [*argv, "--audience", audience, "--db", db_url, "--now", NOW])
+    check(f"cycle-{CLIENT}-2026-11-{audience}.{fmt}", text)
+
+
+@pytest.mark.parametrize("audience", ["client", "internal"])
+def test_a_client_report_without_an_msp_name_says_so(
+    db_url: str, capsys: pytest.CaptureFixture[str], audience: str
+) -> None:
+    argv = ["report", "cycle", "--client", CLIENT, "--cycle", "2026-11", "--audience", audience]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--db", db_url, "--now", NOW])
+    assert exit_info.value.code == 0
+    captured = capsys.readouterr()
+    warned = "names no MSP: set report.msp_name" in captured.err
+    assert warned is (audience == "client")
+    if audience == "client":
+        assert "your IT service provider" in captured.out
+
+
+@pytest.mark.usefixtures("branded")
+@pytest.mark.parametrize("fmt", ["md", "html", "csv", "json"])
+def test_cycle_report_is_the_clients_by_default(
+    db_url: str, capsys: pytest.CaptureFixture[str], fmt: str
+) -> None:
     argv = ["report", "cycle", "--client", CLIENT, "--cycle", "2026-11", "--format", fmt]
     text = run(capsys, [*argv, "--db", db_url, "--now", NOW])
-    check(f"cycle-{CLIENT}-2026-11.{fmt}", text)
+    assert text == (GOLDEN / f"cycle-{CLIENT}-2026-11-client.{fmt}").read_bytes().decode()
 
 
+@pytest.mark.parametrize("audience", ["client", "internal"])
 def test_cycle_report_to_a_file(
-    db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    db_url: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, audience: str
 ) -> None:
     out = tmp_path / "r.html"
     argv = ["--db", db_url, "report", "cycle", "--client", CLIENT, "--cycle", "2026-11"]
-    assert run(capsys, [*argv, "--format", "html", "-o", str(out), "--now", NOW]) == ""
+    argv += ["--audience", audience, "--format", "html", "-o", str(out), "--now", NOW]
+    assert run(capsys, argv) == ""
     html = out.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     for external in ("<script", "<link", "src=", "http://", "https://", "@import"):
         assert external not in html.replace("http://evil.example", "")
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "NDP-LT-NBROWN&lt;U+202E&gt;gpj.exe" in html
-    assert "fixed&lt;U+200B&gt; by&lt;U+2066&gt; vendor&lt;U+FEFF&gt;" in html
     assert "\x1b" not in html
+    assert "NDP-LT-NBROWN&lt;U+202E&gt;gpj.exe" in html  # a hostname: the client's own
+    if audience == "internal":
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+        assert "fixed&lt;U+200B&gt; by&lt;U+2066&gt; vendor&lt;U+FEFF&gt;" in html
+    else:  # the technician's note stays inside the MSP
+        assert "alert(1)" not in html
+        assert "evil.example" not in html
 
 
 def test_metrics(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

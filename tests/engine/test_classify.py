@@ -453,7 +453,9 @@ def test_every_cause_and_waiting_state_is_covered_by_the_table() -> None:
     expected = {case.values[2] for case in CASES}
     causes = {e.rsplit(":", 1)[1] for e in expected if e.startswith("failed:")}
     waits = {e.split(":")[1] for e in expected if e.startswith("pending:")}
-    assert causes == {str(c) for c in Cause}
+    # not_reached is the engine's, not a verdict of classify: a server the window closed on
+    # before its turn (engine.missed)
+    assert causes == {str(c) for c in Cause} - {str(Cause.NOT_REACHED)}
     assert waits == {str(w) for w in Waiting}
     assert {"verified", "unknown"} <= expected
 

@@ -143,6 +143,28 @@ def test_the_first_signal_stops_the_second_is_absorbed_the_third_forces(
     assert len(messages(caplog, "finishing the current step")) == 1
 
 
+def test_the_stop_is_asked_for_by_the_time_the_log_says_so(
+    stopping: Stopping, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Whoever reads "received ...: finishing the current step" (a person, a test waiting on
+    the log) finds the stop already asked for: a step that starts then does not run."""
+    seen: list[bool] = []
+
+    class Spy(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(stopping.requested.is_set())
+
+    logger = logging.getLogger("patchdesk.engine.signals")
+    spy = Spy()
+    logger.addHandler(spy)
+    caplog.set_level(logging.INFO, logger=logger.name)
+    try:
+        stopping.deliver(signal.SIGTERM)
+    finally:
+        logger.removeHandler(spy)
+    assert seen == [True]
+
+
 def test_a_forced_stop_exits_even_when_the_lease_cannot_be_released(
     stopping: Stopping, exits: Exits, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,8 +12,10 @@ from sqlalchemy import func, select
 from patchdesk.cli import main
 from patchdesk.domain import Criticality, OsFamily, Role
 from patchdesk.inventory import (
+    ExternalIdConflicts,
     ImportSummary,
     InventoryRow,
+    MoveExternalIds,
     UnknownClientsError,
     apply_inventory,
     parse_inventory,
@@ -62,10 +64,12 @@ def valid_rows(database: Database, text: str, client: str | None = None) -> list
     return result
 
 
-def do_import(database: Database, text: str, *, now: datetime = NOW) -> ImportSummary:
+def do_import(
+    database: Database, text: str, *, now: datetime = NOW, moves: MoveExternalIds | None = None
+) -> ImportSummary:
     rows = valid_rows(database, text)
     with database.writer() as session:
-        return apply_inventory(session, rows, now=now)
+        return apply_inventory(session, rows, now=now, moves=moves)
 
 
 def devices(database: Database) -> dict[str, Device]:
@@ -191,7 +195,10 @@ def test_empty_external_id_keeps_the_connector_id(db: Database) -> None:
     summary = do_import(db, HARBOR.replace(",trmm-101\n", ",\n"), now=LATER)
     assert counts(summary) == [("harbour-dental", 0, 0, 4)]
     assert devices(db)["HD-DC01"].connector_id == "trmm-101"
-    summary = do_import(db, HARBOR.replace(",trmm-101\n", ",trmm-999\n"), now=LATER)
+    moved = HARBOR.replace(",trmm-101\n", ",trmm-999\n")
+    with pytest.raises(ExternalIdConflicts):  # a move needs leave (see test_external_ids)
+        do_import(db, moved, now=LATER)
+    summary = do_import(db, moved, now=LATER, moves=MoveExternalIds("alice", "hosts.csv"))
     assert counts(summary) == [("harbour-dental", 0, 1, 3)]
     assert devices(db)["HD-DC01"].connector_id == "trmm-999"
 
@@ -282,6 +289,7 @@ def test_cli_json_summary(db: Database, tmp_path: Path, capsys: pytest.CaptureFi
                 "sites_created": ["Berlin"],
             }
         ],
+        "external_ids_moved": [],
     }
 
 

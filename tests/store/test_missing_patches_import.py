@@ -32,9 +32,9 @@ REPORT = (
     "Microsoft,Windows Server 2022,security,critical,2026-11-10,true\n"
     + "harbour-dental,HDG-BOS-FRONT01,KB5072029,2026-11 Cumulative Update for Server 2022,"
     "Microsoft,Windows Server 2022,security,critical,2026-11-10,true\n"
-    + "harbour-dental,HDG-BOS-FRONT01,Google.Chrome-143,Google Chrome 143 \x1b[31mred,"
+    + "harbour-dental,HDG-BOS-FRONT01,Google.Chrome-143,Google Chrome 143 [red]red[/red] \u202e,"
     "Google LLC,Google Chrome,third_party,critical,2026-11-25,false\n"
-    + "kessler-engineering,KSI-CAD-WEBER,Google.Chrome-143,Google Chrome 143 \x1b[31mred,"
+    + "kessler-engineering,KSI-CAD-WEBER,Google.Chrome-143,Google Chrome 143 [red]red[/red] \u202e,"
     "Google LLC,Google Chrome,third_party,critical,2026-11-25,false\n"
 )
 LATER = NOW + timedelta(days=1)
@@ -115,7 +115,7 @@ def test_import_creates_patches_and_missing_rows(db: Database) -> None:
     ]
     with db.session() as session:
         chrome = session.scalars(select(Patch).where(Patch.vendor_id == "Google.Chrome-143")).one()
-        assert chrome.title == "Google Chrome 143 \x1b[31mred"  # stored as given
+        assert chrome.title == "Google Chrome 143 [red]red[/red] \u202e"  # stored as given
         assert chrome.classification is Classification.THIRD_PARTY
         assert chrome.reboot_required is False
         kinds = session.scalars(select(Event.kind)).all()

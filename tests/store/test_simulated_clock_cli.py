@@ -140,7 +140,7 @@ def test_windows_are_open_or_closed_by_the_simulated_clock(
     assert run(argv) == 0
     captured = capsys.readouterr()
     [row] = captured.out.splitlines()[1:]
-    assert "open now, 3h 30m left" in row
+    assert "open now, 3h30m left" in row
     assert "a simulated database: using its clock, 2026-11-01 06:00 UTC" in captured.err
 
     record_simulated_clock(examples_db, datetime(2026, 11, 1, 10, 0, tzinfo=UTC))

@@ -79,7 +79,7 @@ def test_table_shows_local_and_utc_times_and_status(
     assert "Sun 2026-11-01 01:30 EDT – 04:30 EST" in row
     assert "2026-11-01 05:30 – 09:30" in row
     assert "4h" in row
-    assert row.endswith("open now, 3h 30m left")
+    assert row.endswith("open now, 3h30m left")
 
 
 def test_range_across_clients_is_sorted_by_start(

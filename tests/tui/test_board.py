@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from textual.widgets import Static
 
 from patchdesk.demo import demo_engine, load_demo
-from patchdesk.domain import DeploymentState, ExceptionState, TargetState
+from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.widgets.window_list import OpenWindows
 from patchdesk.store.board_views import (
@@ -21,7 +21,7 @@ from patchdesk.store.board_views import (
 )
 from patchdesk.store.db import Database
 from patchdesk.store.events import record_event
-from patchdesk.store.models import Client, Deployment, PatchException, Target
+from patchdesk.store.models import Client, Deployment, Target
 from tests.tui.conftest import DEMO_LAUNCH, DEMO_SEED, AppFactory
 
 
@@ -158,29 +158,3 @@ def test_board_queries_on_each_backend(database: Database) -> None:
     assert kpis.verified > 0
     assert view.lease_holder == "t"
     assert view.last_step_at is not None
-
-
-async def test_o_opens_the_oldest_unacknowledged_exceptions_device(
-    demo_db: Database, make_app: AppFactory
-) -> None:
-    from patchdesk.screens.device_detail import DeviceDetailScreen
-
-    app = make_app(demo_db)
-    async with app.run_test(size=(120, 40)) as pilot:
-        board = app.screen
-        assert isinstance(board, BoardScreen)
-        await _loaded(app, pilot, board)
-        with demo_db.session() as session:
-            oldest = session.scalars(
-                select(PatchException)
-                .where(PatchException.state == ExceptionState.OPEN)
-                .order_by(PatchException.opened_at, PatchException.id)
-                .limit(1)
-            ).one()
-        await pilot.press("o")
-        await pilot.pause()
-        screen = app.screen
-        assert isinstance(screen, DeviceDetailScreen)
-        assert screen.device_id == oldest.device_id
-        await pilot.press("escape")
-        assert app.screen is board

@@ -74,13 +74,13 @@ async def test_rows_in_triage_order_as_the_cli_lists_them(database: Database) ->
         assert "DC01" in first
         assert "install" in first
         assert "KB5044281" in first
-        assert "3h 20m" in first
+        assert "3h20m" in first
         assert "open" in first
         assert "4 exceptions" in static_text(app, "#queue-filters")
         assert "install failed (error 0x80070643)" in static_text(app, "#queue-current")
         panel = str(app.screen.query_one(HandoverPanel).render())
         assert "opened 2 · resolved 0" in panel  # the shift began at 14:00 Berlin, 13:00 UTC
-        assert "unassigned T1 1 T2 1 T3 1 T4 0 (all 3)" in panel
+        assert "unassigned 3: T1 1 T2 1 T3 1 T4 0" in panel
         assert "DC01 needs a hands-on look after 18:00" in panel
 
 

@@ -20,7 +20,7 @@ from tests.conftest import NOW
 from tests.exception_seed import get_exception
 from tests.tui.queue_fixtures import QueueApp, queue_screen, seed_queue, services
 from tests.tui.test_device_detail import device_screen, settle_device
-from tests.tui.typing import burst, drained, told, typed
+from tests.tui.typing import burst, drained, quiet, told, typed
 
 
 def question(app: QueueApp) -> str:
@@ -203,6 +203,7 @@ async def test_the_device_screen_asks_too(database: Database) -> None:
         assert isinstance(app.screen, RemediationScreen)
         assert app.screen.take_over_from == "bob"
         burst(app, ["1", "ctrl+s", "enter"])
+        await quiet(pilot)  # the form's save done (settle_device returns while it is in front)
         await settle_device(pilot)
         assert [(a, o) for a, o, _ in history(database, queue.offline)] == [
             ("take_over", "alice"),

@@ -6,6 +6,7 @@ rules (rates, sort order, trend glyphs)."""
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -17,11 +18,12 @@ from sqlalchemy.orm import Session
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from patchdesk.domain import DeploymentState, FailureClass, TargetState
+from patchdesk.domain import PATCH_FAILURE_CLASSES, DeploymentState, FailureClass, TargetState
 from patchdesk.engine.metrics import Cycle
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.mttr import EMPTY
-from patchdesk.reports.cycle_formats import render
+from patchdesk.reports.client_model import Branding
+from patchdesk.reports.cycle_formats import document, render
 from patchdesk.screens import reports as reports_module
 from patchdesk.screens.help import HelpGroup, HelpScreen
 from patchdesk.screens.reports import ReportsScreen, ReportsTable, columns_for, header_text
@@ -73,6 +75,11 @@ def cells(screen: ReportsScreen, key: str) -> dict[str, str]:
         str(column.key.value): value.plain
         for column, value in zip(grid.ordered_columns, values, strict=True)
     }
+
+
+def modal_text(modal: ExportFormatModal) -> str:
+    """What the export form shows, as plain text."""
+    return "\n".join(str(static.render()) for static in modal.query(Static))
 
 
 def status(screen: ReportsScreen) -> str:
@@ -241,6 +248,8 @@ async def test_export_writes_the_clients_cycle_report(
     add_history(demo_db)
     folder = tmp_path / "exports"  # does not exist yet: created
     app = with_reports_dir(make_app(demo_db), folder)
+    branding = Branding("Harbour IT", "noc@harbour.example", "HARBOUR")
+    app.services = replace(app.services, branding=branding)
     with demo_db.session() as session:
         report = cycle_report(session, EMERGENCY_CLIENT, NOV, DEMO_LAUNCH)
     assert report is not None
@@ -249,27 +258,32 @@ async def test_export_writes_the_clients_cycle_report(
         await go_to(pilot, screen, EMERGENCY_CLIENT)
         await pilot.press("w")
         assert isinstance(app.screen, ExportFormatModal)
-        await pilot.press("enter")  # html
+        assert "for the client" in modal_text(app.screen)
+        await pilot.press("enter")  # html, for the client
         await app.workers.wait_for_complete()
         await pilot.pause()
         html_path = folder / "patchdesk-northwind-dental-2026-11.html"
         assert screen.last_export == html_path
-        assert html_path.read_text(encoding="utf-8") == render(report, "html")
-        assert "Northwind Dental Partners" in html_path.read_text(encoding="utf-8")
+        html = html_path.read_text(encoding="utf-8")
+        assert html == document(report, "html", "client", branding)
+        assert "Northwind Dental Partners" in html
+        assert "Harbour IT" in html
+        assert "exception.open" not in html
         assert any(str(html_path) in t for t in toasts(app))
+        assert not any("names no MSP" in t for t in toasts(app))
 
         await pilot.press("w", "m")
         await app.workers.wait_for_complete()
         await pilot.pause()
         md_path = folder / "patchdesk-northwind-dental-2026-11.md"
-        assert md_path.read_text(encoding="utf-8") == render(report, "md")
+        assert md_path.read_text(encoding="utf-8") == document(report, "md", "client", branding)
 
         await pilot.press("w", "h")  # again: a new file, the first one is kept
         await app.workers.wait_for_complete()
         await pilot.pause()
         again = folder / "patchdesk-northwind-dental-2026-11-2.html"
         assert screen.last_export == again
-        assert again.read_text(encoding="utf-8") == render(report, "html")
+        assert again.read_text(encoding="utf-8") == document(report, "html", "client", branding)
 
         await pilot.press("w", "escape")  # cancelled: nothing written
         await app.workers.wait_for_complete()
@@ -279,6 +293,48 @@ async def test_export_writes_the_clients_cycle_report(
             "patchdesk-northwind-dental-2026-11.html",
             "patchdesk-northwind-dental-2026-11.md",
         ]
+
+
+async def test_export_asks_which_audience(
+    demo_db: Database, make_app: AppFactory, tmp_path: Path
+) -> None:
+    """``a`` in the export form switches to the internal report (and back); the form opens
+    on the client's each time; the internal one has a name of its own and says so."""
+    add_history(demo_db)
+    folder = tmp_path / "exports"
+    app = with_reports_dir(make_app(demo_db), folder)
+    with demo_db.session() as session:
+        report = cycle_report(session, EMERGENCY_CLIENT, NOV, DEMO_LAUNCH)
+    assert report is not None
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await open_reports(pilot)
+        await go_to(pilot, screen, EMERGENCY_CLIENT)
+        await pilot.press("w", "a")
+        assert isinstance(app.screen, ExportFormatModal)
+        assert "internal: full detail, not for" in modal_text(app.screen)
+        await pilot.press("a")  # and back
+        assert "for the client" in modal_text(app.screen)
+        await pilot.press("a", "j")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        internal = folder / "patchdesk-northwind-dental-2026-11-internal.json"
+        assert screen.last_export == internal
+        text = internal.read_text(encoding="utf-8")
+        assert text == render(report, "json")
+        assert "exception.open" in text
+        assert any("internal: not for the client" in t for t in toasts(app))
+        assert not any("names no MSP" in t for t in toasts(app))
+
+        await pilot.press("w")  # the next export starts on the client's again
+        assert "for the client" in modal_text(app.screen)
+        await pilot.press("j")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        client = folder / "patchdesk-northwind-dental-2026-11.json"
+        assert screen.last_export == client
+        assert "exception.open" not in client.read_text(encoding="utf-8")
+        # no [report] msp_name configured here: said, not silent
+        assert any("names no MSP" in t for t in toasts(app))
 
 
 async def test_export_needs_a_client_and_a_writable_place(
@@ -318,7 +374,7 @@ async def test_detail_shows_classes_and_tiers(demo_db: Database, make_app: AppFa
         assert "Northwind Dental Partners" in text
         assert "cycle 2026-11" in text
         assert "America/New_York" in text
-        failures = "   ".join(f"{f.value} {northwind.failures[f]}" for f in FailureClass)
+        failures = "   ".join(f"{f.value} {northwind.failures[f]}" for f in PATCH_FAILURE_CLASSES)
         assert failures in text
         assert f"{northwind.compliance_end.compliant_devices} of" in text
         assert northwind.emergencies[0].patch in text

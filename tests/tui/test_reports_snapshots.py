@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 
 from patchdesk.store.db import open_database
 from tests.tui.conftest import build_app
-from tests.tui.reports_fixtures import add_history, open_reports
+from tests.tui.reports_fixtures import add_history, open_reports, with_reports_dir
 
 
 def _app(demo_template: Path, tmp_path: Path) -> Any:
@@ -48,4 +48,34 @@ def test_reports_80x24(snap_compare: Any, demo_template: Path, tmp_path: Path) -
 def test_reports_detail_80x24(snap_compare: Any, demo_template: Path, tmp_path: Path) -> None:
     app = _app(demo_template, tmp_path)
     assert snap_compare(app, terminal_size=(80, 24), run_before=_sorted_with_detail)
+    app.services.database.dispose()
+
+
+# Where the form says it exports (nothing is written): the same on every machine.
+FIXED_DIR = Path("/srv/patchdesk/reports")
+
+
+async def _export_form(pilot: Pilot[Any]) -> None:
+    await open_reports(pilot)
+    await pilot.press("down", "w")
+    await pilot.pause()
+
+
+async def _export_form_internal(pilot: Pilot[Any]) -> None:
+    await _export_form(pilot)
+    await pilot.press("a")
+    await pilot.pause()
+
+
+def test_reports_export_form_80x24(snap_compare: Any, demo_template: Path, tmp_path: Path) -> None:
+    app = with_reports_dir(_app(demo_template, tmp_path), FIXED_DIR)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_export_form)
+    app.services.database.dispose()
+
+
+def test_reports_export_form_internal_80x24(
+    snap_compare: Any, demo_template: Path, tmp_path: Path
+) -> None:
+    app = with_reports_dir(_app(demo_template, tmp_path), FIXED_DIR)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=_export_form_internal)
     app.services.database.dispose()

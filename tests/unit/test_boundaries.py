@@ -26,6 +26,7 @@ CORE_MODULES = [
     "patchdesk.store.reboot_windows",
     "patchdesk.engine.reboot_times",
     "patchdesk.settings",
+    "patchdesk.untrusted_files",
     "patchdesk.identity",
     "patchdesk.domain",
 ]

@@ -112,3 +112,48 @@ def test_stale_threshold_is_twice_the_checkin_interval_unless_set(
     assert load_settings().stale_after() == timedelta(hours=2)
     monkeypatch.setenv("PATCHDESK_STALE_AFTER_MINUTES", "45")
     assert load_settings().stale_after() == timedelta(minutes=45)
+
+
+def test_report_settings_from_the_file_and_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_settings().report.msp_name == ""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[report]\nmsp_name = "Harbour IT"\ncontact = " noc@harbour.example "\n'
+        'logo_text = "HARBOUR"\n'
+    )
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    report = load_settings().report
+    assert (report.msp_name, report.contact, report.logo_text) == (
+        "Harbour IT",
+        "noc@harbour.example",
+        "HARBOUR",
+    )
+    monkeypatch.setenv("PATCHDESK_REPORT__MSP_NAME", "Kessler IT")
+    assert load_settings().report.msp_name == "Kessler IT"
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('msp_name = "Harbour\\nIT"', "report.msp_name"),
+        ('contact = "call \\u001b[31m"', "report.contact"),
+        ('logo_text = "\\u202eTI"', "report.logo_text"),
+        ('msp_nme = "typo"', "report.msp_nme"),
+    ],
+)
+def test_bad_report_settings_exit_2_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    field: str,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f"[report]\n{line}\n")
+    monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["db", "upgrade"])
+    assert exit_info.value.code == 2
+    assert f"configuration: {field}:" in capsys.readouterr().err

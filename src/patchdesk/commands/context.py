@@ -47,6 +47,8 @@ class RuntimeFailure(click.ClickException):
 class CliContext:
     settings: Settings
     database_url_given: bool = False  # --db was given on the command line
+    # Say on stderr when this command created the audit key file (not for a throwaway one).
+    announce_new_key: bool = True
     _database: Database | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
 
@@ -67,7 +69,9 @@ class CliContext:
         if self._database is None:
             if create:
                 self.check_creatable()
-            self._database = open_database(self.database_url, create=create)
+            self._database = open_database(
+                self.database_url, create=create, audit_key_file=self.settings.audit_key_file
+            )
         return self._database
 
     def check_creatable(self) -> None:
@@ -101,8 +105,17 @@ class CliContext:
 
     def close(self) -> None:
         if self._database is not None:
+            keyring = self._database.keyring
             self._database.dispose()
             self._database = None
+            if keyring.created and keyring.key is not None and self.announce_new_key:
+                keyring.created = False
+                click.echo(
+                    f"patchdesk: created the remediation log's key file {keyring.path} (key "
+                    f"{keyring.key.fingerprint}): every host that writes this database needs "
+                    "a copy of it; keep one offline too",
+                    err=True,
+                )
 
 
 def get_context() -> CliContext:

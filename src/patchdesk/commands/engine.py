@@ -22,6 +22,7 @@ from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import EngineRunner, describe, utc_now
 from patchdesk.engine.signals import SignalWatch, Stopping
 from patchdesk.settings import APP_NAME, EngineSettings
+from patchdesk.store.audit import key_problem
 from patchdesk.store.db import Database
 from patchdesk.text import PrintableFormatter
 
@@ -70,6 +71,10 @@ def _run_engine(
     ctx = get_context()
     database = ctx.database()
     refuse_simulated(database)
+    with database.session() as session:
+        problem = key_problem(session)
+    if problem is not None:  # every step would fail to log what it does
+        raise BadInput(f"patchdesk: {problem}")
     setup_logging(log_file or default_log_file())
     try:
         connector = make_connector(ctx.settings, database, utc_now)

@@ -16,6 +16,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
+from patchdesk.ages import age
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.commands.identity import acting_operator
 from patchdesk.commands.options import now_from
@@ -23,7 +24,6 @@ from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
 from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
-from patchdesk.policy.describe import humanize
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.db import Database
@@ -203,7 +203,7 @@ def table_lines(rows: Sequence[QueueRow], now: datetime) -> list[str]:
             row.role.value,
             row.failure_class.value,
             _patches(row.patches),
-            humanize(row.age(now)),
+            age(row.age(now)),
             printable(row.owner) if row.owner else "-",
             row.state.value,
             _clip(printable(row.last_action or ""), LAST_ACTION_WIDTH) or "-",
@@ -682,5 +682,5 @@ def _utc(at: datetime) -> str:
 def _when(at: datetime | None, now: datetime) -> str:
     if at is None:
         return "never"
-    ago = f"{humanize(now - at)} ago" if at <= now else f"in {humanize(at - now)}"
+    ago = f"{age(now - at)} ago" if at <= now else f"in {age(at - now)}"
     return f"{_utc(at)} ({ago})"

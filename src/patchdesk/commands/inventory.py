@@ -8,13 +8,18 @@ import click
 from sqlalchemy.exc import IntegrityError
 
 from patchdesk.commands.context import BadInput, fail, get_context, print_json
+from patchdesk.commands.identity import acting_operator
 from patchdesk.inventory import (
+    MOVE_FLAG,
+    ExternalIdConflicts,
     ImportSummary,
     Invalid,
+    MoveExternalIds,
     UnknownClientsError,
     apply_inventory,
     known_client_ids,
     parse_inventory,
+    refusal,
 )
 from patchdesk.missing_patches import (
     PatchImportSummary,
@@ -23,6 +28,8 @@ from patchdesk.missing_patches import (
     known_devices,
     parse_missing_patches,
 )
+from patchdesk.text import printable
+from patchdesk.untrusted_files import MAX_CSV_BYTES, FileRefused, read_bytes
 
 
 @click.group()
@@ -38,8 +45,17 @@ def inventory() -> None:
     metavar="ID",
     help="The client of every row; the file's client column may then be absent or empty.",
 )
+@click.option(
+    MOVE_FLAG,
+    "move_external_ids",
+    is_flag=True,
+    help="Let rows change a device's external_id or take one another row gives up "
+    "(each move is logged under your name).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
-def inventory_import(file: Path, client_id: str | None, as_json: bool) -> None:
+def inventory_import(
+    file: Path, client_id: str | None, move_external_ids: bool, as_json: bool
+) -> None:
     """Create or update devices from a CSV FILE.
 
     \b
@@ -51,13 +67,12 @@ def inventory_import(file: Path, client_id: str | None, as_json: bool) -> None:
 
     Devices are matched by client and hostname and updated in place; devices not in
     the file are left alone. Any bad row is reported as FILE:LINE: column: message
-    and nothing is imported (exit status 2).
+    and nothing is imported (exit status 2). An external_id belongs to one device:
+    changing a device's one moves its RMM link, refused without --move-external-ids.
     """
     source = str(file)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    data = read_csv(file)
+    moves = MoveExternalIds(acting_operator(), source) if move_external_ids else None
     # An existing database only: its clients come from `policy apply`, so an import into a
     # new database could only fail (and leave an empty database behind).
     database = get_context().database()
@@ -69,13 +84,23 @@ def inventory_import(file: Path, client_id: str | None, as_json: bool) -> None:
     now = get_context().now()
     try:
         with database.writer() as session:
-            summary = apply_inventory(session, parsed, now=now)
+            summary = apply_inventory(session, parsed, now=now, moves=moves)
     except UnknownClientsError as exc:
         raise BadInput([problem.render(source) for problem in exc.problems()]) from exc
+    except ExternalIdConflicts as exc:
+        raise BadInput([problem.render(source) for problem in exc.problems]) from exc
     except IntegrityError as exc:
         reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "conflict"
         fail(f"{source}: devices changed during the import, nothing imported; retry ({reason})")
     _report(source, summary, as_json=as_json)
+
+
+def read_csv(file: Path) -> bytes:
+    """The CSV file's bytes (at most 64 MiB, a regular file), or exit 2 naming it."""
+    try:
+        return read_bytes(file, max_bytes=MAX_CSV_BYTES, kind="a CSV file")
+    except FileRefused as refused:
+        raise BadInput(refusal(refused).render(str(file))) from refused
 
 
 def _report(source: str, summary: ImportSummary, *, as_json: bool) -> None:
@@ -87,13 +112,16 @@ def _report(source: str, summary: ImportSummary, *, as_json: bool) -> None:
                 "updated": summary.updated,
                 "unchanged": summary.unchanged,
                 "clients": [client.as_dict() for client in summary.clients],
+                "external_ids_moved": [move.as_dict() for move in summary.moves],
             }
         )
-    elif not summary.clients:
+        return
+    if not summary.clients:
         click.echo(f"{source}: no devices")
-    else:
-        for client in summary.clients:
-            click.echo(client.describe())
+    for client in summary.clients:
+        click.echo(client.describe())
+    for move in summary.moves:
+        click.echo(f"moved {printable(move.describe())} (remediation log #{move.record_seq})")
 
 
 @inventory.command("patches")
@@ -122,10 +150,7 @@ def inventory_patches(file: Path, client_id: str | None, as_json: bool) -> None:
     as FILE:LINE: column: message and nothing is imported (exit status 2).
     """
     source = str(file)
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"{source}: cannot read: {exc.strerror or exc}") from exc
+    data = read_csv(file)
     database = get_context().database()
     with database.session() as session:
         known = known_devices(session)

@@ -1,4 +1,5 @@
-"""``patchdesk report cycle``: the post-patch report of one client for one cycle."""
+"""``patchdesk report cycle``: the post-patch report of one client for one cycle, for the
+client (the default) or for the MSP itself (``--audience internal``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from patchdesk.commands.context import BadInput, RuntimeFailure, get_context
 from patchdesk.commands.metrics import check_client, cycle_option_value
 from patchdesk.commands.options import database_option, now_from, now_option
 from patchdesk.engine.metrics.cycles import cycle_of
-from patchdesk.reports.cycle_formats import FORMATS, render
+from patchdesk.reports.client_model import Branding
+from patchdesk.reports.cycle_formats import AUDIENCES, DEFAULT_AUDIENCE, FORMATS, document
+from patchdesk.settings import ReportSettings
 from patchdesk.store.approvals import client_ids, client_zone
 from patchdesk.store.report_views import cycle_report
 
@@ -44,14 +47,34 @@ def report() -> None:
 @click.option("--client", "client_id", metavar="ID", required=True, help="The client.")
 @click.option("--cycle", "cycle_text", metavar="YYYY-MM", help="The cycle (default: the current).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
+@click.option(
+    "--audience",
+    type=click.Choice(AUDIENCES),
+    default=DEFAULT_AUDIENCE,
+    show_default=True,
+    help="client: plain words, no notes, names or internal codes; internal: full detail.",
+)
 @OUTPUT
 @database_option
 @now_option
 def cycle(
-    client_id: str, cycle_text: str | None, fmt: str, output: Path | None, now_text: str | None
+    client_id: str,
+    cycle_text: str | None,
+    fmt: str,
+    audience: str,
+    output: Path | None,
+    now_text: str | None,
 ) -> None:
-    """The post-patch report: scope, windows used (client-local times), targets by outcome,
-    failures by class with devices and patches, exceptions with their remediation history,
+    """The post-patch report of a client's cycle.
+
+    \b
+    client (the default): what the client receives. An executive summary, what is
+    outstanding and why, the next window, device and patch compliance explained, the
+    windows as scheduled, each problem and what was done in plain words, times in the
+    client's zone; no technician notes, names or internal codes. The MSP's name,
+    contact line and logo text come from the [report] settings.
+    internal: full detail for the MSP. Scope, windows used (client-local and UTC),
+    targets by outcome, failures by class, exceptions with their remediation history,
     compliance before and after, emergency patches.
 
     \b
@@ -59,6 +82,8 @@ def cycle(
     csv has one row per target (device in a window); json is complete.
     """
     now = now_from(now_text)
+    branding = branding_of(get_context().settings.report)
+
     with get_context().database().session() as session:
         check_client(client_ids(session), client_id)
         zone = client_zone(session, client_id)
@@ -67,4 +92,14 @@ def cycle(
         built = cycle_report(session, client_id, chosen, now)
     if built is None:  # pragma: no cover - checked above
         raise BadInput(f"patchdesk: unknown client {client_id!r}")
-    write_output(render(built, fmt), output)
+    if audience == "client" and not branding.msp_name:
+        click.echo(
+            "patchdesk: the client report names no MSP: set report.msp_name in the config "
+            "file or PATCHDESK_REPORT__MSP_NAME",
+            err=True,
+        )
+    write_output(document(built, fmt, audience, branding), output)
+
+
+def branding_of(settings: ReportSettings) -> Branding:
+    return Branding(settings.msp_name, settings.contact, settings.logo_text)

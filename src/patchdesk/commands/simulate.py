@@ -61,6 +61,11 @@ def simulate(
             url = ctx.database_url
         else:
             url = f"sqlite:///{Path(scratch) / 'simulate.db'}"
+            # A throwaway database, keyed with a throwaway key (not the technician's).
+            ctx.settings = ctx.settings.model_copy(
+                update={"audit_key_file": Path(scratch) / "audit.key"}
+            )
+            ctx.announce_new_key = False
         ctx.settings = ctx.settings.model_copy(update={"database_url": url})
         try:
             result = run_simulation(

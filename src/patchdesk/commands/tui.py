@@ -24,6 +24,7 @@ from patchdesk.demo import (
     load_demo,
 )
 from patchdesk.settings import APP_NAME
+from patchdesk.store.audit import key_problem
 from patchdesk.store.db import database_url_from, sqlite_file
 from patchdesk.text import PrintableFormatter
 from patchdesk.timezones import operator_zone
@@ -92,6 +93,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
     (the demo's, ``patchdesk simulate``'s) the UI runs no engine and its clock is the one the
     database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
+    from patchdesk.commands.report import branding_of
     from patchdesk.engine.live import RecordedClock, simulated_now
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
@@ -100,6 +102,9 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
     _log_to_file()
     with database.session() as session:
         recorded = simulated_now(session)
+        problem = None if readonly else key_problem(session)
+    if problem is not None:  # every action, and the engine's every step, would be refused
+        raise BadInput(f"patchdesk: {problem} (patchdesk --readonly opens it to read)")
     follower = RecordedClock(database, recorded) if recorded is not None else None
     engine = None if readonly or follower is not None else _embedded_engine(ctx)
     clock = follower.now if follower else engine.now if engine else utc_now
@@ -111,6 +116,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         simulated=follower is not None,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
         stale_after=ctx.settings.stale_after(),
     )
@@ -146,6 +152,7 @@ def _open_demo(
     """The demo's UI until the technician quits; True when they chose to keep its
     temporary database."""
     from patchdesk.app import PatchdeskApp
+    from patchdesk.commands.report import branding_of
     from patchdesk.engine.lease import holder_id
     from patchdesk.screens.quit_confirm import QuitAnswer
     from patchdesk.screens.services import Services
@@ -169,6 +176,7 @@ def _open_demo(
         simulated=True,
         readonly=readonly,
         reports_dir=ctx.settings.reports_dir,
+        branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
         stale_after=ctx.settings.stale_after(),
     )
@@ -271,6 +279,10 @@ def demo(
     try:
         url = URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
         ctx.settings = ctx.settings.model_copy(update={"database_url": url})
+        # Its remediation log is keyed with the configured key file, as any database's: so
+        # that commands run beside the demo (and a kept demo) can write and verify it. A key
+        # file made for a throwaway database is not announced.
+        ctx.announce_new_key = not database.temporary
         ctx.check_creatable()
         fate = "deleted when the demo quits unless you keep it" if database.temporary else "kept"
         click.echo(f"patchdesk demo: database {path} ({fate})", err=True)

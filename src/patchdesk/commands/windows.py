@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
+from patchdesk.ages import age
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.engine.windows import Scheduled, in_range, load_windows, upcoming
-from patchdesk.policy.describe import humanize, occurrence_status, span_text
+from patchdesk.policy.describe import occurrence_status, span_text
 from patchdesk.store.models import Client
 from patchdesk.text import printable
 
@@ -70,7 +71,7 @@ def table(items: list[Scheduled], now: datetime) -> list[str]:
             printable(item.window.spec.name),
             local_range(item),
             utc_range(item),
-            humanize(item.occurrence.duration),
+            age(item.occurrence.duration),
             status(item, now),
         )
         for item in items

@@ -194,6 +194,7 @@ class Cause(StrEnum):
     NO_CHECKIN = "no_checkin"
     MISSED = "missed"
     HEALTH_REGRESSION = "health_regression"
+    NOT_REACHED = "not_reached"  # a server the window closed on before its turn
 
 
 CAUSE_CLASS: Mapping[Cause, FailureClass] = MappingProxyType(
@@ -206,6 +207,7 @@ CAUSE_CLASS: Mapping[Cause, FailureClass] = MappingProxyType(
         Cause.NO_CHECKIN: FailureClass.OFFLINE,
         Cause.MISSED: FailureClass.OFFLINE,
         Cause.HEALTH_REGRESSION: FailureClass.REGRESSION,
+        Cause.NOT_REACHED: FailureClass.MISSED,
     }
 )
 
@@ -219,6 +221,7 @@ CAUSE_STATE: Mapping[Cause, TargetState] = MappingProxyType(
         Cause.NO_CHECKIN: TargetState.NO_CHECKIN,
         Cause.MISSED: TargetState.MISSED,
         Cause.HEALTH_REGRESSION: TargetState.REGRESSION,
+        Cause.NOT_REACHED: TargetState.MISSED,
     }
 )
 
@@ -620,6 +623,13 @@ RESPONSE_PATHS: Mapping[FailureClass, tuple[Action, ...]] = MappingProxyType(
             Action("power_cycle", "Out-of-band power cycle"),
             Action("contact_site", "Contact site"),
             Action("dispatch_onsite", "Dispatch on-site"),
+        ),
+        # The engine carries the device to its next window by itself and resolves the
+        # exception when a window patches it; these record what the technician did besides.
+        FailureClass.MISSED: (
+            Action("extend_window", "Extend or add a window (policy)"),
+            Action("next_window", "Patch in the next window"),
+            Action("emergency_deploy", "Emergency deploy (approvals)"),
         ),
     }
 )

@@ -56,6 +56,7 @@ from patchdesk.engine.connectors.base import (
 )
 from patchdesk.engine.emergency import emergency_window
 from patchdesk.engine.failures import is_install, may_retry, raise_exception, schedule_retry
+from patchdesk.engine.missed import is_server, open_missed, resolve_missed
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import (
     DeploymentRow,
@@ -450,6 +451,7 @@ def _act(
             target.verified_at = now
             _move(session, context, TargetState.VERIFIED, now)
             report.verified += 1
+            resolve_missed(session, target, context.device, context.deployment, now, config)
     elif isinstance(verdict, Pending):
         if verdict.waiting is Waiting.CHECKIN and verdict.deadline is not None:
             # Booted: the check-in deadline runs from the boot (a slow reboot moves it on).
@@ -460,6 +462,9 @@ def _act(
         elif verdict.waiting is Waiting.NEXT_WINDOW:
             target.error_message = "window closed before dispatch (capacity); carried over"
             _move(session, context, TargetState.MISSED, now)
+            if is_server(context.device):  # someone owns a server the window did not reach
+                open_missed(session, target, context.device, context.deployment, now, config,
+                            report)  # fmt: skip
         else:
             _move(session, context, WAITING_STATE[verdict.waiting], now)
     elif isinstance(verdict, Failure):

@@ -58,8 +58,8 @@ class Stopping:
             count = self._count
         name = signal.Signals(signum).name
         if count == 1:
+            self.requested.set()  # before the line saying so: whoever read it may rely on it
             log.info("received %s: finishing the current step, then stopping", name)
-            self.requested.set()
         elif count < FORCE_AT:
             log.info("received %s: already stopping (a third signal stops at once)", name)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 
+from patchdesk.ages import age
 from patchdesk.domain import Classification, OsFamily, RebootPolicy, Role, RuleAction
 from patchdesk.policy.durations import format_clock, hours_and_minutes
 from patchdesk.policy.models import (
@@ -220,25 +221,13 @@ def window_lines(window: Window, timezone: str, quote: Quote = _plain) -> Lines:
 # --- occurrences ----------------------------------------------------------------------------
 
 
-def humanize(delta: timedelta) -> str:
-    """``3h 12m``, ``2d 4h``, ``45m``, ``<1m``."""
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m" if mins else "<1m"
-
-
 def occurrence_status(start: datetime, end: datetime, now: datetime) -> str:
-    """``open now, 2h 10m left``, ``in 3h 12m`` or ``ended 5m ago`` (aware times)."""
+    """``open now, 2h10m left``, ``in 3h12m`` or ``ended 5m ago`` (aware times)."""
     if start <= now < end:
-        return f"open now, {humanize(end - now)} left"
+        return f"open now, {age(end - now)} left"
     if start > now:
-        return f"in {humanize(start - now)}"
-    return f"ended {humanize(now - end)} ago"
+        return f"in {age(start - now)}"
+    return f"ended {age(now - end)} ago"
 
 
 def span_text(

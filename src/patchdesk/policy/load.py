@@ -3,14 +3,15 @@
 A problem names the file, the line (where the TOML position can be found), the field path
 (``client.windows[1].duration``; list positions count from 0) and a message. Loading never
 raises for bad input: syntax errors, wrong types, unknown keys, unreadable files and
-duplicate ids across files all come back as problems.
+duplicate ids across files all come back as problems. Files are read through
+``patchdesk.untrusted_files``: at most 1 MiB, UTF-8, lines of at most 64 KiB characters, arrays
+and tables nested at most 32 deep; a directory named directly stands for its ``*.toml`` files.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
@@ -22,13 +23,13 @@ from pydantic_core import ErrorDetails
 from patchdesk.policy import crosschecks
 from patchdesk.policy.locate import Path, index_lines, line_of
 from patchdesk.policy.models import BlockEntry, ClientPolicy, PolicyDocument
+from patchdesk.untrusted_files import MAX_TOML_BYTES, FileRefused, parse_toml, read_text
 
 FILE = "(file)"
 SYNTAX = "(toml syntax)"
 TOP_LEVEL = "(top level)"
 
 _RECURRENCE_TAGS = frozenset({"weekly", "monthly", "patch_tuesday"})
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _OWN_MESSAGES = frozenset({"value_error", "assertion_error", "missing", "extra_forbidden"})
 
@@ -121,26 +122,22 @@ def _read(path: FsPath) -> str | _Parsed:
     if path.is_dir():
         return _Parsed(str(path), problems=[Problem(str(path), None, FILE, "no .toml files here")])
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return _Parsed(
-            str(path), problems=[Problem(str(path), None, FILE, f"cannot read: {reason}")]
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        message = f"not UTF-8 text (byte 0x{data[exc.start]:02x})"
-        return _Parsed(str(path), problems=[Problem(str(path), line, FILE, message)])
+        return read_text(path, max_bytes=MAX_TOML_BYTES, kind="a policy file")
+    except FileRefused as refused:
+        return _Parsed(str(path), problems=[_refusal(str(path), refused)])
+
+
+def _refusal(file: str, refused: FileRefused) -> Problem:
+    path = SYNTAX if refused.part in ("syntax", "nesting") else FILE
+    return Problem(file, refused.line, path, refused.message)
 
 
 def _parse(text: str, file: str) -> _Parsed:
     parsed = _Parsed(file)
     try:
-        parsed.raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        parsed.problems.append(_syntax_problem(file, text, str(exc)))
+        parsed.raw = parse_toml(text)
+    except FileRefused as refused:
+        parsed.problems.append(_refusal(file, refused))
         return parsed
     parsed.lines = index_lines(text)
     try:
@@ -153,15 +150,6 @@ def _parse(text: str, file: str) -> _Parsed:
         parsed.problem(path, message) for path, message in crosschecks.file_findings(parsed.raw)
     ]
     return parsed
-
-
-def _syntax_problem(file: str, text: str, message: str) -> Problem:
-    position = _TOML_POSITION.search(message)
-    if position is None:  # "(at end of document)" or no position at all
-        message = message.replace(" (at end of document)", " at the end of the file")
-        return Problem(file, text.count("\n") + 1, SYNTAX, message)
-    line, column = position.groups()
-    return Problem(file, int(line), SYNTAX, f"{message[: position.start()]} (column {column})")
 
 
 # --- across files ---------------------------------------------------------------------------

@@ -75,7 +75,7 @@ footer { margin-top: 28px; color: var(--muted); font-size: 12px;
 """
 
 
-def _table(
+def table(
     header: Sequence[str], rows: Iterable[Sequence[str]], numeric: frozenset[int] = frozenset()
 ) -> str:
     """``header`` and ``rows`` are HTML already (escaped by the caller)."""
@@ -100,7 +100,7 @@ def _list(values: Sequence[str], empty: str = "all") -> str:
     )
 
 
-def _card(key: str, value: str, detail: str) -> str:
+def card(key: str, value: str, detail: str) -> str:
     return (
         f'<div class="card"><div class="k">{key}</div><div class="v">{value}</div>'
         f'<div class="d">{detail}</div></div>'
@@ -150,18 +150,18 @@ def _summary(report: CycleReport) -> str:
     when = "now" if report.in_progress else "at cycle end"
     cards = "".join(
         (
-            _card(
+            card(
                 "Device compliance",
                 percent(after.device_rate),
                 f"{when}; {percent(before.device_rate)} at cycle start",
             ),
-            _card(
+            card(
                 "Patch compliance",
                 percent(after.patch_rate),
                 f"{when}; {percent(before.patch_rate)} at cycle start",
             ),
-            _card("Failed installs", str(report.failed_total), failures_line(report)),
-            _card("Emergency patches", str(len(report.emergencies)), "approved this cycle"),
+            card("Failed installs", str(report.failed_total), failures_line(report)),
+            card("Emergency patches", str(len(report.emergencies)), "approved this cycle"),
         )
     )
     items = (
@@ -193,7 +193,7 @@ def _scope(report: CycleReport) -> str:
     ]
     if scope.notes.strip():
         rows.append(("Notes", html_multiline(scope.notes)))
-    return "<h2>Patch scope</h2>" + _table(("Included", ""), rows)
+    return "<h2>Patch scope</h2>" + table(("Included", ""), rows)
 
 
 def _windows(report: CycleReport) -> str:
@@ -222,7 +222,7 @@ def _windows(report: CycleReport) -> str:
         "Verified",
         "Failed",
     )
-    return "<h2>Maintenance windows used</h2>" + _table(header, rows, frozenset({3, 4, 5}))
+    return "<h2>Maintenance windows used</h2>" + table(header, rows, frozenset({3, 4, 5}))
 
 
 def _outcomes(report: CycleReport) -> str:
@@ -230,7 +230,7 @@ def _outcomes(report: CycleReport) -> str:
     if not counts:
         return "<h2>Targets by outcome</h2><p>No device was targeted in this cycle.</p>"
     rows = ((OUTCOME_LABELS[state], str(n)) for state, n in counts)
-    return "<h2>Targets by outcome</h2>" + _table(("Outcome", "Targets"), rows, frozenset({1}))
+    return "<h2>Targets by outcome</h2>" + table(("Outcome", "Targets"), rows, frozenset({1}))
 
 
 def _patch_list(target: TargetLine) -> str:
@@ -264,7 +264,7 @@ def _failures(report: CycleReport) -> str:
             )
             for t in failed
         )
-        parts.append(_table(("Device", "Tier", "Window", "Patches", "Error", "Exception"), rows))
+        parts.append(table(("Device", "Tier", "Window", "Patches", "Error", "Exception"), rows))
     return "".join(parts)
 
 
@@ -291,7 +291,7 @@ def _exception(exception: ExceptionLine, report: CycleReport) -> str:
     if exception.resolved_at:
         facts.append(f"resolved {local(exception.resolved_at, zone)}")
     history = (
-        _table(
+        table(
             ("When", "Who", "Action", "Outcome", "Note"),
             (
                 (
@@ -327,11 +327,11 @@ def _compliance(report: CycleReport) -> str:
         ("Devices compliant", compliance_cell(before), compliance_cell(after)),
         ("Patch installs", patch_cell(before), patch_cell(after)),
     )
-    parts = ["<h2>Compliance before and after</h2>", _table(header, rows)]
+    parts = ["<h2>Compliance before and after</h2>", table(header, rows)]
     if report.noncompliant_after:
         parts.append("<p>Devices with approved, due patches still missing:</p>")
         parts.append(
-            _table(
+            table(
                 ("Device", "Due patches missing"),
                 ((html_text(host), str(n)) for host, n in report.noncompliant_after),
                 frozenset({1}),
@@ -357,7 +357,7 @@ def _emergencies(report: CycleReport) -> str:
         for e in report.emergencies
     )
     header = ("Patch", "Approved", "By", "Reason", "Devices", "Verified")
-    return "<h2>Emergency patches</h2>" + _table(header, rows)
+    return "<h2>Emergency patches</h2>" + table(header, rows)
 
 
 def _outcome_css(target: TargetLine) -> str:
@@ -381,4 +381,4 @@ def _devices(report: CycleReport) -> str:
         for t in report.targets
     )
     header = ("Device", "Role", "Window", "Patches", "Outcome")
-    return "<h2>Appendix: every device targeted</h2>" + _table(header, rows, frozenset({3}))
+    return "<h2>Appendix: every device targeted</h2>" + table(header, rows, frozenset({3}))

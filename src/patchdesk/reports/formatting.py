@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
@@ -67,3 +67,61 @@ def local_range(start: datetime, end: datetime, zone: ZoneInfo) -> str:
 
 def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+# Client-facing dates and times: English names whatever the locale, the zone's abbreviation
+# on every time (``Tue 10 Nov 2026, 21:00 EST``).
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def short_day(at: datetime, zone: ZoneInfo) -> str:
+    """``17 Nov``: the date in ``zone``."""
+    moment = at.astimezone(zone)
+    return f"{moment.day} {MONTH_NAMES[moment.month - 1][:3]}"
+
+
+def day_text(day: date) -> str:
+    """``Tue 17 Nov 2026``."""
+    return f"{DAY_NAMES[day.weekday()]} {day.day} {MONTH_NAMES[day.month - 1][:3]} {day.year}"
+
+
+def full_day(at: datetime, zone: ZoneInfo) -> str:
+    """``Tue 17 Nov 2026``: the date in ``zone``."""
+    return day_text(at.astimezone(zone).date())
+
+
+def client_time(at: datetime, zone: ZoneInfo) -> str:
+    """``Tue 17 Nov 2026, 07:00 EST``: wall time in ``zone``, labelled."""
+    moment = at.astimezone(zone)
+    return f"{full_day(moment, zone)}, {moment:%H:%M} {moment.tzname()}"
+
+
+def client_span(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """``Tue 10 Nov 2026, 21:00 – 00:00 EST (Wed 11 Nov)``; both labels when a DST change
+    falls inside (``01:00 EDT – 04:00 EST``)."""
+    first, last = start.astimezone(zone), end.astimezone(zone)
+    same_label = first.tzname() == last.tzname()
+    opening = f"{full_day(first, zone)}, {first:%H:%M}" + (
+        "" if same_label else f" {first.tzname()}"
+    )
+    closing = f"{last:%H:%M} {last.tzname()}"
+    day = (
+        ""
+        if first.date() == last.date()
+        else f" ({DAY_NAMES[last.weekday()]} {short_day(last, zone)})"
+    )
+    return f"{opening} – {closing}{day}"

@@ -1,20 +1,24 @@
 """The shift handover as Markdown (to paste into the shift log) and JSON, from
 ``store.handover.handover_summary``: opened, resolved, still open by tier, unassigned,
-escalations, and the handover notes written during the shift. Times in the operator's zone
-(labelled) in Markdown, UTC ISO 8601 in JSON."""
+escalations, the devices not patched this cycle (reason, next window), and the handover
+notes written during the shift. Times in the operator's zone (labelled) in Markdown, UTC ISO
+8601 in JSON. Both end with the remediation log's anchor line (``patchdesk audit verify
+--anchors`` reads it from a saved handover)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from patchdesk.ages import age
 from patchdesk.domain import TIER_LABELS, Tier
 from patchdesk.reports.escape import md_multiline, md_text
-from patchdesk.reports.formatting import duration, iso, local
+from patchdesk.reports.formatting import iso, local
 from patchdesk.store.exception_views import QueueRow
 from patchdesk.store.handover import HandoverSummary, NoteView
+from patchdesk.store.not_patched import NotPatched
 
 
 def _row_document(row: QueueRow, now: datetime) -> dict[str, Any]:
@@ -36,6 +40,36 @@ def _row_document(row: QueueRow, now: datetime) -> dict[str, Any]:
     }
 
 
+def _not_patched_document(row: NotPatched) -> dict[str, Any]:
+    following = row.next_window
+    return {
+        "tier": int(row.tier.value),
+        "client": row.client_id,
+        "device": row.hostname,
+        "reason": row.reason,
+        "reason_text": row.reason_text,
+        "window_closed_at": iso(row.window_end),
+        "next_window": (
+            {"name": following.name, "start": iso(following.start_utc)} if following else None
+        ),
+        "exception_id": row.exception_id,
+    }
+
+
+def _not_patched_line(row: NotPatched, zone: ZoneInfo) -> str:
+    following = row.next_window
+    carried = (
+        f"next window {md_text(following.name)} {local(following.start_utc, zone)}"
+        if following
+        else "no window ahead"
+    )
+    owner = f"; exception #{row.exception_id}" if row.exception_id else ""
+    return (
+        f"- T{row.tier.value} {md_text(row.client_id)} / {md_text(row.hostname)}: "
+        f"{row.reason_text}; {carried}{owner}"
+    )
+
+
 def _note_document(note: NoteView) -> dict[str, Any]:
     return {"id": note.id, "author": note.author, "at": iso(note.at), "text": note.text}
 
@@ -54,7 +88,17 @@ def document(summary: HandoverSummary, notes: Sequence[NoteView]) -> dict[str, A
         "resolved": [_row_document(r, summary.now) for r in summary.resolved],
         "escalated_count": summary.escalated_count,
         "escalated": [_row_document(r, summary.now) for r in summary.escalated],
+        "not_patched_count": summary.not_patched_count,
+        "not_patched": [_not_patched_document(r) for r in summary.not_patched],
         "notes": [_note_document(n) for n in notes],
+        "anchor": None
+        if summary.anchor is None
+        else {
+            "seq": summary.anchor.seq,
+            "at": summary.anchor.at_text,
+            "mac": summary.anchor.mac,
+            "line": summary.anchor.line,
+        },
     }
 
 
@@ -65,7 +109,7 @@ def _line(row: QueueRow, now: datetime, zone: ZoneInfo) -> str:
         f"- #{row.id} T{row.tier.value} {md_text(row.client_id)} / {md_text(row.hostname)}: "
         f"{row.failure_class.value}, {row.state.value.replace('_', ' ')}, {owner}; "
         f"opened {local(row.opened_at, zone)} "
-        f"({duration(max(row.age(now), timedelta(0)))} ago); {patches}"
+        f"({age(row.age(now))} ago); {patches}"
     )
 
 
@@ -87,7 +131,7 @@ def markdown(summary: HandoverSummary, notes: Sequence[NoteView], zone: ZoneInfo
         f"# Shift handover, {local(now, zone)}",
         "",
         f"Shift from {local(summary.since, zone)} to {local(now, zone)} "
-        f"({duration(now - summary.since)}).",
+        f"({age(now - summary.since)}).",
         "",
         f"## Still open by tier ({summary.open_total}; {summary.unassigned_total} unassigned)",
         "",
@@ -103,6 +147,11 @@ def markdown(summary: HandoverSummary, notes: Sequence[NoteView], zone: ZoneInfo
     lines += _section("Opened this shift", summary.opened_count, summary.opened, now, zone)
     lines += _section("Resolved this shift", summary.resolved_count, summary.resolved, now, zone)
     lines += _section("Escalated", summary.escalated_count, summary.escalated, now, zone)
+    lines += [f"## Not patched this cycle ({summary.not_patched_count})", ""]
+    lines += [_not_patched_line(row, zone) for row in summary.not_patched] or ["None."]
+    if summary.not_patched_count > len(summary.not_patched):
+        lines.append(f"- … and {summary.not_patched_count - len(summary.not_patched)} more")
+    lines.append("")
     lines += [f"## Handover notes ({len(notes)})", ""]
     if not notes:
         lines += ["None written this shift.", ""]
@@ -111,6 +160,17 @@ def markdown(summary: HandoverSummary, notes: Sequence[NoteView], zone: ZoneInfo
             f"**{md_text(note.author)}**, {local(note.at, zone)}:",
             "",
             md_multiline(note.text),
+            "",
+        ]
+    lines += ["## Remediation log", ""]
+    if summary.anchor is None:
+        lines += ["No anchor: the log is empty or not keyed yet.", ""]
+    else:
+        lines += [
+            f"Anchor: `{summary.anchor.line}`",
+            "",
+            "Keep this line outside patchdesk: `patchdesk audit verify --anchors FILE` reports "
+            "a log that no longer matches it.",
             "",
         ]
     return "\n".join(lines)

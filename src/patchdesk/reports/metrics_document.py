@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from patchdesk.ages import age
 from patchdesk.domain import TIER_LABELS, FailureClass, Tier
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.mttr import MttrFigures
 from patchdesk.reports.escape import plain
-from patchdesk.reports.formatting import duration, iso, percent, rate_value, seconds
+from patchdesk.reports.formatting import iso, percent, rate_value, seconds
 from patchdesk.store.metric_views import ClientMetrics, MetricsSummary
 
 
@@ -100,9 +102,14 @@ def _row(
         str(sum(failures.values())),
         classes,
         str(emergencies),
-        duration(mttr.mean),
-        duration(mttr.p90),
+        _age(mttr.mean),
+        _age(mttr.p90),
     )
+
+
+def _age(delta: timedelta | None) -> str:
+    """An MTTR figure in the one format of ages (``patchdesk.ages``); ``n/a`` without one."""
+    return "n/a" if delta is None else age(delta)
 
 
 def summary_lines(summary: MetricsSummary) -> list[str]:

@@ -10,6 +10,7 @@ redraws times from the clock.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,12 +29,14 @@ from textual.worker import Worker, WorkerState
 
 from patchdesk.screens.board_feed import BoardFeed, BoardUpdate
 from patchdesk.screens.device_detail import show_device
+from patchdesk.screens.missed import open_missed
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.kpi_strip import KpiStrip
 from patchdesk.screens.widgets.timetext import clock, duration
 from patchdesk.screens.widgets.window_list import OpenWindows, UpcomingWindows
 from patchdesk.store.board_views import EngineView
+from patchdesk.store.not_patched import SHORT_REASONS, ClientNotPatched
 from patchdesk.text import printable
 
 REFRESH_SECONDS = 0.5
@@ -64,6 +67,25 @@ def welcome() -> Group:
         Padding(steps, (0, 0, 0, 2)),
         Text("\nThe board fills in as soon as clients and windows exist."),
     )
+
+
+def not_patched_text(clients: Sequence[ClientNotPatched]) -> Text:
+    """``Not patched this cycle: Acme Dental 3 (1 offline, 2 not reached) · …``."""
+    text = Text()
+    text.append("Not patched this cycle: ", style="bold")
+    if not clients:
+        text.append("none", style="dim")
+        return text
+    for i, client in enumerate(clients):
+        if i:
+            text.append(" · ")
+        name = printable(client.client_name)
+        text.append(name if len(name) <= 24 else name[:23] + "…")
+        text.append(f" {client.total}", style="bold red")
+        reasons = ", ".join(f"{n} {SHORT_REASONS[reason]}" for reason, n in client.reasons)
+        text.append(f" ({reasons})", style="dim")
+    text.append("  N lists them", style="dim")
+    return text
 
 
 def engine_status(view: EngineView, now: datetime, own_holder: str | None) -> Text:
@@ -108,7 +130,8 @@ class BoardScreen(Screen[None]):
 
     BINDINGS = [
         Binding("r", "refresh_now", "Refresh", id="board.refresh"),
-        Binding("o", "oldest", "Oldest exception", id="board.oldest"),
+        Binding("o", "most_urgent", "Most urgent exception", id="board.most_urgent"),
+        Binding("N", "not_patched", "Not patched", show=False, id="board.not_patched"),
         Binding("tab", "app.focus_next", "Next panel", show=False, id="board.focus_next"),
         Binding(
             "shift+tab", "app.focus_previous", "Previous panel", show=False, id="board.focus_prev"
@@ -118,9 +141,12 @@ class BoardScreen(Screen[None]):
     DEFAULT_CSS = """
     BoardScreen { layout: vertical; }
     BoardScreen #board-body { height: 1fr; }
+    BoardScreen #not-patched { height: auto; max-height: 3; padding: 0 1; }
     BoardScreen #welcome {
         height: 1fr; padding: 1 2; border: round $accent 60%; color: $foreground;
     }
+    /* 24 lines: the open windows leave the next ones their five lines under the KPIs' */
+    BoardScreen.-short OpenWindows { max-height: 55%; }
     """
 
     class Updated(Message):
@@ -144,9 +170,13 @@ class BoardScreen(Screen[None]):
         with Vertical(id="board-body"):
             yield KpiStrip(id="kpis")
             yield OpenWindows(id="open-windows")
+            yield Static("", id="not-patched", markup=False)
             yield UpcomingWindows(id="upcoming")
         yield Static(welcome(), id="welcome", markup=False)
         yield Footer()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 30, "-short")
 
     def on_mount(self) -> None:
         services = services_of(self.app)
@@ -164,15 +194,19 @@ class BoardScreen(Screen[None]):
             self._reading = True
             self._read(now)
 
-    def action_oldest(self) -> None:
-        """The device screen of the oldest unacknowledged exception (the KPI strip names it)."""
+    def action_most_urgent(self) -> None:
+        """The device screen of the most urgent unacknowledged exception, in triage order
+        (the KPI strip names it), that exception selected."""
         kpis = self.query_one(KpiStrip).kpis
-        if kpis is None or kpis.oldest_unacknowledged_device is None:
+        if kpis is None or kpis.most_urgent is None:
             self.notify("no unacknowledged exception", markup=False)
             return
-        show_device(
-            self.app, kpis.oldest_unacknowledged_device, exception_id=kpis.oldest_unacknowledged_id
-        )
+        urgent = kpis.most_urgent
+        show_device(self.app, urgent.device_id, exception_id=urgent.exception_id)
+
+    def action_not_patched(self) -> None:
+        """The devices not patched this cycle (``:missed``)."""
+        open_missed(self.app)
 
     def action_refresh_now(self) -> None:
         if not self._reading:
@@ -202,6 +236,8 @@ class BoardScreen(Screen[None]):
                 self.query_one(UpcomingWindows).set_rows(update.upcoming)
             if update.kpis is not None:
                 self.query_one(KpiStrip).set_kpis(update.kpis)
+            if update.not_patched is not None:
+                self.query_one("#not-patched", Static).update(not_patched_text(update.not_patched))
             self._show_time(services_of(self.app).clock())
 
     @on(Worker.StateChanged)

@@ -29,6 +29,7 @@ from patchdesk.store.board_views import (
 )
 from patchdesk.store.db import Database
 from patchdesk.store.events import EventCursor
+from patchdesk.store.not_patched import ClientNotPatched, by_client, not_patched
 
 EVENT_BATCH = 1000
 # Upcoming windows are re-computed at least this often (in the board's clock).
@@ -53,6 +54,7 @@ class BoardUpdate:
     windows: WindowChanges | None = None  # None: unchanged
     upcoming: tuple[UpcomingWindow, ...] | None = None
     kpis: Kpis | None = None
+    not_patched: tuple[ClientNotPatched, ...] | None = None  # None: unchanged
 
 
 @dataclass
@@ -87,6 +89,10 @@ def _touched(session: Session, cursor: EventCursor) -> tuple[_Touched, int]:
             return touched, count
 
 
+def _not_patched(session: Session, now: datetime) -> tuple[ClientNotPatched, ...]:
+    return tuple(by_client(not_patched(session, now)))
+
+
 class BoardFeed:
     """Reads board updates; one instance per board, used by one worker at a time."""
 
@@ -115,6 +121,7 @@ class BoardFeed:
                 windows=windows,
                 upcoming=self._upcoming(session, now, touched.upcoming),
                 kpis=read_kpis(session, now) if touched.kpis else None,
+                not_patched=_not_patched(session, now) if touched.kpis else None,
             )
 
     def _full(self, session: Session, now: datetime) -> BoardUpdate:
@@ -127,6 +134,7 @@ class BoardFeed:
             windows=WindowChanges(None, tuple(read_open_windows(session, now))),
             upcoming=self._upcoming(session, now, True),
             kpis=read_kpis(session, now),
+            not_patched=_not_patched(session, now),
         )
 
     def _upcoming(

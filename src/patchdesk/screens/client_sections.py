@@ -294,7 +294,7 @@ def window_summary(detail: ClientDetail, now: datetime) -> list[tuple[str, Text]
             if index:
                 text.append(" · ", "dim")
             text.append_text(plain(occurrence.window))
-            text.append(f" ({describe.humanize(occurrence.end_utc - now)} left)", "green")
+            text.append(f" ({duration(occurrence.end_utc - now)} left)", "green")
         lines.append(("Open now", text))
     if later:
         lines.append(("Next window", _named_status(later[0], now)))

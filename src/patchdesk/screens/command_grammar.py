@@ -30,6 +30,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("clients", "Every client: scope, windows, rules, devices"),
     CommandSpec("client", "One client's policy, windows and figures", "ID"),
     CommandSpec("device", "One device's facts, targets and exception history", "HOST"),
+    CommandSpec("missed", "Devices not patched this cycle: why, and the next window"),
     CommandSpec("theme", "Switch the colour theme (remembered)", "NAME"),
     CommandSpec("help", "Every key of the current screen"),
     CommandSpec("quit", "Quit patchdesk (asks first)"),

@@ -13,6 +13,7 @@ Opener = Callable[[Any, str], object]  # (app, what was typed) -> anything
 GOTO_COMMANDS: dict[str, tuple[str, str]] = {
     "client": ("patchdesk.screens.clients", "open_client"),
     "device": ("patchdesk.screens.device_detail", "open_device"),
+    "missed": ("patchdesk.screens.missed", "open_missed"),
 }
 
 

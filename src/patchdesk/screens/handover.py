@@ -2,7 +2,8 @@
 action needs: resolve, escalate).
 
 The panel shows what the shift handed over: exceptions opened, resolved and escalated since
-the shift began, what is open and unassigned per tier, and the latest handover notes. Shifts
+the shift began, what is unresolved and unassigned per tier, how many devices a window did
+not patch this cycle (by reason), and the latest handover notes. Shifts
 are eight hours starting at 06:00, 14:00 and 22:00 in the operator's zone.
 """
 
@@ -25,6 +26,7 @@ from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.widgets.queue_cells import clip
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.handover import HandoverSummary, NoteView
+from patchdesk.store.not_patched import REASON_RANK, SHORT_REASONS
 from patchdesk.store.operator_input import Refused
 from patchdesk.text import printable
 
@@ -49,7 +51,8 @@ def _tiers(counts: Mapping[Tier, int]) -> str:
 
 
 def summary_text(summary: HandoverSummary, zone: ZoneInfo, width: int) -> Text:
-    """The panel's lines: the shift's figures, open and unassigned per tier, the notes."""
+    """The panel's lines: the shift's figures, unresolved and unassigned per tier, the
+    notes."""
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append("This shift ", style="bold")
     text.append(
@@ -57,16 +60,33 @@ def summary_text(summary: HandoverSummary, zone: ZoneInfo, width: int) -> Text:
         f"escalated now {summary.escalated_count}"
     )
     text.append("\n")
-    text.append("Open ", style="bold")
-    text.append(f"{_tiers(summary.open_by_tier)} (all {summary.open_total})")
-    text.append(" · ")
-    text.append("unassigned ", style="bold")
-    text.append(f"{_tiers(summary.unassigned_by_tier)} (all {summary.unassigned_total})")
+    # "Unresolved", as the header and the state filter say: "open" is one of those states.
+    text.append(f"Unresolved {summary.open_total}", style="bold")
+    text.append(f": {_tiers(summary.open_by_tier)} · ")
+    text.append(f"unassigned {summary.unassigned_total}", style="bold")
+    text.append(f": {_tiers(summary.unassigned_by_tier)}")
+    text.append("\n")
+    text.append_text(not_patched_text(summary))
     if not summary.notes:
         text.append("\nNo handover notes yet: n writes one.", style="dim")
     for note in summary.notes:
         text.append("\n")
         text.append_text(note_line(note, zone, width))
+    return text
+
+
+def not_patched_text(summary: HandoverSummary) -> Text:
+    """``Not patched this cycle 4: 1 offline · 3 not reached  (N lists them)``."""
+    text = Text()
+    text.append("Not patched this cycle ", style="bold")
+    text.append(str(summary.not_patched_count), style="red" if summary.not_patched_count else "")
+    reasons: dict[str, int] = {}
+    for row in summary.not_patched:
+        reasons[row.reason] = reasons.get(row.reason, 0) + 1
+    if reasons:
+        ordered = sorted(reasons.items(), key=lambda item: REASON_RANK[item[0]])
+        text.append(": " + " · ".join(f"{n} {SHORT_REASONS[r]}" for r, n in ordered))
+        text.append("  (N lists them)", style="dim")
     return text
 
 

@@ -39,6 +39,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from patchdesk.ages import age
 from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.screens.burst import keys_wait_for
 from patchdesk.screens.clients import open_client
@@ -46,6 +47,7 @@ from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.form_screen import push_if_in_front
 from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
+from patchdesk.screens.missed import open_missed
 from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
 from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
 from patchdesk.screens.queue_detail import ExceptionDetailScreen
@@ -58,7 +60,6 @@ from patchdesk.screens.widgets.queue_cells import (
     ROLE_LABELS,
     STATE_LABELS,
     command_text,
-    humanize,
 )
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
 from patchdesk.screens.widgets.queue_table import QueueTable
@@ -81,6 +82,7 @@ from patchdesk.store.queue_views import (
     last_event_id,
     read_window,
     shift_summary,
+    unacknowledged_count,
 )
 from patchdesk.text import printable
 
@@ -94,6 +96,7 @@ CLASS_CYCLE: tuple[FailureClass | None, ...] = (
     FailureClass.REGRESSION,
     FailureClass.REBOOT,
     FailureClass.INSTALL,
+    FailureClass.MISSED,
 )
 STATE_CYCLE: tuple[ExceptionState | None, ...] = (None, *ExceptionState)  # None: unresolved
 
@@ -170,14 +173,17 @@ def current_text(line: QueueLine | None, now: datetime, operator: str) -> Text:
     text.append(printable(row.hostname), "bold")
     text.append(f" · {printable(row.client_id)} ({printable(row.client_name)})")
     text.append(f" · {ROLE_LABELS[row.role]}, {row.criticality.value} · {row.failure_class.value}")
-    if row.patches:
-        text.append(" · " + ", ".join(printable(p) for p in row.patches))
+    failed = row.failed_patches or row.patches
+    if failed:
+        text.append(" · " + ", ".join(printable(p) for p in failed))
+        if len(failed) < len(row.patches):
+            text.append(f" failed (of {len(row.patches)} patches)")
     text.append(f" · {STATE_LABELS[row.state]}")
     if row.owner:
         mine = row.owner == operator
         text.append(" by ")
         text.append(printable(row.owner), "bold" if mine else "")
-    text.append(f" · open {humanize(row.age(now))}")
+    text.append(f" · open {age(row.age(now))}")
     text.append("\n")
     text.append(printable(row.summary) or "-", "italic")
     text.append("\n")
@@ -205,12 +211,17 @@ def row_keys(row: QueueRow, operator: str) -> str:
     return " · ".join(keys)
 
 
-def status_text(summary: HandoverSummary, services: Services) -> Text:
-    """The header's second line: who is at the keyboard and what waits for someone."""
+def status_text(summary: HandoverSummary, unacknowledged: int, services: Services) -> Text:
+    """The header's second line: who is at the keyboard and what waits for someone, in the
+    table's terms: ``58 unresolved (41 open), 40 unassigned`` are the rows it lists with the
+    state filter on "unresolved" (the default), on "open", and with ``U``."""
     text = Text()
     text.append("operator ", "dim")
     text.append(printable(services.operator), "bold")
-    text.append(f"  ·  {summary.open_total} open, {summary.unassigned_total} unassigned")
+    text.append(
+        f"  ·  {summary.open_total} unresolved ({unacknowledged} open), "
+        f"{summary.unassigned_total} unassigned"
+    )
     first = next((tier for tier in Tier if summary.unassigned_by_tier.get(tier)), None)
     if first is not None:
         text.append(f" (tier {first.value} first)")
@@ -230,11 +241,18 @@ class WindowRead(Message):
 
 
 class Polled(Message):
-    def __init__(self, last_event_id: int, summary: HandoverSummary | None, now: datetime) -> None:
+    def __init__(
+        self,
+        last_event_id: int,
+        summary: HandoverSummary | None,
+        now: datetime,
+        unacknowledged: int = 0,  # read with ``summary``
+    ) -> None:
         super().__init__()
         self.last_event_id = last_event_id
         self.summary = summary
         self.now = now
+        self.unacknowledged = unacknowledged
 
 
 class DetailRead(Message):
@@ -283,6 +301,7 @@ class QueueScreen(Screen[None]):
         Binding("o", "reopen", "Reopen (resolved)", show=False, id="queue.reopen"),
         Binding("space", "mark", "Mark row (a t x e A act on marks)", show=False, id="queue.mark"),
         Binding("n", "handover_note", "Note", id="queue.handover_note"),
+        Binding("N", "not_patched", "Not patched", show=False, id="queue.not_patched"),
         Binding("slash", "search", "Filter", id="queue.search"),
         Binding("T", "cycle_tier", "Filter: next tier", show=False, id="queue.filter_tier"),
         Binding("C", "cycle_class", "Filter: next class", show=False, id="queue.filter_class"),
@@ -426,10 +445,11 @@ class QueueScreen(Screen[None]):
                 offset, limit = request.window
                 window = read_window(session, request.query, offset=offset, limit=limit)
                 self.post_message(WindowRead(request.generation, window))
-            summary = None
+            summary, unacknowledged = None, 0
             if first or changes.exceptions or changes.handover or request.handover:
                 summary = shift_summary(session, since=request.since, now=now, notes=HANDOVER_NOTES)
-        self.post_message(Polled(last_id, summary, now))
+                unacknowledged = unacknowledged_count(session)
+        self.post_message(Polled(last_id, summary, now, unacknowledged))
 
     @on(Polled)
     def _polled(self, message: Polled) -> None:
@@ -443,7 +463,8 @@ class QueueScreen(Screen[None]):
         self.table.set_now(message.now)
         if message.summary is not None:
             self.query_one(HandoverPanel).show(message.summary)
-            self.query_one(ClockHeader).set_status(status_text(message.summary, self.services))
+            status = status_text(message.summary, message.unacknowledged, self.services)
+            self.query_one(ClockHeader).set_status(status)
         self._show_current(self.table.current)
         self._rearm()
 
@@ -777,6 +798,10 @@ class QueueScreen(Screen[None]):
         """The device screen of the row's device, with the row's exception selected."""
         if (row := self._row(writes=False)) is not None:
             show_device(self.app, row.device_id, exception_id=row.id)
+
+    def action_not_patched(self) -> None:
+        """The devices not patched this cycle (``:missed``)."""
+        open_missed(self.app)
 
     def action_client(self) -> None:
         """The row's client: policy, windows, figures (``esc`` comes back here)."""

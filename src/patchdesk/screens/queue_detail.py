@@ -18,8 +18,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from patchdesk.ages import age
 from patchdesk.engine.presence import DEFAULT_STALE_AFTER
-from patchdesk.screens.widgets.queue_cells import ROLE_LABELS, STATE_LABELS, humanize
+from patchdesk.screens.widgets.queue_cells import ROLE_LABELS, STATE_LABELS
 from patchdesk.store.exception_views import ExceptionDetail
 from patchdesk.text import printable, printable_multiline
 
@@ -57,7 +58,7 @@ def detail_text(
     field(
         "state", STATE_LABELS[row.state] + (f" (owner {printable(row.owner)})" if row.owner else "")
     )
-    field("opened", f"{_when(row.opened_at, zone)}, {humanize(row.age(now))} ago")
+    field("opened", f"{_when(row.opened_at, zone)}, {age(row.age(now))} ago")
     if row.reopened_count:
         field("reopened", f"{row.reopened_count} times")
     field("summary", printable(row.summary) or "-")

@@ -288,12 +288,20 @@ class TrendsRead(Message):
 
 
 class Exported(Message):
-    def __init__(self, path: Path | None, client_name: str, cycle: Cycle, error: str = "") -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        client_name: str,
+        cycle: Cycle,
+        error: str = "",
+        audience: str = "client",
+    ) -> None:
         super().__init__()
         self.path = path
         self.client_name = client_name
         self.cycle = cycle
         self.error = error
+        self.audience = audience
 
 
 class ReportsTable(DataTable[Text]):
@@ -656,10 +664,11 @@ class ReportsScreen(Screen[None]):
         client_id, client_name = row.key, row.name
         cycle, now = summary.cycle, summary.now
 
-        def chosen(fmt: str | None) -> None:
-            if fmt:
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice:
+                fmt, audience = choice
                 self._exporting = True
-                self._export_worker(client_id, client_name, cycle, now, fmt, directory)
+                self._export_worker(client_id, client_name, cycle, now, fmt, directory, audience)
 
         self.app.push_screen(ExportFormatModal(title, directory), chosen)
 
@@ -672,13 +681,23 @@ class ReportsScreen(Screen[None]):
         now: datetime,
         fmt: str,
         directory: Path,
+        audience: str,
     ) -> None:
         try:
-            path = write_cycle_report(self.services.database, client_id, cycle, now, fmt, directory)
+            path = write_cycle_report(
+                self.services.database,
+                client_id,
+                cycle,
+                now,
+                fmt,
+                directory,
+                audience,
+                self.services.branding,
+            )
         except ExportFailed as failed:
             self.post_message(Exported(None, client_name, cycle, str(failed)))
             return
-        self.post_message(Exported(path, client_name, cycle))
+        self.post_message(Exported(path, client_name, cycle, audience=audience))
 
     @on(Exported)
     def _exported(self, message: Exported) -> None:
@@ -694,9 +713,20 @@ class ReportsScreen(Screen[None]):
             )
             return
         self.last_export = message.path
+        if message.audience == "client" and not self.services.branding.msp_name:
+            self.notify(
+                "The report names no MSP: set report.msp_name in the config file "
+                "(PATCHDESK_REPORT__MSP_NAME).",
+                severity="warning",
+                markup=False,
+                timeout=15,
+            )
         self.notify(
             f"{printable(str(message.path))}",
-            title=f"Wrote the {message.cycle.label} report of {name}",
+            title=(
+                f"Wrote the {message.cycle.label} report of {name}"
+                + (" (internal: not for the client)" if message.audience == "internal" else "")
+            ),
             markup=False,
             timeout=15,
         )

@@ -22,7 +22,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from patchdesk.domain import FailureClass, Tier
+from patchdesk.domain import PATCH_FAILURE_CLASSES, Tier
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.emergencies import EmergencyFacts
@@ -133,7 +133,9 @@ def detail_text(
     heading("Failed installs")
     text.append(f"  {row.failed_total} in all", "bold red" if row.failed_total else "dim")
     text.append("   ")
-    text.append("   ".join(f"{failure.value} {row.failures[failure]}" for failure in FailureClass))
+    text.append(
+        "   ".join(f"{failure.value} {row.failures[failure]}" for failure in PATCH_FAILURE_CLASSES)
+    )
     text.append("\n")
 
     heading("Emergency patches")

@@ -1,12 +1,14 @@
 """Exporting one client's post-patch report from the Reports screen.
 
 ``write_cycle_report`` (run in a worker) builds the same report as ``patchdesk report cycle``
-(``store.report_views.cycle_report`` rendered by ``reports.cycle_formats``) and writes it to
-``patchdesk-<client>-<cycle>.<ext>`` in the reports directory (``reports_dir`` in the
-settings, else the current directory), created if needed. An existing file is never
-overwritten: the next free name (``…-2.html``, ``…-3.html``) is used, created exclusively so
-two technicians exporting at once never write into one file. ``ExportFormatModal`` asks for
-the format (html unless another is chosen).
+(``store.report_views.cycle_report``, for an audience, rendered by ``reports.cycle_formats``)
+and writes it to ``patchdesk-<client>-<cycle>.<ext>`` (the client's) or
+``patchdesk-<client>-<cycle>-internal.<ext>`` (the MSP's own) in the reports directory
+(``reports_dir`` in the settings, else the current directory), created if needed. An
+existing file is never overwritten: the next free name (``…-2.html``, ``…-3.html``) is used,
+created exclusively so two technicians exporting at once never write into one file.
+``ExportFormatModal`` asks for the audience (the client's unless ``a`` switches it to
+internal) and the format (html unless another is chosen).
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.reports.cycle_formats import render
+from patchdesk.reports.client_model import Branding
+from patchdesk.reports.cycle_formats import DEFAULT_AUDIENCE, document
 from patchdesk.store.db import Database
 from patchdesk.store.report_views import cycle_report
 
@@ -35,6 +39,10 @@ FORMAT_NAMES = {
     "csv": "CSV, one row per target",
     "json": "JSON, everything",
 }
+AUDIENCE_NAMES = {
+    "client": "for the client: no notes, names or codes",
+    "internal": "internal: full detail, not for the client",
+}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_TRIES = 1000
 
@@ -43,24 +51,35 @@ class ExportFailed(Exception):
     """The report could not be written; the message says why (shown to the technician)."""
 
 
-def export_name(client_id: str, cycle: Cycle, fmt: str, attempt: int = 1) -> str:
-    """``patchdesk-prairie-vet-2026-11.html``; characters a file name should not hold
-    become ``_`` (a client id never leads out of the directory)."""
+def export_name(
+    client_id: str, cycle: Cycle, fmt: str, attempt: int = 1, audience: str = DEFAULT_AUDIENCE
+) -> str:
+    """``patchdesk-prairie-vet-2026-11.html`` (``…-2026-11-internal.html`` for the MSP's
+    own); characters a file name should not hold become ``_`` (a client id never leads out
+    of the directory)."""
     safe = _UNSAFE.sub("_", client_id).strip("._") or "client"
+    which = "" if audience == "client" else f"-{audience}"
     suffix = f"-{attempt}" if attempt > 1 else ""
-    return f"patchdesk-{safe[:80]}-{cycle.label}{suffix}.{EXTENSIONS[fmt]}"
+    return f"patchdesk-{safe[:80]}-{cycle.label}{which}{suffix}.{EXTENSIONS[fmt]}"
 
 
 def reports_directory(configured: Path | None) -> Path:
     return (configured if configured is not None else Path.cwd()).expanduser().absolute()
 
 
-def write_new(directory: Path, client_id: str, cycle: Cycle, fmt: str, text: str) -> Path:
+def write_new(
+    directory: Path,
+    client_id: str,
+    cycle: Cycle,
+    fmt: str,
+    text: str,
+    audience: str = DEFAULT_AUDIENCE,
+) -> Path:
     """Write ``text`` to the first free export name in ``directory``; returns the path."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for attempt in range(1, MAX_TRIES + 1):
-            path = directory / export_name(client_id, cycle, fmt, attempt)
+            path = directory / export_name(client_id, cycle, fmt, attempt, audience)
             try:
                 with path.open("x", encoding="utf-8", newline="") as out:
                     out.write(text)
@@ -79,25 +98,34 @@ def write_cycle_report(
     now: datetime,
     fmt: str,
     directory: Path,
+    audience: str = DEFAULT_AUDIENCE,
+    branding: Branding | None = None,
 ) -> Path:
-    """The client's post-patch report for ``cycle`` as of ``now``, written in ``fmt``."""
+    """The client's post-patch report for ``cycle`` as of ``now``, written in ``fmt`` for
+    ``audience``."""
     with database.session() as session:
         report = cycle_report(session, client_id, cycle, now)
     if report is None:
         raise ExportFailed(f"client {client_id!r} no longer exists")
-    return write_new(directory, client_id, cycle, fmt, render(report, fmt))
+    text = document(report, fmt, audience, branding or Branding())
+    return write_new(directory, client_id, cycle, fmt, text, audience)
 
 
-class ExportFormatModal(ModalScreen[str | None]):
-    """``h``/``enter`` HTML, ``m`` Markdown, ``c`` CSV, ``j`` JSON, ``esc`` cancels."""
+class ExportFormatModal(ModalScreen[tuple[str, str] | None]):
+    """``a`` switches the audience (the client's, or internal), then ``h``/``enter`` HTML,
+    ``m`` Markdown, ``c`` CSV, ``j`` JSON; ``esc`` cancels. Dismissed with (format,
+    audience)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("h,enter", "choose('html')", "HTML", id="export.html"),
         Binding("m", "choose('md')", "Markdown", id="export.md"),
         Binding("c", "choose('csv')", "CSV", id="export.csv"),
         Binding("j", "choose('json')", "JSON", id="export.json"),
+        Binding("a", "switch_audience", "Audience", id="export.audience"),
         Binding("escape", "choose('')", "Cancel", id="export.cancel"),
     ]
+
+    audience: reactive[str] = reactive(DEFAULT_AUDIENCE)
 
     DEFAULT_CSS = """
     ExportFormatModal { align: center middle; }
@@ -106,6 +134,7 @@ class ExportFormatModal(ModalScreen[str | None]):
         border: thick $primary; background: $panel; padding: 1 2;
     }
     ExportFormatModal .export-keys { margin-top: 1; }
+    ExportFormatModal #export-audience { margin-top: 1; }
     """
 
     def __init__(self, title: Text, directory: Path) -> None:
@@ -115,6 +144,8 @@ class ExportFormatModal(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         keys = Text()
+        keys.append("a", "bold")
+        keys.append("  switch the audience\n")
         for key, fmt in (("h", "html"), ("m", "md"), ("c", "csv"), ("j", "json")):
             keys.append(f"{key}", "bold")
             keys.append(f"  {FORMAT_NAMES[fmt]}")
@@ -127,7 +158,21 @@ class ExportFormatModal(ModalScreen[str | None]):
             box.border_title = "Export the cycle report"
             yield Static(self.title_text, markup=False)
             yield Static(where, markup=False)
+            yield Static(self._audience_text(), id="export-audience", markup=False)
             yield Static(keys, classes="export-keys", markup=False)
 
+    def _audience_text(self) -> Text:
+        text = Text("Audience: ", "dim")
+        style = "bold" if self.audience == "client" else "bold reverse"
+        text.append(AUDIENCE_NAMES[self.audience], style)
+        return text
+
+    def watch_audience(self) -> None:
+        if self.is_mounted:
+            self.query_one("#export-audience", Static).update(self._audience_text())
+
+    def action_switch_audience(self) -> None:
+        self.audience = "internal" if self.audience == "client" else "client"
+
     def action_choose(self, fmt: str) -> None:
-        self.dismiss(fmt or None)
+        self.dismiss((fmt, self.audience) if fmt else None)

@@ -8,7 +8,7 @@ The app owns one ``Services`` and exposes it as ``app.services``; a screen reach
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.identity import DEFAULT_SHARED_LOGINS
+from patchdesk.reports.client_model import Branding
 from patchdesk.store.db import Database
 
 
@@ -28,6 +29,8 @@ class Services:
     simulated: bool = False  # the clock is a demo's accelerated virtual clock
     readonly: bool = False  # every state-changing action is refused
     reports_dir: Path | None = None  # where the Reports screen exports; None: the cwd
+    # Who the client's report comes from ([report] settings).
+    branding: Branding = field(default_factory=Branding)
     # Logins that name no person: an ``operator`` among them is asked for when the UI opens.
     shared_logins: tuple[str, ...] = DEFAULT_SHARED_LOGINS
     # An online device not checked in for longer is shown as stale (engine.presence).

@@ -11,11 +11,12 @@ from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import DeploymentState, ExceptionState, TargetState, Tier
+from patchdesk.domain import DeploymentState, ExceptionState, FailureClass, TargetState, Tier
 from patchdesk.engine.calendar import patch_tuesday
 from patchdesk.engine.windows import in_range, load_windows
 from patchdesk.store.models import (
@@ -29,6 +30,7 @@ from patchdesk.store.models import (
     PatchException,
     Target,
 )
+from patchdesk.store.queue import TRIAGE_ORDER
 
 CONNECTOR_KEY = "connector"  # engine.state.CONNECTOR
 RUNNER_KEY = "runner"  # engine.live.RUNNER_KEY
@@ -121,6 +123,12 @@ class WindowProgress:
     end: datetime
     emergency: bool
     counts: Mapping[TargetState, int] = field(default_factory=dict)
+    fleet_devices: int | None = None  # the client's devices the fleet connector reported
+
+    @property
+    def fleet_knows_none(self) -> bool:
+        """No target, and the fleet connector knows no device of the client."""
+        return self.total == 0 and self.fleet_devices == 0
 
     @property
     def total(self) -> int:
@@ -183,6 +191,19 @@ def read_open_windows(
         ).all()
         for deployment_id, state, n in grouped:
             counts[deployment_id][state] = n
+    clients = sorted({deployment.client_id for deployment, *_ in rows})
+    known: dict[str, int] = dict.fromkeys(clients, 0)
+    if clients:
+        for client_id, n in session.execute(
+            select(Device.client_id, func.count())
+            .where(
+                Device.client_id.in_(clients),
+                Device.connector_id.is_not(None),  # and reported by the connector once
+                Device.online.is_not(None) | Device.last_seen.is_not(None),
+            )
+            .group_by(Device.client_id)
+        ).all():
+            known[client_id] = n
     return [
         WindowProgress(
             deployment_id=deployment.id,
@@ -194,6 +215,7 @@ def read_open_windows(
             end=_aware(deployment.occurrence_end) or now,
             emergency=deployment.emergency,
             counts=dict(counts[deployment.id]),
+            fleet_devices=known[deployment.client_id],
         )
         for deployment, client_name, zone, window_name in rows
     ]
@@ -245,19 +267,54 @@ def cycle_start(now: datetime) -> date:
 
 
 @dataclass(frozen=True)
+class Unacknowledged:
+    """An exception nobody has acknowledged yet, as the KPI strip names it."""
+
+    exception_id: int
+    device_id: int
+    hostname: str  # untrusted
+    tier: Tier
+    failure_class: FailureClass
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
 class Kpis:
     open_by_tier: Mapping[Tier, int]
-    oldest_unacknowledged_at: datetime | None
-    oldest_unacknowledged_host: str | None
     cycle: date
     verified: int  # targets verified this cycle
     failed: int  # targets of this cycle's deployments in a failure state
-    oldest_unacknowledged_id: int | None = None  # that exception
-    oldest_unacknowledged_device: int | None = None  # and its device
+    most_urgent: Unacknowledged | None = None  # the first unacknowledged one in triage order
+    oldest: Unacknowledged | None = None  # the unacknowledged one opened first
 
     @property
     def open_total(self) -> int:
         return sum(self.open_by_tier.values())
+
+
+_UNACKNOWLEDGED = (
+    select(
+        PatchException.id,
+        Device.id,
+        Device.hostname,
+        PatchException.tier,
+        PatchException.failure_class,
+        PatchException.opened_at,
+    )
+    .join(Device, Device.id == PatchException.device_id)
+    .where(PatchException.state == ExceptionState.OPEN)
+    .limit(1)
+)
+
+
+def _first_unacknowledged(session: Session, *order: Any) -> Unacknowledged | None:
+    found = session.execute(_UNACKNOWLEDGED.order_by(*order)).first()
+    if found is None:
+        return None
+    exception_id, device_id, hostname, tier, failure_class, opened_at = found
+    return Unacknowledged(
+        exception_id, device_id, hostname, tier, failure_class, _aware(opened_at) or opened_at
+    )
 
 
 def read_kpis(session: Session, now: datetime) -> Kpis:
@@ -268,13 +325,6 @@ def read_kpis(session: Session, now: datetime) -> Kpis:
         .group_by(PatchException.tier)
     ).all():
         by_tier[tier] = n
-    oldest = session.execute(
-        select(PatchException.opened_at, Device.hostname, PatchException.id, Device.id)
-        .join(Device, Device.id == PatchException.device_id)
-        .where(PatchException.state == ExceptionState.OPEN)
-        .order_by(PatchException.opened_at, PatchException.id)
-        .limit(1)
-    ).first()
     cycle = cycle_start(now)
     since = datetime.combine(cycle, time(0), tzinfo=UTC)
     verified = session.scalar(
@@ -290,13 +340,12 @@ def read_kpis(session: Session, now: datetime) -> Kpis:
     )
     return Kpis(
         open_by_tier=by_tier,
-        oldest_unacknowledged_at=_aware(oldest[0]) if oldest is not None else None,
-        oldest_unacknowledged_host=oldest[1] if oldest is not None else None,
         cycle=cycle,
         verified=verified or 0,
         failed=failed or 0,
-        oldest_unacknowledged_id=oldest[2] if oldest is not None else None,
-        oldest_unacknowledged_device=oldest[3] if oldest is not None else None,
+        # Triage order (engine.triage): tier, class, age; the queue's order.
+        most_urgent=_first_unacknowledged(session, *TRIAGE_ORDER),
+        oldest=_first_unacknowledged(session, PatchException.opened_at, PatchException.id),
     )
 
 

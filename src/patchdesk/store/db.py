@@ -30,6 +30,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from patchdesk.store.audit_key import KEYRING_INFO, Keyring, default_key_path
 from patchdesk.store.migrate import SQLITE_BEGIN_OPTION, upgrade
 
 BUSY_TIMEOUT_MS = 10_000
@@ -183,12 +184,14 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 
 @dataclass
 class Database:
-    """An open, migrated database and its session factories."""
+    """An open, migrated database, its session factories, and the remediation log's key
+    (``keyring``, also in every session's ``info``: ``patchdesk.store.audit`` appends with it)."""
 
     url: str
     engine: Engine
     _sessions: sessionmaker[Session]
     _writers: sessionmaker[Session]
+    keyring: Keyring
 
     @property
     def backend(self) -> str:
@@ -225,9 +228,20 @@ def locked(session: Session, model: type[M], row_id: int) -> M | None:
     ).one_or_none()
 
 
-def open_database(url: str, *, migrate: bool = True, create: bool = True) -> Database:
+def open_database(
+    url: str,
+    *,
+    migrate: bool = True,
+    create: bool = True,
+    audit_key_file: Path | None = None,
+) -> Database:
     """Open ``url``, bringing its schema up to date unless ``migrate`` is false. A missing
-    SQLite file is created when ``create``, else refused (NoDatabase)."""
+    SQLite file is created when ``create``, else refused (NoDatabase).
+
+    The remediation log's key is read from ``audit_key_file`` (default:
+    ``audit_key.default_key_path()``), once, here: AuditKeyError when the file is unusable.
+    A missing file is no error (it is created when a log is first keyed)."""
+    keyring = Keyring.open(audit_key_file or default_key_path())
     engine = make_engine(url, create=create)
     try:
         if migrate:
@@ -239,11 +253,13 @@ def open_database(url: str, *, migrate: bool = True, create: bool = True) -> Dat
         engine.dispose()
         raise DatabaseError(f"cannot open {_safe(url)}: {_one_line(exc)}") from exc
     writer_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+    info = {KEYRING_INFO: keyring}
     return Database(
         url=url,
         engine=engine,
-        _sessions=sessionmaker(engine, expire_on_commit=False),
-        _writers=sessionmaker(writer_bind, expire_on_commit=False),
+        _sessions=sessionmaker(engine, expire_on_commit=False, info=info),
+        _writers=sessionmaker(writer_bind, expire_on_commit=False, info=info),
+        keyring=keyring,
     )
 
 

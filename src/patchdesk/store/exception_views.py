@@ -22,6 +22,7 @@ from patchdesk.domain import (
     Criticality,
     ExceptionState,
     FailureClass,
+    MissingPatchState,
     OsFamily,
     Role,
     Tier,
@@ -37,6 +38,7 @@ from patchdesk.store.models import (
     PatchException,
     RemediationRecord,
     Site,
+    TargetPatch,
 )
 from patchdesk.store.queue import TRIAGE_ORDER
 
@@ -79,7 +81,11 @@ class QueueFilter:
 
 @dataclass(frozen=True)
 class QueueRow:
-    """One exception as the queue shows it; ``patches`` are vendor ids (KB numbers ...)."""
+    """One exception as the queue shows it; ``patches`` are vendor ids (KB numbers ...).
+
+    ``failed_patches``: those of ``patches`` that failed: whose install failed on the
+    exception's latest target, or, when none did (the reboot, the check-in or a health check
+    failed after they installed), all of them."""
 
     id: int
     tier: Tier
@@ -103,6 +109,7 @@ class QueueRow:
     last_action: str | None
     last_action_at: datetime | None
     updated_at: datetime
+    failed_patches: tuple[str, ...] = ()
 
     def age(self, now: datetime) -> timedelta:
         """Time since it was opened (a reopened exception keeps its first opening)."""
@@ -115,8 +122,9 @@ def queue_rows(
     """A page of the exceptions ``query`` selects, in triage order."""
     found = session.execute(queue_statement(query).offset(offset).limit(limit)).all()
     vendor_ids = _vendor_ids(session, {p for row in found for p in row[0].patch_ids})
+    failed = failed_installs(session, {row[0].target_id for row in found})
     return [
-        _row(exception, hostname, role, criticality, client_name, vendor_ids)
+        _row(exception, hostname, role, criticality, client_name, vendor_ids, failed)
         for exception, hostname, role, criticality, client_name in found
     ]
 
@@ -148,7 +156,8 @@ def queue_row(session: Session, exception_id: int) -> QueueRow | None:
         return None
     exception, hostname, role, criticality, client_name = found
     vendor_ids = _vendor_ids(session, set(exception.patch_ids))
-    return _row(exception, hostname, role, criticality, client_name, vendor_ids)
+    failed = failed_installs(session, {exception.target_id})
+    return _row(exception, hostname, role, criticality, client_name, vendor_ids, failed)
 
 
 # --- one exception in full ------------------------------------------------------------------
@@ -370,6 +379,32 @@ def _vendor_ids(session: Session, patch_ids: set[int]) -> dict[int, str]:
     return {patch_id: vendor_id for patch_id, vendor_id in rows}
 
 
+def failed_installs(
+    session: Session, target_ids: Collection[int | None]
+) -> dict[int, frozenset[int]]:
+    """For each of these targets that has some, the patches whose install failed on it."""
+    wanted = sorted(t for t in set(target_ids) if t is not None)
+    failed: dict[int, set[int]] = {}
+    for start in range(0, len(wanted), 500):
+        for target_id, patch_id in session.execute(
+            select(TargetPatch.target_id, TargetPatch.patch_id).where(
+                TargetPatch.target_id.in_(wanted[start : start + 500]),
+                TargetPatch.state == MissingPatchState.FAILED,
+            )
+        ):
+            failed.setdefault(target_id, set()).add(patch_id)
+    return {target_id: frozenset(ids) for target_id, ids in failed.items()}
+
+
+def failed_patches(
+    patch_ids: Sequence[int], vendor_ids: Sequence[str], failed: frozenset[int]
+) -> tuple[str, ...]:
+    """The vendor ids of the patches that failed (``QueueRow.failed_patches``): those in
+    ``failed`` (their install failed), else all of them."""
+    chosen = tuple(v for p, v in zip(patch_ids, vendor_ids, strict=True) if p in failed)
+    return chosen or tuple(vendor_ids)
+
+
 def _row(
     exception: PatchException,
     hostname: str,
@@ -377,8 +412,11 @@ def _row(
     criticality: Criticality,
     client_name: str,
     vendor_ids: Mapping[int, str],
+    failed: Mapping[int, frozenset[int]],
 ) -> QueueRow:
     patch_ids = tuple(int(p) for p in exception.patch_ids)
+    patches = tuple(vendor_ids.get(p, f"#{p}") for p in patch_ids)
+    target = exception.target_id
     return QueueRow(
         id=exception.id,
         tier=exception.tier,
@@ -393,7 +431,7 @@ def _row(
         owner=exception.owner,
         summary=exception.summary,
         patch_ids=patch_ids,
-        patches=tuple(vendor_ids.get(p, f"#{p}") for p in patch_ids),
+        patches=patches,
         opened_at=exception.opened_at,
         acknowledged_at=exception.acknowledged_at,
         escalated_at=exception.escalated_at,
@@ -402,6 +440,9 @@ def _row(
         last_action=exception.last_action,
         last_action_at=exception.last_action_at,
         updated_at=exception.updated_at,
+        failed_patches=failed_patches(
+            patch_ids, patches, failed.get(target, frozenset()) if target else frozenset()
+        ),
     )
 
 

@@ -4,8 +4,12 @@
 in one writer transaction; it is not an action on an exception, so it is not in the
 remediation log. ``handover_summary`` is what the queue's handover panel shows: unresolved
 exceptions and the unassigned ones per tier, what was opened and resolved since the shift
-began, what is escalated, and the latest notes. A reopened exception keeps its first
-``opened_at``, so it counts as opened in the shift that first opened it.
+began, what is escalated, the devices a window should have patched this cycle and did
+not (``store.not_patched``: reason, next window), and the latest notes. A reopened
+exception keeps its first ``opened_at``, so it counts as opened in the shift that first
+opened it. The handover document also carries the remediation log's anchor
+(``anchors.head_anchor``): pasted into the shift log, it keeps the log's head outside
+patchdesk.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from patchdesk.domain import ExceptionState, Tier
 from patchdesk.store import operator_input as clean
+from patchdesk.store.anchors import Anchor, head_anchor
 from patchdesk.store.db import Database
 from patchdesk.store.events import record_event
 from patchdesk.store.exception_views import (
@@ -31,6 +36,7 @@ from patchdesk.store.exception_views import (
     unresolved,
 )
 from patchdesk.store.models import HandoverNote, PatchException
+from patchdesk.store.not_patched import NotPatched, not_patched
 from patchdesk.store.operator_input import MAX_HANDOVER_NOTE, Refused
 
 __all__ = [
@@ -97,6 +103,10 @@ class HandoverSummary:
     escalated_count: int
     escalated: tuple[QueueRow, ...]  # escalated now
     notes: tuple[NoteView, ...]  # the latest notes, newest first
+    # The remediation log's head as an anchor (None: empty or not keyed; the panel omits it).
+    anchor: Anchor | None = None
+    not_patched_count: int = 0
+    not_patched: tuple[NotPatched, ...] = ()  # not patched this cycle, in triage order
 
     @property
     def open_total(self) -> int:
@@ -114,6 +124,7 @@ def handover_summary(
     opened = QueueFilter(states=ALL_STATES, opened_since=since)
     resolved = QueueFilter(states={ExceptionState.RESOLVED}, resolved_since=since)
     escalated = QueueFilter(states={ExceptionState.ESCALATED})
+    missed = not_patched(session, now)
     return HandoverSummary(
         since=since,
         now=now,
@@ -126,6 +137,9 @@ def handover_summary(
         escalated_count=count_queue(session, escalated),
         escalated=tuple(queue_rows(session, escalated, limit=limit)),
         notes=tuple(recent_handover_notes(session, limit=notes)),
+        anchor=head_anchor(session),
+        not_patched_count=len(missed),
+        not_patched=tuple(missed[:limit]),
     )
 
 

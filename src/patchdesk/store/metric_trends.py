@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import FailureClass
+from patchdesk.domain import PATCH_FAILURE_CLASSES, FailureClass
 from patchdesk.engine.metrics.compliance import ComplianceFigures, combined, compliance
 from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.failures import failures_by_class
@@ -29,7 +29,7 @@ from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.metric_views import ClientMetrics, target_outcomes
 from patchdesk.store.models import Client
 
-NO_FAILURES: dict[FailureClass, int] = {failure: 0 for failure in FailureClass}
+NO_FAILURES: dict[FailureClass, int] = {failure: 0 for failure in PATCH_FAILURE_CLASSES}
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def overall_trend(trends: Sequence[ClientTrend], cycles: Sequence[Cycle]) -> tup
             figures = combined((p.compliance for p in begun if p.compliance is not None), at)
         failures = {
             failure: sum(t.points[index].failures[failure] for t in trends)
-            for failure in FailureClass
+            for failure in PATCH_FAILURE_CLASSES
         }
         points.append(TrendPoint(cycle, figures, failures))
     return tuple(points)

@@ -18,7 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import ApprovalDecisionKind, ExceptionState, FailureClass, Tier
+from patchdesk.domain import (
+    PATCH_FAILURE_CLASSES,
+    ApprovalDecisionKind,
+    ExceptionState,
+    FailureClass,
+    Tier,
+)
 from patchdesk.engine.metrics.compliance import ComplianceFigures, combined, compliance
 from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.emergencies import EmergencyFacts
@@ -139,7 +145,7 @@ class MetricsSummary:
 
     @property
     def failures(self) -> dict[FailureClass, int]:
-        return {f: sum(c.failures[f] for c in self.clients) for f in FailureClass}
+        return {f: sum(c.failures[f] for c in self.clients) for f in PATCH_FAILURE_CLASSES}
 
     @property
     def emergencies(self) -> int:

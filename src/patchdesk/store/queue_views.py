@@ -21,11 +21,14 @@ from patchdesk.store.exception_views import (
     QueueFilter,
     QueueRow,
     _filtered,
+    failed_installs,
+    failed_patches,
     tier_counts,
     unresolved,
 )
 from patchdesk.store.handover import HandoverSummary, recent_handover_notes
 from patchdesk.store.models import Client, Device, Event, OperatorCommand, Patch, PatchException
+from patchdesk.store.not_patched import not_patched
 from patchdesk.store.queue import TRIAGE_ORDER
 
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
@@ -126,6 +129,7 @@ _ROW_COLUMNS = (
     PatchException.last_action,
     PatchException.last_action_at,
     PatchException.updated_at,
+    PatchException.target_id,
 )
 
 
@@ -148,14 +152,18 @@ def rows_by_id(session: Session, ids: Collection[int]) -> dict[int, QueueRow]:
                 select(Patch.id, Patch.vendor_id).where(Patch.id.in_(sorted(patch_ids)))
             )
         }
+    failed = failed_installs(session, {int(row[-1]) for row in found if row[-1] is not None})
     rows: dict[int, QueueRow] = {}
     for values in found:
         # Positionally, in _ROW_COLUMNS' order, which is QueueRow's with the vendor ids added
-        # after patch_ids (reading a Row's fields by name costs more, 200 rows at a time).
+        # after patch_ids and the target id last (reading a Row's fields by name costs more,
+        # 200 rows at a time).
         fields: tuple[Any, ...] = tuple(values)
         numbers = tuple(int(p) for p in fields[12])
         vendor_ids = tuple(vendor.get(p, f"#{p}") for p in numbers)
-        arguments: tuple[Any, ...] = (*fields[:12], numbers, vendor_ids, *fields[13:])
+        target = fields[-1]
+        failing = failed_patches(numbers, vendor_ids, failed.get(target, frozenset()))
+        arguments: tuple[Any, ...] = (*fields[:12], numbers, vendor_ids, *fields[13:-1], failing)
         rows[fields[0]] = QueueRow(*arguments)
     return rows
 
@@ -243,6 +251,7 @@ def shift_summary(
     opened = QueueFilter(states=ALL_STATES, opened_since=since)
     resolved = QueueFilter(states={ExceptionState.RESOLVED}, resolved_since=since)
     escalated = QueueFilter(states={ExceptionState.ESCALATED})
+    missed = not_patched(session, now)
     return HandoverSummary(
         since=since,
         now=now,
@@ -255,7 +264,15 @@ def shift_summary(
         escalated_count=_count(session, escalated),
         escalated=(),
         notes=tuple(recent_handover_notes(session, limit=notes)),
+        not_patched_count=len(missed),
+        not_patched=tuple(missed),
     )
+
+
+def unacknowledged_count(session: Session) -> int:
+    """Exceptions in the state ``open`` (nobody has acknowledged them): what the queue lists
+    with its state filter on "open"."""
+    return _count(session, QueueFilter(states={ExceptionState.OPEN}))
 
 
 def _open_by_tier(session: Session, *, unassigned: bool) -> dict[Tier, int]:

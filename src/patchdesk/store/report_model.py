@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from patchdesk.domain import ExceptionState, FailureClass, TargetState, Tier
+from patchdesk.domain import PATCH_FAILURE_CLASSES, ExceptionState, FailureClass, TargetState, Tier
 from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.mttr import MttrFigures
@@ -58,6 +58,7 @@ CLASS_LABELS: dict[FailureClass, str] = {
     FailureClass.REBOOT: "Reboot failures",
     FailureClass.REGRESSION: "Regressions",
     FailureClass.OFFLINE: "Offline devices",
+    FailureClass.MISSED: "Servers a window missed",
 }
 
 
@@ -82,7 +83,11 @@ class WindowUsed:
     name: str  # the window's name; "Emergency deployment" for an emergency
     emergency: bool
     start: datetime
-    end: datetime
+    end: datetime  # as stored: a retry after the window closed moves it later
+    # The occurrence's end as its window schedules it (wall-clock duration in the client's
+    # zone); ``end`` when the window is unknown or no longer matches (an emergency, a
+    # window edited since).
+    scheduled_end: datetime
     state: str
     targets: int
     verified: int
@@ -166,6 +171,15 @@ class EmergencyLine:
 
 
 @dataclass(frozen=True)
+class NextWindow:
+    """The next occurrence of one of the client's active windows after ``as_of``."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class CycleReport:
     client_id: str
     client_name: str
@@ -184,6 +198,7 @@ class CycleReport:
     noncompliant_after: tuple[tuple[str, int], ...]  # hostname, due patches missing
     emergencies: tuple[EmergencyLine, ...]
     mttr: MttrFigures
+    next_windows: tuple[NextWindow, ...] = ()  # by start; one per active window
 
     @property
     def zone(self) -> ZoneInfo:
@@ -203,7 +218,7 @@ class CycleReport:
         """Failed targets by class (every class listed, in ``FailureClass`` order)."""
         return [
             (failure, [t for t in self.targets if t.failure_class is failure])
-            for failure in FailureClass
+            for failure in PATCH_FAILURE_CLASSES
         ]
 
     @property

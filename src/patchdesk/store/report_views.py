@@ -4,6 +4,10 @@ Deployments are the cycle's when their occurrence started in the cycle (the clie
 Patch Tuesday to the next). Exceptions are the cycle's when they were opened or resolved in
 it, or came from one of its deployments; each comes with its whole remediation history.
 Emergency patches are the emergency approvals decided in the cycle.
+
+A window's ``scheduled_end`` comes from its schedule, not from the deployment row (whose end
+a retry after the window moves later); ``next_windows`` are the client's active windows'
+next occurrences after ``as_of``.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import CLASS_RANK, ApprovalDecisionKind, TargetState, tier_of
+from patchdesk.engine.calendar import next_occurrences, occurrence_on
 from patchdesk.engine.metrics.compliance import compliance
 from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.engine.metrics.failures import failure_class_of
 from patchdesk.engine.metrics.mttr import mttr
 from patchdesk.engine.scope import device_in_scope
+from patchdesk.engine.windows import spec_of
 from patchdesk.store.approvals import load_scope, scoped_device
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.exception_log import exception_line
@@ -44,6 +50,7 @@ from patchdesk.store.report_model import (
     CycleReport,
     EmergencyLine,
     ExceptionLine,
+    NextWindow,
     PatchLine,
     RemediationLine,
     ScopeSummary,
@@ -77,7 +84,8 @@ def cycle_report(
         )
         .order_by(Deployment.occurrence_start, Deployment.id)
     ).all()
-    names = _window_names(session, {d.window_id for d in deployments if d.window_id is not None})
+    windows = _windows(session, {d.window_id for d in deployments if d.window_id is not None})
+    names = {window_id: window.name for window_id, window in windows.items()}
     targets = _targets(session, [d.id for d in deployments])
     exceptions = _exceptions(session, client_id, start, end, [d.id for d in deployments])
     targets = _link(targets, exceptions, names, {d.id: d for d in deployments})
@@ -91,7 +99,7 @@ def cycle_report(
         end=end,
         as_of=as_of,
         scope=_scope(session, client_id),
-        windows=tuple(_windows_used(deployments, names, targets)),
+        windows=tuple(_windows_used(deployments, names, targets, windows, zone)),
         targets=tuple(targets),
         exceptions=tuple(exceptions),
         compliance_before=compliance(before.devices, before_at),
@@ -101,6 +109,7 @@ def cycle_report(
         ),
         emergencies=tuple(_emergencies(session, client_id, start, end)),
         mttr=mttr(resolutions(session, client_id, start, end)),
+        next_windows=tuple(_next_windows(session, client_id, zone, as_of)),
     )
 
 
@@ -132,15 +141,46 @@ def _scope(session: Session, client_id: str) -> ScopeSummary:
     )
 
 
-def _window_names(session: Session, window_ids: set[int]) -> dict[int, str]:
+def _windows(session: Session, window_ids: set[int]) -> dict[int, MaintenanceWindow]:
     if not window_ids:
         return {}
-    rows = session.execute(
-        select(MaintenanceWindow.id, MaintenanceWindow.name).where(
-            MaintenanceWindow.id.in_(sorted(window_ids))
-        )
+    rows = session.scalars(
+        select(MaintenanceWindow).where(MaintenanceWindow.id.in_(sorted(window_ids)))
     )
-    return {window_id: name for window_id, name in rows}
+    return {window.id: window for window in rows}
+
+
+def _scheduled_end(
+    deployment: Deployment, windows: dict[int, MaintenanceWindow], zone: ZoneInfo
+) -> datetime:
+    """The occurrence's end as its window schedules it; the stored end when the window's
+    schedule no longer gives this occurrence (edited since) or there is none (emergency)."""
+    window = windows.get(deployment.window_id) if deployment.window_id is not None else None
+    if window is None:
+        return deployment.occurrence_end
+    day = deployment.occurrence_start.astimezone(zone).date()
+    occurrence = occurrence_on(spec_of(window), day, zone)
+    if occurrence is None or occurrence.start_utc != deployment.occurrence_start:
+        return deployment.occurrence_end
+    return occurrence.end_utc
+
+
+def _next_windows(
+    session: Session, client_id: str, zone: ZoneInfo, after: datetime
+) -> list[NextWindow]:
+    """Each active window's first occurrence starting after ``after``, by start."""
+    found = []
+    for window in session.scalars(
+        select(MaintenanceWindow)
+        .where(MaintenanceWindow.client_id == client_id, MaintenanceWindow.active)
+        .options(selectinload(MaintenanceWindow.blackouts))
+        .order_by(MaintenanceWindow.name)
+    ):
+        upcoming = next_occurrences(spec_of(window), zone, after, 2)
+        first = next((o for o in upcoming if o.start_utc > after), None)
+        if first is not None:
+            found.append(NextWindow(window.name, first.start_utc, first.end_utc))
+    return sorted(found, key=lambda w: (w.start, w.name))
 
 
 def _name(deployment: Deployment, names: dict[int, str]) -> str:
@@ -304,7 +344,11 @@ def _link(
 
 
 def _windows_used(
-    deployments: Iterable[Deployment], names: dict[int, str], targets: list[TargetLine]
+    deployments: Iterable[Deployment],
+    names: dict[int, str],
+    targets: list[TargetLine],
+    windows: dict[int, MaintenanceWindow],
+    zone: ZoneInfo,
 ) -> list[WindowUsed]:
     by_deployment: dict[int, list[TargetLine]] = defaultdict(list)
     for target in targets:
@@ -316,6 +360,7 @@ def _windows_used(
             emergency=d.emergency,
             start=d.occurrence_start,
             end=d.occurrence_end,
+            scheduled_end=_scheduled_end(d, windows, zone),
             state=d.state.value,
             targets=len(by_deployment[d.id]),
             verified=sum(1 for t in by_deployment[d.id] if t.state is TargetState.VERIFIED),

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from patchdesk.domain import FailureClass, TargetState
+from patchdesk.domain import PATCH_FAILURE_CLASSES, FailureClass, TargetState
 
 # How the engine words a target missed for lack of capacity or taken out of patching
 # (engine.progress): not a failure of the device.
@@ -43,10 +43,10 @@ def failure_class_of(state: TargetState, error_message: str | None = None) -> Fa
 
 
 def failures_by_class(targets: Iterable[TargetOutcome]) -> dict[FailureClass, int]:
-    """Every class (zero included), in ``FailureClass`` order."""
+    """Every failure class (zero included), in ``FailureClass`` order."""
     counts: Counter[FailureClass] = Counter()
     for target in targets:
         failure = failure_class_of(target.state, target.error_message)
         if failure is not None:
             counts[failure] += 1
-    return {failure: counts[failure] for failure in FailureClass}
+    return {failure: counts[failure] for failure in PATCH_FAILURE_CLASSES}

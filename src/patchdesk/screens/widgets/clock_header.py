@@ -39,6 +39,11 @@ class ClockHeader(Widget):
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh)
 
+    @property
+    def status(self) -> Text:
+        """The second line as last set."""
+        return self._status
+
     def set_status(self, status: Text) -> None:
         """The second line (e.g. the engine's state); shown as given."""
         self._status = status

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
+from patchdesk.ages import age
 from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
 from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence
-from patchdesk.screens.widgets.queue_cells import STATE_LABELS, humanize
+from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
 from patchdesk.store.device_views import (
@@ -75,8 +76,8 @@ def moment(at: datetime, client: ZoneInfo, operator: ZoneInfo, *, compact: bool 
 
 def ago(at: datetime, now: datetime) -> str:
     if at > now:
-        return f"in {humanize(at - now)}"
-    return f"{humanize(now - at)} ago"
+        return f"in {age(at - now)}"
+    return f"{age(now - at)} ago"
 
 
 def field_line(
@@ -145,7 +146,7 @@ def facts_text(
     words = {
         Presence.ONLINE: ("online", ""),
         Presence.STALE: (
-            f"stale (no check-in for over {humanize(stale_after)})",
+            f"stale (no check-in for over {age(stale_after)})",
             "bold yellow",
         ),
         Presence.OFFLINE: ("OFFLINE", "bold red"),
@@ -187,7 +188,7 @@ def windows_text(
         line = Text(printable(window.name), "bold")
         line.append(
             f"  reboot {window.reboot_policy.value} · check-in timeout "
-            f"{window.checkin_timeout_minutes}m",
+            f"{age(timedelta(minutes=window.checkin_timeout_minutes))}",
             "dim",
         )
         put(text, line, width)
@@ -253,7 +254,7 @@ def exception_lines(
     if resolved and row.resolved_at is not None:
         line.append(f", resolved {row.resolved_at.astimezone(UTC):%m-%d %H:%M} UTC")
     else:
-        line.append(f", open {humanize(row.age(now))}")
+        line.append(f", open {age(row.age(now))}")
     if row.reopened_count:
         line.append(f" · reopened {row.reopened_count}×")
     put(text, line, width)

@@ -1,5 +1,5 @@
-"""The KPI strip: open exceptions per tier, the oldest unacknowledged one, and this cycle's
-verified and failed targets."""
+"""The KPI strip: open exceptions per tier, the most urgent unacknowledged one (triage
+order) and the oldest one's age, and this cycle's verified and failed targets."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import Static
 
+from patchdesk.ages import age
 from patchdesk.domain import Tier
-from patchdesk.screens.widgets.timetext import duration
 from patchdesk.store.board_views import Kpis
 from patchdesk.text import printable
 
@@ -28,9 +28,10 @@ TIER_STYLE: dict[Tier, str] = {
 
 
 def kpi_text(kpis: Kpis, now: datetime, *, compact: bool = False) -> Text:
-    """Two lines: open exceptions by tier; the oldest unacknowledged one and this cycle's
-    verified and failed targets. ``compact`` (under 110 columns) names tiers by number."""
-    text = Text()
+    """Three lines: open exceptions by tier; the most urgent unacknowledged exception (in
+    triage order: the one ``o`` opens) and the oldest one's age; this cycle's verified and
+    failed targets. ``compact`` (under 110 columns) names tiers by number and says less."""
+    text = Text(no_wrap=True, overflow="ellipsis")
     text.append("Open exceptions ", style="bold")
     text.append(f"{kpis.open_total:<4}", style="bold")
     for tier in Tier:
@@ -41,15 +42,23 @@ def kpi_text(kpis: Kpis, now: datetime, *, compact: bool = False) -> Text:
             text.append(f" {TIER_SHORT[tier]}", style="dim")
         text.append(f" {n}", style=TIER_STYLE[tier] if n else "dim")
     text.append("\n")
-    text.append("Oldest unacked " if compact else "Oldest unacknowledged ", style="dim")
-    if kpis.oldest_unacknowledged_at is None:
+    urgent, oldest = kpis.most_urgent, kpis.oldest
+    if urgent is None or oldest is None:
+        text.append("Unacknowledged ", style="dim")
         text.append("none", style="green")
     else:
-        text.append(duration(now - kpis.oldest_unacknowledged_at), style="bold yellow")
-        if kpis.oldest_unacknowledged_host:
-            host = printable(kpis.oldest_unacknowledged_host)
-            text.append(f" {host[:24]}")
-    text.append(" │ ", style="dim")
+        host_width = 16 if compact else 24
+        text.append("Most urgent ", style="dim")
+        text.append(
+            f"T{urgent.tier.value} {urgent.failure_class.value} ", style=TIER_STYLE[urgent.tier]
+        )
+        text.append(_clipped(urgent.hostname, host_width), style="bold")
+        text.append(f" {age(now - urgent.opened_at)}", style="bold yellow")
+        text.append(" │ ", style="dim")
+        text.append("oldest " if compact else "oldest unacknowledged ", style="dim")
+        text.append(age(now - oldest.opened_at), style="bold yellow")
+        text.append(f" {_clipped(oldest.hostname, host_width)}")
+    text.append("\n")
     text.append(f"Cycle {kpis.cycle:%Y-%m}", style="bold")
     if not compact:
         text.append(f" (since {kpis.cycle:%a %d %b})", style="dim")
@@ -61,6 +70,11 @@ def kpi_text(kpis: Kpis, now: datetime, *, compact: bool = False) -> Text:
     if settled and not compact:
         text.append(f"  ({100 * kpis.verified / settled:.1f}% ok)", style="dim")
     return text
+
+
+def _clipped(hostname: str, width: int) -> str:
+    host = printable(hostname)
+    return host if len(host) <= width else host[: width - 1] + "…"
 
 
 class KpiStrip(Static):

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from patchdesk.ages import age
 from patchdesk.domain import ExceptionState, Role
 from patchdesk.store.queue_views import CommandBrief, QueueLine
 from patchdesk.text import printable
@@ -36,18 +37,6 @@ SHORT_STATE_LABELS = {
 }
 
 
-def humanize(delta: timedelta) -> str:
-    """``3h 12m``, ``2d 4h``, ``45m``, ``<1m`` (the CLI's format)."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h" if hours else f"{days}d"
-    if hours:
-        return f"{hours}h {mins}m" if mins else f"{hours}h"
-    return f"{mins}m" if mins else "<1m"
-
-
 def clip(text: str, width: int) -> str:
     """``text`` cut to ``width`` cells with an ellipsis when it does not fit."""
     if width <= 0:
@@ -57,7 +46,20 @@ def clip(text: str, width: int) -> str:
     return text[: width - 1] + "…" if width > 1 else text[:1]
 
 
+def clip_keeping_count(text: str, width: int) -> str:
+    """Like ``clip``, but a trailing `` +N`` (how many more) stays whole: the first item is
+    cut instead (``Google Ch… +1``)."""
+    if len(text) <= width:
+        return text
+    head, sep, count = text.rpartition(" +")
+    if not sep or not count.isdigit() or len(count) + 3 > width:
+        return clip(text, width)
+    tail = f" +{count}"
+    return clip(head, width - len(tail)) + tail
+
+
 def patches_cell(patches: tuple[str, ...]) -> str:
+    """The first patch and how many more (``KB5044281 +2``), ``-`` for none."""
     if not patches:
         return "-"
     first = printable(patches[0])
@@ -85,6 +87,8 @@ class Column:
     cell: Callable[[QueueLine, datetime], str]
     right: bool = False
     min_width: int = 0
+    narrowest: int = 0  # in the narrowest layout, how far it may narrow (0: never)
+    fit: Callable[[str, int], str] = clip  # how a cell too long for the column is cut
 
 
 def _id(line: QueueLine, now: datetime) -> str:
@@ -112,11 +116,12 @@ def _class(line: QueueLine, now: datetime) -> str:
 
 
 def _patches(line: QueueLine, now: datetime) -> str:
-    return patches_cell(line.row.patches)
+    """The patches that failed (not the first of the deployment's)."""
+    return patches_cell(line.row.failed_patches or line.row.patches)
 
 
 def _age(line: QueueLine, now: datetime) -> str:
-    return humanize(line.row.age(now))
+    return age(line.row.age(now))
 
 
 def _owner(line: QueueLine, now: datetime) -> str:
@@ -142,7 +147,7 @@ WIDE: tuple[Column, ...] = (
     Column("device", "DEVICE", 18, _device),
     Column("role", "ROLE", 6, _role),
     Column("class", "CLASS", 10, _class),
-    Column("patches", "PATCHES", 14, _patches),
+    Column("patches", "PATCHES", 14, _patches, fit=clip_keeping_count),
     Column("age", "AGE", 7, _age, right=True),
     Column("owner", "OWNER", 10, _owner),
     Column("state", "STATE", 12, _state),
@@ -155,26 +160,30 @@ NORMAL: tuple[Column, ...] = (
     Column("device", "DEVICE", 16, _device),
     Column("role", "ROLE", 6, _role),
     Column("class", "CLASS", 10, _class),
-    Column("patches", "PATCHES", 12, _patches),
+    Column("patches", "PATCHES", 12, _patches, fit=clip_keeping_count),
     Column("age", "AGE", 6, _age, right=True),
     Column("owner", "OWNER", 8, _owner),
     Column("state", "STATE", 12, _state),
     Column("last", "LAST ACTION", 0, _last, min_width=16),
 )
+MIN_FLEX = 10  # a flexible column narrower than this is not worth showing
+# 80 columns: ID and AGE (6 cells: ``ages.age`` is never longer) keep their width whatever
+# happens; LAST ACTION goes first, then CLIENT, DEVICE, PATCHES and OWNER narrow in turn.
 NARROW: tuple[Column, ...] = (
+    Column("id", "ID", 5, _id, right=True),
     Column("tier", "T", 1, _tier),
-    Column("client", "CLIENT", 10, _client),
-    Column("device", "DEVICE", 15, _device),
+    Column("client", "CLIENT", 9, _client, narrowest=5),
+    Column("device", "DEVICE", 15, _device, narrowest=10),
     Column("class", "CLASS", 10, _class),
-    Column("patches", "PATCHES", 10, _patches),
+    Column("patches", "PATCHES", 12, _patches, narrowest=8, fit=clip_keeping_count),
     Column("age", "AGE", 6, _age, right=True),
-    Column("owner", "OWNER", 8, _owner),
+    Column("owner", "OWNER", 7, _owner, narrowest=5),
     Column("state", "STATE", 7, _short_state),
-    Column("last", "LAST ACTION", 0, _last, min_width=0),
+    Column("last", "LAST ACTION", 0, _last, min_width=MIN_FLEX),
 )
+SHRINK = ("client", "device", "patches", "owner")  # the order they narrow in
 LAYOUTS = (WIDE, NORMAL, NARROW)
 GAP = 1
-MIN_FLEX = 10  # a flexible column narrower than this is not worth showing
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ class Layout:
 
     def cells(self, line: QueueLine, now: datetime) -> list[str]:
         return [
-            pad(clip(column.cell(line, now), width), width, right=column.right)
+            pad(column.fit(column.cell(line, now), width), width, right=column.right)
             for column, width in zip(self.columns, self.widths, strict=True)
         ]
 
@@ -202,19 +211,30 @@ def pad(text: str, width: int, *, right: bool = False) -> str:
 
 
 def layout_for(width: int) -> Layout:
-    """The richest layout whose fixed columns and flexible minimum fit ``width``. In the
-    narrowest, a flexible column with fewer than ``MIN_FLEX`` cells left is dropped and the
-    device column takes the room."""
+    """The richest layout whose fixed columns and flexible minimum fit ``width``; else the
+    narrowest, squeezed (``squeezed``)."""
     for columns in LAYOUTS:
         fixed = sum(c.width for c in columns) + GAP * (len(columns) - 1)
-        flexible = [c for c in columns if c.width == 0]
-        needed = fixed + sum(c.min_width for c in flexible)
-        if needed <= width or columns is LAYOUTS[-1]:
-            left = max(0, width - fixed)
-            if flexible and left < MIN_FLEX:
-                kept = tuple(c for c in columns if c.width)
-                spare = left - GAP * len(flexible)
-                widths = tuple(c.width + (spare if c.key == "device" else 0) for c in kept)
-                return Layout(kept, widths)
-            return Layout(columns, tuple(c.width or left for c in columns))
-    raise AssertionError("unreachable")  # pragma: no cover
+        needed = fixed + sum(c.min_width for c in columns if c.width == 0)
+        if needed <= width:
+            return Layout(columns, tuple(c.width or width - fixed for c in columns))
+    return squeezed(LAYOUTS[-1], width)
+
+
+def squeezed(columns: tuple[Column, ...], width: int) -> Layout:
+    """``columns`` in ``width`` without their flexible one (fewer than ``MIN_FLEX`` cells
+    were left for it): the columns of ``SHRINK`` narrow in turn as far as they may; room to
+    spare widens the device column. Columns that cannot narrow (ID, AGE) keep their width."""
+    kept = tuple(c for c in columns if c.width)
+    widths = {c.key: c.width for c in kept}
+    over = sum(widths.values()) + GAP * (len(kept) - 1) - width
+    for column in (c for key in SHRINK for c in kept if c.key == key):
+        if over <= 0:
+            break
+        give = min(over, column.width - max(column.narrowest, 1))
+        if column.narrowest and give > 0:
+            widths[column.key] -= give
+            over -= give
+    if over < 0:
+        widths["device"] -= over
+    return Layout(kept, tuple(widths[c.key] for c in kept))

@@ -31,6 +31,7 @@ SHORT_CLASS = {
     FailureClass.REBOOT: "reboot",
     FailureClass.REGRESSION: "regress",
     FailureClass.OFFLINE: "offline",
+    FailureClass.MISSED: "missed",
 }
 
 

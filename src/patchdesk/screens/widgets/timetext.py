@@ -1,23 +1,15 @@
-"""Times and durations as the screens print them (labelled zones, compact durations)."""
+"""Times and durations as the screens print them (labelled zones; durations and ages in
+the one format of ``patchdesk.ages``)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from patchdesk.ages import age
 
-def duration(delta: timedelta) -> str:
-    """``<1m``, ``12m``, ``2h05m``, ``3d04h``: compact, minute precision, never negative."""
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 1:
-        return "<1m"
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+# The one format of ages and durations (``1h33m``), under the name the screens use.
+duration = age
 
 
 def zone_label(moment: datetime, zone: ZoneInfo) -> str:

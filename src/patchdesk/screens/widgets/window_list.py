@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -25,6 +26,23 @@ MAX_ROWS = 300  # beyond this the panel says how many more
 WIDE = 110  # from this width each window gets a column per count
 
 
+NO_FLEET_DEVICES = "the fleet connector knows no device of this client: nothing to patch"
+
+
+def unknown_fleets(rows: Iterable[WindowProgress]) -> list[Text]:
+    """``Acme Dental: the fleet connector knows no device …``, once per client whose open
+    window has no target because the connector reported none of its devices."""
+    lines: list[Text] = []
+    seen: set[str] = set()
+    for row in rows:
+        if row.fleet_knows_none and row.client_id not in seen:
+            seen.add(row.client_id)
+            line = Text(f"{printable(row.client_name)}: ", style="bold yellow")
+            line.append(NO_FLEET_DEVICES, style="yellow")
+            lines.append(line)
+    return lines
+
+
 def _clip(value: str, width: int) -> Text:
     text = printable(value)
     if len(text) > width:
@@ -32,28 +50,73 @@ def _clip(value: str, width: int) -> Text:
     return Text(text)
 
 
+# The bar's parts, in order: each has a glyph of its own, so the bar reads without colour
+# (NO_COLOR, a monochrome terminal, a colour-blind technician).
+VERIFIED, FAILED, SKIPPED, RUNNING, WAITING = "█", "✗", "░", "▒", "·"
+BAR_STYLES = {VERIFIED: "green", FAILED: "bold red", SKIPPED: "dim", RUNNING: "yellow",
+              WAITING: "dim"}  # fmt: skip
+
+
+def legend() -> Text:
+    """The bar's key, one line (the open windows' bottom border)."""
+    text = Text()
+    for glyph, word in (
+        (VERIFIED, "verified"),
+        (FAILED, "failed"),
+        (SKIPPED, "skipped"),
+        (RUNNING, "running"),
+        (WAITING, "waiting"),
+    ):
+        text.append(glyph, style=BAR_STYLES[glyph])
+        text.append(f" {word} ")
+    text.append("│ % verified of targets ")
+    return text
+
+
+def bar_cells(counts: list[int], width: int) -> list[int]:
+    """``width`` cells shared in proportion to ``counts``: every non-zero count gets a cell
+    at least (one failure among 500 targets still shows), a count never more than its
+    share rounded up (a full bar of one part means all targets are in it)."""
+    total = sum(counts)
+    if total == 0 or width <= 0:
+        return [0] * len(counts)
+    exact = [width * n / total for n in counts]
+    cells = [int(x) for x in exact]
+    for i, n in enumerate(counts):
+        if n and not cells[i]:
+            cells[i] = 1
+    while sum(cells) > width:  # the minimum cells overflowed: the most over-served gives
+        over = [i for i, c in enumerate(cells) if c > 1]
+        if not over:  # more parts than cells: the bar is cut
+            break
+        cells[max(over, key=lambda i: cells[i] - exact[i])] -= 1
+    while sum(cells) < width:  # the largest remainder takes the cell left
+        i = max(range(len(counts)), key=lambda i: (exact[i] - cells[i], counts[i]))
+        cells[i] += 1
+    return cells
+
+
 def progress_bar(row: WindowProgress, width: int) -> Text:
-    """Verified (green), failed (red), skipped (dim), in flight (amber), still to do (dots)."""
-    total = row.total
-    bar = Text()
-    if total == 0:
-        return Text("·" * width, style="dim")
+    """Verified ``█``, failed ``✗``, skipped ``░``, running ``▒``, waiting ``·``."""
+    if row.total == 0:
+        return Text(WAITING * width, style="dim")
     parts = [
-        (row.verified, "█", "green"),
-        (row.failed, "█", "red"),
-        (row.skipped, "█", "bright_black"),
-        (row.in_flight, "▒", "yellow"),
+        (row.verified, VERIFIED),
+        (row.failed, FAILED),
+        (row.skipped, SKIPPED),
+        (row.in_flight, RUNNING),
     ]
-    used = 0
-    for count, char, style in parts:
-        cells = round(width * count / total)
-        cells = min(cells, width - used)
-        if count and cells == 0 and used < width:
-            cells = 1
-        bar.append(char * cells, style=style)
-        used += cells
-    bar.append("·" * (width - used), style="dim")
+    waiting = row.total - sum(n for n, _ in parts)  # pending, deferred
+    parts.append((waiting, WAITING))
+    bar = Text()
+    for (_, glyph), cells in zip(parts, bar_cells([n for n, _ in parts], width), strict=True):
+        bar.append(glyph * cells, style=BAR_STYLES[glyph])
     return bar
+
+
+def verified_percent(row: WindowProgress) -> int:
+    """Verified targets of all the window's targets, rounded down (100 only when all are)."""
+    return 100 * row.verified // row.total if row.total else 0
 
 
 def _count(value: int, style: str) -> Text:
@@ -135,9 +198,11 @@ class OpenWindows(VerticalScroll, can_focus=True):
         )
         body = self.query_one("#open-windows-body", Static)
         if not rows:
+            self.border_subtitle = None
             body.update(Text("No window is open now.", style="dim"))
             return
-        body.update(self._table(rows, width, self.now))
+        self.border_subtitle = legend()
+        body.update(Group(self._table(rows, width, self.now), *unknown_fleets(rows)))
 
     def _table(self, rows: list[WindowProgress], width: int, now: datetime) -> Table:
         """One heading row per client (name, zone), then one row per open window."""
@@ -150,12 +215,12 @@ class OpenWindows(VerticalScroll, can_focus=True):
         table.add_column("Left", justify="right", no_wrap=True)
         bar_width = 14 if wide else 6
         table.add_column("Progress", width=bar_width + 5, no_wrap=True)
+        table.add_column("fail", justify="right", no_wrap=True)  # beside the % verified
         table.add_column("ok", justify="right", no_wrap=True)
         table.add_column("run", justify="right", no_wrap=True)
         table.add_column("wait", justify="right", no_wrap=True)
         if wide:
             table.add_column("def", justify="right", no_wrap=True)
-        table.add_column("fail", justify="right", no_wrap=True)
         client: str | None = None
         for row in rows[:MAX_ROWS]:
             zone = zone_of(row.zone)
@@ -171,9 +236,8 @@ class OpenWindows(VerticalScroll, can_focus=True):
             left_text = (
                 Text(duration(left)) if left.total_seconds() > 0 else Text("closing", "yellow")
             )
-            percent = 100 * row.settled // row.total if row.total else 0
             bar = progress_bar(row, bar_width)
-            bar.append(f" {percent:>3}%")
+            bar.append(f" {verified_percent(row):>3}%")
             waiting = row.pending + (0 if wide else row.deferred)
             name = Text("  ")
             name.append(printable(row.window_name))
@@ -181,13 +245,13 @@ class OpenWindows(VerticalScroll, can_focus=True):
             cells += [
                 left_text,
                 bar,
+                _count(row.failed, "bold red"),
                 _count(row.verified, "green"),
                 _count(row.in_flight, "yellow"),
                 _count(waiting, ""),
             ]
             if wide:
                 cells.append(_count(row.deferred, "cyan"))
-            cells.append(_count(row.failed, "bold red"))
             table.add_row(*cells)
         if len(rows) > MAX_ROWS:
             table.add_row(Text(f"… and {len(rows) - MAX_ROWS} more", style="dim"))

@@ -4,6 +4,7 @@ from patchdesk.store.models.base import Base
 from patchdesk.store.models.deployment import CheckIn, Deployment, Target, TargetPatch
 from patchdesk.store.models.fleet import Client, Device, DevicePatch, Patch, Site
 from patchdesk.store.models.ops import (
+    AuditLogKey,
     HandoverNote,
     OperatorCommand,
     PatchException,
@@ -24,6 +25,7 @@ from patchdesk.store.models.system import EngineLease, EngineState, Event
 __all__ = [
     "ApprovalDecision",
     "ApprovalRule",
+    "AuditLogKey",
     "Base",
     "BlockedPatch",
     "CheckIn",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass, Tier
@@ -96,6 +96,24 @@ class RemediationRecord(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMAC-SHA256 over this record's hash and the record before it's MAC, keyed with the key
+    # file's secret; NULL only for records written before the log was keyed (migration 0008).
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditLogKey(Base):
+    """The one row saying the remediation log is keyed: with which key (its fingerprint,
+    never the key), since when and by whom. Insert-only, like the log."""
+
+    __tablename__ = "audit_log_key"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    keyed_at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    operator: Mapped[str] = mapped_column(String(100))
+    records_keyed: Mapped[int]  # records written before the keying and MACed by it
 
 
 class OperatorCommand(Base):
