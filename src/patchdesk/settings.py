@@ -10,6 +10,7 @@ import getpass
 import os
 import unicodedata
 from contextvars import ContextVar
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -152,6 +153,17 @@ class Settings(BaseSettings):
     timezone: str | None = None
     # Where the Reports screen writes exported reports; empty: the current directory.
     reports_dir: Path | None = None
+    # How often a device's agent is expected to check in (no connector declares it), and
+    # after how long without a check-in an "online" device is shown as stale (empty: twice
+    # the interval). patchdesk.engine.presence.
+    checkin_interval_minutes: int = Field(default=15, gt=0, le=7 * 24 * 60)
+    stale_after_minutes: int | None = Field(default=None, gt=0, le=30 * 24 * 60)
+
+    def stale_after(self) -> timedelta:
+        """The stale threshold: ``stale_after_minutes``, or twice the check-in interval."""
+        minutes = self.stale_after_minutes or 2 * self.checkin_interval_minutes
+        return timedelta(minutes=minutes)
+
     # Who the client's report comes from ([report] in the config file).
     report: ReportSettings = Field(default_factory=ReportSettings)
     # The remediation log's key (patchdesk.store.audit_key): a 0600 file, created when a log

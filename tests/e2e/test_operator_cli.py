@@ -4,6 +4,7 @@ only with ``--take-over``. Every test runs as the login ``root`` (tests/conftest
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,23 @@ def test_escalate_names_its_target(url: str, capsys: pytest.CaptureFixture[str])
     detail = json.loads(capsys.readouterr().out)
     assert detail["history"][-1]["note"] == "to network team: switch port dead"
     assert detail["exception"]["owner"] == "alice"
+
+
+def test_show_says_stale_for_an_online_device_not_seen_for_hours(
+    url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DC01 checked in at NOW - 5 min: online then, stale 8 hours later.
+    later = (NOW + timedelta(hours=8)).isoformat()
+    assert run(["--db", url, "exceptions", "show", "1", "--json", "--now", later]) == 0
+    assert json.loads(capsys.readouterr().out)["device"]["status"] == "stale"
+    assert run(["--db", url, "exceptions", "show", "1", "--now", later]) == 0
+    device_line = next(
+        line for line in capsys.readouterr().out.splitlines() if "device" in line.split()[:1]
+    )
+    assert "; stale, last seen" in device_line
+    assert run(["--db", url, "exceptions", "show", "1", "--json", "--now", NOW.isoformat()]) == 0
+    assert json.loads(capsys.readouterr().out)["device"]["status"] == "online"
+    # A longer threshold (the setting) keeps it online.
+    monkeypatch.setenv("PATCHDESK_STALE_AFTER_MINUTES", str(9 * 60))
+    assert run(["--db", url, "exceptions", "show", "1", "--json", "--now", later]) == 0
+    assert json.loads(capsys.readouterr().out)["device"]["status"] == "online"

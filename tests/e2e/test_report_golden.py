@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from patchdesk.cli import main
-from patchdesk.domain import ApprovalDecisionKind, MissingPatchState
+from patchdesk.domain import ApprovalDecisionKind, ExceptionState, MissingPatchState
 from patchdesk.engine.simulation.run import run_simulation
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import DecisionRequest, record_decision
@@ -81,6 +81,17 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
             device = session.get(Device, spoofed.device_id)
             assert device is not None
             device.hostname += SPOOF_SUFFIX
+        # The engine resolves an offline exception whose device comes back; a technician
+        # reopens the ones the scenario works on (a resolved one takes no acknowledgement).
+        with database.session() as session:
+            engine_resolved = [
+                i
+                for i in (first, second, third)
+                if (row := session.get(PatchException, i)) is not None
+                and row.state == ExceptionState.RESOLVED
+            ]
+        for i in engine_resolved:
+            ops.reopen(database, i, "kim", "still seen on site", now=at("2026-11-17T07:30:00"))
         ops.acknowledge(database, first, "alex", now=at("2026-11-17T08:00:00"))
         ops.resolve(database, first, "alex", HOSTILE_NOTE, now=at("2026-11-17T09:30:00"))
         ops.resolve(database, second, "kim", "rolled back", now=at("2026-11-17T10:00:00"))

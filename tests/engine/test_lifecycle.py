@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from patchdesk.domain import (
+    CLASS_RANK,
     CommandKind,
     CommandState,
     Criticality,
@@ -33,9 +34,10 @@ from patchdesk.store.models import (
     Event,
     OperatorCommand,
     PatchException,
+    RemediationRecord,
     Target,
 )
-from tests.engine.fakefleet import FakeFleet
+from tests.engine.fakefleet import PATCH, FakeFleet
 
 WINDOW_OPENS = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday; the window is daily 02:00-06:00
 
@@ -208,6 +210,84 @@ def test_device_that_rebooted_but_never_checked_in_is_offline(world: World) -> N
     add_devices(world, ws("FRONT01"), reboot="lost")
     world.run(90)
     assert world.target("FRONT01").state is TargetState.NO_CHECKIN
+    assert world.exceptions() == [("FRONT01", FailureClass.OFFLINE, ExceptionState.OPEN)]
+
+
+def _engine_log(world: World) -> list[tuple[str, str, str]]:
+    with world.db.session() as session:
+        rows = session.execute(
+            select(RemediationRecord.actor, RemediationRecord.action, RemediationRecord.note)
+            .where(RemediationRecord.exception_id.is_not(None))
+            .order_by(RemediationRecord.seq)
+        ).all()
+    return [(a, b, c) for a, b, c in rows]
+
+
+def test_offline_device_back_with_its_patch_installed_is_resolved_by_the_engine(
+    world: World,
+) -> None:
+    add_devices(world, ws("FRONT01"), reboot="lost")
+    world.run(90)
+    assert world.exceptions() == [("FRONT01", FailureClass.OFFLINE, ExceptionState.OPEN)]
+    world.fleet.devices_by_id["cid-FRONT01"].reboot = "ok"  # it comes back
+    report = world.run(5)
+    assert world.exceptions() == [("FRONT01", FailureClass.OFFLINE, ExceptionState.RESOLVED)]
+    assert report.exceptions_resolved == 1
+    actor, action, note = _engine_log(world)[-1]
+    assert (actor, action) == ("engine", "exception.resolve")
+    assert "checked in again" in note
+    assert "verified installed" in note
+    with world.db.session() as session:
+        exception = session.scalars(select(PatchException)).one()
+        assert exception.resolved_at is not None
+        assert verify_chain(session).ok
+    world.run(5)  # settled once: nothing more written
+    assert len(_engine_log(world)) == 2
+
+
+def test_offline_device_back_still_missing_its_patch_becomes_an_install_exception(
+    world: World,
+) -> None:
+    add_devices(world, ws("FRONT01"), reboot="lost")
+    world.run(90)
+    with world.db.writer() as session:
+        offline = session.scalars(select(PatchException)).one()
+        offline.state, offline.owner = ExceptionState.ACKNOWLEDGED, "alice"
+    device = world.fleet.devices_by_id["cid-FRONT01"]
+    device.reboot, device.missing = "ok", [PATCH]  # back, but the patch did not take
+    report = world.run(5)
+    assert world.exceptions() == [("FRONT01", FailureClass.INSTALL, ExceptionState.ACKNOWLEDGED)]
+    assert report.exceptions_reclassified == 1
+    with world.db.session() as session:
+        exception = session.scalars(select(PatchException)).one()
+        assert exception.id == offline.id
+        assert exception.owner == "alice"
+        assert exception.class_rank == CLASS_RANK[FailureClass.INSTALL]
+        assert exception.patch_ids
+    actor, action, note = _engine_log(world)[-1]
+    assert (actor, action) == ("engine", "exception.reclassify")
+    assert "KB5072033" in note
+
+
+def test_device_offline_for_the_whole_window_back_online_is_resolved_and_carried(
+    world: World,
+) -> None:
+    add_devices(world, ws("LAPTOP01"))
+    world.fleet.devices_by_id["cid-LAPTOP01"].online_from = WINDOW_OPENS + timedelta(hours=10)
+    world.run(5 * 60)
+    assert world.exceptions() == [("LAPTOP01", FailureClass.OFFLINE, ExceptionState.OPEN)]
+    world.now = WINDOW_OPENS + timedelta(hours=10)
+    world.run(5)
+    assert world.exceptions() == [("LAPTOP01", FailureClass.OFFLINE, ExceptionState.RESOLVED)]
+    actor, action, note = _engine_log(world)[-1]
+    assert (actor, action) == ("engine", "exception.resolve")
+    assert "KB5072033" in note
+    assert "next window" in note
+
+
+def test_offline_exception_stays_open_while_the_device_is_still_offline(world: World) -> None:
+    add_devices(world, ws("FRONT01"), reboot="lost")
+    world.run(24 * 60, every=30)
     assert world.exceptions() == [("FRONT01", FailureClass.OFFLINE, ExceptionState.OPEN)]
 
 

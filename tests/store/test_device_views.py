@@ -23,12 +23,14 @@ from patchdesk.domain import (
     TargetState,
 )
 from patchdesk.engine.connectors.base import DeviceStatus
+from patchdesk.engine.presence import Presence
 from patchdesk.engine.sync import FleetFacts, apply_statuses
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database, make_engine, open_database
 from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.device_views import device_detail, find_devices
+from patchdesk.store.exception_views import exception_detail
 from patchdesk.store.migrate import upgrade
 from patchdesk.store.models import (
     CheckIn,
@@ -36,6 +38,7 @@ from patchdesk.store.models import (
     ClientScope,
     Deployment,
     Device,
+    EngineLease,
     Event,
     MaintenanceWindow,
     RemediationRecord,
@@ -505,3 +508,44 @@ def test_a_boot_reported_after_the_last_check_in_is_said_so(database: Database) 
          "boot time 11-27 13:25 UTC, after this check-in: no check-in since that boot"),
         (boot, "booted", ""),
     ]  # fmt: skip
+
+
+def test_an_online_device_with_an_old_checkin_is_stale_unless_an_engine_read_it(
+    database: Database,
+) -> None:
+    seeded = seed_fleet(database)
+    exception_id = add_exception(database, seeded.devices["DC01"], FailureClass.INSTALL)
+    with database.session() as session:
+        device = session.get(Device, seeded.devices["DC01"])
+        assert device is not None
+        device.last_seen = NOW - timedelta(hours=8)
+    limit = timedelta(minutes=30)
+    with database.session() as session:
+        detail = device_detail(session, seeded.devices["DC01"], NOW)
+        shown = exception_detail(session, exception_id)
+        fresh = device_detail(session, seeded.devices["APP02"], NOW)
+    assert detail is not None
+    assert shown is not None
+    assert fresh is not None
+    assert detail.facts.presence(NOW, limit) is Presence.STALE
+    assert shown.device.presence(NOW, limit) is Presence.STALE
+    assert fresh.facts.presence(NOW, limit) is Presence.ONLINE
+    # An engine holding the lease read the fleet a minute ago: the device checks in.
+    with database.session() as session:
+        session.add(
+            EngineLease(
+                name="engine",
+                holder="engine@host",
+                acquired_at=NOW - timedelta(hours=1),
+                renewed_at=NOW - timedelta(minutes=1),
+                expires_at=NOW + timedelta(minutes=1),
+            )
+        )
+    with database.session() as session:
+        detail = device_detail(session, seeded.devices["DC01"], NOW)
+        shown = exception_detail(session, exception_id)
+    assert detail is not None
+    assert shown is not None
+    assert detail.facts.presence(NOW, limit) is Presence.ONLINE
+    assert shown.device.presence(NOW, limit) is Presence.ONLINE
+    assert detail.facts.presence(NOW + timedelta(hours=1), limit) is Presence.STALE

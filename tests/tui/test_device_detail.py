@@ -17,12 +17,14 @@ from textual.widgets._toast import Toast
 from patchdesk.domain import CommandKind, CommandState, FailureClass
 from patchdesk.screens.device_detail import DeviceDetailScreen, DevicePickScreen, open_device
 from patchdesk.screens.queue import QueueScreen
+from patchdesk.screens.queue_detail import detail_text
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
 from patchdesk.store.device_ops import set_maintenance_mode
+from patchdesk.store.exception_views import exception_detail
 from patchdesk.store.models import Device, OperatorCommand, RemediationRecord
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, seed_fleet
@@ -369,3 +371,43 @@ async def test_a_device_that_is_not_there_is_said_so(database: Database) -> None
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, DeviceDetailScreen)
+
+
+async def test_an_online_device_not_seen_for_hours_is_shown_stale(database: Database) -> None:
+    seed_fleet(database)
+    with database.session() as session:
+        device = session.scalars(select(Device).where(Device.hostname == "DC01")).one()
+        device.online, device.last_seen = True, NOW - timedelta(hours=8)
+    app = DeviceApp(database)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        open_device(app, "DC01")
+        await settle_device(pilot)
+        lines = section(app, "facts").splitlines()
+        status = next(line for line in lines if line.strip().startswith("status"))
+        assert "stale (no check-in for over 30m)" in status
+        assert "online" not in status
+        seen = next(line for line in lines if line.strip().startswith("last seen"))
+        assert "8h ago" in seen
+
+
+async def test_a_device_seen_recently_is_shown_online(database: Database) -> None:
+    seed_fleet(database)
+    app = DeviceApp(database)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        open_device(app, "DC01")
+        await settle_device(pilot)
+        lines = section(app, "facts").splitlines()
+        status = next(line for line in lines if line.strip().startswith("status"))
+        assert status.split() == ["status", "online"]
+
+
+def test_the_exception_summary_says_stale_too(database: Database) -> None:
+    seeded = seed_fleet(database)
+    exception_id = add_exception(database, seeded.devices["DC01"], FailureClass.INSTALL)
+    with database.session() as session:
+        detail = exception_detail(session, exception_id)
+    assert detail is not None
+    status = [line for line in detail_text(detail, NOW).plain.splitlines() if "status" in line]
+    assert status == ["status        online"]
+    later = detail_text(detail, NOW + timedelta(hours=8)).plain.splitlines()
+    assert [line for line in later if "status" in line] == ["status        stale"]

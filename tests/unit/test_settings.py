@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -72,8 +73,6 @@ def test_bad_config_exits_2_naming_the_field(
 def test_engine_settings_map_to_the_engine_config(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from datetime import timedelta
-
     from patchdesk.commands.engine import engine_config
 
     config = tmp_path / "config.toml"
@@ -101,6 +100,18 @@ def test_reports_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     config.write_text('reports_dir = "/srv/noc/reports"\n')
     monkeypatch.setenv("PATCHDESK_CONFIG", str(config))
     assert load_settings().reports_dir == Path("/srv/noc/reports")
+
+
+def test_stale_threshold_is_twice_the_checkin_interval_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    assert load_settings().stale_after() == timedelta(minutes=30)
+    monkeypatch.setenv("PATCHDESK_CHECKIN_INTERVAL_MINUTES", "60")
+    assert load_settings().stale_after() == timedelta(hours=2)
+    monkeypatch.setenv("PATCHDESK_STALE_AFTER_MINUTES", "45")
+    assert load_settings().stale_after() == timedelta(minutes=45)
 
 
 def test_report_settings_from_the_file_and_the_environment(

@@ -10,7 +10,7 @@ without a note, someone else owning it ...) exits 2 with one line and writes not
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -22,6 +22,7 @@ from patchdesk.commands.identity import acting_operator
 from patchdesk.commands.options import now_from
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
@@ -227,18 +228,22 @@ def show(exception_id: int, as_json: bool, now_text: str | None) -> None:
     """One exception in full: device, patches, actions offered, remediation history and
     the operator commands queued for it, with their results."""
     now = now_from(now_text)
-    with get_context().database().session() as session:
+    ctx = get_context()
+    stale_after = ctx.settings.stale_after()
+    with ctx.database().session() as session:
         detail = exception_detail(session, exception_id)
     if detail is None:
         raise BadInput(f"patchdesk: no exception with id {exception_id}")
     if as_json:
-        print_json(detail_document(detail, now))
+        print_json(detail_document(detail, now, stale_after))
     else:
-        for line in detail_lines(detail, now):
+        for line in detail_lines(detail, now, stale_after):
             click.echo(line)
 
 
-def detail_document(detail: ExceptionDetail, now: datetime) -> dict[str, Any]:
+def detail_document(
+    detail: ExceptionDetail, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> dict[str, Any]:
     device = detail.device
     return {
         "exception": row_document(detail.exception, now),
@@ -259,6 +264,7 @@ def detail_document(detail: ExceptionDetail, now: datetime) -> dict[str, Any]:
             "tags": list(device.tags),
             "maintenance_mode": device.maintenance_mode,
             "online": device.online,
+            "status": device.presence(now, stale_after).value,
             "last_seen": _iso(device.last_seen),
             "last_boot": _iso(device.last_boot),
         },
@@ -311,7 +317,9 @@ def detail_document(detail: ExceptionDetail, now: datetime) -> dict[str, Any]:
     }
 
 
-def detail_lines(detail: ExceptionDetail, now: datetime) -> list[str]:
+def detail_lines(
+    detail: ExceptionDetail, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> list[str]:
     row, device = detail.exception, detail.device
     p = printable
     os_text = " ".join(part for part in (device.os_name, device.os_version) if part)
@@ -320,7 +328,7 @@ def detail_lines(detail: ExceptionDetail, now: datetime) -> list[str]:
         facts.append(f"site {p(device.site)}")
     if device.maintenance_mode:
         facts.append("maintenance mode")
-    seen = "online" if device.online else "offline" if device.online is False else "unknown"
+    seen = device.presence(now, stale_after).value
     seen += f", last seen {_when(device.last_seen, now)}"
     owner = f"{p(row.owner)} since {_when(row.acknowledged_at, now)}" if row.owner else "nobody"
     lines = [

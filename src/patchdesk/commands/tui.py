@@ -118,6 +118,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
         reports_dir=ctx.settings.reports_dir,
         branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
+        stale_after=ctx.settings.stale_after(),
     )
     app = PatchdeskApp(
         services,
@@ -177,6 +178,7 @@ def _open_demo(
         reports_dir=ctx.settings.reports_dir,
         branding=branding_of(ctx.settings.report),
         shared_logins=tuple(ctx.settings.shared_logins),
+        stale_after=ctx.settings.stale_after(),
     )
     note = f"SIMULATED ×{speed:g}"
     app = PatchdeskApp(

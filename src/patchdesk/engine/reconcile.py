@@ -8,7 +8,8 @@ idempotency key derived from stored state. Only the engine holding the lease dis
 Order within a step: fleet facts (and connector health, and devices whose link to the
 fleet is inconsistent: ``engine.links`` alerts on them and the step goes on without them);
 open deployments for windows that have started; follow targets in flight (so finished ones
-free capacity); dispatch; operator commands; close finished deployments. All but the
+free capacity); settle the offline exceptions of devices back online (``engine.comeback``);
+dispatch; operator commands; close finished deployments. All but the
 operator commands are one transaction (each write of a step costs its pages once, not once
 per phase); a crash anywhere in it leaves nothing of the step, and the next step repeats the
 connector calls with the same idempotency keys. Operator commands, when any are queued, run
@@ -37,6 +38,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import lease
 from patchdesk.engine.attention import CHECKED, Watch
+from patchdesk.engine.comeback import settle_back_online
 from patchdesk.engine.commands import QUEUED, WAITING_UNTIL, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable, RefusesDevices
@@ -179,6 +181,7 @@ class Reconciler:
             self.watch,
             None if everything else self._followed_at,
         )
+        settle_back_online(session, self.connector, now, self.config, report)
         dispatch(session, self.connector, now, self.config, report)
         if commands_queued(session, now):
             return True

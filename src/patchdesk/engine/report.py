@@ -20,6 +20,8 @@ class StepReport:
     failures: Counter[str] = field(default_factory=Counter)  # by failure class
     exceptions_opened: int = 0
     exceptions_updated: int = 0
+    exceptions_resolved: int = 0  # by the engine (an offline device back: engine.comeback)
+    exceptions_reclassified: int = 0
     commands_run: int = 0
     # Where things stand after the step (not summed by merge): deployments open (their
     # window started, targets not all settled; None when the step did not get that far) and
@@ -38,6 +40,8 @@ class StepReport:
             "retries",
             "exceptions_opened",
             "exceptions_updated",
+            "exceptions_resolved",
+            "exceptions_reclassified",
             "commands_run",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))

@@ -332,7 +332,14 @@ class DeviceDetailScreen(Screen[None]):
         width = max(20, self.size.width - 4)
         operator = services.operator
         texts = {
-            "facts": facts_text(detail, now, zone, selected=self.selected, width=width),
+            "facts": facts_text(
+                detail,
+                now,
+                zone,
+                selected=self.selected,
+                width=width,
+                stale_after=services.stale_after,
+            ),
             "exceptions": exceptions_text(
                 detail, now, selected=self.selected, operator=operator, width=width
             ),

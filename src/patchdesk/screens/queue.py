@@ -829,7 +829,9 @@ class QueueScreen(Screen[None]):
             return
         # Read in a worker: by now another form (a note) may be in front; it stays there.
         if message.purpose == "detail":
-            summary = ExceptionDetailScreen(detail, self.services.clock())
+            summary = ExceptionDetailScreen(
+                detail, self.services.clock(), self.services.stale_after
+            )
             push_if_in_front(self, summary, what="the exception summary")
             return
         if detail.exception.state is ExceptionState.RESOLVED:

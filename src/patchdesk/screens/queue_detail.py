@@ -7,7 +7,7 @@ in UTC and in the client's zone, labelled.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from patchdesk.ages import age
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.screens.widgets.queue_cells import ROLE_LABELS, STATE_LABELS
 from patchdesk.store.exception_views import ExceptionDetail
 from patchdesk.text import printable, printable_multiline
@@ -39,7 +40,9 @@ def _when(moment: datetime | None, zone: ZoneInfo) -> str:
     return f"{utc:%Y-%m-%d %H:%M} UTC ({local:%H:%M} {local.tzname()} client)"
 
 
-def detail_text(detail: ExceptionDetail, now: datetime) -> Text:
+def detail_text(
+    detail: ExceptionDetail, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> Text:
     row, device = detail.exception, detail.device
     zone = _zone(detail.client_timezone)
     text = Text()
@@ -73,8 +76,8 @@ def detail_text(detail: ExceptionDetail, now: datetime) -> Text:
     )
     field("site", printable(device.site or "-"))
     field("tags", printable(", ".join(device.tags)) or "-")
-    online = {True: "online", False: "offline", None: "unknown"}[device.online]
-    field("status", online + (" · maintenance mode" if device.maintenance_mode else ""))
+    status = device.presence(now, stale_after).value
+    field("status", status + (" · maintenance mode" if device.maintenance_mode else ""))
     field("last seen", _when(device.last_seen, zone))
     field("last boot", _when(device.last_boot, zone))
 
@@ -130,15 +133,23 @@ class ExceptionDetailScreen(ModalScreen[None]):
     }
     """
 
-    def __init__(self, detail: ExceptionDetail, now: datetime) -> None:
+    def __init__(
+        self,
+        detail: ExceptionDetail,
+        now: datetime,
+        stale_after: timedelta = DEFAULT_STALE_AFTER,
+    ) -> None:
         super().__init__()
         self.detail = detail
         self.now = now
+        self.stale_after = stale_after
 
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Device summary (esc closes)"
-            yield Static(detail_text(self.detail, self.now), markup=False, id="detail-text")
+            yield Static(
+                detail_text(self.detail, self.now, self.stale_after), markup=False, id="detail-text"
+            )
 
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.identity import DEFAULT_SHARED_LOGINS
 from patchdesk.reports.client_model import Branding
 from patchdesk.store.db import Database
@@ -32,6 +33,8 @@ class Services:
     branding: Branding = field(default_factory=Branding)
     # Logins that name no person: an ``operator`` among them is asked for when the UI opens.
     shared_logins: tuple[str, ...] = DEFAULT_SHARED_LOGINS
+    # An online device not checked in for longer is shown as stale (engine.presence).
+    stale_after: timedelta = DEFAULT_STALE_AFTER
 
 
 class HasServices(Protocol):

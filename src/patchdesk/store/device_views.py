@@ -38,9 +38,10 @@ from patchdesk.domain import (
 )
 from patchdesk.engine.calendar import Occurrence, next_occurrences
 from patchdesk.engine.deployments import applies
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence, presence
 from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope
 from patchdesk.engine.windows import spec_of
-from patchdesk.store.exception_views import CommandView, HistoryEntry, QueueRow
+from patchdesk.store.exception_views import CommandView, HistoryEntry, QueueRow, fleet_read_at
 from patchdesk.store.exclusions import ExclusionView, device_exclusions
 from patchdesk.store.models import (
     CheckIn,
@@ -180,6 +181,13 @@ class DeviceFacts:
     last_seen: datetime | None
     last_boot: datetime | None
     connector_id: str | None
+    # When an engine last read the fleet (check-in evidence of an online device:
+    # engine.presence); None: no engine holds the lease.
+    fleet_read_at: datetime | None = None
+
+    def presence(self, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER) -> Presence:
+        """online, stale, offline or unknown, at ``now`` (``engine.presence``)."""
+        return presence(self.online, self.last_seen, now, stale_after, self.fleet_read_at)
 
 
 @dataclass(frozen=True)
@@ -364,6 +372,7 @@ def _facts(session: Session, device: Device, client: Client, site: str | None) -
         last_seen=device.last_seen,
         last_boot=device.last_boot,
         connector_id=device.connector_id,
+        fleet_read_at=fleet_read_at(session),
     )
 
 

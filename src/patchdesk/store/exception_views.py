@@ -28,9 +28,11 @@ from patchdesk.domain import (
     Tier,
 )
 from patchdesk.engine.classify import Action, actions_for
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence, presence
 from patchdesk.store.models import (
     Client,
     Device,
+    EngineLease,
     OperatorCommand,
     Patch,
     PatchException,
@@ -39,6 +41,8 @@ from patchdesk.store.models import (
     TargetPatch,
 )
 from patchdesk.store.queue import TRIAGE_ORDER
+
+LEASE_NAME = "engine"  # engine.lease.LEASE_NAME
 
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 
@@ -174,6 +178,11 @@ class DeviceView:
     online: bool | None
     last_seen: datetime | None
     last_boot: datetime | None
+    fleet_read_at: datetime | None = None  # when an engine last read the fleet
+
+    def presence(self, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER) -> Presence:
+        """online, stale, offline or unknown, at ``now`` (``engine.presence``)."""
+        return presence(self.online, self.last_seen, now, stale_after, self.fleet_read_at)
 
 
 @dataclass(frozen=True)
@@ -254,6 +263,13 @@ class ExceptionDetail:
     actions: tuple[Action, ...]
 
 
+def fleet_read_at(session: Session) -> datetime | None:
+    """When an engine last read the fleet: the lease's last renewal, while a lease is held
+    (an engine holding it reads the fleet at every step; a stopped engine releases it)."""
+    lease = session.get(EngineLease, LEASE_NAME)
+    return None if lease is None else lease.renewed_at
+
+
 def exception_detail(session: Session, exception_id: int) -> ExceptionDetail | None:
     row = queue_row(session, exception_id)
     if row is None:
@@ -294,6 +310,7 @@ def exception_detail(session: Session, exception_id: int) -> ExceptionDetail | N
             online=device.online,
             last_seen=device.last_seen,
             last_boot=device.last_boot,
+            fleet_read_at=fleet_read_at(session),
         ),
         patches=tuple(_patch_view(by_id[pid]) for pid in row.patch_ids if pid in by_id),
         history=tuple(HistoryEntry.of(record) for record in records),

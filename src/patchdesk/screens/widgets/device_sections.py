@@ -17,6 +17,7 @@ from rich.text import Text
 
 from patchdesk.ages import age
 from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
+from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET
@@ -112,6 +113,7 @@ def facts_text(
     *,
     selected: int | None,
     width: int | None = None,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
 ) -> Text:
     facts = detail.facts
     zone = client_zone(facts.client_timezone)
@@ -140,8 +142,17 @@ def facts_text(
         "scope",
         "in the client's patch scope" if facts.in_scope else "OUT of the client's patch scope",
     )
-    online = {True: "online", False: "OFFLINE", None: "unknown (the fleet is not reachable)"}
-    _field("status", online[facts.online], "bold red" if facts.online is False else "")
+    status = facts.presence(now, stale_after)
+    words = {
+        Presence.ONLINE: ("online", ""),
+        Presence.STALE: (
+            f"stale (no check-in for over {age(stale_after)})",
+            "bold yellow",
+        ),
+        Presence.OFFLINE: ("OFFLINE", "bold red"),
+        Presence.UNKNOWN: ("unknown (the fleet is not reachable)", ""),
+    }
+    _field("status", *words[status])
     _field("maintenance", maintenance_text(facts))
     for label, at in (("last seen", facts.last_seen), ("last boot", facts.last_boot)):
         if at is None:
