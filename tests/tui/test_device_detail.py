@@ -387,7 +387,7 @@ async def test_an_online_device_not_seen_for_hours_is_shown_stale(database: Data
         assert "stale (no check-in for over 30m)" in status
         assert "online" not in status
         seen = next(line for line in lines if line.strip().startswith("last seen"))
-        assert "8h ago" in seen
+        assert "8h00m ago" in seen
 
 
 async def test_a_device_seen_recently_is_shown_online(database: Database) -> None:
