@@ -32,6 +32,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q tests/unit/test_boundaries.py
 
 bench: $(STAMP)

@@ -1,6 +1,6 @@
 """Benchmark (not a test): the engine over one patch cycle's windows, at MSP sizes.
 
-Runs ``patchdesk.engine.simulation.run.run_simulation`` (the code behind ``patchdesk
+Runs ``patchdesk.simulation.run.run_simulation`` (the code behind ``patchdesk
 simulate``) on a fresh temporary SQLite file for each size, each run in its own child
 process so that peak memory and caches of one run never leak into the next, and prints per
 size:
@@ -204,7 +204,7 @@ def _time_parts(watch: Stopwatch) -> None:
     from sqlalchemy.engine import Connection
     from sqlalchemy.engine.default import DefaultDialect
 
-    from patchdesk.engine.connectors.simulator import Simulator
+    from patchdesk.connectors.simulator import Simulator
     from patchdesk.store import direct
 
     for name in SIMULATOR_CALLS:
@@ -219,8 +219,8 @@ def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, 
     """One run at one size, in this (fresh) process; ``timed_parts``: with the stopwatch."""
     from sqlalchemy import text
 
-    from patchdesk.engine.simulation import builder
-    from patchdesk.engine.simulation import run as sim_run
+    from patchdesk.simulation import builder
+    from patchdesk.simulation import run as sim_run
     from patchdesk.store.db import open_database
 
     after_load: dict[str, int] = {}

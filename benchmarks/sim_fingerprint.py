@@ -26,7 +26,7 @@ START = datetime(2026, 11, 10, tzinfo=UTC)  # as bench_cycle.py: Patch Tuesday, 
 
 
 def fingerprint(devices: int, seed: int, days: float) -> list[str]:
-    from patchdesk.engine.simulation.run import run_simulation
+    from patchdesk.simulation.run import run_simulation
     from patchdesk.store.db import open_database
 
     lines = []

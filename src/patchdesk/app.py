@@ -24,7 +24,6 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 
-from patchdesk.demo import DemoDatabase
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids, declaration_order
@@ -44,6 +43,7 @@ from patchdesk.screens.reports import ReportsScreen
 from patchdesk.screens.services import Services
 from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
 from patchdesk.screens.too_small import TooSmallScreen, too_small
+from patchdesk.simulation.demo import DemoDatabase
 from patchdesk.ui_state import remember_theme, remembered_theme
 
 QUEUE_MODULE = "patchdesk.screens.queue"

@@ -5,6 +5,8 @@ Plain enums and tiny pure functions only: no I/O, no third-party imports.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
 
@@ -209,3 +211,17 @@ def os_family_of(os_name: str) -> OsFamily:
     if any(word in lowered for word in linux_words):
         return OsFamily.LINUX
     return OsFamily.OTHER
+
+
+@dataclass(frozen=True)
+class MissingPatch:
+    """A patch a device reports missing: what a fleet connector or a CSV import tells."""
+
+    vendor_id: str  # KB number, or package name + version
+    title: str
+    vendor: str
+    product: str
+    classification: Classification
+    severity: Severity
+    release_date: date
+    reboot_required: bool

@@ -53,9 +53,9 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Criticality, Role, default_criticality, os_family_of
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Client, Device, Site
+from patchdesk.store.remediation_log import AuditEntry, append
 from patchdesk.untrusted_files import FileRefused, decode_text
 
 COLUMNS = ("hostname", "client", "site", "role", "criticality", "os", "tags", "external_id")

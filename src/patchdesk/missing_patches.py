@@ -45,10 +45,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import Classification, MissingPatchState, Severity
-from patchdesk.engine.connectors.base import MissingPatch
+from patchdesk.domain import Classification, MissingPatch, MissingPatchState, Severity
 from patchdesk.inventory import Invalid, Problem, decode, is_control, read_records
 from patchdesk.store.events import record_event
+from patchdesk.store.missing_refresh import EVENT_KIND, PATCH_COLUMNS, patch_columns
 from patchdesk.store.models import Client, Device, DevicePatch, Patch
 
 COLUMNS = (
@@ -63,18 +63,8 @@ COLUMNS = (
     "release_date",
     "reboot_required",
 )
-PATCH_COLUMNS = (
-    "title",
-    "vendor",
-    "product",
-    "classification",
-    "severity",
-    "release_date",
-    "reboot_required",
-)
 MAX_PATCH_ID = 200
 MAX_LABEL = 200
-EVENT_KIND = "patches.imported"
 
 _SURROUNDING_WHITESPACE = " \t\r\n\f\v"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -84,11 +74,6 @@ _CLASSIFICATIONS = ", ".join(c.value for c in Classification)
 _SEVERITIES = ", ".join(s.value for s in Severity)
 _NO_CLIENT_HINT = "clients are created by 'patchdesk policy apply'"
 _NO_DEVICE_HINT = "devices are added by 'patchdesk inventory import'"
-
-
-def patch_columns(patch: MissingPatch) -> dict[str, object]:
-    """The ``patches`` columns a report sets (all but the key, ``vendor_id``)."""
-    return {name: getattr(patch, name) for name in PATCH_COLUMNS}
 
 
 @dataclass(frozen=True)

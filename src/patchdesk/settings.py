@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     reports_dir: Path | None = None
     # How often a device's agent is expected to check in (no connector declares it), and
     # after how long without a check-in an "online" device is shown as stale (empty: twice
-    # the interval). patchdesk.engine.presence.
+    # the interval). patchdesk.rules.presence.
     checkin_interval_minutes: int = Field(default=15, gt=0, le=7 * 24 * 60)
     stale_after_minutes: int | None = Field(default=None, gt=0, le=30 * 24 * 60)
 

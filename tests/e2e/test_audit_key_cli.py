@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from patchdesk.cli import main
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.audit_key import read_key_file
 from patchdesk.store.db import open_database
+from patchdesk.store.remediation_log import verify_chain
 
 SIMULATE = ["simulate", "--clients", "1", "--devices", "4", "--days", "0.05"]
 SIMULATE += ["--start", "2026-11-10T00:00Z"]

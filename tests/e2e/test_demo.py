@@ -17,14 +17,14 @@ from patchdesk.app import PatchdeskApp
 from patchdesk.cli import main
 from patchdesk.commands.context import CliContext
 from patchdesk.commands.tui import DEFAULT_SPEED, DEMO_CLIENTS, DEMO_DEVICES, load_demo_msp
-from patchdesk.demo import demo_engine, load_demo
 from patchdesk.domain import PATCH_FAILURE_CLASSES
-from patchdesk.engine.windows import in_range, load_windows
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.settings import load_settings
-from patchdesk.store.audit import verify_chain
+from patchdesk.simulation.demo import demo_engine, load_demo
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Client, Device, PatchException
+from patchdesk.store.remediation_log import verify_chain
+from patchdesk.store.window_views import in_range, load_windows
 
 
 def test_demo_database_holds_a_simulated_msp_with_a_window_open(tmp_path: Path) -> None:

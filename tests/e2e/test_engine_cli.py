@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from patchdesk.cli import main
-from patchdesk.engine.simulation.run import run_simulation
+from patchdesk.simulation.run import run_simulation
 from patchdesk.store.db import open_database
 from patchdesk.store.models import EngineLease
 

@@ -12,8 +12,8 @@ import pytest
 
 from patchdesk.cli import main
 from patchdesk.domain import Criticality, FailureClass, OsFamily, Role, Tier
-from patchdesk.engine.classify import actions_for
-from patchdesk.engine.triage import TriageItem, sort_queue
+from patchdesk.rules.classify import actions_for
+from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Client, Device, Patch, PatchException
 from patchdesk.text import is_hidden

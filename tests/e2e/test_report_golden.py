@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from patchdesk.cli import main
 from patchdesk.domain import ApprovalDecisionKind, ExceptionState, MissingPatchState
-from patchdesk.engine.simulation.run import run_simulation
+from patchdesk.simulation.run import run_simulation
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.db import open_database

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from patchdesk.domain import Classification, RebootPolicy, Severity
-from patchdesk.engine.connectors.base import (
+from patchdesk.connectors.base import (
     ConnectorUnavailable,
     DeviceStatus,
     JobState,
@@ -24,6 +23,7 @@ from patchdesk.engine.connectors.base import (
     RebootOutcome,
     RebootResult,
 )
+from patchdesk.domain import Classification, RebootPolicy, Severity
 
 PATCH = MissingPatch(
     vendor_id="KB5072033",

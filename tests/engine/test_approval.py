@@ -20,7 +20,7 @@ from patchdesk.domain import (
     Severity,
     TargetState,
 )
-from patchdesk.engine.approval import (
+from patchdesk.rules.approval import (
     STATE_FILTER,
     ApprovalPolicy,
     ApprovalState,
@@ -36,8 +36,8 @@ from patchdesk.engine.approval import (
     decide,
     manual_in_effect,
 )
-from patchdesk.engine.approval_rows import DeviceNeed, PatchNeed, filter_rows, patch_rows
-from patchdesk.engine.rings import (
+from patchdesk.rules.approval_rows import DeviceNeed, PatchNeed, filter_rows, patch_rows
+from patchdesk.rules.rings import (
     DeviceOutcome,
     Outcome,
     RingProgress,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchdesk.domain import RecurrenceKind
-from patchdesk.engine.calendar import (
+from patchdesk.rules.calendar import (
     Blackout,
     Occurrence,
     WindowSpec,

@@ -1,4 +1,4 @@
-"""Failure classification (engine/classify): every branch, table-driven, plus properties.
+"""Failure classification (rules/classify): every branch, table-driven, plus properties.
 
 Timeline of the base case (2026-11-11, UTC): window 02:00-05:00, install succeeded, reboot
 command 02:41, reboot deadline 03:00, boot 02:44, check-in 02:47, check-in deadline 03:20.
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchdesk.domain import CommandKind, FailureClass, RebootPolicy, TargetState
-from patchdesk.engine.classify import (
+from patchdesk.rules.classify import (
     CAUSE_CLASS,
     COMMON_ACTIONS,
     RESPONSE_PATHS,

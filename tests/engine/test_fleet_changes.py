@@ -11,7 +11,6 @@ from sqlalchemy import func, select
 from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.missing_patches import MissingRow, apply_missing_patches
-from patchdesk.policy.apply import apply_policies
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.device_ops import set_maintenance_mode
@@ -25,6 +24,7 @@ from patchdesk.store.models import (
     PatchException,
     Target,
 )
+from patchdesk.store.policy_ops import apply_policies
 from tests.engine.fakefleet import PATCH
 from tests.engine.test_lifecycle import POLICY, WINDOW_OPENS, World, add_devices, world, ws
 

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
+from patchdesk.connectors.simulator import SimDevice, Simulator
 from patchdesk.domain import Criticality, Role, TargetState
 from patchdesk.engine import state
-from patchdesk.engine.connectors.factory import simulator_for_store
-from patchdesk.engine.connectors.simulator import SimDevice, Simulator
+from patchdesk.engine.connector import simulator_for_store
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.inventory import InventoryRow, apply_inventory
-from patchdesk.policy.apply import apply_policies
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import Device, EngineState, Event
+from patchdesk.store.policy_ops import apply_policies
 from tests.e2e.test_engine_cli import run
 from tests.e2e.test_engine_cli import url as url  # the fixture, for pytest
 from tests.engine.test_lifecycle import (

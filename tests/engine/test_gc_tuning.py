@@ -12,7 +12,7 @@ import pytest
 from patchdesk.engine.gc_tuning import ENGINE_THRESHOLDS, engine_collection
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
-from patchdesk.engine.simulation.run import run_simulation
+from patchdesk.simulation.run import run_simulation
 from patchdesk.store.db import open_database
 
 OTHER = (700, 10, 10)  # CPython's defaults; what a process has before the engine runs

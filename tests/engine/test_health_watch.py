@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
+from patchdesk.connectors.base import Connector
 from patchdesk.engine.attention import Watch, Watched, next_read
-from patchdesk.engine.connectors.base import Connector
 
 HOUR = timedelta(hours=1)
 

@@ -24,9 +24,7 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
 from patchdesk.inventory import InventoryRow, apply_inventory
-from patchdesk.policy.apply import apply_policies
 from patchdesk.policy.load import PolicySet, load_sources
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import (
     Device,
@@ -37,6 +35,8 @@ from patchdesk.store.models import (
     RemediationRecord,
     Target,
 )
+from patchdesk.store.policy_ops import apply_policies
+from patchdesk.store.remediation_log import verify_chain
 from tests.engine.fakefleet import PATCH, FakeFleet
 
 WINDOW_OPENS = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday; the window is daily 02:00-06:00

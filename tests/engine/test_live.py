@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from patchdesk.demo import HEAD_START, demo_engine, load_demo
 from patchdesk.engine.live import virtual_interval
+from patchdesk.simulation.demo import HEAD_START, demo_engine, load_demo
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Event
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, Role, TargetState
 from patchdesk.reports.handover_document import document, markdown
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.handover import handover_summary
 from patchdesk.store.models import PatchException, RemediationRecord
 from patchdesk.store.not_patched import not_patched
+from patchdesk.store.remediation_log import verify_chain
 from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, world, ws
 
 __all__ = ["world"]

@@ -11,6 +11,8 @@ from datetime import date, time, timedelta
 import pytest
 from sqlalchemy import select
 
+from patchdesk.connectors.base import MissingPatch
+from patchdesk.connectors.sim.config import Script, SimulatorConfig, SimulatorRates
 from patchdesk.domain import (
     Classification,
     CommandKind,
@@ -22,16 +24,13 @@ from patchdesk.domain import (
     Severity,
     TargetState,
 )
+from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import MissingPatch
-from patchdesk.engine.connectors.sim.config import Script, SimulatorConfig, SimulatorRates
-from patchdesk.engine.reboot_times import next_slots
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.simulation.builder import build_msp, load_msp
-from patchdesk.engine.simulation.run import VirtualClock
+from patchdesk.rules.reboot_times import next_slots
+from patchdesk.simulation.builder import build_msp, load_msp
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import exclusions
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
     Device,
@@ -42,6 +41,7 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.reboot_windows import device_reboot_windows
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.engine import test_lifecycle
 from tests.engine.fakefleet import PATCH

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from patchdesk.domain import RecurrenceKind
-from patchdesk.engine.calendar import Blackout, WindowSpec
-from patchdesk.engine.reboot_times import (
+from patchdesk.rules.calendar import Blackout, WindowSpec
+from patchdesk.rules.reboot_times import (
     RebootTimeError,
     RebootWindow,
     check_reboot_time,

@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from patchdesk.engine.calendar import next_occurrences
 from patchdesk.engine.schedule import WindowSchedule
-from patchdesk.engine.simulation.builder import build_msp, load_msp
-from patchdesk.engine.windows import ClientWindow, load_windows
+from patchdesk.rules.calendar import next_occurrences
+from patchdesk.simulation.builder import build_msp, load_msp
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import MaintenanceWindow
+from patchdesk.store.window_views import ClientWindow, load_windows
 
 START = datetime(2026, 11, 10, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ import random
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
+from patchdesk.connectors.base import DeviceStatus
+from patchdesk.connectors.sim.device import DeviceModel, DeviceState, day_of
+from patchdesk.connectors.simulator import Script, Simulator, SimulatorConfig, SimulatorRates
 from patchdesk.domain import RebootPolicy
-from patchdesk.engine.connectors.base import DeviceStatus
-from patchdesk.engine.connectors.sim.device import DeviceModel, DeviceState, day_of
-from patchdesk.engine.connectors.simulator import Script, Simulator, SimulatorConfig, SimulatorRates
 
 from .test_simulator import START, Clock, fleet
 

@@ -1,4 +1,4 @@
-"""The simulated fleet (engine/connectors/simulator): determinism, idempotency, virtual time,
+"""The simulated fleet (connectors/simulator): determinism, idempotency, virtual time,
 every kind of trouble at its rate, and the patch catalogue."""
 
 from __future__ import annotations
@@ -15,16 +15,15 @@ from typing import Any
 
 import pytest
 
-from patchdesk.domain import Classification, OsFamily, RebootPolicy, Role, Severity
-from patchdesk.engine.connectors.base import (
+from patchdesk.connectors.base import (
     Connector,
     ConnectorUnavailable,
     JobState,
     RebootOutcome,
 )
-from patchdesk.engine.connectors.sim.catalogue import build_catalogue
-from patchdesk.engine.connectors.sim.entry import cycle_of, default_os_name, os_key
-from patchdesk.engine.connectors.simulator import (
+from patchdesk.connectors.sim.catalogue import build_catalogue
+from patchdesk.connectors.sim.entry import cycle_of, default_os_name, os_key
+from patchdesk.connectors.simulator import (
     Script,
     SimDevice,
     Simulator,
@@ -33,6 +32,7 @@ from patchdesk.engine.connectors.simulator import (
     SimulatorTimings,
     UnknownDevice,
 )
+from patchdesk.domain import Classification, OsFamily, RebootPolicy, Role, Severity
 
 START = datetime(2026, 11, 12, 20, 0, tzinfo=UTC)  # two days after Patch Tuesday
 NONE = SimulatorRates.none()
@@ -208,7 +208,7 @@ PROBE = """
 import hashlib
 from datetime import UTC, datetime, timedelta
 from patchdesk.domain import RebootPolicy
-from patchdesk.engine.simulation import build_msp
+from patchdesk.simulation import build_msp
 start = datetime(2026, 11, 12, 20, tzinfo=UTC)
 msp = build_msp(5, clients=6, devices=150, start=start)
 now = [start]
@@ -905,7 +905,7 @@ TROUBLE = dataclasses.replace(
 
 def _forgetful(sim: Simulator, cid: str) -> tuple[Any, Any]:
     """A copy of the device with nothing remembered, and a model with nothing remembered."""
-    from patchdesk.engine.connectors.sim.device import DeviceModel
+    from patchdesk.connectors.sim.device import DeviceModel
 
     device = copy.deepcopy(sim._devices[cid])
     device.periods.clear()

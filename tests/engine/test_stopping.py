@@ -24,7 +24,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 
 from patchdesk.cli import main
 from patchdesk.commands import engine as engine_command
-from patchdesk.engine.connectors.base import Connector
+from patchdesk.connectors.base import Connector
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import EngineRunner

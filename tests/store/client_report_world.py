@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from patchdesk.connectors.base import MissingPatch
 from patchdesk.domain import (
     ApprovalDecisionKind,
     Classification,
@@ -33,10 +34,8 @@ from patchdesk.domain import (
     Severity,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import MissingPatch
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.inventory import InventoryRow, apply_inventory
-from patchdesk.policy.apply import apply_policies
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store import device_ops, exclusions
 from patchdesk.store import exception_ops as ops
@@ -53,6 +52,7 @@ from patchdesk.store.models import (
     Target,
     TargetPatch,
 )
+from patchdesk.store.policy_ops import apply_policies
 from tests.engine.fakefleet import PATCH, FakeFleet
 
 CLIENT = "acme"

@@ -12,17 +12,17 @@ import pytest
 from sqlalchemy import select
 
 from patchdesk.domain import ApprovalDecisionKind, Classification, MissingPatchState
-from patchdesk.engine.approval import ApprovalState, StateFilter, until_from_text
+from patchdesk.rules.approval import ApprovalState, StateFilter, until_from_text
 from patchdesk.store.approval_views import (
     devices_needing,
     read_approvals,
     read_blocklist,
 )
 from patchdesk.store.approvals import DecisionError
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.models import BlockedPatch, DevicePatch, Event, RemediationRecord
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.store.test_approvals_cli import run
 from tests.store.test_approvals_store import (

@@ -25,9 +25,9 @@ from patchdesk.domain import (
     TargetState,
     Tier,
 )
-from patchdesk.engine.approval import ApprovalState, DecidedBy
-from patchdesk.engine.approval_rows import ApprovalRow, ClientApprovals, PatchNeed, client_rows
-from patchdesk.engine.rings import WaitReason
+from patchdesk.rules.approval import ApprovalState, DecidedBy
+from patchdesk.rules.approval_rows import ApprovalRow, ClientApprovals, PatchNeed, client_rows
+from patchdesk.rules.rings import WaitReason
 from patchdesk.store.approvals import (
     DecisionError,
     DecisionRequest,
@@ -37,7 +37,6 @@ from patchdesk.store.approvals import (
     load_for_devices,
     record_decision,
 )
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
     ApprovalDecision,
@@ -56,6 +55,7 @@ from patchdesk.store.models import (
     Target,
     TargetPatch,
 )
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 
 CLIENT = "kessler-engineering"

@@ -12,15 +12,15 @@ from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 
 from patchdesk.cli import main
-from patchdesk.store.audit import (
+from patchdesk.store.db import Database
+from patchdesk.store.models import RemediationRecord
+from patchdesk.store.remediation_log import (
     GENESIS_HASH,
     AuditEntry,
     append,
     content_hash,
     verify_chain,
 )
-from patchdesk.store.db import Database
-from patchdesk.store.models import RemediationRecord
 from tests.conftest import NOW
 
 

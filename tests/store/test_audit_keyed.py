@@ -22,9 +22,13 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from patchdesk.cli import main
-from patchdesk.store import audit as audit_module
+from patchdesk.store import remediation_log as audit_module
 from patchdesk.store.anchors import head_anchor
-from patchdesk.store.audit import (
+from patchdesk.store.audit_key import AuditKey, create_key_file, read_key_file
+from patchdesk.store.db import Database, make_engine, open_database
+from patchdesk.store.migrate import alembic_config
+from patchdesk.store.models import AuditLogKey, Event, RemediationRecord
+from patchdesk.store.remediation_log import (
     EVENT_KIND,
     GENESIS_HASH,
     GENESIS_MAC,
@@ -39,10 +43,6 @@ from patchdesk.store.audit import (
     record_mac,
     verify_chain,
 )
-from patchdesk.store.audit_key import AuditKey, create_key_file, read_key_file
-from patchdesk.store.db import Database, make_engine, open_database
-from patchdesk.store.migrate import alembic_config
-from patchdesk.store.models import AuditLogKey, Event, RemediationRecord
 from tests.conftest import NOW
 
 RECORDS = RemediationRecord.__table__

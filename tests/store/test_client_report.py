@@ -22,11 +22,11 @@ from patchdesk.domain import (
     Role,
     TargetState,
 )
-from patchdesk.engine.classify import RESPONSE_PATHS, Cause
-from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.reports.client_model import Branding, ClientReport
 from patchdesk.reports.client_view import client_view
 from patchdesk.reports.cycle_formats import FORMATS, document
+from patchdesk.rules.classify import RESPONSE_PATHS, Cause
+from patchdesk.rules.metrics.cycles import Cycle
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import RemediationRecord
 from patchdesk.store.report_model import CycleReport

@@ -18,7 +18,6 @@ from patchdesk.domain import (
     Role,
     Tier,
 )
-from patchdesk.policy.apply import apply_policies
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.client_views import (
     NO_SCOPE,
@@ -32,6 +31,7 @@ from patchdesk.store.client_views import (
 )
 from patchdesk.store.db import Database
 from patchdesk.store.models import Client, ClientScope, Device, Site
+from patchdesk.store.policy_ops import apply_policies
 from tests.exception_seed import add_exception
 
 NEW_YORK = ZoneInfo("America/New_York")

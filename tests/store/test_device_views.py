@@ -8,6 +8,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
+from patchdesk.connectors.base import DeviceStatus
 from patchdesk.domain import (
     CommandKind,
     CommandState,
@@ -22,11 +23,9 @@ from patchdesk.domain import (
     Role,
     TargetState,
 )
-from patchdesk.engine.connectors.base import DeviceStatus
-from patchdesk.engine.presence import Presence
 from patchdesk.engine.sync import FleetFacts, apply_statuses
+from patchdesk.rules.presence import Presence
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database, make_engine, open_database
 from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.device_views import device_detail, find_devices
@@ -46,6 +45,7 @@ from patchdesk.store.models import (
     TargetPatch,
 )
 from patchdesk.store.operator_input import Refused
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.exception_seed import Seeded, add_exception, seed_fleet
 

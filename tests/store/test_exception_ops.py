@@ -19,13 +19,12 @@ from patchdesk.domain import (
     FailureClass,
     Tier,
 )
-from patchdesk.engine.classify import actions_for
 from patchdesk.engine.commands import run_commands
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.report import StepReport
-from patchdesk.store import audit, handover
+from patchdesk.rules.classify import actions_for
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.audit import verify_chain
+from patchdesk.store import handover, remediation_log
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import (
     ALL_STATES,
@@ -43,6 +42,7 @@ from patchdesk.store.models import (
     RemediationRecord,
 )
 from patchdesk.store.name_views import technician_names
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.engine.fakefleet import FakeFleet
 from tests.exception_seed import Seeded, add_exception, counts, get_exception, seed_fleet
@@ -197,7 +197,7 @@ def test_two_technicians_acknowledge_at_once_one_wins(
     before = counts(database)
     # Hold each transaction open a while after its update, so the other technician's
     # attempt lands while the first is still uncommitted.
-    real_append = audit.append
+    real_append = remediation_log.append
     barrier = threading.Barrier(2)
 
     def slow_append(*args: Any, **kwargs: Any) -> Any:
@@ -1102,9 +1102,9 @@ def test_technician_names_are_those_who_worked_exceptions(
     ops.acknowledge(database, second, "dave", now=NOW)
     ops.add_note(database, first, "carol", "still on it", now=LATER)
     with database.writer() as session:
-        audit.append(
+        remediation_log.append(
             session,
-            audit.AuditEntry(
+            remediation_log.AuditEntry(
                 at=LATER,
                 actor="engine",
                 operator="engine",
@@ -1113,9 +1113,9 @@ def test_technician_names_are_those_who_worked_exceptions(
                 exception_id=first,
             ),
         )
-        audit.append(
+        remediation_log.append(
             session,
-            audit.AuditEntry(
+            remediation_log.AuditEntry(
                 at=LATER,
                 actor="simulator",
                 operator="simulator",

@@ -26,7 +26,6 @@ from patchdesk.engine.report import StepReport
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import exclusions
 from patchdesk.store.approvals import load_client
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
@@ -38,6 +37,7 @@ from patchdesk.store.models import (
     PatchExclusion,
     RemediationRecord,
 )
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.engine.fakefleet import FakeFleet
 from tests.exception_seed import Seeded, add_exception, counts, seed_fleet

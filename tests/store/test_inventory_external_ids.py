@@ -18,9 +18,9 @@ from patchdesk.inventory import (
     apply_inventory,
     parse_inventory,
 )
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database
 from patchdesk.store.models import Device, RemediationRecord
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.store.test_inventory_import import HARBOR, HEADER, add_clients
 from tests.store.test_untrusted_csv import snapshot

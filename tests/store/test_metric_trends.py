@@ -9,7 +9,7 @@ from fractions import Fraction
 from sqlalchemy import update
 
 from patchdesk.domain import DeploymentState, FailureClass, TargetState
-from patchdesk.engine.metrics import Cycle
+from patchdesk.rules.metrics import Cycle
 from patchdesk.store.db import Database
 from patchdesk.store.metric_trends import (
     TrendPoint,

@@ -18,7 +18,7 @@ from patchdesk.domain import (
     TargetState,
     Tier,
 )
-from patchdesk.engine.metrics import Cycle
+from patchdesk.rules.metrics import Cycle
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
 from patchdesk.store.metric_views import metrics_summary

@@ -11,8 +11,8 @@ from itertools import combinations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import MissingPatch
 from patchdesk.domain import Classification, MissingPatchState, Severity
-from patchdesk.engine.connectors.base import MissingPatch
 from patchdesk.store.approvals import load_for_devices
 from patchdesk.store.db import Database
 from patchdesk.store.missing_refresh import record_reported

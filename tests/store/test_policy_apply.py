@@ -14,11 +14,8 @@ from sqlalchemy.orm import Session
 
 from patchdesk.cli import main
 from patchdesk.domain import RebootPolicy, RecurrenceKind, RuleAction
-from patchdesk.policy.apply import ApplyReport, apply_policies
-from patchdesk.policy.export import export_json, export_markdown, read_export
 from patchdesk.policy.load import PolicySet, load_paths, load_sources
 from patchdesk.policy.models import PolicyDocument
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
     ApprovalRule,
@@ -31,6 +28,9 @@ from patchdesk.store.models import (
     Ring,
     WindowBlackout,
 )
+from patchdesk.store.policy_ops import ApplyReport, apply_policies
+from patchdesk.store.policy_views import export_json, export_markdown, read_export
+from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "policies"

@@ -16,7 +16,7 @@ from patchdesk.domain import (
     Role,
     Tier,
 )
-from patchdesk.engine.triage import TriageItem, sort_queue
+from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.store.db import Database
 from patchdesk.store.models import Client, Device, PatchException
 from patchdesk.store.queue import open_queue_query, queue_page

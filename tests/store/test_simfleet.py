@@ -9,14 +9,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import MissingPatch
 from patchdesk.domain import Classification, RebootPolicy, Role, RuleAction
-from patchdesk.engine.calendar import next_occurrences
-from patchdesk.engine.connectors.base import MissingPatch
-from patchdesk.engine.simulation import SimulatedMsp, build_msp, load_msp
-from patchdesk.engine.windows import load_windows
 from patchdesk.policy.models import ApprovalRule, Monthly, PatchTuesday, PolicyDocument, Weekly
+from patchdesk.rules.calendar import next_occurrences
+from patchdesk.simulation import SimulatedMsp, build_msp, load_msp
 from patchdesk.store.db import Database
 from patchdesk.store.models import Client, Device, Event, MaintenanceWindow, Ring, Site
+from patchdesk.store.window_views import load_windows
 from tests.conftest import NOW
 
 START = datetime(2026, 11, 12, 20, 0, tzinfo=UTC)

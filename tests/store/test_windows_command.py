@@ -119,8 +119,8 @@ def test_bad_input_exits_2(
 def test_policy_export_lists_next_occurrences(url: str) -> None:
     from datetime import UTC, datetime
 
-    from patchdesk.policy.export import export_json, export_markdown, read_export
     from patchdesk.store.db import open_database
+    from patchdesk.store.policy_views import export_json, export_markdown, read_export
 
     db = open_database(url)
     with db.session() as session:

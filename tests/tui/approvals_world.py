@@ -15,17 +15,17 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from patchdesk.connectors.sim.config import SimDevice, SimulatorConfig, SimulatorRates
+from patchdesk.connectors.simulator import Simulator
 from patchdesk.domain import Criticality, OsFamily, Role
-from patchdesk.engine.connectors.sim.config import SimDevice, SimulatorConfig, SimulatorRates
-from patchdesk.engine.connectors.simulator import Simulator
+from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.simulation.run import VirtualClock
-from patchdesk.engine.windows import in_range, load_windows
 from patchdesk.inventory import InventoryRow, apply_inventory
-from patchdesk.policy.apply import apply_policies
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.db import Database
 from patchdesk.store.models import Deployment, Device, Patch, Target, TargetPatch
+from patchdesk.store.policy_ops import apply_policies
+from patchdesk.store.window_views import in_range, load_windows
 
 CLIENT = "acme"
 POLICY = """

@@ -20,9 +20,9 @@ import pytest
 from textual.app import App
 
 from patchdesk.app import PatchdeskApp
-from patchdesk.demo import demo_engine, load_demo
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.services import Services
+from patchdesk.simulation.demo import demo_engine, load_demo
 from patchdesk.store.db import Database, open_database
 
 DEMO_SEED = 1

@@ -8,11 +8,11 @@ from datetime import timedelta
 from textual.geometry import Region
 from textual.widgets import Static
 
-from patchdesk.demo import HEAD_START, demo_engine, load_demo
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.help import HelpGroup, HelpScreen
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.screens.too_small import TooSmallScreen
+from patchdesk.simulation.demo import HEAD_START, demo_engine, load_demo
 from patchdesk.store.board_views import read_engine
 from patchdesk.store.db import Database
 from tests.tui.conftest import DEMO_LAUNCH, AppFactory

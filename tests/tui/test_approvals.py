@@ -22,7 +22,7 @@ from textual.widgets._toast import Toast
 
 from patchdesk.app import PatchdeskApp
 from patchdesk.domain import ApprovalDecisionKind, TargetState
-from patchdesk.engine.approval import StateFilter
+from patchdesk.rules.approval import StateFilter
 from patchdesk.screens import approval_forms
 from patchdesk.screens import approvals as approvals_screen
 from patchdesk.screens.approval_forms import ApprovalForm, BlockForm, EmergencyForm
@@ -32,7 +32,6 @@ from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.approvals import DecisionRequest, record_decision
-from patchdesk.store.audit import verify_chain
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import (
     ApprovalDecision,
@@ -43,6 +42,7 @@ from patchdesk.store.models import (
     RemediationRecord,
     Target,
 )
+from patchdesk.store.remediation_log import verify_chain
 from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld, build_world
 from tests.tui.conftest import OPERATOR, OPERATOR_ZONE
 from tests.tui.queue_fixtures import burst, until

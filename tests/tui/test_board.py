@@ -9,10 +9,10 @@ from rich.console import Console
 from sqlalchemy import select, update
 from textual.widgets import Static
 
-from patchdesk.demo import demo_engine, load_demo
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.widgets.window_list import OpenWindows
+from patchdesk.simulation.demo import demo_engine, load_demo
 from patchdesk.store.board_views import (
     read_engine,
     read_kpis,

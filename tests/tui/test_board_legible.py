@@ -17,7 +17,7 @@ from sqlalchemy import select
 from textual.widgets import Static
 
 from patchdesk.domain import ExceptionState
-from patchdesk.engine.triage import TriageItem, sort_queue
+from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.device_detail import DeviceDetailScreen
 from patchdesk.screens.widgets.kpi_strip import KpiStrip

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets._toast import Toast
 
 from patchdesk.domain import RecurrenceKind
-from patchdesk.engine.calendar import WindowSpec, next_occurrences
+from patchdesk.rules.calendar import WindowSpec, next_occurrences
 from patchdesk.screens import client_sections as sections
 from patchdesk.screens.clients import ClientDetailScreen, ClientsScreen, open_client
 from patchdesk.screens.help import HelpScreen

@@ -14,7 +14,6 @@ from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from patchdesk.demo import DemoDatabase
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids
 from patchdesk.screens.board import BoardScreen
@@ -27,6 +26,7 @@ from patchdesk.screens.help import HelpEntry, HelpGroup, HelpScreen
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.quit_confirm import QuitAnswer, QuitScreen
 from patchdesk.screens.widgets.queue_table import QueueTable
+from patchdesk.simulation.demo import DemoDatabase
 from patchdesk.store.db import Database
 from tests.tui.conftest import AppFactory
 

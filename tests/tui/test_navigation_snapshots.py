@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from patchdesk.demo import DemoDatabase
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.help import HelpScreen
 from patchdesk.screens.quit_confirm import QuitScreen
+from patchdesk.simulation.demo import DemoDatabase
 from patchdesk.store.db import open_database
 from tests.tui.conftest import build_app
 from tests.tui.test_navigation import until

@@ -15,15 +15,15 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import RadioSet, Static, TextArea
 
+from patchdesk.connectors.sim.config import SimulatorConfig, SimulatorRates
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
-from patchdesk.engine.connectors.sim.config import SimulatorConfig, SimulatorRates
+from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.simulation.builder import build_msp, load_msp
-from patchdesk.engine.simulation.run import VirtualClock
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.queue_table import QueueTable
+from patchdesk.simulation.builder import build_msp, load_msp
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import exception_detail
 from patchdesk.store.models import OperatorCommand, PatchException

@@ -19,11 +19,11 @@ from textual.widgets import Static
 from textual.widgets._toast import Toast
 
 from patchdesk.domain import PATCH_FAILURE_CLASSES, DeploymentState, FailureClass, TargetState
-from patchdesk.engine.metrics import Cycle
-from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.engine.metrics.mttr import EMPTY
 from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import document, render
+from patchdesk.rules.metrics import Cycle
+from patchdesk.rules.metrics.compliance import ComplianceFigures
+from patchdesk.rules.metrics.mttr import EMPTY
 from patchdesk.screens import reports as reports_module
 from patchdesk.screens.help import HelpGroup, HelpScreen
 from patchdesk.screens.reports import ReportsScreen, ReportsTable, columns_for, header_text

@@ -15,12 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from patchdesk.domain import ExceptionState, FailureClass, TargetState, Tier
-from patchdesk.engine.classify import RESPONSE_PATHS, Cause
-from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.engine.metrics.mttr import EMPTY
 from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import FORMATS, document
+from patchdesk.rules.classify import RESPONSE_PATHS, Cause
+from patchdesk.rules.metrics.compliance import ComplianceFigures
+from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.metrics.mttr import EMPTY
 from patchdesk.store.report_model import (
     CycleReport,
     EmergencyLine,

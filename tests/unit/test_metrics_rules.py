@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from patchdesk.domain import FailureClass, TargetState, Tier
-from patchdesk.engine.metrics import (
+from patchdesk.rules.metrics import (
     Cycle,
     DeviceFacts,
     EmergencyFacts,
@@ -27,8 +27,8 @@ from patchdesk.engine.metrics import (
     mttr_by,
     parse_cycle,
 )
-from patchdesk.engine.metrics.compliance import combined
-from patchdesk.engine.metrics.mttr import resolved_between
+from patchdesk.rules.metrics.compliance import combined
+from patchdesk.rules.metrics.mttr import resolved_between
 
 NY = ZoneInfo("America/New_York")
 AKL = ZoneInfo("Pacific/Auckland")

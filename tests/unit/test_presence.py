@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence, presence
+from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence, presence
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 LIMIT = timedelta(minutes=30)

@@ -13,8 +13,8 @@ import click
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.commands.identity import acting_operator
 from patchdesk.domain import ApprovalDecisionKind
-from patchdesk.engine.approval import ApprovalState, StateFilter, start_of_day, until_from_text
-from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows
+from patchdesk.rules.approval import ApprovalState, StateFilter, start_of_day, until_from_text
+from patchdesk.rules.approval_rows import ApprovalRow, client_rows, filter_rows
 from patchdesk.store.approval_views import BlockLine, read_blocklist
 from patchdesk.store.approvals import (
     DecisionError,

@@ -26,7 +26,13 @@ from patchdesk.store.anchors import (
     head_anchor,
     parse_line,
 )
-from patchdesk.store.audit import ChainReport, LogNotKeyable, key_log, log_key, verify_chain
+from patchdesk.store.remediation_log import (
+    ChainReport,
+    LogNotKeyable,
+    key_log,
+    log_key,
+    verify_chain,
+)
 from patchdesk.text import printable
 
 WEBHOOK_TIMEOUT_SECONDS = 10.0

@@ -14,7 +14,7 @@ import platformdirs
 from patchdesk.commands.context import BadInput, get_context
 from patchdesk.domain import RebootPolicy
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
+from patchdesk.engine.connector import ConnectorNotAvailable, make_connector
 from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.lease import holder_id
 from patchdesk.engine.live import simulated_now
@@ -22,8 +22,8 @@ from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import EngineRunner, describe, utc_now
 from patchdesk.engine.signals import SignalWatch, Stopping
 from patchdesk.settings import APP_NAME, EngineSettings
-from patchdesk.store.audit import key_problem
 from patchdesk.store.db import Database
+from patchdesk.store.remediation_log import key_problem
 from patchdesk.text import PrintableFormatter
 
 log = logging.getLogger(__name__)

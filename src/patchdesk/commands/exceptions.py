@@ -21,9 +21,9 @@ from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.commands.identity import acting_operator
 from patchdesk.commands.options import now_from
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
-from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
-from patchdesk.engine.presence import DEFAULT_STALE_AFTER
-from patchdesk.engine.reboot_times import RebootTimeError, parse_reboot_time
+from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
+from patchdesk.rules.presence import DEFAULT_STALE_AFTER
+from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.db import Database

@@ -8,9 +8,9 @@ import click
 
 from patchdesk.commands.context import BadInput, get_context, print_json
 from patchdesk.commands.options import database_option, now_from, now_option
-from patchdesk.engine.metrics.cycles import Cycle, cycle_of, parse_cycle
 from patchdesk.reports.escape import plain
 from patchdesk.reports.metrics_document import summary_document, summary_lines
+from patchdesk.rules.metrics.cycles import Cycle, cycle_of, parse_cycle
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.metric_views import metrics_summary
 

@@ -10,9 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from patchdesk.commands.context import BadInput, fail, get_context, print_json
 from patchdesk.commands.identity import acting_operator
-from patchdesk.policy.apply import ApplyReport, apply_policies
-from patchdesk.policy.export import export_json, export_markdown, known_client_ids, read_export
 from patchdesk.policy.load import PolicySet, load_paths
+from patchdesk.store.policy_ops import ApplyReport, apply_policies
+from patchdesk.store.policy_views import export_json, export_markdown, known_client_ids, read_export
 
 FILES = click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 

@@ -10,9 +10,9 @@ import click
 from patchdesk.commands.context import BadInput, RuntimeFailure, get_context
 from patchdesk.commands.metrics import check_client, cycle_option_value
 from patchdesk.commands.options import database_option, now_from, now_option
-from patchdesk.engine.metrics.cycles import cycle_of
 from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import AUDIENCES, DEFAULT_AUDIENCE, FORMATS, document
+from patchdesk.rules.metrics.cycles import cycle_of
 from patchdesk.settings import ReportSettings
 from patchdesk.store.approvals import client_ids, client_zone
 from patchdesk.store.report_views import cycle_report

@@ -10,8 +10,8 @@ import click
 
 from patchdesk.commands.context import get_context, print_json
 from patchdesk.commands.windows import parse_instant
-from patchdesk.engine.calendar import patch_tuesday
-from patchdesk.engine.simulation.run import SimulationResult, run_simulation
+from patchdesk.rules.calendar import patch_tuesday
+from patchdesk.simulation.run import SimulationResult, run_simulation
 from patchdesk.store.db import database_url_from
 
 

@@ -15,7 +15,8 @@ import platformdirs
 from sqlalchemy.engine import URL, make_url
 
 from patchdesk.commands.context import BadInput, CliContext, get_context
-from patchdesk.demo import (
+from patchdesk.settings import APP_NAME
+from patchdesk.simulation.demo import (
     DEMO_CLIENTS,
     DEMO_DEVICES,
     HEAD_START,
@@ -23,16 +24,15 @@ from patchdesk.demo import (
     demo_engine,
     load_demo,
 )
-from patchdesk.settings import APP_NAME
-from patchdesk.store.audit import key_problem
 from patchdesk.store.db import database_url_from, sqlite_file
+from patchdesk.store.remediation_log import key_problem
 from patchdesk.text import PrintableFormatter
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
 
 if TYPE_CHECKING:
     from patchdesk.engine.live import LiveEngine
-    from patchdesk.engine.simulation.builder import SimulatedMsp
+    from patchdesk.simulation.builder import SimulatedMsp
 
 __all__ = ["DEMO_CLIENTS", "DEMO_DEVICES", "demo", "load_demo_msp", "open_tui"]
 
@@ -62,7 +62,7 @@ def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
     """The engine for the configured database, on the real clock; None when the configured
     connector cannot run here (the board then says no engine runs)."""
     from patchdesk.commands.engine import engine_config
-    from patchdesk.engine.connectors.factory import ConnectorNotAvailable, make_connector
+    from patchdesk.engine.connector import ConnectorNotAvailable, make_connector
     from patchdesk.engine.lease import holder_id
     from patchdesk.engine.live import LiveEngine
     from patchdesk.engine.reconcile import Reconciler

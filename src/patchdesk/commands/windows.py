@@ -9,9 +9,9 @@ import click
 
 from patchdesk.ages import age
 from patchdesk.commands.context import BadInput, get_context, print_json
-from patchdesk.engine.windows import Scheduled, in_range, load_windows, upcoming
 from patchdesk.policy.describe import occurrence_status, span_text
 from patchdesk.store.models import Client
+from patchdesk.store.window_views import Scheduled, in_range, load_windows, upcoming
 from patchdesk.text import printable
 
 DEFAULT_SPAN = timedelta(days=7)

@@ -42,9 +42,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import Connector, JobState, JobStatus, ReportsChanges
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector, JobState, JobStatus, ReportsChanges
 from patchdesk.engine.sync import IN_FLIGHT, News
 from patchdesk.store import direct
 from patchdesk.store.models import Deployment, Device, Target

@@ -34,15 +34,15 @@ from typing import cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import Connector
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.deployments import Candidate, refresh_missing
 from patchdesk.engine.report import StepReport
 from patchdesk.store import direct
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device, Patch, PatchException, Target
+from patchdesk.store.remediation_log import AuditEntry, append
 
 # ----------------------------------------------------------------------------- the rule
 

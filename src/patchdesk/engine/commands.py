@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import Connector, RebootOutcome
 from patchdesk.domain import (
     ApprovalDecisionKind,
     CommandKind,
@@ -32,12 +33,10 @@ from patchdesk.domain import (
     TargetState,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector, RebootOutcome
-from patchdesk.engine.reboot_times import Slot, slot_at
 from patchdesk.engine.report import StepReport
+from patchdesk.rules.reboot_times import Slot, slot_at
 from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import active_for_devices, exclude
@@ -51,6 +50,7 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.reboot_windows import device_reboot_windows
+from patchdesk.store.remediation_log import AuditEntry, append
 
 
 class CommandFailed(Exception):

@@ -12,13 +12,14 @@ targets match what the devices report now.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Select, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import Connector
 from patchdesk.domain import (
     ApprovalDecisionKind,
     DeploymentState,
@@ -27,13 +28,11 @@ from patchdesk.domain import (
     Role,
     TargetState,
 )
-from patchdesk.engine.approval import ApprovalState, Blocklist, decide
-from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.schedule import WindowSchedule
-from patchdesk.engine.scope import fold
 from patchdesk.engine.sync import IN_FLIGHT
-from patchdesk.engine.windows import ClientWindow
+from patchdesk.rules.approval import ApprovalState, Blocklist, decide
+from patchdesk.rules.narrowing import Narrowed, Narrowing, applies_to, narrowness
 from patchdesk.store import direct
 from patchdesk.store.approvals import DeviceRow, load_blocklist, load_for_devices
 from patchdesk.store.bulk import execute_many
@@ -48,6 +47,7 @@ from patchdesk.store.models import (
     Target,
     TargetPatch,
 )
+from patchdesk.store.window_views import ClientWindow
 
 SETTLED = frozenset(
     {
@@ -101,45 +101,6 @@ def open_now(
     ]
     schedule.deployed.update((window.window_id, start) for window, start, _ in found)
     return found
-
-
-class Narrowing(NamedTuple):
-    """A window's narrowing lists, as read when it opens (no ``MaintenanceWindow`` object)."""
-
-    applies_roles: list[str]
-    applies_tags: list[str]
-    applies_sites: list[str]
-
-
-def applies(
-    window: MaintenanceWindow | Narrowing, role: Role, tags: Iterable[str], site: str | None
-) -> bool:
-    """Every narrowing list the window gives must match (tags: any one of them)."""
-    return applies_to(window)(role, tags, site)
-
-
-def applies_to(
-    window: MaintenanceWindow | Narrowing,
-) -> Callable[[Role, Iterable[str], str | None], bool]:
-    """``applies`` for one window, its lists folded once (it is asked for every device)."""
-    roles = window.applies_roles
-    tags_wanted = fold(window.applies_tags) if window.applies_tags else None
-    sites = fold(window.applies_sites) if window.applies_sites else None
-
-    def check(role: Role, tags: Iterable[str], site: str | None) -> bool:
-        if roles and role.value not in roles:
-            return False
-        if tags_wanted is not None and not tags_wanted & fold(tags):
-            return False
-        return sites is None or not fold([site or ""]) - sites
-
-    return check
-
-
-def narrowness(window: MaintenanceWindow) -> int:
-    """How many of its narrowing lists (roles, tags, sites) a window gives."""
-    return sum(bool(lists) for lists in (window.applies_roles, window.applies_tags,
-                                          window.applies_sites))  # fmt: skip
 
 
 def opening_order(
@@ -225,7 +186,7 @@ def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
 
 
 def _opening_devices(
-    session: Session, client_id: str, window: MaintenanceWindow | Narrowing
+    session: Session, client_id: str, window: Narrowed
 ) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
     """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
     busy = _busy_of(session, client_id, waiting_is_busy=True)
@@ -236,7 +197,7 @@ def _opening_devices(
 def _reachable_among(
     devices: Iterable[_ClientDevice],
     busy: Set[int],
-    window: MaintenanceWindow | Narrowing | None,
+    window: Narrowed | None,
 ) -> dict[int, Candidate]:
     """``reachable`` from rows already read: a connector id, not in maintenance mode, not
     busy, the window (if any) applying to it; by id."""

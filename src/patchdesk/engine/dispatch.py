@@ -22,6 +22,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from patchdesk.connectors.base import Connector
 from patchdesk.domain import (
     Criticality,
     DeploymentState,
@@ -31,7 +32,6 @@ from patchdesk.domain import (
     tier_of,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import (
     DeviceRow,

@@ -22,13 +22,13 @@ from typing import cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import Connector
 from patchdesk.domain import ApprovalDecisionKind, DeploymentState
-from patchdesk.engine.approval import ApprovalState, decide
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector
 from patchdesk.engine.deployments import add_targets, reachable, refresh_missing
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import WindowRow
+from patchdesk.rules.approval import ApprovalState, decide
 from patchdesk.store import direct
 from patchdesk.store.approvals import load_blocklist, load_client
 from patchdesk.store.events import record_event

@@ -14,14 +14,14 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState, tier_of
-from patchdesk.engine.classify import Failure
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
+from patchdesk.rules.classify import Failure
 from patchdesk.store import direct
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import PatchException
+from patchdesk.store.remediation_log import AuditEntry, append
 
 
 def may_retry(

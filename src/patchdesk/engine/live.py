@@ -6,7 +6,7 @@ thread (never the UI's), one step at a time. Two kinds of time:
 - **real** (``patchdesk`` on the configured database): a step every ``interval`` of wall time
   at ``now = clock()``;
 - **virtual** (``patchdesk demo``): the engine and the simulator share a
-  :class:`~patchdesk.engine.simulation.run.VirtualClock`. Each step runs at the clock's value,
+  :class:`~patchdesk.engine.clock.VirtualClock`. Each step runs at the clock's value,
   then the clock moves on by exactly ``interval``, paced so that virtual time runs ``speed``
   times faster than the wall clock. The step instants depend only on the start, so a seed
   and a start reproduce a run event for event; a step slower than its wall budget slows
@@ -30,10 +30,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from patchdesk.engine import lease, state
+from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import describe
-from patchdesk.engine.simulation.run import VirtualClock
 from patchdesk.store.db import Database
 
 log = logging.getLogger(__name__)

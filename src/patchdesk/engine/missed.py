@@ -18,15 +18,15 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier, tier_of
-from patchdesk.engine.classify import Cause, Failure
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.failures import raise_exception
 from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
-from patchdesk.store.audit import AuditEntry, append
+from patchdesk.rules.classify import Cause, Failure
 from patchdesk.store.events import record_event
 from patchdesk.store.models import MaintenanceWindow, PatchException
 from patchdesk.store.not_patched import next_window_of
+from patchdesk.store.remediation_log import AuditEntry, append
 
 SERVER_TIERS = frozenset({Tier.CRITICAL_SERVER, Tier.OTHER_SERVER})
 

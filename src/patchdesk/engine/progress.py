@@ -23,6 +23,12 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import (
+    Connector,
+    JobState,
+    JobStatus,
+    RebootOutcome,
+)
 from patchdesk.domain import MissingPatchState, TargetState
 from patchdesk.engine.attention import (
     AWAITING_JOB,
@@ -33,27 +39,7 @@ from patchdesk.engine.attention import (
     needing_attention,
     next_read,
 )
-from patchdesk.engine.classify import (
-    CAUSE_STATE,
-    WAITING_STATE,
-    Cause,
-    Failure,
-    HealthSnapshot,
-    InstallResult,
-    InstallStatus,
-    Pending,
-    TargetFacts,
-    Verified,
-    Waiting,
-    classify,
-)
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import (
-    Connector,
-    JobState,
-    JobStatus,
-    RebootOutcome,
-)
 from patchdesk.engine.emergency import emergency_window
 from patchdesk.engine.failures import is_install, may_retry, raise_exception, schedule_retry
 from patchdesk.engine.missed import is_server, open_missed, resolve_missed
@@ -67,6 +53,20 @@ from patchdesk.engine.rows import (
     save,
 )
 from patchdesk.engine.sync import News
+from patchdesk.rules.classify import (
+    CAUSE_STATE,
+    WAITING_STATE,
+    Cause,
+    Failure,
+    HealthSnapshot,
+    InstallResult,
+    InstallStatus,
+    Pending,
+    TargetFacts,
+    Verified,
+    Waiting,
+    classify,
+)
 from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event

@@ -35,13 +35,13 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from patchdesk.connectors.base import Connector, ConnectorUnavailable, RefusesDevices
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import lease
 from patchdesk.engine.attention import CHECKED, Watch
 from patchdesk.engine.comeback import settle_back_online
 from patchdesk.engine.commands import QUEUED, WAITING_UNTIL, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.connectors.base import Connector, ConnectorUnavailable, RefusesDevices
 from patchdesk.engine.deployments import (
     close_finished,
     open_deployment,

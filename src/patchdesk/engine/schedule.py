@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patchdesk.engine.calendar import Occurrence, next_occurrences
-from patchdesk.engine.windows import ClientWindow, load_windows
+from patchdesk.rules.calendar import Occurrence, next_occurrences
 from patchdesk.store import direct
 from patchdesk.store.models import Client, MaintenanceWindow
+from patchdesk.store.window_views import ClientWindow, load_windows
 
 _VERSION = select(
     *(

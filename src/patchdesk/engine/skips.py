@@ -25,7 +25,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import ApprovalDecisionKind, TargetState
-from patchdesk.engine.approval import manual_in_effect
+from patchdesk.rules.approval import manual_in_effect
 from patchdesk.store import direct
 from patchdesk.store.approvals import decisions_of, load_blocklist
 from patchdesk.store.events import record_event

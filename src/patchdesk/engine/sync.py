@@ -29,14 +29,14 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Boolean, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import TargetState
-from patchdesk.engine import state
-from patchdesk.engine.connectors.base import (
+from patchdesk.connectors.base import (
     Connector,
     ConnectorUnavailable,
     DeviceStatus,
     ReportsChanges,
 )
+from patchdesk.domain import TargetState
+from patchdesk.engine import state
 from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event

@@ -21,7 +21,7 @@ from datetime import datetime
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from patchdesk.engine.metrics.cycles import Cycle
+from patchdesk.rules.metrics.cycles import Cycle
 
 
 @dataclass(frozen=True)

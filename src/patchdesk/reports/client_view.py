@@ -17,7 +17,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from patchdesk.domain import CommandKind, ExceptionState, FailureClass, TargetState
-from patchdesk.engine.classify import RESPONSE_PATHS, Cause
 from patchdesk.reports.client_model import (
     Branding,
     ClientDevice,
@@ -32,6 +31,7 @@ from patchdesk.reports.client_model import (
     UpcomingWindow,
 )
 from patchdesk.reports.formatting import client_time, percent, plural, short_day
+from patchdesk.rules.classify import RESPONSE_PATHS, Cause
 from patchdesk.store.report_model import (
     CycleReport,
     ExceptionLine,

@@ -5,8 +5,8 @@ renderer)."""
 from __future__ import annotations
 
 from patchdesk.domain import TIER_LABELS, FailureClass, Tier
-from patchdesk.engine.metrics.compliance import ComplianceFigures
 from patchdesk.reports.formatting import duration, local, percent, plural, utc
+from patchdesk.rules.metrics.compliance import ComplianceFigures
 from patchdesk.store.report_model import CLASS_LABELS, CycleReport
 
 DEFINITIONS = (

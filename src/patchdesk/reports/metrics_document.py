@@ -7,10 +7,10 @@ from typing import Any
 
 from patchdesk.ages import age
 from patchdesk.domain import TIER_LABELS, FailureClass, Tier
-from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.engine.metrics.mttr import MttrFigures
 from patchdesk.reports.escape import plain
 from patchdesk.reports.formatting import iso, percent, rate_value, seconds
+from patchdesk.rules.metrics.compliance import ComplianceFigures
+from patchdesk.rules.metrics.mttr import MttrFigures
 from patchdesk.store.metric_views import ClientMetrics, MetricsSummary
 
 

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.widgets import Input, RadioButton, RadioSet, Static
 
 from patchdesk.domain import ApprovalDecisionKind
-from patchdesk.engine.approval import until_from_text
+from patchdesk.rules.approval import until_from_text
 from patchdesk.screens.approval_forms import (
     BLOCK_SCOPES,
     ApprovalForm,

@@ -28,7 +28,7 @@ from textual.widgets.selection_list import Selection
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ApprovalDecisionKind
-from patchdesk.engine.approval import until_from_text
+from patchdesk.rules.approval import until_from_text
 from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal

@@ -45,7 +45,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import Severity
-from patchdesk.engine.approval import ApprovalState, StateFilter
+from patchdesk.rules.approval import ApprovalState, StateFilter
 from patchdesk.screens.approval_bulk import BulkApproveForm, BulkBlockForm, BulkDeferForm
 from patchdesk.screens.approval_forms import (
     ApprovalForm,

@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from patchdesk.domain import TIER_LABELS, Role, Tier
-from patchdesk.engine.calendar import Occurrence
 from patchdesk.policy import describe
+from patchdesk.rules.calendar import Occurrence
 from patchdesk.screens.widgets.timetext import duration, zone_label, zone_of
 from patchdesk.store.client_views import (
     TIERS,

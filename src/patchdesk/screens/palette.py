@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, cast
 
 from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -16,8 +16,13 @@ from patchdesk.screens.services import services_of
 from patchdesk.store.name_views import Names, read_names
 from patchdesk.text import printable
 
-if TYPE_CHECKING:
-    from patchdesk.app import PatchdeskApp
+
+class Commanded(Protocol):
+    """What the palette asks of the app (``PatchdeskApp`` provides it)."""
+
+    def run_command(self, command: Command) -> None: ...
+    def command_names(self) -> list[str]: ...
+
 
 MAX_NAME_HITS = 30  # per kind: a palette of 50,000 hostnames helps nobody
 
@@ -33,8 +38,8 @@ class PatchdeskCommands(Provider):
         self.names = await asyncio.to_thread(read)
 
     @property
-    def _app(self) -> PatchdeskApp:
-        return self.app  # type: ignore[return-value]
+    def _app(self) -> Commanded:
+        return cast(Commanded, self.app)
 
     def _run(self, command: Command) -> None:
         self._app.run_command(command)

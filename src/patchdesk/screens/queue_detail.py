@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from patchdesk.ages import age
-from patchdesk.engine.presence import DEFAULT_STALE_AFTER
+from patchdesk.rules.presence import DEFAULT_STALE_AFTER
 from patchdesk.screens.widgets.queue_cells import ROLE_LABELS, STATE_LABELS
 from patchdesk.store.exception_views import ExceptionDetail
 from patchdesk.text import printable, printable_multiline

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from patchdesk.demo import DemoDatabase
+from patchdesk.simulation.demo import DemoDatabase
 from patchdesk.text import printable
 
 

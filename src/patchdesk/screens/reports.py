@@ -36,7 +36,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import Worker, WorkerState
 
-from patchdesk.engine.metrics.cycles import Cycle, cycle_of
+from patchdesk.rules.metrics.cycles import Cycle, cycle_of
 from patchdesk.screens.reports_detail import ReportDetailScreen, detail_text
 from patchdesk.screens.reports_export import (
     ExportFailed,

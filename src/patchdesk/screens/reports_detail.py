@@ -23,10 +23,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from patchdesk.domain import PATCH_FAILURE_CLASSES, Tier
-from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.engine.metrics.emergencies import EmergencyFacts
-from patchdesk.engine.metrics.mttr import MttrFigures
+from patchdesk.rules.metrics.compliance import ComplianceFigures
+from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.metrics.emergencies import EmergencyFacts
+from patchdesk.rules.metrics.mttr import MttrFigures
 from patchdesk.screens.widgets.kpi_strip import TIER_SHORT
 from patchdesk.screens.widgets.report_cells import ReportRow, rate_style, rate_text
 from patchdesk.screens.widgets.timetext import duration, zone_label, zone_of

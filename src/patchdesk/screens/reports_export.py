@@ -26,9 +26,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from patchdesk.engine.metrics.cycles import Cycle
 from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import DEFAULT_AUDIENCE, document
+from patchdesk.rules.metrics.cycles import Cycle
 from patchdesk.store.db import Database
 from patchdesk.store.report_views import cycle_report
 

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from patchdesk.engine.presence import DEFAULT_STALE_AFTER
 from patchdesk.identity import DEFAULT_SHARED_LOGINS
 from patchdesk.reports.client_model import Branding
+from patchdesk.rules.presence import DEFAULT_STALE_AFTER
 from patchdesk.store.db import Database
 
 

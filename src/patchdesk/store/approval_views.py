@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import Classification, MissingPatchState, Severity
-from patchdesk.engine.approval import ApprovalState, DecidedBy, Decision, StateFilter
-from patchdesk.engine.approval_rows import ApprovalRow, client_rows, filter_rows, patch_rows
+from patchdesk.rules.approval import ApprovalState, DecidedBy, Decision, StateFilter
+from patchdesk.rules.approval_rows import ApprovalRow, client_rows, filter_rows, patch_rows
 from patchdesk.store.approvals import load_approvals, load_blocklist, load_client
 from patchdesk.store.models import BlockedPatch, Client, Device, DevicePatch, Patch
 

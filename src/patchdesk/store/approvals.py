@@ -41,7 +41,7 @@ from patchdesk.domain import (
     OsFamily,
     Role,
 )
-from patchdesk.engine.approval import (
+from patchdesk.rules.approval import (
     ApprovalPolicy,
     BlockEntry,
     Blocklist,
@@ -50,8 +50,8 @@ from patchdesk.engine.approval import (
     Rule,
     RuleMatch,
 )
-from patchdesk.engine.approval_rows import ClientApprovals, DeviceNeed, PatchNeed
-from patchdesk.engine.rings import (
+from patchdesk.rules.approval_rows import ClientApprovals, DeviceNeed, PatchNeed
+from patchdesk.rules.rings import (
     DeviceOutcome,
     Outcome,
     RingProgress,
@@ -60,9 +60,8 @@ from patchdesk.engine.rings import (
     ring_of,
     ring_progress,
 )
-from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope, patch_in_scope
+from patchdesk.rules.scope import Scope, ScopedDevice, device_in_scope, patch_in_scope
 from patchdesk.store import direct
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import active_pairs
 from patchdesk.store.models import (
@@ -81,6 +80,7 @@ from patchdesk.store.models import (
     Target,
     TargetPatch,
 )
+from patchdesk.store.remediation_log import AuditEntry, append
 
 EVENT_KIND = "approval.decided"
 MAX_OPERATOR = 100

@@ -2,8 +2,8 @@
 
 A chain of hashes inside the database cannot prove itself to someone who can write the
 database: they rewrite the records and recompute every hash. Each record therefore also
-carries an HMAC-SHA256 chained over the records before it (``patchdesk.store.audit``), keyed
-with a secret that lives in a file, never in the database: ``audit.key`` in the user state
+carries an HMAC-SHA256 chained over the records before it (``store.remediation_log``),
+keyed with a secret that lives in a file, never in the database: ``audit.key`` in the user state
 directory (``~/.local/state/patchdesk/audit.key`` on Linux), or the file the
 ``audit_key_file`` setting or ``PATCHDESK_AUDIT_KEY_FILE`` names.
 

@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patchdesk.store.approvals import MAX_OPERATOR, DecisionError, find_patch
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.events import record_event
 from patchdesk.store.models import BlockedPatch
+from patchdesk.store.remediation_log import AuditEntry, append
 from patchdesk.text import printable
 
 MAX_PATCH_ID = 200

@@ -17,8 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import DeploymentState, ExceptionState, FailureClass, TargetState, Tier
-from patchdesk.engine.calendar import patch_tuesday
-from patchdesk.engine.windows import in_range, load_windows
+from patchdesk.rules.calendar import patch_tuesday
 from patchdesk.store.models import (
     Client,
     Deployment,
@@ -31,6 +30,7 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.queue import TRIAGE_ORDER
+from patchdesk.store.window_views import in_range, load_windows
 
 CONNECTOR_KEY = "connector"  # engine.state.CONNECTOR
 RUNNER_KEY = "runner"  # engine.live.RUNNER_KEY

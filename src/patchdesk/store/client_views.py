@@ -23,12 +23,10 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import OsFamily, Role, Tier
-from patchdesk.engine.calendar import Occurrence, next_occurrences
-from patchdesk.engine.deployments import applies
-from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope
-from patchdesk.engine.windows import spec_of
 from patchdesk.policy import describe
-from patchdesk.policy.export import read_export
+from patchdesk.rules.calendar import Occurrence, next_occurrences
+from patchdesk.rules.narrowing import applies
+from patchdesk.rules.scope import Scope, ScopedDevice, device_in_scope
 from patchdesk.store.approvals import load_scope
 from patchdesk.store.exception_views import unresolved
 from patchdesk.store.models import (
@@ -39,6 +37,8 @@ from patchdesk.store.models import (
     PatchException,
     Site,
 )
+from patchdesk.store.policy_views import read_export
+from patchdesk.store.window_views import spec_of
 
 Lines = tuple[tuple[str, str], ...]
 ROLES: tuple[Role, ...] = (Role.SERVER, Role.SHARED_WORKSTATION, Role.SINGLE_USER)

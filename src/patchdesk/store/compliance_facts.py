@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import FailureClass, MissingPatchState
-from patchdesk.engine.approval import (
+from patchdesk.rules.approval import (
     ApprovalPolicy,
     ApprovalState,
     BlockEntry,
@@ -32,10 +32,10 @@ from patchdesk.engine.approval import (
     PatchFacts,
     decide,
 )
-from patchdesk.engine.calendar import occurrences
-from patchdesk.engine.deployments import applies
-from patchdesk.engine.metrics.compliance import DeviceFacts, Interval, PairFacts
-from patchdesk.engine.rings import (
+from patchdesk.rules.calendar import occurrences
+from patchdesk.rules.metrics.compliance import DeviceFacts, Interval, PairFacts
+from patchdesk.rules.narrowing import applies
+from patchdesk.rules.rings import (
     DeviceOutcome,
     Outcome,
     RingProgress,
@@ -44,8 +44,7 @@ from patchdesk.engine.rings import (
     ring_of,
     ring_progress,
 )
-from patchdesk.engine.scope import device_in_scope, patch_in_scope
-from patchdesk.engine.windows import spec_of
+from patchdesk.rules.scope import device_in_scope, patch_in_scope
 from patchdesk.store.approvals import (
     decisions_of,
     load_rings,
@@ -68,6 +67,7 @@ from patchdesk.store.models import (
     Target,
     TargetPatch,
 )
+from patchdesk.store.window_views import spec_of
 
 LOOKBACK = timedelta(days=366)
 

@@ -185,7 +185,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
 @dataclass
 class Database:
     """An open, migrated database, its session factories, and the remediation log's key
-    (``keyring``, also in every session's ``info``: ``patchdesk.store.audit`` appends with it)."""
+    (``keyring``, also in every session's ``info``: ``store.remediation_log`` appends with
+    it)."""
 
     url: str
     engine: Engine

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from patchdesk.store import operator_input as clean
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device
 from patchdesk.store.operator_input import Refused
+from patchdesk.store.remediation_log import AuditEntry, append
 
 __all__ = ["MaintenanceResult", "Refused", "set_maintenance_mode"]
 

@@ -36,11 +36,10 @@ from patchdesk.domain import (
     Tier,
     tier_of,
 )
-from patchdesk.engine.calendar import Occurrence, next_occurrences
-from patchdesk.engine.deployments import applies
-from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence, presence
-from patchdesk.engine.scope import Scope, ScopedDevice, device_in_scope
-from patchdesk.engine.windows import spec_of
+from patchdesk.rules.calendar import Occurrence, next_occurrences
+from patchdesk.rules.narrowing import applies
+from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence, presence
+from patchdesk.rules.scope import Scope, ScopedDevice, device_in_scope
 from patchdesk.store.exception_views import CommandView, HistoryEntry, QueueRow, fleet_read_at
 from patchdesk.store.exclusions import ExclusionView, device_exclusions
 from patchdesk.store.models import (
@@ -59,6 +58,7 @@ from patchdesk.store.models import (
     TargetPatch,
 )
 from patchdesk.store.queue_views import rows_by_id
+from patchdesk.store.window_views import spec_of
 
 OCCURRENCES = 3  # next occurrences shown per window
 TARGETS = 12  # most recent targets shown (the total is counted)

@@ -63,16 +63,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import CommandKind, CommandState, ExceptionState, MissingPatchState
-from patchdesk.engine.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
-from patchdesk.engine.reboot_times import RebootTimeError, check_reboot_time
+from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
+from patchdesk.rules.reboot_times import RebootTimeError, check_reboot_time
 from patchdesk.store import operator_input as clean
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import find_active
 from patchdesk.store.models import Device, DevicePatch, OperatorCommand, Patch, PatchException
 from patchdesk.store.operator_input import Refused
 from patchdesk.store.reboot_windows import device_reboot_windows
+from patchdesk.store.remediation_log import AuditEntry, append
 
 __all__ = [
     "COMMON_ACTION_IDS",

@@ -30,11 +30,11 @@ from sqlalchemy.orm import Session
 
 from patchdesk.store import direct
 from patchdesk.store import operator_input as clean
-from patchdesk.store.audit import AuditEntry, append
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device, Patch, PatchExclusion
 from patchdesk.store.operator_input import Refused
+from patchdesk.store.remediation_log import AuditEntry, append
 
 __all__ = [
     "ExclusionView",

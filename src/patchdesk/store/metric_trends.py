@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import PATCH_FAILURE_CLASSES, FailureClass
-from patchdesk.engine.metrics.compliance import ComplianceFigures, combined, compliance
-from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.engine.metrics.failures import failures_by_class
+from patchdesk.rules.metrics.compliance import ComplianceFigures, combined, compliance
+from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.metrics.failures import failures_by_class
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.metric_views import ClientMetrics, target_outcomes
 from patchdesk.store.models import Client

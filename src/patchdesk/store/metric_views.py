@@ -25,11 +25,11 @@ from patchdesk.domain import (
     FailureClass,
     Tier,
 )
-from patchdesk.engine.metrics.compliance import ComplianceFigures, combined, compliance
-from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.engine.metrics.emergencies import EmergencyFacts
-from patchdesk.engine.metrics.failures import TargetOutcome, failures_by_class
-from patchdesk.engine.metrics.mttr import MttrFigures, Resolution, mttr, mttr_by
+from patchdesk.rules.metrics.compliance import ComplianceFigures, combined, compliance
+from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.metrics.emergencies import EmergencyFacts
+from patchdesk.rules.metrics.failures import TargetOutcome, failures_by_class
+from patchdesk.rules.metrics.mttr import MttrFigures, Resolution, mttr, mttr_by
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.models import (
     ApprovalDecision,

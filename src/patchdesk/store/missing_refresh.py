@@ -22,9 +22,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import MissingPatchState
-from patchdesk.engine.connectors.base import MissingPatch
-from patchdesk.missing_patches import EVENT_KIND, PATCH_COLUMNS, patch_columns
+from patchdesk.domain import MissingPatch, MissingPatchState
 from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
@@ -32,6 +30,17 @@ from patchdesk.store.models import DevicePatch, Patch
 
 NO_LONGER_MISSING = "patches.no_longer_missing"
 CHUNK = 5_000  # values per IN (...) list
+
+PATCH_COLUMNS = (
+    "title",
+    "vendor",
+    "product",
+    "classification",
+    "severity",
+    "release_date",
+    "reboot_required",
+)
+EVENT_KIND = "patches.imported"
 
 _patches = cast(Table, Patch.__table__)
 _device_patches = cast(Table, DevicePatch.__table__)
@@ -72,6 +81,11 @@ _GONE = (
         updated_at=bindparam("b_now"),
     )
 )
+
+
+def patch_columns(patch: MissingPatch) -> dict[str, object]:
+    """The ``patches`` columns a report sets (all but the key, ``vendor_id``)."""
+    return {name: getattr(patch, name) for name in PATCH_COLUMNS}
 
 
 def _chunks(values: Sequence[Any]) -> list[Sequence[Any]]:

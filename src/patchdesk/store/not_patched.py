@@ -33,9 +33,8 @@ from patchdesk.domain import (
     Tier,
     tier_of,
 )
-from patchdesk.engine.calendar import Occurrence, next_occurrences, patch_tuesday
-from patchdesk.engine.deployments import applies
-from patchdesk.engine.windows import spec_of
+from patchdesk.rules.calendar import Occurrence, next_occurrences, patch_tuesday
+from patchdesk.rules.narrowing import applies
 from patchdesk.store.models import (
     Client,
     Deployment,
@@ -45,6 +44,7 @@ from patchdesk.store.models import (
     Site,
     Target,
 )
+from patchdesk.store.window_views import spec_of
 
 # How the engine words a target the window closed on before its turn (engine.progress).
 CAPACITY_WORDS = "window closed before dispatch (capacity)"

@@ -2,7 +2,7 @@
 
 The ORDER BY matches ``ix_exceptions_triage`` (a partial index over open exceptions), so a
 page of the queue is an index walk, not a sort, however long the queue grows. The order is
-defined by ``patchdesk.engine.triage.triage_key``; a test checks that the two agree.
+defined by ``patchdesk.rules.triage.triage_key``; a test checks that the two agree.
 """
 
 from __future__ import annotations

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import RebootPolicy
-from patchdesk.engine.deployments import applies
-from patchdesk.engine.reboot_times import RebootWindow
-from patchdesk.engine.windows import spec_of
+from patchdesk.rules.narrowing import applies
+from patchdesk.rules.reboot_times import RebootWindow
 from patchdesk.store.device_views import client_zone
 from patchdesk.store.models import Client, Device, MaintenanceWindow, Site
+from patchdesk.store.window_views import spec_of
 
 
 @dataclass(frozen=True)

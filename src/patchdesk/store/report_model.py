@@ -12,9 +12,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from patchdesk.domain import PATCH_FAILURE_CLASSES, ExceptionState, FailureClass, TargetState, Tier
-from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.engine.metrics.mttr import MttrFigures
+from patchdesk.rules.metrics.compliance import ComplianceFigures
+from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.metrics.mttr import MttrFigures
 
 # Target states in the order reports list them: success first, then failures, then the rest.
 OUTCOME_ORDER: tuple[TargetState, ...] = (

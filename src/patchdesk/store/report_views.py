@@ -21,13 +21,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import CLASS_RANK, ApprovalDecisionKind, TargetState, tier_of
-from patchdesk.engine.calendar import next_occurrences, occurrence_on
-from patchdesk.engine.metrics.compliance import compliance
-from patchdesk.engine.metrics.cycles import Cycle
-from patchdesk.engine.metrics.failures import failure_class_of
-from patchdesk.engine.metrics.mttr import mttr
-from patchdesk.engine.scope import device_in_scope
-from patchdesk.engine.windows import spec_of
+from patchdesk.rules.calendar import next_occurrences, occurrence_on
+from patchdesk.rules.metrics.compliance import compliance
+from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.metrics.failures import failure_class_of
+from patchdesk.rules.metrics.mttr import mttr
+from patchdesk.rules.scope import device_in_scope
 from patchdesk.store.approvals import load_scope, scoped_device
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.exception_log import exception_line
@@ -57,6 +56,7 @@ from patchdesk.store.report_model import (
     TargetLine,
     WindowUsed,
 )
+from patchdesk.store.window_views import spec_of
 
 EMERGENCY_NAME = "Emergency deployment"
 

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from patchdesk.ages import age
 from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
-from patchdesk.engine.presence import DEFAULT_STALE_AFTER, Presence
+from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
 from patchdesk.store.device_views import FAILED as FAILED_TARGET

@@ -16,8 +16,8 @@ from fractions import Fraction
 from rich.text import Text
 
 from patchdesk.domain import CLASS_RANK, FailureClass
-from patchdesk.engine.metrics.compliance import ComplianceFigures
-from patchdesk.engine.metrics.mttr import MttrFigures
+from patchdesk.rules.metrics.compliance import ComplianceFigures
+from patchdesk.rules.metrics.mttr import MttrFigures
 from patchdesk.screens.widgets.timetext import duration
 from patchdesk.store.metric_trends import TrendPoint
 from patchdesk.store.metric_views import ClientMetrics, MetricsSummary

@@ -72,7 +72,7 @@ class PatchException(Base):
 class RemediationRecord(Base):
     """One entry of the append-only remediation log, hash-chained to the one before it.
 
-    Nothing updates or deletes these rows: see ``patchdesk.store.audit``.
+    Nothing updates or deletes these rows: see ``patchdesk.store.remediation_log``.
     """
 
     __tablename__ = "remediation_records"

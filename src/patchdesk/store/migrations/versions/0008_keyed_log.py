@@ -2,7 +2,7 @@
 
 ``remediation_records.mac``: an HMAC-SHA256 chained over the log, keyed with a secret kept
 outside the database (``patchdesk.store.audit_key``). NULL for the records written before
-the log is keyed: ``patchdesk.store.audit`` keys an existing log (after verifying its hash
+the log is keyed: ``patchdesk.store.remediation_log`` keys an existing log (after verifying its hash
 chain) at its first append, or when ``patchdesk audit rekey`` asks, in one transaction.
 
 ``audit_log_key``: one row (insert-only) with the key's fingerprint, never the key.

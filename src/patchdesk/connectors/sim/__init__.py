@@ -1,0 +1,1 @@
+"""The simulator's parts; the connector itself is ``patchdesk.connectors.simulator``."""

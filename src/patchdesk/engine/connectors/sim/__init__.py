@@ -1,1 +1,0 @@
-"""The simulator's parts; the connector itself is ``patchdesk.engine.connectors.simulator``."""
