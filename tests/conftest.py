@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, make_url, text
 
-from patchdesk.store.audit_key import KEY_FILE_ENV as AUDIT_KEY_ENV
-from patchdesk.store.audit_key import create_key_file
 from patchdesk.store.db import Database, open_database
+from patchdesk.store.log_key import KEY_FILE_ENV as AUDIT_KEY_ENV
+from patchdesk.store.log_key import create_key_file
 
 POSTGRES_URL = os.environ.get("PATCHDESK_TEST_POSTGRES_URL")
 

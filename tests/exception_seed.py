@@ -24,7 +24,7 @@ from patchdesk.store.models import (
     Device,
     Event,
     HandoverNote,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     RemediationRecord,
@@ -158,7 +158,7 @@ def counts(database: Database) -> Counts:
             return int(session.scalar(select(func.count()).select_from(model)) or 0)
 
         return Counts(
-            count(RemediationRecord), count(Event), count(OperatorCommand), count(HandoverNote)
+            count(RemediationRecord), count(Event), count(OperatorRequest), count(HandoverNote)
         )
 
 

@@ -130,7 +130,7 @@ class ExceptionState(StrEnum):
     RESOLVED = "resolved"
 
 
-class CommandKind(StrEnum):
+class RequestKind(StrEnum):
     RETRY_INSTALL = "retry_install"
     FORCE_REBOOT = "force_reboot"
     ROLLBACK_PATCH = "rollback_patch"
@@ -141,7 +141,7 @@ class CommandKind(StrEnum):
     SCHEDULE_REBOOT = "schedule_reboot"  # reboot at a chosen time inside the device's windows
 
 
-class CommandState(StrEnum):
+class RequestState(StrEnum):
     QUEUED = "queued"
     RUNNING = "running"
     DONE = "done"

@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import Criticality, Role, default_criticality, os_family_of
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Client, Device, Site
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 from patchdesk.untrusted_files import FileRefused, decode_text
 
 COLUMNS = ("hostname", "client", "site", "role", "criticality", "os", "tags", "external_id")
@@ -701,7 +701,7 @@ def _log_moves(
             note += f", which {move.taken_from[1]!r} of client {move.taken_from[0]!r} had"
         record = append(
             session,
-            AuditEntry(
+            LogEntry(
                 at=now,
                 actor=moves.operator,
                 operator=moves.operator,

@@ -166,7 +166,7 @@ class Settings(BaseSettings):
 
     # Who the client's report comes from ([report] in the config file).
     report: ReportSettings = Field(default_factory=ReportSettings)
-    # The remediation log's key (patchdesk.store.audit_key): a 0600 file, created when a log
+    # The remediation log's key (patchdesk.store.log_key): a 0600 file, created when a log
     # is first keyed; every host that writes one database needs the same file.
     audit_key_file: Path = Field(default_factory=default_audit_key_file)
 

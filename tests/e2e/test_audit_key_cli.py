@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from patchdesk.cli import main
-from patchdesk.store.audit_key import read_key_file
 from patchdesk.store.db import open_database
+from patchdesk.store.log_key import read_key_file
 from patchdesk.store.remediation_log import verify_chain
 
 SIMULATE = ["simulate", "--clients", "1", "--devices", "4", "--days", "0.05"]

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from patchdesk.app import PatchdeskApp
 from patchdesk.cli import main
-from patchdesk.commands.context import CliContext
-from patchdesk.commands.tui import DEFAULT_SPEED, DEMO_CLIENTS, DEMO_DEVICES, load_demo_msp
+from patchdesk.cli.context import CliContext
+from patchdesk.cli.tui import DEFAULT_SPEED, DEMO_CLIENTS, DEMO_DEVICES, load_demo_msp
 from patchdesk.domain import PATCH_FAILURE_CLASSES
 from patchdesk.screens.quit_confirm import QuitScreen
 from patchdesk.settings import load_settings

@@ -171,7 +171,7 @@ def test_engine_runs_at_the_engine_gc_thresholds(
 ) -> None:
     import gc
 
-    from patchdesk.commands import engine as engine_command
+    from patchdesk.cli import engine as engine_command
     from patchdesk.engine.gc_tuning import ENGINE_THRESHOLDS
 
     seen: list[tuple[int, int, int]] = []
@@ -191,7 +191,7 @@ def test_engine_log_shows_spoofing_characters_as_code_points(
     """An RMM's error string in a log line (stderr and the log file) reaches neither raw."""
     import logging
 
-    from patchdesk.commands.engine import setup_logging
+    from patchdesk.cli.engine import setup_logging
 
     root = logging.getLogger("patchdesk")
     before, level = list(root.handlers), root.level

@@ -9,12 +9,12 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from patchdesk.domain import CommandKind, CommandState, FailureClass, RebootPolicy, RecurrenceKind
-from patchdesk.engine.commands import run_commands
+from patchdesk.domain import FailureClass, RebootPolicy, RecurrenceKind, RequestKind, RequestState
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.requests import run_requests
 from patchdesk.store.db import open_database
-from patchdesk.store.models import MaintenanceWindow, OperatorCommand, RemediationRecord
+from patchdesk.store.models import MaintenanceWindow, OperatorRequest, RemediationRecord
 from tests.conftest import NOW
 from tests.e2e import test_exceptions_cli
 from tests.e2e.test_exceptions_cli import AT, Msp, act, one_line_error
@@ -26,7 +26,7 @@ msp = test_exceptions_cli.msp  # two clients, every class on every device of acm
 def engine_runs_commands(url: str, now: datetime) -> None:
     database = open_database(url)
     with database.writer() as session:
-        run_commands(session, FakeFleet(lambda: now), now, EngineConfig(), StepReport())
+        run_requests(session, FakeFleet(lambda: now), now, EngineConfig(), StepCounts())
     database.dispose()
 
 
@@ -119,11 +119,11 @@ def test_schedule_reboot_at_a_client_time(msp: Msp, capsys: pytest.CaptureFixtur
     document = json.loads(capsys.readouterr().out)
     database = open_database(msp.url)
     with database.session() as session:
-        command = session.get_one(OperatorCommand, document["command"])
+        command = session.get_one(OperatorRequest, document["command"])
     database.dispose()
     assert (command.kind, command.state, command.not_before) == (
-        CommandKind.SCHEDULE_REBOOT,
-        CommandState.QUEUED,
+        RequestKind.SCHEDULE_REBOOT,
+        RequestState.QUEUED,
         datetime(2026, 11, 28, 4, 30, tzinfo=UTC),
     )
     # (alice acted on an exception nobody owned: it is hers now)

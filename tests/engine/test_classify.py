@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patchdesk.domain import CommandKind, FailureClass, RebootPolicy, TargetState
+from patchdesk.domain import FailureClass, RebootPolicy, RequestKind, TargetState
 from patchdesk.rules.classify import (
     CAUSE_CLASS,
     COMMON_ACTIONS,
@@ -838,18 +838,18 @@ def test_actions_for_class(failure_class: FailureClass, ids: list[str]) -> None:
 
 def test_every_engine_command_is_offered_by_some_action() -> None:
     offered = {a.command for path in RESPONSE_PATHS.values() for a in path + COMMON_ACTIONS}
-    assert set(CommandKind) <= offered
+    assert set(RequestKind) <= offered
     assert set(RESPONSE_PATHS) == set(FailureClass)
 
 
 def test_action_commands() -> None:
     by_id = {a.id: a.command for path in RESPONSE_PATHS.values() for a in path + COMMON_ACTIONS}
-    assert by_id["retry_install"] is CommandKind.RETRY_INSTALL
-    assert by_id["force_reboot"] is CommandKind.FORCE_REBOOT
-    assert by_id["rollback_patch"] is CommandKind.ROLLBACK_PATCH
-    assert by_id["block_patch_global"] is CommandKind.BLOCK_PATCH
-    assert by_id["wake_on_lan"] is CommandKind.WAKE_DEVICE
-    assert by_id["resolve"] is CommandKind.RESOLVE
+    assert by_id["retry_install"] is RequestKind.RETRY_INSTALL
+    assert by_id["force_reboot"] is RequestKind.FORCE_REBOOT
+    assert by_id["rollback_patch"] is RequestKind.ROLLBACK_PATCH
+    assert by_id["block_patch_global"] is RequestKind.BLOCK_PATCH
+    assert by_id["wake_on_lan"] is RequestKind.WAKE_DEVICE
+    assert by_id["resolve"] is RequestKind.RESOLVE
     assert by_id["contact_user"] is None
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.gc_tuning import ENGINE_THRESHOLDS, engine_collection
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.report import StepReport
 from patchdesk.simulation.run import run_simulation
 from patchdesk.store.db import open_database
 
@@ -46,7 +46,7 @@ def test_simulation_steps_at_the_engine_thresholds(
     seen: list[tuple[int, int, int]] = []
     original = Reconciler.step
 
-    def step(self: Reconciler, now: datetime) -> StepReport:
+    def step(self: Reconciler, now: datetime) -> StepCounts:
         seen.append(gc.get_threshold())
         return original(self, now)
 

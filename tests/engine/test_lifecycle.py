@@ -12,17 +12,17 @@ from sqlalchemy import func, select
 
 from patchdesk.domain import (
     CLASS_RANK,
-    CommandKind,
-    CommandState,
     Criticality,
     ExceptionState,
     FailureClass,
+    RequestKind,
+    RequestState,
     Role,
     TargetState,
 )
 from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.report import StepReport
 from patchdesk.inventory import InventoryRow, apply_inventory
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.db import Database, open_database
@@ -30,7 +30,7 @@ from patchdesk.store.models import (
     Device,
     DevicePatch,
     Event,
-    OperatorCommand,
+    OperatorRequest,
     PatchException,
     RemediationRecord,
     Target,
@@ -76,8 +76,8 @@ class World:
     def clock(self) -> datetime:
         return self.now
 
-    def run(self, minutes: int, every: int = 1) -> StepReport:
-        total = StepReport()
+    def run(self, minutes: int, every: int = 1) -> StepCounts:
+        total = StepCounts()
         for _ in range(0, minutes, every):
             total.merge(self.engine.step(self.now))
             self.now += timedelta(minutes=every)
@@ -392,9 +392,9 @@ def test_operator_resolve_and_force_reboot_commands(world: World) -> None:
     with world.db.session() as session:
         exception = session.scalars(select(PatchException)).one()
         session.add(
-            OperatorCommand(
-                kind=CommandKind.RESOLVE,
-                state=CommandState.QUEUED,
+            OperatorRequest(
+                kind=RequestKind.RESOLVE,
+                state=RequestState.QUEUED,
                 exception_id=exception.id,
                 args={"note": "power-cycled by site"},
                 requested_by="alice",
@@ -404,8 +404,8 @@ def test_operator_resolve_and_force_reboot_commands(world: World) -> None:
     world.run(1)
     assert world.exceptions() == [("FRONT01", FailureClass.OFFLINE, ExceptionState.RESOLVED)]
     with world.db.session() as session:
-        command = session.scalars(select(OperatorCommand)).one()
-        assert command.state is CommandState.DONE
+        command = session.scalars(select(OperatorRequest)).one()
+        assert command.state is RequestState.DONE
         assert command.result == "resolved: power-cycled by site"
         assert verify_chain(session).ok
 

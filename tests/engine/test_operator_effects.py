@@ -15,12 +15,12 @@ from patchdesk.connectors.base import MissingPatch
 from patchdesk.connectors.sim.config import Script, SimulatorConfig, SimulatorRates
 from patchdesk.domain import (
     Classification,
-    CommandKind,
-    CommandState,
     ExceptionState,
     FailureClass,
     RebootPolicy,
     RecurrenceKind,
+    RequestKind,
+    RequestState,
     Severity,
     TargetState,
 )
@@ -35,7 +35,7 @@ from patchdesk.store.db import Database
 from patchdesk.store.models import (
     Device,
     MaintenanceWindow,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     Target,
@@ -78,9 +78,9 @@ def patch_id(db: Database, vendor_id: str) -> int:
     return int(found)
 
 
-def commands(db: Database) -> list[OperatorCommand]:
+def commands(db: Database) -> list[OperatorRequest]:
     with db.session() as session:
-        return list(session.scalars(select(OperatorCommand).order_by(OperatorCommand.id)))
+        return list(session.scalars(select(OperatorRequest).order_by(OperatorRequest.id)))
 
 
 def next_night(w: World, days: int = 1) -> None:
@@ -108,7 +108,7 @@ def test_an_excluded_patch_is_not_dispatched_until_the_exclusion_is_lifted(world
     assert result.command_id is not None
     world.run(1)  # the engine carries the command out at its next step
     (command,) = commands(world.db)
-    assert (command.kind, command.state) == (CommandKind.EXCLUDE_PATCH, CommandState.DONE)
+    assert (command.kind, command.state) == (RequestKind.EXCLUDE_PATCH, RequestState.DONE)
     assert "KB5072033 excluded on FRONT01" in command.result
     with world.db.session() as session:
         (active,) = exclusions.list_exclusions(session)
@@ -245,13 +245,13 @@ def test_a_scheduled_reboot_happens_at_its_time_and_not_before(world: World) -> 
     world.run(2)  # 02:58 and 02:59
     assert world.fleet.reboot_count["cid-FRONT01"] == before
     (command,) = commands(world.db)
-    assert command.state is CommandState.QUEUED
+    assert command.state is RequestState.QUEUED
     assert world.now == at
     world.run(1)
     assert world.fleet.reboot_count["cid-FRONT01"] == before + 1
     assert world.fleet.devices_by_id["cid-FRONT01"].reboot_at == at
     (command,) = commands(world.db)
-    assert (command.state, command.completed_at) == (CommandState.DONE, at)
+    assert (command.state, command.completed_at) == (RequestState.DONE, at)
     assert command.result.startswith("reboot sent at 03:00 UTC as scheduled")
     target = world.target("FRONT01")
     assert (target.state, target.reboot_requested_at) == (TargetState.REBOOTING, at)
@@ -293,7 +293,7 @@ def test_a_scheduled_reboot_whose_window_went_away_is_not_sent(world: World) -> 
     world.run(1)
     assert world.fleet.reboot_count["cid-FRONT01"] == before
     (command,) = commands(world.db)
-    assert command.state is CommandState.FAILED
+    assert command.state is RequestState.FAILED
     assert "outside the device's reboot windows" in command.result
 
 
@@ -311,7 +311,7 @@ def test_a_scheduled_reboot_for_an_exception_resolved_meanwhile_is_not_sent(
     world.run(1)
     assert world.fleet.reboot_count["cid-FRONT01"] == before
     (command,) = commands(world.db)
-    assert command.state is CommandState.FAILED
+    assert command.state is RequestState.FAILED
     assert command.result == f"not rebooted: exception {failed.id} was resolved meanwhile"
 
 
@@ -394,7 +394,7 @@ def test_a_scheduled_reboot_killed_at_every_write_is_sent_once(world: World) -> 
     assert injector.crashes > 0
     assert world.fleet.reboot_count["cid-FRONT01"] == before + 1
     (command,) = commands(world.db)
-    assert (command.state, command.completed_at) == (CommandState.DONE, at)
+    assert (command.state, command.completed_at) == (RequestState.DONE, at)
     assert world.target("FRONT01").state is TargetState.VERIFIED
     with world.db.session() as session:
         assert verify_chain(session).ok

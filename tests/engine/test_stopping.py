@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 from apscheduler.schedulers.base import STATE_STOPPED
 
+from patchdesk.cli import engine as engine_command
 from patchdesk.cli import main
-from patchdesk.commands import engine as engine_command
 from patchdesk.connectors.base import Connector
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import EngineRunner
 from patchdesk.engine.signals import STOP_SIGNALS, SignalWatch, Stopping
 from patchdesk.store.db import Database, open_database
@@ -59,7 +59,7 @@ class GatedReconciler(Reconciler):
         self.entered = threading.Event()
         self.gate = threading.Event()
 
-    def step(self, now: datetime) -> StepReport:
+    def step(self, now: datetime) -> StepCounts:
         report = super().step(now)
         self.entered.set()
         if not self.gate.wait(TIMEOUT):

@@ -45,7 +45,7 @@ from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note
 from patchdesk.store.models import (
     Device,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     RemediationRecord,
@@ -317,7 +317,7 @@ def _technicians(w: ClientWorld) -> None:
         session.execute(
             update(PatchException).values(summary=f"{M['exception summary']}: see the log")
         )
-        session.execute(update(OperatorCommand).values(result=f"{M['command result']} done"))
+        session.execute(update(OperatorRequest).values(result=f"{M['command result']} done"))
 
 
 def _engine_texts(w: ClientWorld) -> None:

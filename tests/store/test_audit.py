@@ -16,7 +16,7 @@ from patchdesk.store.db import Database
 from patchdesk.store.models import RemediationRecord
 from patchdesk.store.remediation_log import (
     GENESIS_HASH,
-    AuditEntry,
+    LogEntry,
     append,
     content_hash,
     verify_chain,
@@ -24,8 +24,8 @@ from patchdesk.store.remediation_log import (
 from tests.conftest import NOW
 
 
-def _entry(n: int, note: str = "") -> AuditEntry:
-    return AuditEntry(
+def _entry(n: int, note: str = "") -> LogEntry:
+    return LogEntry(
         at=NOW + timedelta(minutes=n),
         actor="alice",
         operator="alice",
@@ -275,7 +275,7 @@ def test_a_log_rewritten_to_go_backwards_fails_its_mac_check(database: Database)
     updates = []
     for record in records[2:]:
         at = record.at - timedelta(hours=1) if record.seq == 3 else record.at
-        entry = AuditEntry(
+        entry = LogEntry(
             at=at,
             actor=record.actor,
             operator=record.operator,

@@ -24,8 +24,8 @@ from sqlalchemy.exc import DBAPIError
 from patchdesk.cli import main
 from patchdesk.store import remediation_log as audit_module
 from patchdesk.store.anchors import head_anchor
-from patchdesk.store.audit_key import AuditKey, create_key_file, read_key_file
 from patchdesk.store.db import Database, make_engine, open_database
+from patchdesk.store.log_key import AuditKey, create_key_file, read_key_file
 from patchdesk.store.migrate import alembic_config
 from patchdesk.store.models import AuditLogKey, Event, RemediationRecord
 from patchdesk.store.remediation_log import (
@@ -33,8 +33,8 @@ from patchdesk.store.remediation_log import (
     GENESIS_HASH,
     GENESIS_MAC,
     KEYED_ACTION,
-    AuditEntry,
     AuditKeyError,
+    LogEntry,
     LogNotKeyable,
     append,
     content_hash,
@@ -48,8 +48,8 @@ from tests.conftest import NOW
 RECORDS = RemediationRecord.__table__
 
 
-def _entry(n: int, note: str = "", operator: str = "alice") -> AuditEntry:
-    return AuditEntry(
+def _entry(n: int, note: str = "", operator: str = "alice") -> LogEntry:
+    return LogEntry(
         at=NOW + timedelta(minutes=n),
         actor=operator,
         operator=operator,
@@ -105,8 +105,8 @@ def _drop_guards(conn: Connection, *, keyed: bool = True) -> None:
             conn.execute(text("ALTER TABLE audit_log_key DISABLE TRIGGER USER"))
 
 
-def _entry_of(record: RemediationRecord) -> AuditEntry:
-    return AuditEntry(
+def _entry_of(record: RemediationRecord) -> LogEntry:
+    return LogEntry(
         at=record.at,
         actor=record.actor,
         operator=record.operator,
@@ -124,7 +124,7 @@ MacMode = str  # "keep": the MAC column as it was; "null": emptied; "key": recom
 
 def _rewrite(
     database: Database,
-    change: Callable[[int, AuditEntry], AuditEntry],
+    change: Callable[[int, LogEntry], LogEntry],
     *,
     macs: MacMode = "keep",
     key: AuditKey | None = None,
@@ -183,8 +183,8 @@ def _rewrite(
             conn.execute(AuditLogKey.__table__.delete())
 
 
-def _renote(seq: int) -> Callable[[int, AuditEntry], AuditEntry]:
-    def change(at_seq: int, entry: AuditEntry) -> AuditEntry:
+def _renote(seq: int) -> Callable[[int, LogEntry], LogEntry]:
+    def change(at_seq: int, entry: LogEntry) -> LogEntry:
         return replace(entry, note="nothing happened") if at_seq == seq else entry
 
     return change
@@ -873,8 +873,8 @@ class _Posts:
 def posts(monkeypatch: pytest.MonkeyPatch) -> _Posts:
     import httpx
 
-    from patchdesk.commands import audit as audit_command
-    from patchdesk.commands import context
+    from patchdesk.cli import audit as audit_command
+    from patchdesk.cli import context
 
     recorder = _Posts(lambda url: httpx.Response(204, request=httpx.Request("POST", url)))
     opened = context.open_database

@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from patchdesk.domain import (
     Classification,
-    CommandKind,
     ExceptionState,
+    RequestKind,
     Role,
     TargetState,
 )
@@ -51,7 +51,7 @@ def internal_codes(database: Database) -> set[str]:
         *Cause,
         *TargetState,
         *ExceptionState,
-        *CommandKind,
+        *RequestKind,
         *Role,
         *Classification,
     ]

@@ -10,8 +10,6 @@ from sqlalchemy import select
 
 from patchdesk.connectors.base import DeviceStatus
 from patchdesk.domain import (
-    CommandKind,
-    CommandState,
     Criticality,
     DeploymentState,
     ExceptionState,
@@ -20,6 +18,8 @@ from patchdesk.domain import (
     OsFamily,
     RebootPolicy,
     RecurrenceKind,
+    RequestKind,
+    RequestState,
     Role,
     TargetState,
 )
@@ -259,7 +259,7 @@ def test_one_device_in_full(database: Database) -> None:
         ("remediate:retry_install", "queued", ""),
     ]
     assert [(c.kind, c.state) for c in install.commands] == [
-        (CommandKind.RETRY_INSTALL, CommandState.QUEUED)
+        (RequestKind.RETRY_INSTALL, RequestState.QUEUED)
     ]
     assert detail.device_log == ()
 

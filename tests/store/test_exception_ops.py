@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select
 
 from patchdesk.domain import (
-    CommandKind,
-    CommandState,
     ExceptionState,
     FailureClass,
+    RequestKind,
+    RequestState,
     Tier,
 )
-from patchdesk.engine.commands import run_commands
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.requests import run_requests
 from patchdesk.rules.classify import actions_for
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import handover, remediation_log
@@ -37,7 +37,7 @@ from patchdesk.store.exception_views import (
 from patchdesk.store.models import (
     BlockedPatch,
     Event,
-    OperatorCommand,
+    OperatorRequest,
     PatchException,
     RemediationRecord,
 )
@@ -171,7 +171,7 @@ def test_acknowledge_refusals_name_the_owner_and_write_nothing(
         ops.Conflict,
         "already yours",
     )
-    with pytest.raises(ops.UnknownException, match="no exception with id 999"):
+    with pytest.raises(ops.NoSuchException, match="no exception with id 999"):
         ops.acknowledge(database, 999, "alice", now=NOW)
     resolved = one_install(database, fleet, state=ExceptionState.RESOLVED)
     refused_without_writing(
@@ -483,20 +483,20 @@ def test_acting_on_an_unowned_exception_takes_it(database: Database, fleet: Seed
 @pytest.mark.parametrize(
     ("failure_class", "action_id", "kind", "args"),
     [
-        (FailureClass.INSTALL, "retry_install", CommandKind.RETRY_INSTALL, {}),
-        (FailureClass.REBOOT, "force_reboot", CommandKind.FORCE_REBOOT, {}),
-        (FailureClass.OFFLINE, "wake_on_lan", CommandKind.WAKE_DEVICE, {}),
-        (FailureClass.REGRESSION, "rollback_patch", CommandKind.ROLLBACK_PATCH, {}),
+        (FailureClass.INSTALL, "retry_install", RequestKind.RETRY_INSTALL, {}),
+        (FailureClass.REBOOT, "force_reboot", RequestKind.FORCE_REBOOT, {}),
+        (FailureClass.OFFLINE, "wake_on_lan", RequestKind.WAKE_DEVICE, {}),
+        (FailureClass.REGRESSION, "rollback_patch", RequestKind.ROLLBACK_PATCH, {}),
         (
             FailureClass.REGRESSION,
             "block_patch_client",
-            CommandKind.BLOCK_PATCH,
+            RequestKind.BLOCK_PATCH,
             {"reason": "breaks the PMS", "scope": "client"},
         ),
         (
             FailureClass.REGRESSION,
             "block_patch_global",
-            CommandKind.BLOCK_PATCH,
+            RequestKind.BLOCK_PATCH,
             {"reason": "breaks the PMS", "scope": "global"},
         ),
     ],
@@ -506,7 +506,7 @@ def test_engine_actions_queue_their_command(
     fleet: Seeded,
     failure_class: FailureClass,
     action_id: str,
-    kind: CommandKind,
+    kind: RequestKind,
     args: dict[str, str],
 ) -> None:
     patch = fleet.patches["KB5044281"]
@@ -519,10 +519,10 @@ def test_engine_actions_queue_their_command(
     )
     assert result.command_id is not None
     with database.session() as session:
-        command = session.get(OperatorCommand, result.command_id)
+        command = session.get(OperatorRequest, result.command_id)
         assert command is not None
         assert command.kind is kind
-        assert command.state is CommandState.QUEUED
+        assert command.state is RequestState.QUEUED
         assert (command.exception_id, command.device_id, command.client_id) == (
             exception_id,
             fleet.devices["FRONTDESK"],
@@ -530,7 +530,7 @@ def test_engine_actions_queue_their_command(
         )
         assert command.requested_by == "alice"
         assert command.requested_at == LATER
-        needs_patch = kind in (CommandKind.ROLLBACK_PATCH, CommandKind.BLOCK_PATCH)
+        needs_patch = kind in (RequestKind.ROLLBACK_PATCH, RequestKind.BLOCK_PATCH)
         assert command.patch_id == (patch if needs_patch else None)
         assert command.args == args
     record = assert_one_write(
@@ -665,15 +665,15 @@ def test_engine_carries_out_the_queued_commands(database: Database, fleet: Seede
     for hostname in fleet.devices:
         connector.add(f"cid-{hostname}")
     with database.writer() as session:
-        run_commands(session, connector, LATER, EngineConfig(), StepReport())
+        run_requests(session, connector, LATER, EngineConfig(), StepCounts())
     with database.session() as session:
         detail = exception_detail(session, regression)
         blocked = session.scalars(select(BlockedPatch)).one()
         assert verify_chain(session).ok
     assert detail is not None
     assert [(c.kind, c.state, c.patch) for c in detail.commands] == [
-        (CommandKind.ROLLBACK_PATCH, CommandState.DONE, "KB5044281"),
-        (CommandKind.BLOCK_PATCH, CommandState.DONE, "KB5044281"),
+        (RequestKind.ROLLBACK_PATCH, RequestState.DONE, "KB5044281"),
+        (RequestKind.BLOCK_PATCH, RequestState.DONE, "KB5044281"),
     ]
     assert detail.commands[0].result == "rollback of KB5044281 started (job rollback-KB5044281)"
     assert (blocked.patch_vendor_id, blocked.reason, blocked.blocked_by) == (
@@ -719,14 +719,14 @@ def test_a_global_block_of_a_patch_already_listed_adds_nothing(
         database, regression, "alice", "block_patch_global", now=LATER, note="breaks the PMS"
     )
     with database.writer() as session:
-        run_commands(session, FakeFleet(lambda: LATER), LATER, EngineConfig(), StepReport())
+        run_requests(session, FakeFleet(lambda: LATER), LATER, EngineConfig(), StepCounts())
     with database.session() as session:
         detail = exception_detail(session, regression)
         listed = session.scalars(select(BlockedPatch)).all()
         added = session.scalars(select(Event).where(Event.kind == "blocklist.added")).all()
     assert detail is not None
     assert [(c.state, c.result) for c in detail.commands] == [
-        (CommandState.DONE, "KB5044281 was already on the global block list")
+        (RequestState.DONE, "KB5044281 was already on the global block list")
     ]
     assert [(b.patch_vendor_id, b.blocked_by) for b in listed] == [("kb5044281", "bob")]
     assert added == []
@@ -948,7 +948,7 @@ def test_detail_has_device_client_history_and_commands(database: Database, fleet
     assert [p.vendor_id for p in detail.patches] == ["KB5044281"]
     assert [h.action for h in detail.history] == ["acknowledge", "remediate:retry_install"]
     assert [(c.kind, c.state, c.requested_by) for c in detail.commands] == [
-        (CommandKind.RETRY_INSTALL, CommandState.QUEUED, "alice")
+        (RequestKind.RETRY_INSTALL, RequestState.QUEUED, "alice")
     ]
     assert detail.actions == actions_for(FailureClass.INSTALL)
 
@@ -1104,7 +1104,7 @@ def test_technician_names_are_those_who_worked_exceptions(
     with database.writer() as session:
         remediation_log.append(
             session,
-            remediation_log.AuditEntry(
+            remediation_log.LogEntry(
                 at=LATER,
                 actor="engine",
                 operator="engine",
@@ -1115,7 +1115,7 @@ def test_technician_names_are_those_who_worked_exceptions(
         )
         remediation_log.append(
             session,
-            remediation_log.AuditEntry(
+            remediation_log.LogEntry(
                 at=LATER,
                 actor="simulator",
                 operator="simulator",

@@ -11,18 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from patchdesk.domain import (
-    CommandKind,
-    CommandState,
     FailureClass,
     MissingPatchState,
     RebootPolicy,
     RecurrenceKind,
+    RequestKind,
+    RequestState,
     Role,
     RuleAction,
 )
-from patchdesk.engine.commands import run_commands
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.requests import run_requests
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import exclusions
 from patchdesk.store.approvals import load_client
@@ -33,7 +33,7 @@ from patchdesk.store.models import (
     DevicePatch,
     Event,
     MaintenanceWindow,
-    OperatorCommand,
+    OperatorRequest,
     PatchExclusion,
     RemediationRecord,
 )
@@ -100,7 +100,7 @@ def install_exception(database: Database, fleet: Seeded, *patches: str) -> int:
 
 def run_engine_commands(database: Database, now: datetime) -> None:
     with database.writer() as session:
-        run_commands(session, FakeFleet(lambda: now), now, EngineConfig(), StepReport())
+        run_requests(session, FakeFleet(lambda: now), now, EngineConfig(), StepCounts())
 
 
 def exclude(database: Database, fleet: Seeded, vendor_id: str = "KB5044281") -> int:
@@ -130,20 +130,20 @@ def test_exclude_patch_queues_its_command_and_the_engine_writes_the_exclusion(
     )
     assert result.command_id is not None
     with database.session() as session:
-        command = session.get_one(OperatorCommand, result.command_id)
+        command = session.get_one(OperatorRequest, result.command_id)
         assert (command.kind, command.patch_id, command.args) == (
-            CommandKind.EXCLUDE_PATCH,
+            RequestKind.EXCLUDE_PATCH,
             fleet.patches["KB5044281"],
             {"reason": "breaks the EHR agent"},
         )
         assert exclusions.list_exclusions(session) == ()  # not before the engine runs it
     run_engine_commands(database, NOW + timedelta(seconds=15))
     with database.session() as session:
-        command = session.get_one(OperatorCommand, result.command_id)
+        command = session.get_one(OperatorRequest, result.command_id)
         (view,) = exclusions.list_exclusions(session)
         records = session.scalars(select(RemediationRecord).order_by(RemediationRecord.seq)).all()
         assert verify_chain(session).ok
-    assert command.state is CommandState.DONE
+    assert command.state is RequestState.DONE
     assert (view.hostname, view.vendor_id, view.reason, view.excluded_by, view.exception_id) == (
         "DC01",
         "KB5044281",
@@ -337,13 +337,13 @@ def test_schedule_reboot_queues_a_command_that_waits_for_its_time(
         f"; command {result.command_id}: the engine reboots it then (yours now)"
     )
     with database.session() as session:
-        command = session.get_one(OperatorCommand, result.command_id)
+        command = session.get_one(OperatorRequest, result.command_id)
         record = session.scalars(
             select(RemediationRecord).order_by(RemediationRecord.seq.desc()).limit(1)
         ).one()
     assert (command.kind, command.state, command.not_before, command.args) == (
-        CommandKind.SCHEDULE_REBOOT,
-        CommandState.QUEUED,
+        RequestKind.SCHEDULE_REBOOT,
+        RequestState.QUEUED,
         TONIGHT_23,
         {"at": "2026-11-28T04:00:00+00:00"},
     )
@@ -355,7 +355,7 @@ def test_schedule_reboot_queues_a_command_that_waits_for_its_time(
     # The engine leaves it queued until its time.
     run_engine_commands(database, TONIGHT_23 - timedelta(minutes=1))
     with database.session() as session:
-        assert session.get_one(OperatorCommand, result.command_id).state is CommandState.QUEUED
+        assert session.get_one(OperatorRequest, result.command_id).state is RequestState.QUEUED
 
 
 def test_schedule_reboot_only_inside_a_window_that_allows_a_reboot(

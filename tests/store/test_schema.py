@@ -11,8 +11,6 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from patchdesk.domain import (
     CLASS_RANK,
     Classification,
-    CommandKind,
-    CommandState,
     Criticality,
     DeploymentState,
     ExceptionState,
@@ -21,6 +19,8 @@ from patchdesk.domain import (
     OsFamily,
     RebootPolicy,
     RecurrenceKind,
+    RequestKind,
+    RequestState,
     Role,
     RuleAction,
     Severity,
@@ -42,7 +42,7 @@ from patchdesk.store.models import (
     EngineLease,
     HandoverNote,
     MaintenanceWindow,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     Ring,
@@ -259,9 +259,9 @@ def test_full_domain_round_trip(database: Database) -> None:
         session.add(exc)
         session.flush()
         session.add(
-            OperatorCommand(
-                kind=CommandKind.FORCE_REBOOT,
-                state=CommandState.QUEUED,
+            OperatorRequest(
+                kind=RequestKind.FORCE_REBOOT,
+                state=RequestState.QUEUED,
                 exception_id=exc.id,
                 device_id=device.id,
                 requested_by="alice",
@@ -305,7 +305,7 @@ def test_full_domain_round_trip(database: Database) -> None:
             "classifications": ["definition"]
         }
         assert session.scalars(select(Ring.min_success_rate)).one() == pytest.approx(0.95)
-        assert session.scalars(select(OperatorCommand.kind)).one() is CommandKind.FORCE_REBOOT
+        assert session.scalars(select(OperatorRequest.kind)).one() is RequestKind.FORCE_REBOOT
         lease = session.get(EngineLease, "engine")
         assert lease is not None
         assert lease.expires_at == NOW + timedelta(seconds=30)

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import OptionList, Static
 from textual.widgets._toast import Toast
 
-from patchdesk.domain import CommandKind, CommandState, FailureClass
+from patchdesk.domain import FailureClass, RequestKind, RequestState
 from patchdesk.screens.device_detail import DeviceDetailScreen, DevicePickScreen, open_device
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.queue_detail import detail_text
@@ -25,7 +25,7 @@ from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
 from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.exception_views import exception_detail
-from patchdesk.store.models import Device, OperatorCommand, RemediationRecord
+from patchdesk.store.models import Device, OperatorRequest, RemediationRecord
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, seed_fleet
 from tests.tui.queue_fixtures import QueueApp, seed_queue, services, settle
@@ -250,12 +250,12 @@ async def test_retry_and_force_reboot_queue_engine_commands(database: Database) 
         assert "engine #2 force_reboot: queued" in section(app, "exceptions")
     with database.session() as session:
         commands = session.execute(
-            select(OperatorCommand.exception_id, OperatorCommand.kind, OperatorCommand.state)
-            .order_by(OperatorCommand.id)
+            select(OperatorRequest.exception_id, OperatorRequest.kind, OperatorRequest.state)
+            .order_by(OperatorRequest.id)
         ).all()  # fmt: skip
     assert [tuple(c) for c in commands] == [
-        (queue.install, CommandKind.RETRY_INSTALL, CommandState.QUEUED),
-        (queue.reboot, CommandKind.FORCE_REBOOT, CommandState.QUEUED),
+        (queue.install, RequestKind.RETRY_INSTALL, RequestState.QUEUED),
+        (queue.reboot, RequestKind.FORCE_REBOOT, RequestState.QUEUED),
     ]
 
 
@@ -336,7 +336,7 @@ async def test_read_only_session_changes_nothing(database: Database) -> None:
             assert isinstance(app.screen, DeviceDetailScreen)
         assert any("read-only session" in t for t in toasts(app))
     with database.session() as session:
-        assert session.scalars(select(OperatorCommand)).all() == []
+        assert session.scalars(select(OperatorRequest)).all() == []
         device = session.scalars(select(Device).where(Device.hostname == "DC01")).one()
         assert device.maintenance_mode is False
 

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from textual import events
 from textual.pilot import Pilot
 
-from patchdesk.domain import CommandKind, CommandState, FailureClass
+from patchdesk.domain import FailureClass, RequestKind, RequestState
 from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.device_detail import ExclusionPickScreen, open_device
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store import exclusions
 from patchdesk.store.db import Database
-from patchdesk.store.models import OperatorCommand, RemediationRecord
+from patchdesk.store.models import OperatorRequest, RemediationRecord
 from tests.conftest import NOW
 from tests.exception_seed import Seeded, add_exception, seed_fleet
 from tests.tui.queue_fixtures import services
@@ -127,9 +127,9 @@ async def test_a_scheduled_reboot_shows_its_time(database: Database) -> None:
     exception_id = add_exception(database, seeded.devices["DC01"], FailureClass.REBOOT)
     with database.session() as session:
         session.add(
-            OperatorCommand(
-                kind=CommandKind.SCHEDULE_REBOOT,
-                state=CommandState.QUEUED,
+            OperatorRequest(
+                kind=RequestKind.SCHEDULE_REBOOT,
+                state=RequestState.QUEUED,
                 exception_id=exception_id,
                 device_id=seeded.devices["DC01"],
                 client_id="acme",

@@ -16,7 +16,7 @@ from textual import events
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
+from patchdesk.domain import ExceptionState, FailureClass, RequestKind, RequestState
 from patchdesk.screens import queue as queue_module
 from patchdesk.screens.exception_forms import EscalateModal
 from patchdesk.screens.handover import HandoverPanel, NoteModal
@@ -27,7 +27,7 @@ from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
 from patchdesk.store.events import record_event
 from patchdesk.store.exception_views import exception_detail, queue_rows
-from patchdesk.store.models import HandoverNote, OperatorCommand
+from patchdesk.store.models import HandoverNote, OperatorRequest
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, get_exception
 from tests.tui.queue_fixtures import (
@@ -359,10 +359,10 @@ async def test_force_reboot_asks_then_queues_the_command(database: Database) -> 
         assert any("command" in t and "queued for the engine" in t for t in toasts(app))
         assert "engine: force_reboot queued" in static_text(app, "#queue-current")
     with database.session() as session:
-        command = session.scalars(select(OperatorCommand)).one()
+        command = session.scalars(select(OperatorRequest)).one()
     assert (command.kind, command.state, command.exception_id, command.requested_by) == (
-        CommandKind.FORCE_REBOOT,
-        CommandState.QUEUED,
+        RequestKind.FORCE_REBOOT,
+        RequestState.QUEUED,
         queue.reboot,
         "alice",
     )

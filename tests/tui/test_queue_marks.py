@@ -7,13 +7,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from textual.widgets import Static
 
-from patchdesk.domain import CommandKind, ExceptionState
+from patchdesk.domain import ExceptionState, RequestKind
 from patchdesk.screens.handover import NoteModal
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
-from patchdesk.store.models import OperatorCommand, RemediationRecord
+from patchdesk.store.models import OperatorRequest, RemediationRecord
 from tests.conftest import NOW
 from tests.exception_seed import get_exception
 from tests.tui.queue_fixtures import QueueApp, queue_screen, rows, seed_queue, services
@@ -123,9 +123,9 @@ async def test_t_retries_the_marked_install_exceptions(database: Database) -> No
         burst(app, ["t", "y"])
         await drained(pilot)
         with database.session() as session:
-            commands = session.scalars(select(OperatorCommand)).all()
+            commands = session.scalars(select(OperatorRequest)).all()
             assert [(c.kind, c.exception_id) for c in commands] == [
-                (CommandKind.RETRY_INSTALL, queue.install)
+                (RequestKind.RETRY_INSTALL, queue.install)
             ]
 
 

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import RadioSet, Static, TextArea
 
 from patchdesk.connectors.sim.config import SimulatorConfig, SimulatorRates
-from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass
+from patchdesk.domain import ExceptionState, FailureClass, RequestKind, RequestState
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.screens.remediation import RemediationScreen
@@ -26,7 +26,7 @@ from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.simulation.builder import build_msp, load_msp
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import exception_detail
-from patchdesk.store.models import OperatorCommand, PatchException
+from patchdesk.store.models import OperatorRequest, PatchException
 from tests.conftest import NOW
 from tests.exception_seed import counts, get_exception
 from tests.tui.queue_fixtures import (
@@ -161,11 +161,11 @@ async def test_engine_action_queues_its_command(database: Database) -> None:
         current = str(queue_screen(app).query_one("#queue-current", Static).render())
         assert "engine: retry_install queued" in current
     with database.session() as session:
-        command = session.scalars(select(OperatorCommand)).one()
+        command = session.scalars(select(OperatorRequest)).one()
         detail = exception_detail(session, queue.install)
     assert (command.kind, command.state, command.requested_by, command.requested_at) == (
-        CommandKind.RETRY_INSTALL,
-        CommandState.QUEUED,
+        RequestKind.RETRY_INSTALL,
+        RequestState.QUEUED,
         "alice",
         NOW,
     )
@@ -195,9 +195,9 @@ async def test_block_needs_a_reason_and_a_chosen_patch(database: Database) -> No
         assert not isinstance(app.screen, RemediationScreen)
         assert counts(database).commands == before.commands + 1
     with database.session() as session:
-        command = session.scalars(select(OperatorCommand)).one()
+        command = session.scalars(select(OperatorRequest)).one()
     assert (command.kind, command.patch_id, command.args) == (
-        CommandKind.BLOCK_PATCH,
+        RequestKind.BLOCK_PATCH,
         queue.seeded.patches["7zip-24.08"],
         {"reason": "breaks the kiosk printer", "scope": "client"},
     )
@@ -277,8 +277,8 @@ async def test_retry_reaches_the_engine_and_the_queue_shows_its_result(
         await pilot.press("t")
         await settle(pilot)
         with database.session() as session:
-            command = session.scalars(select(OperatorCommand)).one()
-        assert (command.kind, command.state) == (CommandKind.RETRY_INSTALL, CommandState.QUEUED)
+            command = session.scalars(select(OperatorRequest)).one()
+        assert (command.kind, command.state) == (RequestKind.RETRY_INSTALL, RequestState.QUEUED)
         clock.now += timedelta(minutes=1)
         engine.step(clock.now)  # the engine carries out the operator's command
         queue_screen(app)._poll()
@@ -287,7 +287,7 @@ async def test_retry_reaches_the_engine_and_the_queue_shows_its_result(
         assert current is not None
         assert current.row.id == exception_id
         assert current.command is not None
-        assert current.command.state is CommandState.DONE
+        assert current.command.state is RequestState.DONE
         shown = str(queue_screen(app).query_one("#queue-current", Static).render())
         assert "engine: retry_install done: install retried now (attempt " in shown
         assert "retry_install: done" in table.render_line(1).text

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList, Static
 
-from patchdesk.domain import CommandKind, CommandState, RebootPolicy, RecurrenceKind
+from patchdesk.domain import RebootPolicy, RecurrenceKind, RequestKind, RequestState
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.widgets.log_confirm import LogConfirm
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.db import Database
-from patchdesk.store.models import MaintenanceWindow, OperatorCommand
+from patchdesk.store.models import MaintenanceWindow, OperatorRequest
 from tests.conftest import NOW
 from tests.tui.queue_fixtures import QueueApp, burst, seed_queue, services, settle, until
 
@@ -96,10 +96,10 @@ async def test_schedule_reboot_at_a_time_typed_in_client_time(database: Database
         await handled(pilot, app)
         assert not isinstance(app.screen, (RemediationScreen, LogConfirm))
     with database.session() as session:
-        command = session.scalars(select(OperatorCommand)).one()
+        command = session.scalars(select(OperatorRequest)).one()
     assert (command.kind, command.state, command.exception_id, command.not_before) == (
-        CommandKind.SCHEDULE_REBOOT,
-        CommandState.QUEUED,
+        RequestKind.SCHEDULE_REBOOT,
+        RequestState.QUEUED,
         queue.reboot,
         datetime(2026, 11, 28, 4, 30, tzinfo=UTC),
     )
@@ -126,7 +126,7 @@ async def test_a_reboot_time_outside_the_windows_keeps_the_form_open(database: D
             "reboot at: required (client time, America/New_York)"
         )
     with database.session() as session:
-        assert session.scalars(select(OperatorCommand)).all() == []
+        assert session.scalars(select(OperatorRequest)).all() == []
 
 
 async def test_the_reboot_time_is_a_tab_stop_whatever_the_action(database: Database) -> None:
@@ -186,9 +186,9 @@ async def test_exclude_patch_from_the_form_needs_its_reason(database: Database) 
         await handled(pilot, app)
         assert not isinstance(app.screen, (RemediationScreen, LogConfirm))
     with database.session() as session:
-        command = session.scalars(select(OperatorCommand)).one()
+        command = session.scalars(select(OperatorRequest)).one()
     assert (command.kind, command.exception_id, command.patch_id, command.args) == (
-        CommandKind.EXCLUDE_PATCH,
+        RequestKind.EXCLUDE_PATCH,
         queue.install,
         queue.seeded.patches["KB5044281"],
         {"reason": "breaks the imaging driver"},

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from patchdesk.app import PatchdeskApp
-from patchdesk.cli import main
-from patchdesk.commands import tui
+from patchdesk.cli import main, tui
 from patchdesk.engine.live import RUNNER_KEY, simulated_now
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.store.db import Database

@@ -11,7 +11,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets._toast import Toast
 
 from patchdesk.app import PatchdeskApp
-from patchdesk.domain import CommandState, FailureClass, MissingPatchState
+from patchdesk.domain import FailureClass, MissingPatchState, RequestState
 from patchdesk.screens.approval_forms import ApprovalForm, EmergencyForm
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.screens.handover import HandoverPanel
@@ -23,7 +23,7 @@ from patchdesk.store import exception_ops as ops
 from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note
-from patchdesk.store.models import Client, Device, DevicePatch, OperatorCommand, Patch
+from patchdesk.store.models import Client, Device, DevicePatch, OperatorRequest, Patch
 from patchdesk.text import is_hidden
 from tests.conftest import NOW
 from tests.exception_seed import add_exception, seed_fleet
@@ -73,8 +73,8 @@ def seed(database: Database) -> dict[str, int]:
     ops.log_remediation(database, ids["markup"], OWNER, "free_disk", now=NOW, note=NOTE)
     ops.log_remediation(database, ids["markup"], OWNER, "retry_install", now=NOW)
     with database.session() as session:
-        for command in session.query(OperatorCommand):
-            command.state = CommandState.FAILED
+        for command in session.query(OperatorRequest):
+            command.state = RequestState.FAILED
             command.result = COMMAND_RESULT
     add_handover_note(database, OWNER, NOTE, now=NOW - timedelta(minutes=1))
     return ids

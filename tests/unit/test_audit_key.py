@@ -10,7 +10,7 @@ import pytest
 
 from patchdesk.cli import main
 from patchdesk.settings import load_settings
-from patchdesk.store.audit_key import (
+from patchdesk.store.log_key import (
     AuditKeyError,
     Keyring,
     create_key_file,

@@ -22,7 +22,7 @@ def no_terminal_ui(
 ) -> list[object]:
     """A UI that would open records itself instead of taking the terminal (and logs nowhere)."""
     from patchdesk.app import PatchdeskApp
-    from patchdesk.commands import tui
+    from patchdesk.cli import tui
 
     opened: list[object] = []
     log = tmp_path_factory.mktemp("log") / "tui.log"

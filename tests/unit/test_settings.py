@@ -73,7 +73,7 @@ def test_bad_config_exits_2_naming_the_field(
 def test_engine_settings_map_to_the_engine_config(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from patchdesk.commands.engine import engine_config
+    from patchdesk.cli.engine import engine_config
 
     config = tmp_path / "config.toml"
     config.write_text("[engine]\ninstall_retries = 0\nobservation_hours = 48\n")

@@ -37,12 +37,12 @@ from sqlalchemy.orm import Session
 from patchdesk.connectors.base import Connector
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState
 from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.deployments import Candidate, refresh_missing
-from patchdesk.engine.report import StepReport
 from patchdesk.store import direct
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device, Patch, PatchException, Target
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 # ----------------------------------------------------------------------------- the rule
 
@@ -126,7 +126,7 @@ def settle_back_online(
     connector: Connector,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     """Resolve or reclassify every unresolved ``offline`` exception whose device is online."""
     found = [
@@ -153,7 +153,7 @@ def _settle(
     missing: frozenset[int],
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     still = sorted(set(back.patch_ids) & missing)
     vendor_ids = _vendor_ids(session, still)
@@ -265,7 +265,7 @@ def _log(
 ) -> None:
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=config.actor,
             operator=config.actor,

@@ -28,7 +28,7 @@ from patchdesk.domain import (
     Role,
     TargetState,
 )
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.rules.approval import ApprovalState, Blocklist, decide
@@ -300,7 +300,7 @@ def open_deployment(
     start: datetime,
     end: datetime,
     now: datetime,
-    report: StepReport,
+    report: StepCounts,
 ) -> int:
     """Open the occurrence's deployment with its targets; its id."""
     session.flush()  # (as loading the window's ORM object did: the reads below see it all)
@@ -428,7 +428,7 @@ _UNSETTLED = (
 )
 
 
-def close_finished(session: Session, now: datetime, report: StepReport) -> None:
+def close_finished(session: Session, now: datetime, report: StepCounts) -> None:
     """Close deployments past their window whose every target has settled."""
     open_rows = sorted(direct.rows(session.connection(), _OPEN_DEPLOYMENTS))
     ended = [deployment_id for deployment_id, _, end in open_rows if end <= now]

@@ -32,7 +32,7 @@ from patchdesk.domain import (
     tier_of,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.rows import (
     DeviceRow,
     TargetRow,
@@ -96,7 +96,7 @@ def dispatch(
     connector: Connector,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     open_rows = direct.rows(session.connection(), _OPEN, {"now": now})
     if not open_rows:

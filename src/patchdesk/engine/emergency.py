@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from patchdesk.connectors.base import Connector
 from patchdesk.domain import ApprovalDecisionKind, DeploymentState
 from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.deployments import add_targets, reachable, refresh_missing
-from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import WindowRow
 from patchdesk.rules.approval import ApprovalState, decide
 from patchdesk.store import direct
@@ -63,7 +63,7 @@ def open_emergencies(
     connector: Connector,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     """Open a deployment for every emergency decision made by ``now`` that has none."""
     # A plain Core look first: at nearly every step there is none (ORM objects cost more).
@@ -86,7 +86,7 @@ def _open(
     decision: ApprovalDecision,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     patch = session.get_one(Patch, decision.patch_id)
     named = set(decision.device_ids)

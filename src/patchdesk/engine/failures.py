@@ -15,13 +15,13 @@ from sqlalchemy.orm import Session
 
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
 from patchdesk.rules.classify import Failure
 from patchdesk.store import direct
 from patchdesk.store.events import record_event
 from patchdesk.store.models import PatchException
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 
 def may_retry(
@@ -41,14 +41,14 @@ def schedule_retry(
     failure: Failure,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     target.state = TargetState.PENDING
     target.job_id = None
     target.updated_at = now
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=config.actor,
             operator=config.actor,
@@ -80,14 +80,14 @@ _OPEN_EXCEPTION = select(_exceptions.c.id, _exceptions.c.patch_ids, _exceptions.
 _INSERT_EXCEPTION = insert(_exceptions).returning(_exceptions.c.id)
 
 
-def raise_exception(
+def open_exception_for(
     session: Session,
     target: TargetRow,
     device: DeviceRow,
     failure: Failure,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> int:
     """Open the (device, class) exception, or update the one already open; returns its id."""
     failure_class = failure.failure_class
@@ -143,7 +143,7 @@ def raise_exception(
     report.failures[failure_class.value] += 1
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=config.actor,
             operator=config.actor,

@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from patchdesk.engine import lease, state
 from patchdesk.engine.clock import VirtualClock
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import describe
 from patchdesk.store.db import Database
 
@@ -192,7 +192,7 @@ class LiveEngine:
 
     # ------------------------------------------------------------------------ steps
 
-    def step(self) -> StepReport | None:
+    def step(self) -> StepCounts | None:
         """One step at the current engine time (on the caller's thread); None if it failed."""
         now = self._step_time()
         try:

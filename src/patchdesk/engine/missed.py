@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier, tier_of
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.failures import raise_exception
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.failures import open_exception_for
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
 from patchdesk.rules.classify import Cause, Failure
 from patchdesk.store.events import record_event
 from patchdesk.store.models import MaintenanceWindow, PatchException
 from patchdesk.store.not_patched import next_window_of
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 SERVER_TIERS = frozenset({Tier.CRITICAL_SERVER, Tier.OTHER_SERVER})
 
@@ -44,7 +44,7 @@ def open_missed(
     deployment: DeploymentRow,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> int:
     """Open (or update) the server's ``missed`` exception; returns its id."""
     window = session.get(MaintenanceWindow, deployment.window_id) if deployment.window_id else None
@@ -56,7 +56,7 @@ def open_missed(
         else "no window of its client ahead will carry it"
     )
     reason = f"missed: {name} closed before its turn (capacity); {carried}"
-    return raise_exception(
+    return open_exception_for(
         session, target, device, Failure(Cause.NOT_REACHED, reason), now, config, report
     )
 
@@ -99,7 +99,7 @@ def resolve_missed(
     )
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=config.actor,
             operator=config.actor,

@@ -40,10 +40,10 @@ from patchdesk.engine.attention import (
     next_read,
 )
 from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.emergency import emergency_window
-from patchdesk.engine.failures import is_install, may_retry, raise_exception, schedule_retry
+from patchdesk.engine.failures import is_install, may_retry, open_exception_for, schedule_retry
 from patchdesk.engine.missed import is_server, open_missed, resolve_missed
-from patchdesk.engine.report import StepReport
 from patchdesk.engine.rows import (
     DeploymentRow,
     DeviceRow,
@@ -171,7 +171,7 @@ def follow(
     connector: Connector,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
     changed: Mapping[int, News] | None = None,
     watch: Watch | None = None,
     jobs_since: datetime | None = None,
@@ -258,7 +258,7 @@ def _follow_one(
     snapshot: Mapping[str, bool] | None,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
     installed: list[dict[str, Any]],
 ) -> None:
     target = context.target
@@ -429,7 +429,7 @@ def _act(
     verdict: object,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     target = context.target
     if target.state is TargetState.VERIFIED and not (
@@ -477,7 +477,7 @@ def _reboot(
     context: Context,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     target, window, device = context.target, context.window, context.device
     if target.next_action_at is not None and target.next_action_at > now:
@@ -518,7 +518,7 @@ def _fail(
     failure: Failure,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     target, device = context.target, context.device
     target.error_message = failure.reason
@@ -526,7 +526,7 @@ def _fail(
     if is_install(failure) and may_retry(target, context.deployment, now, config):
         schedule_retry(session, target, device, failure, now, config, report)
         return
-    raise_exception(session, target, device, failure, now, config, report)
+    open_exception_for(session, target, device, failure, now, config, report)
 
 
 def _move(

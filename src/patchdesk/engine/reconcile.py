@@ -40,8 +40,8 @@ from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import lease
 from patchdesk.engine.attention import CHECKED, Watch
 from patchdesk.engine.comeback import settle_back_online
-from patchdesk.engine.commands import QUEUED, WAITING_UNTIL, commands_queued, run_commands
 from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.deployments import (
     close_finished,
     open_deployment,
@@ -52,7 +52,7 @@ from patchdesk.engine.dispatch import dispatch
 from patchdesk.engine.emergency import UNDEPLOYED, open_emergencies
 from patchdesk.engine.links import find_problems, read_alerts, update_alerts
 from patchdesk.engine.progress import follow
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.requests import QUEUED, WAITING_UNTIL, requests_queued, run_requests
 from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.sync import (
     Facts,
@@ -124,15 +124,15 @@ class Reconciler:
         self._alerts: dict[str, dict[str, Any]] | None = None  # device alerts as stored
         self._relink = False  # an alert cleared: the next step reads the whole fleet
 
-    def step(self, now: datetime) -> StepReport:
+    def step(self, now: datetime) -> StepCounts:
         try:
             return self._step(now)
         except BaseException:
             self._forget()  # what the failed step left is for the store to say
             raise
 
-    def _step(self, now: datetime) -> StepReport:
-        report = StepReport()
+    def _step(self, now: datetime) -> StepCounts:
+        report = StepCounts()
         if not self._hold_lease(now):
             report.dispatching = False
             return report
@@ -150,7 +150,7 @@ class Reconciler:
                 self._synced_at = None
             if commands:  # in their own transaction, then the close
                 with self.db.writer() as session, batched_events(session):
-                    run_commands(session, self.connector, now, self.config, report)
+                    run_requests(session, self.connector, now, self.config, report)
                 with self.db.writer() as session, batched_events(session):
                     close_finished(session, now, report)
         except ConnectorUnavailable as exc:
@@ -159,7 +159,7 @@ class Reconciler:
         return report
 
     def _reconcile(
-        self, session: Session, facts: FleetFacts, now: datetime, report: StepReport
+        self, session: Session, facts: FleetFacts, now: datetime, report: StepCounts
     ) -> bool:
         """Fleet facts, deployments, targets followed and dispatched, deployments closed: one
         transaction. True when operator commands are queued: the close then waits for them."""
@@ -183,7 +183,7 @@ class Reconciler:
         )
         settle_back_online(session, self.connector, now, self.config, report)
         dispatch(session, self.connector, now, self.config, report)
-        if commands_queued(session, now):
+        if requests_queued(session, now):
             return True
         close_finished(session, now, report)
         return False
@@ -281,7 +281,7 @@ class Reconciler:
         self.schedule.forget()
         self.watch.forget()
 
-    def _down(self, now: datetime, report: StepReport, reason: str) -> None:
+    def _down(self, now: datetime, report: StepCounts, reason: str) -> None:
         report.connector_reachable = False
         self._forget()
         with self.db.writer() as session:

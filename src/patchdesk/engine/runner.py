@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.report import StepReport
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def next_boundary(reconciler: Reconciler, now: datetime) -> datetime | None:
     return reconciler.next_boundary(now)
 
 
-def describe(report: StepReport) -> str:
+def describe(report: StepCounts) -> str:
     if not report.dispatching:
         return "attached (another engine holds the lease)"
     if not report.connector_reachable:
@@ -71,14 +71,14 @@ class EngineRunner:
         """Ask ``run`` to stop: the running step finishes, no other starts. Any thread."""
         self.stop_requested.set()
 
-    def step_once(self) -> StepReport:
+    def step_once(self) -> StepCounts:
         """One step, never two at once (a wake-up during a step is skipped), none once a
         stop was asked for."""
         if self.stop_requested.is_set() or not self._lock.acquire(blocking=False):
-            return StepReport()
+            return StepCounts()
         try:
             if self.stop_requested.is_set():
-                return StepReport()
+                return StepCounts()
             now = self.clock()
             report = self.reconciler.step(now)
             self.steps += 1
@@ -87,7 +87,7 @@ class EngineRunner:
             return report
         except Exception:
             log.exception("step failed; the next step will try again")
-            return StepReport()
+            return StepCounts()
         finally:
             self._lock.release()
 

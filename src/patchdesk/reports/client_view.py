@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from patchdesk.domain import CommandKind, ExceptionState, FailureClass, TargetState
+from patchdesk.domain import ExceptionState, FailureClass, RequestKind, TargetState
 from patchdesk.reports.client_model import (
     Branding,
     ClientDevice,
@@ -98,7 +98,7 @@ ACTION_WORDS: dict[str, tuple[str, str]] = {
 }
 ESCALATED = "escalated it for specialist help"
 # The command the engine runs for an action (None: the technician does it by hand).
-ACTION_COMMANDS: dict[str, CommandKind | None] = {
+ACTION_COMMANDS: dict[str, RequestKind | None] = {
     action.id: action.command for path in RESPONSE_PATHS.values() for action in path
 }
 REMEDIATE_PREFIX = "remediate:"

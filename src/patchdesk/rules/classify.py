@@ -66,7 +66,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar, TypeAlias
 
-from patchdesk.domain import CommandKind, FailureClass, RebootPolicy, TargetState
+from patchdesk.domain import FailureClass, RebootPolicy, RequestKind, TargetState
 
 # ----------------------------------------------------------------------------- inputs
 
@@ -595,31 +595,31 @@ class Action:
 
     id: str
     label: str
-    command: CommandKind | None = None
+    command: RequestKind | None = None
 
 
 RESPONSE_PATHS: Mapping[FailureClass, tuple[Action, ...]] = MappingProxyType(
     {
         FailureClass.INSTALL: (
-            Action("retry_install", "Retry install", CommandKind.RETRY_INSTALL),
+            Action("retry_install", "Retry install", RequestKind.RETRY_INSTALL),
             Action("clear_update_cache", "Clear update cache"),
             Action("free_disk", "Free disk space"),
             Action("manual_install", "Install manually"),
-            Action("exclude_patch", "Exclude patch for this device", CommandKind.EXCLUDE_PATCH),
+            Action("exclude_patch", "Exclude patch for this device", RequestKind.EXCLUDE_PATCH),
         ),
         FailureClass.REBOOT: (
-            Action("force_reboot", "Force reboot", CommandKind.FORCE_REBOOT),
-            Action("schedule_reboot", "Schedule reboot", CommandKind.SCHEDULE_REBOOT),
+            Action("force_reboot", "Force reboot", RequestKind.FORCE_REBOOT),
+            Action("schedule_reboot", "Schedule reboot", RequestKind.SCHEDULE_REBOOT),
             Action("contact_user", "Contact user"),
         ),
         FailureClass.REGRESSION: (
-            Action("rollback_patch", "Roll back patch", CommandKind.ROLLBACK_PATCH),
-            Action("block_patch_client", "Block patch for this client", CommandKind.BLOCK_PATCH),
-            Action("block_patch_global", "Block patch globally", CommandKind.BLOCK_PATCH),
+            Action("rollback_patch", "Roll back patch", RequestKind.ROLLBACK_PATCH),
+            Action("block_patch_client", "Block patch for this client", RequestKind.BLOCK_PATCH),
+            Action("block_patch_global", "Block patch globally", RequestKind.BLOCK_PATCH),
             Action("vendor_case", "Open vendor case"),
         ),
         FailureClass.OFFLINE: (
-            Action("wake_on_lan", "Wake-on-LAN", CommandKind.WAKE_DEVICE),
+            Action("wake_on_lan", "Wake-on-LAN", RequestKind.WAKE_DEVICE),
             Action("power_cycle", "Out-of-band power cycle"),
             Action("contact_site", "Contact site"),
             Action("dispatch_onsite", "Dispatch on-site"),
@@ -638,7 +638,7 @@ COMMON_ACTIONS: tuple[Action, ...] = (
     Action("note", "Add note"),
     Action("acknowledge", "Acknowledge / assign"),
     Action("escalate", "Escalate"),
-    Action("resolve", "Resolve", CommandKind.RESOLVE),
+    Action("resolve", "Resolve", RequestKind.RESOLVE),
     Action("reopen", "Reopen"),
 )
 

@@ -42,7 +42,7 @@ from textual.widgets import Checkbox, Input, OptionList, RadioButton, RadioSet, 
 from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
-from patchdesk.domain import CommandKind, FailureClass
+from patchdesk.domain import FailureClass, RequestKind
 from patchdesk.rules.classify import RESPONSE_PATHS, Action
 from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.screens.form_screen import FixedValue, FormScreen
@@ -70,8 +70,8 @@ _REASON = {
 }
 # What an action does beyond its log line, shown beside it in the list.
 _ENGINE_EFFECT = {
-    CommandKind.SCHEDULE_REBOOT: "engine: reboots at the time below",
-    CommandKind.EXCLUDE_PATCH: "engine: stops targeting it here",
+    RequestKind.SCHEDULE_REBOOT: "engine: reboots at the time below",
+    RequestKind.EXCLUDE_PATCH: "engine: stops targeting it here",
 }
 _REBOOT_HINT = "inside one of the device's windows that allow a reboot; no user deferral"
 
@@ -260,7 +260,7 @@ class RemediationScreen(FormScreen[str | None]):
 
     def _reboot_time_field(self) -> ComposeResult:
         number = next(
-            n for n, a in enumerate(self.actions, 1) if a.command is CommandKind.SCHEDULE_REBOOT
+            n for n, a in enumerate(self.actions, 1) if a.command is RequestKind.SCHEDULE_REBOOT
         )
         yield Static(
             f"Reboot at, for {number} Schedule reboot (client time, {self.client_zone.key})",
@@ -345,7 +345,7 @@ class RemediationScreen(FormScreen[str | None]):
         if engine:
             resolve.value = False
         if self.asks_reboot_time:
-            timed = action is None or action.command is CommandKind.SCHEDULE_REBOOT
+            timed = action is None or action.command is RequestKind.SCHEDULE_REBOOT
             self.query_one("#reboot-at").display = timed
             self.query_one("#reboot-preview").display = timed
             self.query_one("#reboot-at-fixed").display = not timed
@@ -384,7 +384,7 @@ class RemediationScreen(FormScreen[str | None]):
     def _reboot_time(self, action: Action) -> datetime | None:
         """The "Reboot at" time for "Schedule reboot" (refused when missing or not a time);
         None for the other actions (their form shows "no reboot time" in its place)."""
-        if not self.asks_reboot_time or action.command is not CommandKind.SCHEDULE_REBOOT:
+        if not self.asks_reboot_time or action.command is not RequestKind.SCHEDULE_REBOOT:
             return None
         typed = self.query_one("#reboot-at", Input).value
         if not typed.strip():

@@ -23,9 +23,9 @@ from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import state
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.config import EngineConfig
+from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.report import StepReport
 from patchdesk.engine.runner import next_boundary
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.simulation.builder import SimulatedMsp, build_msp, load_msp
@@ -77,7 +77,7 @@ class SimulationResult:
 
 
 def _busy(
-    db: Database, now: datetime, report: StepReport, config: EngineConfig
+    db: Database, now: datetime, report: StepCounts, config: EngineConfig
 ) -> timedelta | None:
     """How far to move the clock: a small tick, an hour, or None (jump to the boundary)."""
     if report.open_deployments:  # a window is open, or targets of one are still in flight

@@ -80,7 +80,7 @@ from patchdesk.store.models import (
     Target,
     TargetPatch,
 )
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 EVENT_KIND = "approval.decided"
 MAX_OPERATOR = 100
@@ -798,7 +798,7 @@ def _log(
     )
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=row.operator,
             operator=row.operator,

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from patchdesk.store.approvals import MAX_OPERATOR, DecisionError, find_patch
 from patchdesk.store.events import record_event
 from patchdesk.store.models import BlockedPatch
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 from patchdesk.text import printable
 
 MAX_PATCH_ID = 200
@@ -142,7 +142,7 @@ def _log(
     )
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=operator,
             operator=operator,

@@ -27,10 +27,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session as Session  # the handle the layers above hold
+from sqlalchemy.orm import sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from patchdesk.store.audit_key import KEYRING_INFO, Keyring, default_key_path
+from patchdesk.store.log_key import KEYRING_INFO, Keyring, default_key_path
 from patchdesk.store.migrate import SQLITE_BEGIN_OPTION, upgrade
 
 BUSY_TIMEOUT_MS = 10_000

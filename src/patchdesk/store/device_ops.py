@@ -23,7 +23,7 @@ from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device
 from patchdesk.store.operator_input import Refused
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 __all__ = ["MaintenanceResult", "Refused", "set_maintenance_mode"]
 
@@ -77,7 +77,7 @@ def set_maintenance_mode(
         )
         record = append(
             session,
-            AuditEntry(
+            LogEntry(
                 at=now,
                 actor=operator,
                 operator=operator,

@@ -40,7 +40,7 @@ from patchdesk.rules.calendar import Occurrence, next_occurrences
 from patchdesk.rules.narrowing import applies
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence, presence
 from patchdesk.rules.scope import Scope, ScopedDevice, device_in_scope
-from patchdesk.store.exception_views import CommandView, HistoryEntry, QueueRow, fleet_read_at
+from patchdesk.store.exception_views import HistoryEntry, QueueRow, RequestView, fleet_read_at
 from patchdesk.store.exclusions import ExclusionView, device_exclusions
 from patchdesk.store.models import (
     CheckIn,
@@ -49,7 +49,7 @@ from patchdesk.store.models import (
     Deployment,
     Device,
     MaintenanceWindow,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     RemediationRecord,
@@ -251,7 +251,7 @@ class DeviceException:
 
     row: QueueRow
     history: tuple[HistoryEntry, ...]
-    commands: tuple[CommandView, ...]
+    commands: tuple[RequestView, ...]
 
     @property
     def unresolved(self) -> bool:
@@ -475,15 +475,15 @@ def _exceptions(session: Session, device_id: int) -> tuple[DeviceException, ...]
     ):
         assert record.exception_id is not None
         history[record.exception_id].append(HistoryEntry.of(record))
-    commands: dict[int, list[CommandView]] = {i: [] for i in ids}
+    commands: dict[int, list[RequestView]] = {i: [] for i in ids}
     for command, vendor_id in session.execute(
-        select(OperatorCommand, Patch.vendor_id)
-        .outerjoin(Patch, Patch.id == OperatorCommand.patch_id)
-        .where(OperatorCommand.exception_id.in_(ids))
-        .order_by(OperatorCommand.id)
+        select(OperatorRequest, Patch.vendor_id)
+        .outerjoin(Patch, Patch.id == OperatorRequest.patch_id)
+        .where(OperatorRequest.exception_id.in_(ids))
+        .order_by(OperatorRequest.id)
     ):
         assert command.exception_id is not None
-        commands[command.exception_id].append(CommandView.of(command, vendor_id))
+        commands[command.exception_id].append(RequestView.of(command, vendor_id))
     found = [
         DeviceException(rows[i], tuple(history[i]), tuple(commands[i])) for i in ids if i in rows
     ]

@@ -6,9 +6,9 @@ Each operation takes the ``Database`` and runs in ONE ``Database.writer()`` tran
 writes the exception change, one remediation-log record (actor and operator: the technician;
 action ``acknowledge``, ``take_over``, ``assign``, ``release``, ``escalate``, ``note``,
 ``remediate:<action>``, ``resolve``, ``reopen``) and one ``exception.<verb>`` event (entity
-``exception``); a queued ``OperatorCommand`` joins the same transaction, and so does a
+``exception``); a queued ``OperatorRequest`` joins the same transaction, and so does a
 take-over (its own record and event, before the action's). A refused operation raises
-``Refused`` (or its subclasses ``UnknownException``, ``Conflict`` and ``NotYours``) and writes
+``Refused`` (or its subclasses ``NoSuchException``, ``Conflict`` and ``NotYours``) and writes
 nothing; so does any error.
 
 States: ``open`` (nobody owns it) -> ``acknowledged`` (someone took it) -> ``in_progress``
@@ -62,25 +62,25 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import CommandKind, CommandState, ExceptionState, MissingPatchState
+from patchdesk.domain import ExceptionState, MissingPatchState, RequestKind, RequestState
 from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
 from patchdesk.rules.reboot_times import RebootTimeError, check_reboot_time
 from patchdesk.store import operator_input as clean
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import find_active
-from patchdesk.store.models import Device, DevicePatch, OperatorCommand, Patch, PatchException
+from patchdesk.store.models import Device, DevicePatch, OperatorRequest, Patch, PatchException
 from patchdesk.store.operator_input import Refused
 from patchdesk.store.reboot_windows import device_reboot_windows
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 __all__ = [
     "COMMON_ACTION_IDS",
     "Conflict",
+    "NoSuchException",
     "NotYours",
     "OpResult",
     "Refused",
-    "UnknownException",
     "acknowledge",
     "add_note",
     "assign",
@@ -93,12 +93,12 @@ __all__ = [
 ]
 
 COMMON_ACTION_IDS = frozenset(action.id for action in COMMON_ACTIONS)
-_PATCH_COMMANDS = (CommandKind.ROLLBACK_PATCH, CommandKind.BLOCK_PATCH, CommandKind.EXCLUDE_PATCH)
+_PATCH_COMMANDS = (RequestKind.ROLLBACK_PATCH, RequestKind.BLOCK_PATCH, RequestKind.EXCLUDE_PATCH)
 _BLOCK_SCOPE = {"block_patch_client": "client", "block_patch_global": "global"}
 _UNIQUE_OPEN = "uq_exceptions_open_device_class"
 
 
-class UnknownException(Refused):
+class NoSuchException(Refused):
     """No exception has that id."""
 
 
@@ -399,7 +399,7 @@ def log_remediation(
 ) -> OpResult:
     """Log an action of the exception's response path (``actions_for(class)``).
 
-    An action the engine carries out also queues its ``OperatorCommand`` (requested by
+    An action the engine carries out also queues its ``OperatorRequest`` (requested by
     ``operator``): ``rollback_patch``, the blocks and ``exclude_patch`` act on ``patch_id``,
     which must be one of the exception's patches (optional when it has exactly one); a
     block's or an exclusion's reason is the note (required). ``schedule_reboot`` reboots at
@@ -538,7 +538,7 @@ def _write(database: Database, body: Callable[[Session], OpResult]) -> OpResult:
 def _get(session: Session, exception_id: int) -> PatchException:
     row = session.get(PatchException, exception_id)
     if row is None:
-        raise UnknownException(f"no exception with id {exception_id}")
+        raise NoSuchException(f"no exception with id {exception_id}")
     return row
 
 
@@ -547,7 +547,7 @@ def _locked(session: Session, exception_id: int) -> PatchException:
     writer session's BEGIN IMMEDIATE already serialises writers)."""
     row = locked(session, PatchException, exception_id)
     if row is None:
-        raise UnknownException(f"no exception with id {exception_id}")
+        raise NoSuchException(f"no exception with id {exception_id}")
     return row
 
 
@@ -584,10 +584,10 @@ def _command(
     patch_id: int | None,
     now: datetime,
     reboot_at: datetime | None = None,
-) -> OperatorCommand | None:
+) -> OperatorRequest | None:
     """The engine command an action needs, validated and added (None: a manual action)."""
     kind = action.command
-    if kind is not CommandKind.SCHEDULE_REBOOT and reboot_at is not None:
+    if kind is not RequestKind.SCHEDULE_REBOOT and reboot_at is not None:
         raise Refused(f"a reboot time is only given for schedule_reboot, not {action.id}")
     if kind is None:
         if patch_id is not None:
@@ -599,25 +599,25 @@ def _command(
         command_patch = _patch_of(session, row, action, patch_id)
     elif patch_id is not None:
         raise Refused(f"{action.id} acts on the device, not on one patch: give no patch")
-    if kind is CommandKind.BLOCK_PATCH:
+    if kind is RequestKind.BLOCK_PATCH:
         if not note.strip():
             raise Refused(f"note: required for {action.id}: it is the block's reason")
         args = {"reason": note, "scope": _BLOCK_SCOPE[action.id]}
     not_before: datetime | None = None
-    if kind is CommandKind.EXCLUDE_PATCH:
+    if kind is RequestKind.EXCLUDE_PATCH:
         assert command_patch is not None
         if not note.strip():
             raise Refused(f"note: required for {action.id}: it is the exclusion's reason")
         _check_not_excluded(session, row, command_patch)
         args = {"reason": note}
-    if kind is CommandKind.SCHEDULE_REBOOT:
+    if kind is RequestKind.SCHEDULE_REBOOT:
         not_before = _reboot_time(session, row, reboot_at, now)
         args = {"at": not_before.isoformat()}
     pending = session.scalars(
-        select(OperatorCommand).where(
-            OperatorCommand.exception_id == row.id,
-            OperatorCommand.kind == kind,
-            OperatorCommand.state.in_((CommandState.QUEUED, CommandState.RUNNING)),
+        select(OperatorRequest).where(
+            OperatorRequest.exception_id == row.id,
+            OperatorRequest.kind == kind,
+            OperatorRequest.state.in_((RequestState.QUEUED, RequestState.RUNNING)),
         )
     ).all()
     for other in pending:
@@ -627,9 +627,9 @@ def _command(
                 f"(command {other.id}); wait for its result",
                 row.owner,
             )
-    command = OperatorCommand(
+    command = OperatorRequest(
         kind=kind,
-        state=CommandState.QUEUED,
+        state=RequestState.QUEUED,
         exception_id=row.id,
         device_id=row.device_id,
         patch_id=command_patch,
@@ -687,7 +687,7 @@ def _reboot_time(
     return reboot_at
 
 
-def _default_outcome(command: OperatorCommand | None) -> str:
+def _default_outcome(command: OperatorRequest | None) -> str:
     if command is None:
         return "done"
     if command.not_before is not None:
@@ -854,7 +854,7 @@ def _log(
 ) -> int:
     record = append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=operator,
             operator=operator,

@@ -17,13 +17,13 @@ from sqlalchemy import ColumnElement, Select, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import (
-    CommandKind,
-    CommandState,
     Criticality,
     ExceptionState,
     FailureClass,
     MissingPatchState,
     OsFamily,
+    RequestKind,
+    RequestState,
     Role,
     Tier,
 )
@@ -33,7 +33,7 @@ from patchdesk.store.models import (
     Client,
     Device,
     EngineLease,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     RemediationRecord,
@@ -214,12 +214,12 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
-class CommandView:
+class RequestView:
     """An operator command for the exception: queued, running, or finished with its result."""
 
     id: int
-    kind: CommandKind
-    state: CommandState
+    kind: RequestKind
+    state: RequestState
     patch: str | None  # vendor id
     args: Mapping[str, Any]
     requested_by: str
@@ -230,7 +230,7 @@ class CommandView:
     not_before: datetime | None = None  # a scheduled reboot's time
 
     @classmethod
-    def of(cls, command: OperatorCommand, vendor_id: str | None) -> CommandView:
+    def of(cls, command: OperatorRequest, vendor_id: str | None) -> RequestView:
         """The view of a stored command (``vendor_id``: of its patch, if it names one)."""
         return cls(
             id=command.id,
@@ -256,9 +256,9 @@ class ExceptionDetail:
     device: DeviceView
     patches: tuple[PatchView, ...]
     history: tuple[HistoryEntry, ...]
-    commands: tuple[CommandView, ...]
+    commands: tuple[RequestView, ...]
     # actions_for(class): the response path, then the common actions. Pass any of their ids
-    # to exception_ops.log_remediation. "resolve" carries CommandKind.RESOLVE in classify but
+    # to exception_ops.log_remediation. "resolve" carries RequestKind.RESOLVE in classify but
     # is written directly by exception_ops.resolve, never queued for the engine.
     actions: tuple[Action, ...]
 
@@ -288,10 +288,10 @@ def exception_detail(session: Session, exception_id: int) -> ExceptionDetail | N
         .order_by(RemediationRecord.seq)
     ).all()
     commands = session.execute(
-        select(OperatorCommand, Patch.vendor_id)
-        .outerjoin(Patch, Patch.id == OperatorCommand.patch_id)
-        .where(OperatorCommand.exception_id == exception_id)
-        .order_by(OperatorCommand.id)
+        select(OperatorRequest, Patch.vendor_id)
+        .outerjoin(Patch, Patch.id == OperatorRequest.patch_id)
+        .where(OperatorRequest.exception_id == exception_id)
+        .order_by(OperatorRequest.id)
     ).all()
     return ExceptionDetail(
         exception=row,
@@ -314,7 +314,7 @@ def exception_detail(session: Session, exception_id: int) -> ExceptionDetail | N
         ),
         patches=tuple(_patch_view(by_id[pid]) for pid in row.patch_ids if pid in by_id),
         history=tuple(HistoryEntry.of(record) for record in records),
-        commands=tuple(CommandView.of(command, vendor_id) for command, vendor_id in commands),
+        commands=tuple(RequestView.of(command, vendor_id) for command, vendor_id in commands),
         actions=actions_for(row.failure_class),
     )
 

@@ -34,7 +34,7 @@ from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Device, Patch, PatchExclusion
 from patchdesk.store.operator_input import Refused
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 __all__ = [
     "ExclusionView",
@@ -275,7 +275,7 @@ def lift(
         row.lift_note = text
         record = append(
             session,
-            AuditEntry(
+            LogEntry(
                 at=now,
                 actor=operator,
                 operator=operator,

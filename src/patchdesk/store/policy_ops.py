@@ -38,7 +38,7 @@ from patchdesk.store.models import (
     Ring,
     WindowBlackout,
 )
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 EVENT_KIND = "policy.applied"
 AUDIT_ACTION = "policy.apply"
@@ -173,7 +173,7 @@ def _log(
     )
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=operator,
             operator=operator,

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from patchdesk.domain import CommandKind, CommandState, ExceptionState, Tier
+from patchdesk.domain import ExceptionState, RequestKind, RequestState, Tier
 from patchdesk.store.exception_views import (
     ALL_STATES,
     QueueFilter,
@@ -27,7 +27,7 @@ from patchdesk.store.exception_views import (
     unresolved,
 )
 from patchdesk.store.handover import HandoverSummary, recent_handover_notes
-from patchdesk.store.models import Client, Device, Event, OperatorCommand, Patch, PatchException
+from patchdesk.store.models import Client, Device, Event, OperatorRequest, Patch, PatchException
 from patchdesk.store.not_patched import not_patched
 from patchdesk.store.queue import TRIAGE_ORDER
 
@@ -39,12 +39,12 @@ _QUEUE_ENTITIES = ("exception", "command", "handover_note")
 
 
 @dataclass(frozen=True)
-class CommandBrief:
+class RequestBrief:
     """The latest operator command for an exception: queued, running, or its result."""
 
     id: int
-    kind: CommandKind
-    state: CommandState
+    kind: RequestKind
+    state: RequestState
     result: str
     requested_by: str
     requested_at: datetime
@@ -54,7 +54,7 @@ class CommandBrief:
 @dataclass(frozen=True)
 class QueueLine:
     row: QueueRow
-    command: CommandBrief | None
+    command: RequestBrief | None
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def read_window(session: Session, query: QueueFilter, *, offset: int, limit: int
     offset = max(0, min(offset, total - limit))
     ids = _page_ids(session, query, offset, limit) if total else []
     rows = rows_by_id(session, ids)
-    commands = latest_commands(session, ids)
+    commands = latest_requests(session, ids)
     return QueueWindow(
         offset=offset,
         lines=tuple(QueueLine(rows[i], commands.get(i)) for i in ids if i in rows),
@@ -168,18 +168,18 @@ def rows_by_id(session: Session, ids: Collection[int]) -> dict[int, QueueRow]:
     return rows
 
 
-def latest_commands(session: Session, exception_ids: Collection[int]) -> dict[int, CommandBrief]:
+def latest_requests(session: Session, exception_ids: Collection[int]) -> dict[int, RequestBrief]:
     """Each exception's most recent operator command (by id), for those that have one."""
     if not exception_ids:
         return {}
     newest = (
-        select(func.max(OperatorCommand.id))
-        .where(OperatorCommand.exception_id.in_(sorted(exception_ids)))
-        .group_by(OperatorCommand.exception_id)
+        select(func.max(OperatorRequest.id))
+        .where(OperatorRequest.exception_id.in_(sorted(exception_ids)))
+        .group_by(OperatorRequest.exception_id)
     )
-    found = session.scalars(select(OperatorCommand).where(OperatorCommand.id.in_(newest)))
+    found = session.scalars(select(OperatorRequest).where(OperatorRequest.id.in_(newest)))
     return {
-        command.exception_id: CommandBrief(
+        command.exception_id: RequestBrief(
             id=command.id,
             kind=command.kind,
             state=command.state,
@@ -236,7 +236,7 @@ def changes_since(session: Session, last_id: int, *, limit: int = 10_000) -> Cha
         exceptions.update(
             exception_id
             for exception_id in session.scalars(
-                select(OperatorCommand.exception_id).where(OperatorCommand.id.in_(sorted(commands)))
+                select(OperatorRequest.exception_id).where(OperatorRequest.id.in_(sorted(commands)))
             )
             if exception_id is not None
         )

@@ -2,7 +2,7 @@
 
 Every record carries ``seq`` (1, 2, 3 ...), the previous record's hash, its own hash over
 its content and that previous hash, and a MAC: an HMAC-SHA256 over its hash and the previous
-record's MAC, keyed with a secret kept outside the database (``patchdesk.store.audit_key``).
+record's MAC, keyed with a secret kept outside the database (``patchdesk.store.log_key``).
 Nothing in patchdesk updates or deletes a record, and the database refuses it too (triggers
 in the initial migration; since 0008 they let one update through, filling the MAC of a
 record that has none). ``verify_chain`` walks the chain and names the first record that was
@@ -56,8 +56,8 @@ from typing import cast
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from patchdesk.store.audit_key import AuditKey, AuditKeyError, Keyring, keyring_of
 from patchdesk.store.events import record_event
+from patchdesk.store.log_key import AuditKey, AuditKeyError, Keyring, keyring_of
 from patchdesk.store.models import AuditLogKey, Event, RemediationRecord
 
 __all__ = [
@@ -65,10 +65,10 @@ __all__ = [
     "GENESIS_HASH",
     "GENESIS_MAC",
     "KEYED_ACTION",
-    "AuditEntry",
     "AuditKeyError",
     "ChainReport",
     "Keying",
+    "LogEntry",
     "LogNotKeyable",
     "append",
     "content_hash",
@@ -107,7 +107,7 @@ class LogNotKeyable(Exception):
 
 
 @dataclass(frozen=True)
-class AuditEntry:
+class LogEntry:
     """What a caller logs. ``actor`` did it (a person, or ``engine``); ``operator`` asked."""
 
     at: datetime
@@ -127,7 +127,7 @@ def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def content_hash(seq: int, entry: AuditEntry, prev_hash: str) -> str:
+def content_hash(seq: int, entry: LogEntry, prev_hash: str) -> str:
     """SHA-256 over a canonical JSON of the record's content and the previous hash."""
     document = {
         "seq": seq,
@@ -153,8 +153,8 @@ def record_mac(key: AuditKey, seq: int, record_hash: str, prev_mac: str) -> str:
     return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
 
 
-def _entry_of(record: RemediationRecord) -> AuditEntry:
-    return AuditEntry(
+def _entry_of(record: RemediationRecord) -> LogEntry:
+    return LogEntry(
         at=record.at,
         actor=record.actor,
         operator=record.operator,
@@ -206,7 +206,7 @@ def _serialise(connection: Connection) -> None:
         connection.execute(select(func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
 
 
-def append(session: Session, entry: AuditEntry) -> RemediationRecord:
+def append(session: Session, entry: LogEntry) -> RemediationRecord:
     """Append ``entry`` to the log in the caller's transaction, stamped at ``entry.at`` or,
     when that is earlier than the last record's time, at the last record's (``stamp``),
     with its MAC under the key of the session's database.
@@ -231,7 +231,7 @@ def _write(
     session: Session,
     connection: Connection,
     head: _Head | None,
-    entry: AuditEntry,
+    entry: LogEntry,
     key: AuditKey | None,
 ) -> RemediationRecord:
     seq, prev_hash, prev_mac = (
@@ -275,7 +275,7 @@ def _write(
 
 
 def _signing_key(
-    session: Session, connection: Connection, head: _Head | None, entry: AuditEntry
+    session: Session, connection: Connection, head: _Head | None, entry: LogEntry
 ) -> tuple[AuditKey | None, _Head | None]:
     """The key this append signs with (None: the log is not keyed and cannot be), and the
     head it follows (the ``audit.keyed`` record when the log was keyed just now)."""
@@ -367,7 +367,7 @@ def _key(
         session,
         connection,
         _head(connection),
-        AuditEntry(
+        LogEntry(
             at=at,
             actor=actor,
             operator=operator,

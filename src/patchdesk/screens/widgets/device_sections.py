@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 from patchdesk.ages import age
-from patchdesk.domain import CommandState, ExceptionState, MissingPatchState, Role, TargetState
+from patchdesk.domain import ExceptionState, MissingPatchState, RequestState, Role, TargetState
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
@@ -272,7 +272,7 @@ def exception_lines(
         text.append(f" at {command.requested_at.astimezone(UTC):%m-%d %H:%M} UTC")
         if command.not_before is not None:
             when = f"{command.not_before.astimezone(UTC):%m-%d %H:%M} UTC"
-            waiting = command.state is CommandState.QUEUED
+            waiting = command.state is RequestState.QUEUED
             text.append(f" · reboots at {when}" if waiting else f" · scheduled for {when}")
         if command.result.strip():
             text.append(f" · {printable(command.result)}")

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from patchdesk.ages import age
 from patchdesk.domain import ExceptionState, Role
-from patchdesk.store.queue_views import CommandBrief, QueueLine
+from patchdesk.store.queue_views import QueueLine, RequestBrief
 from patchdesk.text import printable
 
 ROLE_LABELS = {
@@ -66,7 +66,7 @@ def patches_cell(patches: tuple[str, ...]) -> str:
     return first if len(patches) == 1 else f"{first} +{len(patches) - 1}"
 
 
-def command_text(command: CommandBrief | None) -> str:
+def command_text(command: RequestBrief | None) -> str:
     """``retry_install done: install retried now (attempt 2)``, or "" without a command."""
     if command is None:
         return ""

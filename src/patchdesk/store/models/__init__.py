@@ -6,7 +6,7 @@ from patchdesk.store.models.fleet import Client, Device, DevicePatch, Patch, Sit
 from patchdesk.store.models.ops import (
     AuditLogKey,
     HandoverNote,
-    OperatorCommand,
+    OperatorRequest,
     PatchException,
     RemediationRecord,
 )
@@ -39,7 +39,7 @@ __all__ = [
     "Event",
     "HandoverNote",
     "MaintenanceWindow",
-    "OperatorCommand",
+    "OperatorRequest",
     "Patch",
     "PatchException",
     "PatchExclusion",

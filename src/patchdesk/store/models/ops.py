@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from patchdesk.domain import CommandKind, CommandState, ExceptionState, FailureClass, Tier
+from patchdesk.domain import ExceptionState, FailureClass, RequestKind, RequestState, Tier
 from patchdesk.store.models.base import Base
 from patchdesk.store.types import str_enum
 
@@ -116,15 +116,15 @@ class AuditLogKey(Base):
     records_keyed: Mapped[int]  # records written before the keying and MACed by it
 
 
-class OperatorCommand(Base):
+class OperatorRequest(Base):
     """A request from a technician that the engine carries out (retry, reboot, ...)."""
 
     __tablename__ = "operator_commands"
     __table_args__ = (Index("ix_operator_commands_state", "state", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[CommandKind] = mapped_column(str_enum(CommandKind, "command_kind"))
-    state: Mapped[CommandState] = mapped_column(str_enum(CommandState, "command_state"))
+    kind: Mapped[RequestKind] = mapped_column(str_enum(RequestKind, "command_kind"))
+    state: Mapped[RequestState] = mapped_column(str_enum(RequestState, "command_state"))
     exception_id: Mapped[int | None] = mapped_column(ForeignKey("exceptions.id"))
     device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"))
     patch_id: Mapped[int | None] = mapped_column(ForeignKey("patches.id"))

@@ -1,7 +1,7 @@
 """A keyed remediation log: a MAC per record, and the key's fingerprint
 
 ``remediation_records.mac``: an HMAC-SHA256 chained over the log, keyed with a secret kept
-outside the database (``patchdesk.store.audit_key``). NULL for the records written before
+outside the database (``patchdesk.store.log_key``). NULL for the records written before
 the log is keyed: ``patchdesk.store.remediation_log`` keys an existing log (after verifying its hash
 chain) at its first append, or when ``patchdesk audit rekey`` asks, in one transaction.
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import click
 
-from patchdesk.commands.context import BadInput, get_context, print_json
-from patchdesk.commands.identity import acting_operator
-from patchdesk.commands.options import now_from
+from patchdesk.cli.context import BadInput, get_context, print_json
+from patchdesk.cli.identity import acting_operator
+from patchdesk.cli.options import now_from
 from patchdesk.store import exclusions as store
 from patchdesk.store.device_views import find_devices
 from patchdesk.store.models import Client

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from patchdesk.commands.context import BadInput, get_context, print_json
-from patchdesk.commands.identity import acting_operator
+from patchdesk.cli.context import BadInput, get_context, print_json
+from patchdesk.cli.identity import acting_operator
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.rules.approval import ApprovalState, StateFilter, start_of_day, until_from_text
 from patchdesk.rules.approval_rows import ApprovalRow, client_rows, filter_rows

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 
 @dataclass
-class StepReport:
+class StepCounts:
     dispatching: bool = True  # False: attached (another engine holds the lease)
     connector_reachable: bool = True
     deployments_opened: int = 0
@@ -29,7 +29,7 @@ class StepReport:
     open_deployments: int | None = None
     watching: int = 0
 
-    def merge(self, other: StepReport) -> None:
+    def merge(self, other: StepCounts) -> None:
         for name in (
             "deployments_opened",
             "deployments_closed",

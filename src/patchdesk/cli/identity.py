@@ -9,7 +9,7 @@ give a name.
 
 from __future__ import annotations
 
-from patchdesk.commands.context import BadInput, get_context
+from patchdesk.cli.context import BadInput, get_context
 from patchdesk.identity import HOW_TO_NAME, name_problem
 from patchdesk.text import printable
 

@@ -9,25 +9,25 @@ import click
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from patchdesk.commands.approvals import approvals
-from patchdesk.commands.audit import audit
-from patchdesk.commands.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
-from patchdesk.commands.db import db
-from patchdesk.commands.engine import engine
-from patchdesk.commands.exceptions import exceptions, remediate
-from patchdesk.commands.exceptions_export import export as exceptions_export
-from patchdesk.commands.exclusions import exclusions
-from patchdesk.commands.handover import handover
-from patchdesk.commands.inventory import inventory
-from patchdesk.commands.metrics import metrics
-from patchdesk.commands.policy import policy
-from patchdesk.commands.report import report
-from patchdesk.commands.simulate import simulate
-from patchdesk.commands.tui import demo, open_tui
-from patchdesk.commands.windows import windows
+from patchdesk.cli.approvals import approvals
+from patchdesk.cli.audit import audit
+from patchdesk.cli.context import EXIT_BAD_INPUT, EXIT_RUNTIME, CliContext
+from patchdesk.cli.db import db
+from patchdesk.cli.engine import engine
+from patchdesk.cli.exceptions import exceptions, remediate
+from patchdesk.cli.exceptions_export import export as exceptions_export
+from patchdesk.cli.exclusions import exclusions
+from patchdesk.cli.handover import handover
+from patchdesk.cli.inventory import inventory
+from patchdesk.cli.metrics import metrics
+from patchdesk.cli.policy import policy
+from patchdesk.cli.report import report
+from patchdesk.cli.simulate import simulate
+from patchdesk.cli.tui import demo, open_tui
+from patchdesk.cli.windows import windows
 from patchdesk.settings import ConfigFileError, MissingConfigFile, load_settings
-from patchdesk.store.audit_key import AuditKeyError
 from patchdesk.store.db import BadDatabaseUrl, DatabaseError, NoDatabase, database_url_from
+from patchdesk.store.log_key import AuditKeyError
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

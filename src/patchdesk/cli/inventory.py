@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import IntegrityError
 
-from patchdesk.commands.context import BadInput, fail, get_context, print_json
-from patchdesk.commands.identity import acting_operator
+from patchdesk.cli.context import BadInput, fail, get_context, print_json
+from patchdesk.cli.identity import acting_operator
 from patchdesk.inventory import (
     MOVE_FLAG,
     ExternalIdConflicts,

@@ -26,14 +26,14 @@ from sqlalchemy.orm import Session
 from patchdesk.connectors.base import Connector, RebootOutcome
 from patchdesk.domain import (
     ApprovalDecisionKind,
-    CommandKind,
-    CommandState,
     ExceptionState,
     RebootPolicy,
+    RequestKind,
+    RequestState,
     TargetState,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.report import StepReport
+from patchdesk.engine.counts import StepCounts
 from patchdesk.rules.reboot_times import Slot, slot_at
 from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
@@ -44,60 +44,60 @@ from patchdesk.store.models import (
     Deployment,
     Device,
     MaintenanceWindow,
-    OperatorCommand,
+    OperatorRequest,
     Patch,
     PatchException,
     Target,
 )
 from patchdesk.store.reboot_windows import device_reboot_windows
-from patchdesk.store.remediation_log import AuditEntry, append
+from patchdesk.store.remediation_log import LogEntry, append
 
 
-class CommandFailed(Exception):
+class RequestFailed(Exception):
     """The command could not be carried out; the message says why, for the technician."""
 
 
-_DUE_NOW = or_(OperatorCommand.not_before.is_(None), OperatorCommand.not_before <= bindparam("now"))
+_DUE_NOW = or_(OperatorRequest.not_before.is_(None), OperatorRequest.not_before <= bindparam("now"))
 # A queued command due at ``now`` (bind ``now``).
 QUEUED = (
-    select(OperatorCommand.id)
-    .where(OperatorCommand.state == CommandState.QUEUED, _DUE_NOW)
+    select(OperatorRequest.id)
+    .where(OperatorRequest.state == RequestState.QUEUED, _DUE_NOW)
     .limit(1)
 )
 # When the next queued command that waits for its time is due (bind ``now``).
-WAITING_UNTIL = select(func.min(OperatorCommand.not_before)).where(
-    OperatorCommand.state == CommandState.QUEUED, OperatorCommand.not_before > bindparam("now")
+WAITING_UNTIL = select(func.min(OperatorRequest.not_before)).where(
+    OperatorRequest.state == RequestState.QUEUED, OperatorRequest.not_before > bindparam("now")
 )
 
 
-def commands_queued(session: Session, now: datetime) -> bool:
+def requests_queued(session: Session, now: datetime) -> bool:
     """Some queued command is due at ``now``."""
     return bool(direct.rows(session.connection(), QUEUED, {"now": now}))
 
 
-def run_commands(
+def run_requests(
     session: Session,
     connector: Connector,
     now: datetime,
     config: EngineConfig,
-    report: StepReport,
+    report: StepCounts,
 ) -> None:
     queued = session.scalars(
-        select(OperatorCommand)
+        select(OperatorRequest)
         .where(
-            OperatorCommand.state == CommandState.QUEUED,
-            or_(OperatorCommand.not_before.is_(None), OperatorCommand.not_before <= now),
+            OperatorRequest.state == RequestState.QUEUED,
+            or_(OperatorRequest.not_before.is_(None), OperatorRequest.not_before <= now),
         )
-        .order_by(OperatorCommand.id)
+        .order_by(OperatorRequest.id)
     ).all()
     for command in queued:
         command.started_at = now
         try:
             result = _run(session, connector, command, now, config)
-            command.state = CommandState.DONE
-        except CommandFailed as exc:
+            command.state = RequestState.DONE
+        except RequestFailed as exc:
             result = str(exc)
-            command.state = CommandState.FAILED
+            command.state = RequestState.FAILED
         command.result = result
         command.completed_at = now
         _log(session, command, now, config)
@@ -107,52 +107,52 @@ def run_commands(
 def _run(
     session: Session,
     connector: Connector,
-    command: OperatorCommand,
+    command: OperatorRequest,
     now: datetime,
     config: EngineConfig,
 ) -> str:
     exception = session.get(PatchException, command.exception_id) if command.exception_id else None
     device_id = command.device_id or (exception.device_id if exception else None)
     device = session.get(Device, device_id) if device_id else None
-    if command.kind is CommandKind.RESOLVE:
+    if command.kind is RequestKind.RESOLVE:
         if exception is None:
-            raise CommandFailed("no exception given")
+            raise RequestFailed("no exception given")
         return _resolve(exception, command, now)
-    if command.kind is CommandKind.BLOCK_PATCH:
+    if command.kind is RequestKind.BLOCK_PATCH:
         return _block(session, command, now)
-    if command.kind is CommandKind.EXCLUDE_PATCH:
+    if command.kind is RequestKind.EXCLUDE_PATCH:
         if device is None:
-            raise CommandFailed("no device given")
+            raise RequestFailed("no device given")
         return _exclude(session, command, device, now)
     if device is None or device.connector_id is None:
-        raise CommandFailed("no device the connector knows")
+        raise RequestFailed("no device the connector knows")
     target = _target(session, exception, device)
-    if command.kind is CommandKind.WAKE_DEVICE:
+    if command.kind is RequestKind.WAKE_DEVICE:
         sent = connector.wake(device.connector_id)
         if not sent:
-            raise CommandFailed("wake-on-LAN could not be sent")
+            raise RequestFailed("wake-on-LAN could not be sent")
         return "wake-on-LAN sent"
-    if command.kind is CommandKind.FORCE_REBOOT:
+    if command.kind is RequestKind.FORCE_REBOOT:
         if target is None:
-            raise CommandFailed("no deployment target for this device")
+            raise RequestFailed("no deployment target for this device")
         sent_at = _reboot(session, connector, command, device, target, now, config)
         return f"reboot sent at {sent_at:%H:%M} UTC; waiting for the device to come back"
-    if command.kind is CommandKind.SCHEDULE_REBOOT:
+    if command.kind is RequestKind.SCHEDULE_REBOOT:
         slot = _check_schedule(session, command, exception, device, now)
         if target is None:
-            raise CommandFailed("no deployment target for this device")
+            raise RequestFailed("no deployment target for this device")
         sent_at = _reboot(
             session, connector, command, device, target, now, config, slot.checkin_timeout_minutes
         )
         return (
             f"reboot sent at {sent_at:%H:%M} UTC as scheduled; waiting for the device to come back"
         )
-    if command.kind is CommandKind.RETRY_INSTALL:
+    if command.kind is RequestKind.RETRY_INSTALL:
         if target is None:
-            raise CommandFailed("no deployment target for this device")
+            raise RequestFailed("no deployment target for this device")
         vendor_ids = _vendor_ids(session, target)
         if not vendor_ids:
-            raise CommandFailed(
+            raise RequestFailed(
                 "the target has no patches to install (or every one is excluded on the device)"
             )
         window = _window(session, target)
@@ -176,18 +176,18 @@ def _run(
             # Outside the window: give the retry its own hour to report a result.
             deployment.occurrence_end = now + timedelta(hours=1)
         return f"install retried now (attempt {attempt}, {len(vendor_ids)} patches)"
-    if command.kind is CommandKind.ROLLBACK_PATCH:
+    if command.kind is RequestKind.ROLLBACK_PATCH:
         patch = session.get(Patch, command.patch_id) if command.patch_id else None
         if patch is None:
-            raise CommandFailed("no patch given")
+            raise RequestFailed("no patch given")
         job = connector.rollback(
             device.connector_id, patch.vendor_id, idempotency_key=f"pd-cmd{command.id}-rollback"
         )
         return f"rollback of {patch.vendor_id} started (job {job})"
-    raise CommandFailed(f"unknown command {command.kind.value}")
+    raise RequestFailed(f"unknown command {command.kind.value}")
 
 
-def _resolve(exception: PatchException, command: OperatorCommand, now: datetime) -> str:
+def _resolve(exception: PatchException, command: OperatorRequest, now: datetime) -> str:
     if exception.state is ExceptionState.RESOLVED:
         return "already resolved"
     exception.state = ExceptionState.RESOLVED
@@ -199,16 +199,16 @@ def _resolve(exception: PatchException, command: OperatorCommand, now: datetime)
     return f"resolved: {note}" if note else "resolved"
 
 
-def _block(session: Session, command: OperatorCommand, now: datetime) -> str:
+def _block(session: Session, command: OperatorRequest, now: datetime) -> str:
     patch = session.get(Patch, command.patch_id) if command.patch_id else None
     if patch is None:
-        raise CommandFailed("no patch given")
+        raise RequestFailed("no patch given")
     reason = str(command.args.get("reason", "")).strip()
     if not reason:
-        raise CommandFailed("a block needs a reason")
+        raise RequestFailed("a block needs a reason")
     if command.args.get("scope") == "client":
         if command.client_id is None:
-            raise CommandFailed("no client given for a client block")
+            raise RequestFailed("no client given for a client block")
         try:
             record_decision(
                 session,
@@ -222,21 +222,21 @@ def _block(session: Session, command: OperatorCommand, now: datetime) -> str:
                 now=now,
             )
         except DecisionError as exc:
-            raise CommandFailed("; ".join(exc.problems)) from exc
+            raise RequestFailed("; ".join(exc.problems)) from exc
         return f"{patch.vendor_id} blocked for {command.client_id}"
     if blocklist_entry(session, patch.vendor_id) is not None:
         return f"{patch.vendor_id} was already on the global block list"
     try:  # as a technician's block from the approvals screen: its event and log record too
         add_to_blocklist(session, patch.vendor_id, reason, command.requested_by, now=now)
     except DecisionError as exc:
-        raise CommandFailed("; ".join(exc.problems)) from exc
+        raise RequestFailed("; ".join(exc.problems)) from exc
     return f"{patch.vendor_id} added to the global block list"
 
 
 def _reboot(
     session: Session,
     connector: Connector,
-    command: OperatorCommand,
+    command: OperatorRequest,
     device: Device,
     target: Target,
     now: datetime,
@@ -252,7 +252,7 @@ def _reboot(
         device.connector_id, allow_deferral=False, deferral_minutes=0, idempotency_key=key
     )
     if result.outcome is not RebootOutcome.ACCEPTED:
-        raise CommandFailed(f"reboot not sent: device is {result.outcome.value}")
+        raise RequestFailed(f"reboot not sent: device is {result.outcome.value}")
     timeout = checkin_timeout_minutes
     if timeout is None:
         window = _window(session, target)
@@ -268,7 +268,7 @@ def _reboot(
 
 def _check_schedule(
     session: Session,
-    command: OperatorCommand,
+    command: OperatorRequest,
     exception: PatchException | None,
     device: Device,
     now: datetime,
@@ -276,26 +276,26 @@ def _check_schedule(
     """A scheduled reboot goes ahead only for an unresolved exception, inside a window (the
     slot it happens in)."""
     if exception is not None and exception.state is ExceptionState.RESOLVED:
-        raise CommandFailed(f"not rebooted: exception {exception.id} was resolved meanwhile")
+        raise RequestFailed(f"not rebooted: exception {exception.id} was resolved meanwhile")
     found = device_reboot_windows(session, device.id)
     windows = found.windows if found is not None else ()
     slot = slot_at(windows, now)
     if slot is None:
         due = command.not_before or now
-        raise CommandFailed(
+        raise RequestFailed(
             f"not rebooted: {now:%Y-%m-%d %H:%M} UTC is outside the device's reboot windows "
             f"(it was scheduled for {due:%Y-%m-%d %H:%M} UTC); schedule it again"
         )
     return slot
 
 
-def _exclude(session: Session, command: OperatorCommand, device: Device, now: datetime) -> str:
+def _exclude(session: Session, command: OperatorRequest, device: Device, now: datetime) -> str:
     patch = session.get(Patch, command.patch_id) if command.patch_id else None
     if patch is None:
-        raise CommandFailed("no patch given")
+        raise RequestFailed("no patch given")
     reason = str(command.args.get("reason", "")).strip()
     if not reason:
-        raise CommandFailed("an exclusion needs a reason")
+        raise RequestFailed("an exclusion needs a reason")
     row, made = exclude(
         session,
         device_id=device.id,
@@ -347,11 +347,11 @@ def _vendor_ids(session: Session, target: Target) -> list[str]:
     )
 
 
-def _log(session: Session, command: OperatorCommand, now: datetime, config: EngineConfig) -> None:
+def _log(session: Session, command: OperatorRequest, now: datetime, config: EngineConfig) -> None:
     exception = session.get(PatchException, command.exception_id) if command.exception_id else None
     append(
         session,
-        AuditEntry(
+        LogEntry(
             at=now,
             actor=config.actor,
             operator=command.requested_by,

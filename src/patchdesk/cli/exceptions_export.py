@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
-from patchdesk.commands.context import get_context
-from patchdesk.commands.metrics import check_client
-from patchdesk.commands.options import database_option
-from patchdesk.commands.report import OUTPUT, write_output
-from patchdesk.commands.windows import parse_instant
+from patchdesk.cli.context import get_context
+from patchdesk.cli.metrics import check_client
+from patchdesk.cli.options import database_option
+from patchdesk.cli.report import OUTPUT, write_output
+from patchdesk.cli.windows import parse_instant
 from patchdesk.reports.exception_export import document, render_csv
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.exception_log import exception_log

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import click
 
-from patchdesk.commands.context import BadInput, get_context
-from patchdesk.commands.options import database_option, now_from, now_option
-from patchdesk.commands.windows import parse_instant
+from patchdesk.cli.context import BadInput, get_context
+from patchdesk.cli.options import database_option, now_from, now_option
+from patchdesk.cli.windows import parse_instant
 from patchdesk.policy.durations import parse_duration
 from patchdesk.reports.handover_document import document, markdown
 from patchdesk.store.handover import handover_summary, recent_handover_notes

@@ -14,7 +14,7 @@ import click
 import platformdirs
 from sqlalchemy.engine import URL, make_url
 
-from patchdesk.commands.context import BadInput, CliContext, get_context
+from patchdesk.cli.context import BadInput, CliContext, get_context
 from patchdesk.settings import APP_NAME
 from patchdesk.simulation.demo import (
     DEMO_CLIENTS,
@@ -61,7 +61,7 @@ def load_demo_msp(ctx: CliContext, seed: int, launch: datetime | None = None) ->
 def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
     """The engine for the configured database, on the real clock; None when the configured
     connector cannot run here (the board then says no engine runs)."""
-    from patchdesk.commands.engine import engine_config
+    from patchdesk.cli.engine import engine_config
     from patchdesk.engine.connector import ConnectorNotAvailable, make_connector
     from patchdesk.engine.lease import holder_id
     from patchdesk.engine.live import LiveEngine
@@ -93,7 +93,7 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
     (the demo's, ``patchdesk simulate``'s) the UI runs no engine and its clock is the one the
     database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
-    from patchdesk.commands.report import branding_of
+    from patchdesk.cli.report import branding_of
     from patchdesk.engine.live import RecordedClock, simulated_now
     from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
@@ -152,7 +152,7 @@ def _open_demo(
     """The demo's UI until the technician quits; True when they chose to keep its
     temporary database."""
     from patchdesk.app import PatchdeskApp
-    from patchdesk.commands.report import branding_of
+    from patchdesk.cli.report import branding_of
     from patchdesk.engine.lease import holder_id
     from patchdesk.screens.quit_confirm import QuitAnswer
     from patchdesk.screens.services import Services

@@ -17,9 +17,9 @@ import click
 from sqlalchemy import select
 
 from patchdesk.ages import age
-from patchdesk.commands.context import BadInput, get_context, print_json
-from patchdesk.commands.identity import acting_operator
-from patchdesk.commands.options import now_from
+from patchdesk.cli.context import BadInput, get_context, print_json
+from patchdesk.cli.identity import acting_operator
+from patchdesk.cli.options import now_from
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
 from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER

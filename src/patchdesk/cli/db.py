@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from patchdesk.commands.context import BadInput, fail, get_context
+from patchdesk.cli.context import BadInput, fail, get_context
 from patchdesk.store.backup import BackupError, backup_sqlite
 from patchdesk.store.db import make_engine, parse_url
 from patchdesk.store.migrate import current_revision, head_revision, upgrade

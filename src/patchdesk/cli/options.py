@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
-from patchdesk.commands.context import get_context
-from patchdesk.commands.windows import parse_instant
+from patchdesk.cli.context import get_context
+from patchdesk.cli.windows import parse_instant
 from patchdesk.store.db import database_url_from
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from patchdesk.commands.context import BadInput, RuntimeFailure, get_context
-from patchdesk.commands.metrics import check_client, cycle_option_value
-from patchdesk.commands.options import database_option, now_from, now_option
+from patchdesk.cli.context import BadInput, RuntimeFailure, get_context
+from patchdesk.cli.metrics import check_client, cycle_option_value
+from patchdesk.cli.options import database_option, now_from, now_option
 from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import AUDIENCES, DEFAULT_AUDIENCE, FORMATS, document
 from patchdesk.rules.metrics.cycles import cycle_of

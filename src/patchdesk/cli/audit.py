@@ -9,7 +9,7 @@ from typing import Any
 import click
 import httpx
 
-from patchdesk.commands.context import (
+from patchdesk.cli.context import (
     EXIT_BAD_INPUT,
     EXIT_RUNTIME,
     BadInput,
@@ -17,7 +17,7 @@ from patchdesk.commands.context import (
     get_context,
     print_json,
 )
-from patchdesk.commands.identity import acting_operator
+from patchdesk.cli.identity import acting_operator
 from patchdesk.store.anchors import (
     MARK,
     Anchor,

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import platformdirs
 
-from patchdesk.commands.context import BadInput, get_context
+from patchdesk.cli.context import BadInput, get_context
 from patchdesk.domain import RebootPolicy
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connector import ConnectorNotAvailable, make_connector

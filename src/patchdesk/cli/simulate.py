@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from patchdesk.commands.context import get_context, print_json
-from patchdesk.commands.windows import parse_instant
+from patchdesk.cli.context import get_context, print_json
+from patchdesk.cli.windows import parse_instant
 from patchdesk.rules.calendar import patch_tuesday
 from patchdesk.simulation.run import SimulationResult, run_simulation
 from patchdesk.store.db import database_url_from

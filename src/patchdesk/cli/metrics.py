@@ -6,8 +6,8 @@ from datetime import UTC
 
 import click
 
-from patchdesk.commands.context import BadInput, get_context, print_json
-from patchdesk.commands.options import database_option, now_from, now_option
+from patchdesk.cli.context import BadInput, get_context, print_json
+from patchdesk.cli.options import database_option, now_from, now_option
 from patchdesk.reports.escape import plain
 from patchdesk.reports.metrics_document import summary_document, summary_lines
 from patchdesk.rules.metrics.cycles import Cycle, cycle_of, parse_cycle

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from patchdesk.ages import age
-from patchdesk.commands.context import BadInput, get_context, print_json
+from patchdesk.cli.context import BadInput, get_context, print_json
 from patchdesk.policy.describe import occurrence_status, span_text
 from patchdesk.store.models import Client
 from patchdesk.store.window_views import Scheduled, in_range, load_windows, upcoming
