@@ -2,7 +2,14 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+
+# One stamp per set of requirements, each redone when the project's metadata changes:
+# the demo needs only the runtime dependencies; the tests add pytest & co. and psycopg;
+# `make check` adds the linters. .installed is all of them.
+RUNTIME := $(VENV)/.runtime
+TESTING := $(VENV)/.testing
+DEV     := $(VENV)/.dev
+STAMP   := $(VENV)/.installed
 
 .PHONY: demo run test check bench clean
 
@@ -10,24 +17,34 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall when the project's metadata changes.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,dev,postgres]'
-	touch $(STAMP)
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
 
-demo: $(STAMP)
+$(TESTING): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $@
+
+$(DEV): $(RUNTIME)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(STAMP): $(TESTING) $(DEV)
+	touch $@
+
+demo: $(RUNTIME)
 	$(BIN)/patchdesk demo
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/patchdesk
 
-# Two worker processes (pytest-xdist), one per core: the whole suite took 3.5 min instead of
-# 6.6 min in one process (2026-12-06, with PostgreSQL; see README, Tests). PYTEST_WORKERS=0: one.
+# Two worker processes (pytest-xdist), one per core; PYTEST_WORKERS=0: one
+# (docs/performance.md, Tests).
 PYTEST_WORKERS ?= 2
-test: $(STAMP)
+test: $(TESTING)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-check: $(STAMP)
+check: $(TESTING) $(DEV)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy

@@ -1,12 +1,12 @@
 """The wheel ships everything the package needs: an installed patchdesk migrates a database.
 
-The Alembic migrations under ``store/migrations`` have no ``__init__.py``, so setuptools
-ships them only because setup.py names their directories as packages; a wheel once left
-them out and every non-editable install failed with "no migrations found". This test builds
-the wheel from a copy of the project's sources (pip's own build isolation, as any install
-would: it needs setuptools and wheel from the package index or pip's cache, and skips when
-it cannot get them), checks that every file of the package is in it, and migrates a fresh
-database with the package imported from the unpacked wheel.
+The Alembic migrations under ``store/migrations`` have no ``__init__.py``; a wheel once left
+them out and every non-editable install failed with "no migrations found". The repository's
+``themes/`` is shipped as ``patchdesk.themes``. This test builds the wheel from a copy of the
+project's sources (pip's own build isolation, as any install would: it needs the build
+backend from the package index or pip's cache, and skips when it cannot get it), checks that
+every file of the package is in it, and migrates a fresh database with the package imported
+from the unpacked wheel.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "src", "themes")
+SOURCES = ("pyproject.toml", "README.md", "src", "themes")
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
 
 
@@ -77,6 +77,9 @@ def test_the_package_from_the_wheel_migrates_a_new_database(wheel: Path, tmp_pat
         "from patchdesk.store.migrate import current_revision\n"
         f"assert patchdesk.__file__.startswith({str(unpacked)!r}), patchdesk.__file__\n"
         f"db = open_database({'sqlite:///' + str(database)!r})\n"
+        "from patchdesk.screens.themes import bundled_themes, themes_folder\n"
+        f"assert str(themes_folder()).startswith({str(unpacked)!r}), themes_folder()\n"
+        "assert len(bundled_themes()) == 3\n"
         "print(current_revision(db.engine))\n"
     )
     # The unpacked wheel comes first on the path, ahead of the editable install's finder.

@@ -1,9 +1,16 @@
-"""patchdesk's themes (the TOML files of ``patchdesk.themes``) as Textual ``Theme`` objects."""
+"""patchdesk's themes, the TOML files of the repository's ``themes/``, as Textual ``Theme``s.
+
+The wheel installs ``themes/`` as the package ``patchdesk.themes``; a checkout (an editable
+install, or ``src`` on the path) has no such package, and the files are read from the
+repository's ``themes/`` in place.
+"""
 
 from __future__ import annotations
 
 import tomllib
 from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any
 
 from textual.theme import Theme
@@ -51,9 +58,21 @@ def theme_from_toml(source: str, text: str) -> Theme:
         raise ThemeFileError(f"{source}: not a theme ({exc})") from exc
 
 
+# src/patchdesk/screens/themes.py -> the repository's root
+CHECKOUT_THEMES = Path(__file__).resolve().parents[3] / "themes"
+
+
+def themes_folder() -> Traversable:
+    """The installed ``patchdesk.themes``, else the checkout's ``themes/``."""
+    try:
+        return resources.files("patchdesk.themes")
+    except ModuleNotFoundError:
+        return CHECKOUT_THEMES
+
+
 def bundled_themes() -> list[Theme]:
     """Every theme shipped with patchdesk, by file name."""
-    folder = resources.files("patchdesk.themes")
+    folder = themes_folder()
     files = sorted(
         (item for item in folder.iterdir() if item.name.endswith(".toml")),
         key=lambda item: item.name,
