@@ -1,4 +1,4 @@
-"""The vocabulary of the patch workflow (DESIGN section 1), shared by store, engine and UI.
+"""The vocabulary of the patch workflow, shared by store, engine and UI.
 
 Plain enums and tiny pure functions only: no I/O, no third-party imports.
 """
@@ -112,7 +112,7 @@ class FailureClass(StrEnum):
     MISSED = "missed"  # a server a window did not reach (not a failure of the patch)
 
 
-# The four classes of a failed patch (DESIGN: failure classes), in ``FailureClass`` order:
+# The four classes of a failed patch, in ``FailureClass`` order:
 # what failure counts and reports list; ``missed`` is not one of them.
 PATCH_FAILURE_CLASSES: tuple[FailureClass, ...] = (
     FailureClass.INSTALL,

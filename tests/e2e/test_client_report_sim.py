@@ -1,4 +1,4 @@
-"""The issue's check, end to end on the command line: after ``patchdesk simulate --devices
+"""The client report, end to end on the command line: after ``patchdesk simulate --devices
 500 --seed 7`` (and technicians working exceptions with ``patchdesk remediate``), ``patchdesk
 report cycle --format html`` (the default audience: the client's) shows no note text, no
 operator or owner name and no internal code, for every client.

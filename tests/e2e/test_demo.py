@@ -53,7 +53,7 @@ def test_every_failure_class_arrives_within_the_first_minute(
     tmp_path: Path, seed: int, launch: datetime
 ) -> None:
     """At the default speed (60x) the first wall minute is one virtual hour: by then the
-    queue holds an exception of every class (the issue's promise for `make demo`)."""
+    queue holds an exception of every class (what `make demo` promises)."""
     database = open_database(f"sqlite:///{tmp_path / 'demo.db'}")
     msp = load_demo(database, seed, launch)
     engine = demo_engine(database, msp, launch=launch, speed=DEFAULT_SPEED, holder="t")

@@ -1,4 +1,4 @@
-"""Issue 21's test: after ``simulate --devices 500 --seed 7`` a server the window missed is in
+"""After ``simulate --devices 500 --seed 7`` a server the window missed is in
 ``exceptions --class missed`` and in ``handover``, with the next window that carries it."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The reconcile step on a scripted fleet: every path of the target lifecycle (DESIGN)."""
+"""The reconcile step on a scripted fleet: every path of the target lifecycle."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The exception queue in each bundled theme (issue 6: "snapshot tests ... of the queue in
-each theme"), seeded and frozen as in ``test_queue_snapshots``. Update with
-``pytest --snapshot-update`` and look at each SVG before accepting it."""
+"""The exception queue in each bundled theme, seeded and frozen as in
+``test_queue_snapshots``. Update with ``pytest --snapshot-update`` and look at each SVG
+before accepting it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The UI/engine boundary: the core must import without textual (DESIGN section 2)."""
+"""The UI/engine boundary: the core must import without textual (docs/architecture.md)."""
 
 from __future__ import annotations
 

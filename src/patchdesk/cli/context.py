@@ -1,6 +1,6 @@
 """What every subcommand shares: settings, the database, and error conventions.
 
-Exit status (DESIGN section 3): 0 success, 1 a runtime failure, 2 bad input or usage.
+Exit status: 0 success, 1 a runtime failure, 2 bad input or usage.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The ``patchdesk`` console script (DESIGN section 3)."""
+"""The ``patchdesk`` console script (the README's "The command line")."""
 
 from __future__ import annotations
 

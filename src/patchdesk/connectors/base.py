@@ -1,4 +1,4 @@
-"""The one protocol every fleet speaks (DESIGN section 2).
+"""The one protocol every fleet speaks (docs/architecture.md: a new connector).
 
 A connector reports devices and the patches they miss, installs patches as jobs, reboots
 devices, reports job results and health checks. Two failures must never be confused:

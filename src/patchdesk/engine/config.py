@@ -1,4 +1,4 @@
-"""The engine's tunables, with the defaults the issues name."""
+"""The engine's tunables and their defaults (the README's Configuration lists them)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The engine lease: one engine dispatches at a time (DESIGN section 2).
+"""The engine lease: one engine dispatches at a time (docs/architecture.md).
 
 The lease is one row in ``engine_lease``. An engine takes it when it is free, expired, or
 already its own, and renews it once half of its time has gone (``Reconciler``); anyone else

@@ -1,7 +1,7 @@
 """Servers a window did not reach: their own exception, resolved by the window that patches them.
 
 A server (tier 1-2) whose target the window closed on before its turn (capacity, servers one
-at a time) opens an exception of class ``missed`` (DESIGN: failure classes), so someone owns
+at a time) opens an exception of class ``missed`` (not a failure class), so someone owns
 it; its summary names the next window that will carry the device. A server offline for the
 whole window has an ``offline`` exception instead (the device's failure, not the window's).
 

@@ -442,7 +442,7 @@ def _act(
         isinstance(verdict, Pending) and verdict.waiting is Waiting.NEXT_WINDOW
     ) or (isinstance(verdict, Failure) and verdict.cause is Cause.MISSED)
     if never_dispatched and context.device.maintenance_mode:
-        # Not missed: the device was taken out of patching (DESIGN: skipped).
+        # Not missed: the device was taken out of patching (skipped).
         target.error_message = "window closed before dispatch; the device is in maintenance mode"
         _move(session, context, TargetState.SKIPPED, now)
         return

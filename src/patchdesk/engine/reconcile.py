@@ -1,4 +1,4 @@
-"""The reconcile step (DESIGN section 2): level-triggered and idempotent.
+"""The reconcile step (docs/architecture.md): level-triggered and idempotent.
 
 Each step reads the store and the fleet at ``now``, decides, and writes; running it twice,
 or again after a crash at any point, does no harm: the store is the truth, every change is

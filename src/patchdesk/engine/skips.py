@@ -3,7 +3,7 @@
 Targets are made when a window opens; a target may wait hours for a free slot or for its
 device to come online. Just before dispatch the engine looks again:
 
-- the device went into maintenance mode (DESIGN: *skipped, maintenance mode*): the target
+- the device went into maintenance mode (*skipped, maintenance mode*): the target
   is ``skipped``;
 - some of its patches were blocked meanwhile (the global block list, or the client's
   decision now in effect for the device is a block or a defer) or excluded on the device by

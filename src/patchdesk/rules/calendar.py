@@ -1,6 +1,6 @@
 """Maintenance-window occurrences: wall-clock windows in a client's zone, resolved to UTC.
 
-Pure functions over plain values. DST rules (DESIGN section 1):
+Pure functions over plain values. DST rules:
 
 - a start inside a spring-forward gap opens at the first valid local instant after the gap;
 - a start inside a fall-back overlap opens once, at the earlier instant;

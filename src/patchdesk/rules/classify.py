@@ -1,6 +1,6 @@
 """Failure classification: what one target's verification facts prove, at an explicit ``now``.
 
-Pure functions over plain values (DESIGN sections 1 and 2): no I/O, no database, no UI.
+Pure functions over plain values: no I/O, no database, no UI.
 The reconcile step gathers the facts it has for one target (:class:`TargetFacts`), calls
 :func:`classify`, and acts on the answer, one of:
 

@@ -1,4 +1,4 @@
-"""Triage order: which exception a technician looks at first (DESIGN section 1).
+"""Triage order: which exception a technician looks at first.
 
 Tier (critical servers, other servers, shared workstations, single-user endpoints), then
 class (offline, regression, reboot, install), then age (oldest first), then id. This

@@ -257,7 +257,7 @@ def read_upcoming(
 
 
 def cycle_start(now: datetime) -> date:
-    """The Patch Tuesday that opened the cycle ``now`` is in (DESIGN: patch cycle)."""
+    """The Patch Tuesday that opened the cycle ``now`` is in (``rules.metrics.cycles``)."""
     today = now.astimezone(UTC).date()
     tuesday = patch_tuesday(today.year, today.month)
     if today >= tuesday:

@@ -42,14 +42,13 @@ CACHE_KIB = 65_536
 # WAL pages written before a commit copies them back into the database file (SQLite's
 # default: 1,000, about 4 MB). Each such checkpoint syncs the file; the engine commits once
 # a step and rewrites the same pages (targets, events) step after step, so a larger WAL
-# means fewer, larger checkpoints writing each page once: it took 60 % off the time spent
-# in commits of a 10,000-device simulation. The WAL file grows to about 40 MB.
+# means fewer, larger checkpoints writing each page once (docs/performance.md). The WAL file
+# grows to about 40 MB.
 WAL_CHECKPOINT_PAGES = 10_000
 # Prepared statements the driver keeps per connection, by SQL text (Python's default: 128).
 # A statement with an IN list has one text per list length (``direct`` rounds the lengths
-# up): a 50,000-device simulation uses about 800 texts, and at 128 the cache turned over,
-# preparing statements again about 21,000 times (32,000 before the rounding); at 1,024 each
-# text is prepared once.
+# up): a large simulated fleet uses several hundred texts, and at 128 the cache turned over,
+# preparing statements again and again; at 1,024 each text is prepared once.
 STATEMENT_CACHE = 1_024
 
 

@@ -1,4 +1,4 @@
-"""The remediation log's key: a secret kept outside the database (DESIGN section 1).
+"""The remediation log's key: a secret kept outside the database.
 
 A chain of hashes inside the database cannot prove itself to someone who can write the
 database: they rewrite the records and recompute every hash. Each record therefore also

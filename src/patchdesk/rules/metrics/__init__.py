@@ -1,4 +1,4 @@
-"""Health metrics (DESIGN section 1, issue 7): pure rules over plain rows.
+"""Health metrics: pure rules over plain rows.
 
 - ``cycles``: the monthly patch cycle (Patch Tuesday to the day before the next one).
 - ``compliance``: device-level and patch-level compliance at an instant.

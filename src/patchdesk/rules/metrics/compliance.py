@@ -1,4 +1,4 @@
-"""Patch compliance at an instant (issue 7), pure.
+"""Patch compliance at an instant, pure.
 
 Device level: the share of in-scope devices with no *approved and due* patch missing. A
 patch is due on a device when it is approved for the device and at least one of the

@@ -1,4 +1,4 @@
-"""The monthly patch cycle (DESIGN section 1).
+"""The monthly patch cycle.
 
 Cycle ``2026-11`` runs from November's Patch Tuesday (the second Tuesday, 2026-11-10) to the
 day before December's (2026-12-07 inclusive). Boundaries are dates, so an instant belongs to

@@ -1,4 +1,4 @@
-"""SQLAlchemy models for the whole domain (DESIGN section 1)."""
+"""SQLAlchemy models for the whole domain (its vocabulary: ``patchdesk.domain``)."""
 
 from patchdesk.store.models.base import Base
 from patchdesk.store.models.deployment import CheckIn, Deployment, Target, TargetPatch

@@ -40,7 +40,7 @@ class Deployment(Base):
 
 
 class Target(Base):
-    """One device in one deployment, moving through the lifecycle in DESIGN section 1."""
+    """One device in one deployment, moving through the lifecycle of ``TargetState``."""
 
     __tablename__ = "targets"
     __table_args__ = (

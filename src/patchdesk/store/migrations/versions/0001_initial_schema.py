@@ -1,4 +1,4 @@
-"""initial schema: the whole domain of DESIGN section 1
+"""initial schema: the whole domain
 
 Revision ID: 0001
 Revises:
