@@ -40,8 +40,6 @@ from patchdesk.store.missing_refresh import record_reported
 from patchdesk.store.patch_views import ids_by_vendor_id
 from patchdesk.store.window_views import ClientWindow
 
-__all__ = ["add_targets"]  # (emergency deployments add their targets so too)
-
 
 def open_now(
     session: Session, now: datetime, schedule: WindowSchedule | None = None

@@ -19,12 +19,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.deployments import add_targets, reachable, refresh_missing
+from patchdesk.engine.deployments import reachable, refresh_missing
 from patchdesk.engine.step import Step
 from patchdesk.rules.approval import ApprovalState, decide
 from patchdesk.store.approvals import load_blocklist, load_client
 from patchdesk.store.db import Session
-from patchdesk.store.deployment_ops import insert_emergency_deployment
+from patchdesk.store.deployment_ops import add_targets, insert_emergency_deployment
 from patchdesk.store.emergency_views import Emergency, undeployed_emergencies
 from patchdesk.store.events import record_event
 from patchdesk.store.patch_views import vendor_id_of

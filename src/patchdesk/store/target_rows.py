@@ -1,5 +1,5 @@
-"""Targets and what the step needs around them, as plain rows: read with Core, written back
-in bulk.
+"""Targets and what the reconcile step needs around them (device, deployment, window), as
+plain rows: read with Core, written back in bulk.
 
 Following and dispatching touch thousands of targets per step on a large fleet, and ORM
 objects (identity map, unit of work, one UPDATE per object) cost several times the work
