@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
-from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approvals import DecisionRequest, record_decision
@@ -25,6 +24,7 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.policy_ops import apply_policies
+from patchdesk.store.target_states import IN_FLIGHT
 from tests.engine.fakefleet import PATCH
 from tests.engine.test_lifecycle import POLICY, WINDOW_OPENS, World, add_devices, world, ws
 

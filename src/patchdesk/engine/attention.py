@@ -45,9 +45,10 @@ from sqlalchemy.orm import Session
 from patchdesk.connectors.base import Connector, JobState, JobStatus, ReportsChanges
 from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.sync import IN_FLIGHT, News
+from patchdesk.engine.sync import News
 from patchdesk.store import direct
 from patchdesk.store.models import Deployment, Device, Target
+from patchdesk.store.target_states import IN_FLIGHT
 
 AWAITING_JOB = (TargetState.DISPATCHED, TargetState.INSTALLING)
 FINISHED = (JobState.SUCCEEDED, JobState.FAILED)

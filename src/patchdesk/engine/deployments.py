@@ -14,58 +14,31 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import datetime
-from typing import Any, NamedTuple, cast
-
-from sqlalchemy import Select, Table, bindparam, insert, select
-from sqlalchemy.orm import Session
+from typing import NamedTuple, cast
 
 from patchdesk.connectors.base import Connector
-from patchdesk.domain import (
-    ApprovalDecisionKind,
-    DeploymentState,
-    MissingPatchState,
-    OsFamily,
-    Role,
-    TargetState,
-)
-from patchdesk.engine.counts import StepCounts
+from patchdesk.domain import ApprovalDecisionKind, TargetState
 from patchdesk.engine.schedule import WindowSchedule
-from patchdesk.engine.sync import IN_FLIGHT
+from patchdesk.engine.step import Step
 from patchdesk.rules.approval import ApprovalState, Blocklist, decide
-from patchdesk.rules.narrowing import Narrowed, Narrowing, applies_to, narrowness
-from patchdesk.store import direct
+from patchdesk.rules.narrowing import Narrowed, applies_to, narrowness
 from patchdesk.store.approvals import DeviceRow, load_blocklist, load_for_devices
-from patchdesk.store.bulk import execute_many
+from patchdesk.store.db import Session
+from patchdesk.store.deployment_ops import add_targets, close_deployment, insert_deployment
+from patchdesk.store.deployment_views import (
+    ClientDevice,
+    busy_devices,
+    client_devices,
+    deployed_occurrences,
+    open_deployments,
+    stored_window,
+    unsettled,
+    window_narrowing,
+)
 from patchdesk.store.events import record_event
 from patchdesk.store.missing_refresh import record_reported
-from patchdesk.store.models import (
-    Deployment,
-    Device,
-    MaintenanceWindow,
-    Patch,
-    Site,
-    Target,
-    TargetPatch,
-)
+from patchdesk.store.patch_views import ids_by_vendor_id
 from patchdesk.store.window_views import ClientWindow
-
-SETTLED = frozenset(
-    {
-        TargetState.VERIFIED,
-        TargetState.INSTALL_FAILED,
-        TargetState.REBOOT_FAILED,
-        TargetState.NO_CHECKIN,
-        TargetState.REGRESSION,
-        TargetState.MISSED,
-        TargetState.SKIPPED,
-    }
-)
-
-
-_DEPLOYED = select(Deployment.window_id, Deployment.occurrence_start).where(
-    Deployment.window_id.in_(bindparam("windows", expanding=True)),
-    Deployment.occurrence_start.in_(bindparam("starts", expanding=True)),
-)
 
 
 def open_now(
@@ -85,14 +58,12 @@ def open_now(
     ]
     if not unknown:
         return []
-    params = {
-        "windows": sorted({window.window_id for window, _ in unknown}),
-        "starts": sorted({occurrence.start_utc for _, occurrence in unknown}),
-    }
     schedule.deployed.update(
-        (window_id, start)
-        for window_id, start in direct.rows(session.connection(), _DEPLOYED, params)
-        if window_id is not None
+        deployed_occurrences(
+            session,
+            sorted({window.window_id for window, _ in unknown}),
+            sorted({occurrence.start_utc for _, occurrence in unknown}),
+        )
     )
     found = [
         (window, occurrence.start_utc, occurrence.end_utc)
@@ -112,7 +83,7 @@ def opening_order(
 
     def key(item: tuple[ClientWindow, datetime, datetime]) -> tuple[datetime, int, int]:
         window, start, _ = item
-        row = session.get(MaintenanceWindow, window.window_id)
+        row = stored_window(session, window.window_id)
         return (start, -(narrowness(row) if row is not None else 0), window.window_id)
 
     return sorted(found, key=key)
@@ -124,78 +95,31 @@ class Candidate(NamedTuple):
     hostname: str
 
 
-# Only the client's devices are looked up in the busy set: its busy devices are read through
-# the client's devices (a few targets each), not from every pending and in-flight target of
-# the fleet (which grows with it).
-def _client_busy(states: tuple[TargetState, ...]) -> Select[Any]:
-    return (
-        select(Target.device_id)
-        .join(Device, Target.device_id == Device.id)
-        .where(Device.client_id == bindparam("client"), Target.state.in_(states))
-    )
-
-
-_CLIENT_BUSY = _client_busy(IN_FLIGHT)
-_CLIENT_BUSY_OR_WAITING = _client_busy((TargetState.PENDING, *IN_FLIGHT))
-
-
 def reachable(
     session: Session,
     client_id: str,
-    window: MaintenanceWindow | None = None,
+    window: Narrowed | None = None,
     *,
     waiting_is_busy: bool = False,
 ) -> dict[int, Candidate]:
     """The client's devices the engine can reach and may patch now (with a connector id,
     not in maintenance mode, not in flight in a deployment; with ``waiting_is_busy`` not
     pending in another deployment either), those the window applies to."""
-    busy = _busy_of(session, client_id, waiting_is_busy=waiting_is_busy)
-    return _reachable_among(_client_devices(session, client_id), busy, window)
-
-
-def _busy_of(session: Session, client_id: str, *, waiting_is_busy: bool) -> set[int]:
-    statement = _CLIENT_BUSY_OR_WAITING if waiting_is_busy else _CLIENT_BUSY
-    return set(direct.scalars(session.connection(), statement, {"client": client_id}))
-
-
-# A device of the client as the opening reads it: the approvals take the first six fields
-# (a ``DeviceRow``), ``reachable`` the last two with them: id, hostname, role, os family,
-# tags, site, connector id, maintenance mode.
-_ClientDevice = tuple[int, str, Role, OsFamily, list[str], str | None, str | None, bool]
-
-_CLIENT_DEVICES = (
-    select(
-        Device.id, Device.hostname, Device.role, Device.os_family, Device.tags, Site.name,
-        Device.connector_id, Device.maintenance_mode,
-    )
-    .outerjoin(Site, Device.site_id == Site.id)
-    .where(Device.client_id == bindparam("client"))
-    .order_by(Device.id)
-)  # fmt: skip
-
-
-def _client_devices(session: Session, client_id: str) -> list[_ClientDevice]:
-    """Every device of the client, by id: read once when a window opens, for both the
-    devices the window reaches and the approvals (one read of tags and enums, not two).
-
-    Plain rows (``direct``), not ``Session.execute``'s ORM result; pending changes are
-    flushed first all the same, as ``Session.execute`` does."""
-    session.flush()
-    rows = direct.rows(session.connection(), _CLIENT_DEVICES, {"client": client_id})
-    return cast(list[_ClientDevice], rows)
+    busy = busy_devices(session, client_id, waiting_is_busy=waiting_is_busy)
+    return _reachable_among(client_devices(session, client_id), busy, window)
 
 
 def _opening_devices(
     session: Session, client_id: str, window: Narrowed
-) -> tuple[list[_ClientDevice], dict[int, Candidate]]:
+) -> tuple[list[ClientDevice], dict[int, Candidate]]:
     """The client's devices, and of them ``reachable(..., window, waiting_is_busy=True)``."""
-    busy = _busy_of(session, client_id, waiting_is_busy=True)
-    devices = _client_devices(session, client_id)
+    busy = busy_devices(session, client_id, waiting_is_busy=True)
+    devices = client_devices(session, client_id)
     return devices, _reachable_among(devices, busy, window)
 
 
 def _reachable_among(
-    devices: Iterable[_ClientDevice],
+    devices: Iterable[ClientDevice],
     busy: Set[int],
     window: Narrowed | None,
 ) -> dict[int, Candidate]:
@@ -243,11 +167,6 @@ def refresh_missing(
     return record_reported(session, client_id, rows, now)
 
 
-_PATCH_IDS = select(Patch.vendor_id, Patch.id).where(
-    Patch.vendor_id.in_(bindparam("vendor_ids", expanding=True))
-)
-
-
 def approved_patches(
     session: Session,
     client_id: str,
@@ -265,7 +184,7 @@ def approved_patches(
     if loaded is None:
         return {}
     vendor_ids = [need.patch.vendor_id for need in loaded.needs]
-    patch_ids = dict(direct.rows(session.connection(), _PATCH_IDS, {"vendor_ids": vendor_ids}))
+    patch_ids = ids_by_vendor_id(session, vendor_ids)
     approved: dict[int, list[int]] = defaultdict(list)
     for need in loaded.needs:
         # The decision depends on the device through its ring, and through its id only
@@ -293,21 +212,12 @@ def approved_patches(
     return approved
 
 
-def open_deployment(
-    session: Session,
-    connector: Connector,
-    window: ClientWindow,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-    report: StepCounts,
-) -> int:
+def open_deployment(step: Step, window: ClientWindow, start: datetime, end: datetime) -> int:
     """Open the occurrence's deployment with its targets; its id."""
-    session.flush()  # (as loading the window's ORM object did: the reads below see it all)
-    found = direct.rows(session.connection(), _NARROWING, {"window": window.window_id})
-    assert found, window.window_id
-    client_devices, devices = _opening_devices(session, window.client_id, Narrowing(*found[0]))
-    missing = refresh_missing(session, connector, window.client_id, devices.values(), now)
+    session, now = step.session, step.now
+    narrowing = window_narrowing(session, window.window_id)
+    everyone, devices = _opening_devices(session, window.client_id, narrowing)
+    missing = refresh_missing(session, step.connector, window.client_id, devices.values(), now)
     # (refresh_missing writes patches and device_patches only: the devices read stand; what
     # it returns is what the devices it refreshed miss now, so their rows are not read again.)
     approved = approved_patches(
@@ -316,10 +226,10 @@ def open_deployment(
         devices,
         load_blocklist(session),
         now,
-        [cast(DeviceRow, device[:6]) for device in client_devices],
+        [cast(DeviceRow, device[:6]) for device in everyone],
         missing,
     )
-    deployment_id = _insert_deployment(session, window, start, end, now)
+    deployment_id = insert_deployment(session, window.client_id, window.window_id, start, end, now)
     add_targets(session, deployment_id, approved, end, now)
     record_event(
         session,
@@ -335,144 +245,38 @@ def open_deployment(
             "targets": len(approved),
         },
     )
-    report.deployments_opened += 1
-    report.targets_created += len(approved)
+    step.counts.deployments_opened += 1
+    step.counts.targets_created += len(approved)
     return deployment_id
 
 
-_NARROWING = select(
-    MaintenanceWindow.applies_roles, MaintenanceWindow.applies_tags,
-    MaintenanceWindow.applies_sites,
-).where(MaintenanceWindow.id == bindparam("window"))  # fmt: skip
-_INSERT_DEPLOYMENT = insert(cast(Table, Deployment.__table__))
-
-
-def _insert_deployment(
-    session: Session, window: ClientWindow, start: datetime, end: datetime, now: datetime
-) -> int:
-    """Write the occurrence's open deployment; its id. A Core insert, not an ORM object
-    flushed (the step reads deployments back as rows); pending changes are flushed first,
-    so the rows are written in the order the ORM's flush wrote them."""
-    session.flush()
-    result = session.connection().execute(
-        _INSERT_DEPLOYMENT,
-        {
-            "client_id": window.client_id,
-            "window_id": window.window_id,
-            "occurrence_start": start,
-            "occurrence_end": end,
-            "state": DeploymentState.OPEN,
-            "opened_at": now,
-        },
-    )
-    key = result.inserted_primary_key
-    assert key is not None
-    return int(key[0])
-
-
-def add_targets(
-    session: Session,
-    deployment_id: int,
-    approved: Mapping[int, Iterable[int]],
-    end: datetime,
-    now: datetime,
-) -> None:
-    """A pending target per device (by device id) with its patches (by patch id)."""
-    devices = sorted(approved)
-    if not devices:
-        return
-    rows = [
-        {
-            "deployment_id": deployment_id,
-            "device_id": device_id,
-            "state": TargetState.PENDING,
-            "updated_at": now,
-            "check_at": end,  # still pending when the window closes: missed or carried over
-        }
-        for device_id in devices
-    ]
-    execute_many(session.connection(), _INSERT_TARGETS, rows)  # (RETURNING would go row by row)
-    target_of = dict(
-        direct.rows(session.connection(), _TARGETS_OF_DEPLOYMENT, {"deployment": deployment_id})
-    )
-    patches = [
-        {
-            "target_id": target_of[device_id],
-            "patch_id": patch_id,
-            "state": MissingPatchState.MISSING,
-        }
-        for device_id in devices
-        for patch_id in sorted(set(approved[device_id]))
-    ]
-    execute_many(session.connection(), _INSERT_PATCHES, patches)
-
-
-_TARGETS = cast(Table, Target.__table__)
-_INSERT_TARGETS = insert(_TARGETS)
-_TARGETS_OF_DEPLOYMENT = select(_TARGETS.c.device_id, _TARGETS.c.id).where(
-    _TARGETS.c.deployment_id == bindparam("deployment")
-)
-_INSERT_PATCHES = insert(cast(Table, TargetPatch.__table__))
-
-
-_OPEN_DEPLOYMENTS = select(
-    Deployment.id, Deployment.occurrence_start, Deployment.occurrence_end
-).where(Deployment.state == DeploymentState.OPEN)
-_UNSETTLED = (
-    select(Target.deployment_id)
-    .where(
-        Target.deployment_id.in_(bindparam("deployments", expanding=True)),
-        Target.state.not_in(SETTLED),
-    )
-    .distinct()
-)
-
-
-def close_finished(session: Session, now: datetime, report: StepCounts) -> None:
+def close_finished(step: Step) -> None:
     """Close deployments past their window whose every target has settled."""
-    open_rows = sorted(direct.rows(session.connection(), _OPEN_DEPLOYMENTS))
+    session, now = step.session, step.now
+    open_rows = open_deployments(session)
     ended = [deployment_id for deployment_id, _, end in open_rows if end <= now]
-    unsettled = (
-        set(direct.scalars(session.connection(), _UNSETTLED, {"deployments": ended}))
-        if ended
-        else set()
-    )
+    still = unsettled(session, ended)
     started = 0
     for deployment_id, start, end in open_rows:
-        if end <= now and deployment_id not in unsettled:
+        if end <= now and deployment_id not in still:
             _close(session, deployment_id, now)
-            report.deployments_closed += 1
+            step.counts.deployments_closed += 1
         elif start <= now:
             started += 1
-    report.open_deployments = started
+    step.counts.open_deployments = started
 
 
 def _close(session: Session, deployment_id: int, now: datetime) -> None:
-    deployment = session.get_one(Deployment, deployment_id)
-    states = _target_states(session, [deployment_id]).get(deployment_id, [])
-    deployment.state = DeploymentState.CLOSED
-    deployment.closed_at = now
+    client_id, states = close_deployment(session, deployment_id, now)
     record_event(
         session,
         at=now,
         kind="deployment.closed",
         entity="deployment",
-        entity_id=deployment.id,
-        client_id=deployment.client_id,
+        entity_id=deployment_id,
+        client_id=client_id,
         payload=_counts(states),
     )
-
-
-def _target_states(
-    session: Session, deployment_ids: Sequence[int]
-) -> Mapping[int, list[TargetState]]:
-    found: dict[int, list[TargetState]] = defaultdict(list)
-    query = select(Target.deployment_id, Target.state).where(
-        Target.deployment_id.in_(deployment_ids)
-    )
-    for deployment_id, state in session.execute(query):
-        found[deployment_id].append(state)
-    return found
 
 
 def _counts(states: Iterable[TargetState]) -> dict[str, int]:

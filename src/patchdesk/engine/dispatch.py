@@ -17,23 +17,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import NamedTuple
-
-from sqlalchemy import bindparam, case, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
 
 from patchdesk.connectors.base import Connector
-from patchdesk.domain import (
-    Criticality,
-    DeploymentState,
-    RebootPolicy,
-    Role,
-    TargetState,
-    tier_of,
-)
+from patchdesk.domain import RebootPolicy, Role, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.counts import StepCounts
-from patchdesk.engine.rows import (
+from patchdesk.engine.skips import screen
+from patchdesk.engine.step import Step
+from patchdesk.store.db import Session
+from patchdesk.store.dispatch_views import (
+    Candidate,
+    candidates,
+    open_at,
+    servers_in_flight,
+    target_counts,
+)
+from patchdesk.store.events import record_event
+from patchdesk.store.patch_views import vendor_ids as vendor_ids_of
+from patchdesk.store.target_rows import (
     DeviceRow,
     TargetRow,
     load_devices,
@@ -41,74 +41,24 @@ from patchdesk.engine.rows import (
     load_windows,
     save,
 )
-from patchdesk.engine.skips import screen
-from patchdesk.engine.sync import IN_FLIGHT
-from patchdesk.store import direct
-from patchdesk.store.events import record_event
-from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Patch, Target
 
 
 def idempotency_key(target_id: int, attempt: int) -> str:
     return f"pd-t{target_id}-a{attempt}"
 
 
-_SERVERS_IN_FLIGHT = (
-    select(Device.client_id)
-    .join(Target, Target.device_id == Device.id)
-    .where(Target.state.in_(IN_FLIGHT), Device.role == Role.SERVER)
-)
-
-
-def _servers_in_flight(session: Session) -> Counter[str]:
-    return Counter(direct.scalars(session.connection(), _SERVERS_IN_FLIGHT))
-
-
-_OPEN = (
-    select(
-        Deployment.id,
-        MaintenanceWindow.id,
-        Deployment.occurrence_end,
-        MaintenanceWindow.max_concurrent,
-    )
-    .outerjoin(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
-    .where(
-        Deployment.state == DeploymentState.OPEN,
-        Deployment.occurrence_start <= bindparam("now"),
-        Deployment.occurrence_end > bindparam("now"),
-    )
-    .order_by(Deployment.id)
-)
-# (Pending targets count only on an online device: those are the ones dispatch can choose.)
-_COUNTS = (
-    select(Target.deployment_id, Target.state, func.count())
-    .join(Device, Target.device_id == Device.id)
-    .where(
-        Target.deployment_id.in_(bindparam("deployments", expanding=True)),
-        Target.state.in_((TargetState.PENDING, *IN_FLIGHT)),
-        (Target.state != TargetState.PENDING) | Device.online.is_(True),
-    )
-    .group_by(Target.deployment_id, Target.state)
-)
-
-
-def dispatch(
-    session: Session,
-    connector: Connector,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
-    open_rows = direct.rows(session.connection(), _OPEN, {"now": now})
+def dispatch(step: Step) -> None:
+    session, now, config = step.session, step.now, step.config
+    open_rows = open_at(session, now)
     if not open_rows:
         return
     in_flight: Counter[int] = Counter()
     pending: Counter[int] = Counter()
-    for deployment_id, state, count in direct.rows(
-        session.connection(), _COUNTS, {"deployments": [row[0] for row in open_rows]}
-    ):
+    for deployment_id, state, count in target_counts(session, [row.id for row in open_rows]):
         (pending if state is TargetState.PENDING else in_flight)[deployment_id] += count
-    limits = {  # an emergency deployment (no window) has the config's limit
-        row[0]: config.emergency_max_concurrent if row[3] is None else row[3] for row in open_rows
+    emergency = config.emergency_max_concurrent  # an emergency deployment has no window
+    limits = {
+        row.id: emergency if row.max_concurrent is None else row.max_concurrent for row in open_rows
     }
     free = {
         deployment_id: limit - in_flight[deployment_id]
@@ -117,15 +67,15 @@ def dispatch(
     }
     if not free:
         return
-    servers = _servers_in_flight(session)
+    servers = servers_in_flight(session)
     # Clients with all the servers in flight they may have: none of theirs can be chosen.
     full = sorted(client for client, n in servers.items() if n >= config.servers_per_client)
-    candidates = _candidates(session, free, now, full)
+    by_deployment = _candidates(session, free, now, full)
     chosen: list[tuple[int, int | None, datetime]] = []  # (target, window, its end), in order
     devices: set[int] = set()  # one target per device this step, too
     for deployment_id, window_id, end, _ in open_rows:
         room = free.get(deployment_id, 0)
-        for candidate in candidates.get(deployment_id, ()):
+        for candidate in by_deployment.get(deployment_id, ()):
             if room <= 0:
                 break
             if candidate.next_action_at and candidate.next_action_at > now:
@@ -143,71 +93,8 @@ def dispatch(
         still = set(screen(session, [target_id for target_id, _, _ in chosen], now))
         chosen = [choice for choice in chosen if choice[0] in still]
     if chosen:
-        _dispatch_all(session, connector, chosen, now, config)
-        report.dispatched += len(chosen)
-
-
-# The pending targets whose device is online (the others wait), with what dispatch needs.
-_COLUMNS = (
-    Target.id,
-    Target.deployment_id,
-    Target.device_id,
-    Target.next_action_at,
-    Device.role,
-    Device.criticality,
-    Device.client_id,
-)
-_OTHER = aliased(Target)
-_PENDING_ONLINE = (
-    Target.deployment_id.in_(bindparam("deployments", expanding=True)),
-    Target.state == TargetState.PENDING,
-    Device.online.is_(True),
-    ~exists().where(_OTHER.device_id == Target.device_id, _OTHER.state.in_(IN_FLIGHT)),
-)
-_SERVERS = (
-    select(*_COLUMNS)
-    .join(Device, Target.device_id == Device.id)
-    .where(*_PENDING_ONLINE, Device.role == Role.SERVER)
-)
-# The same, less the servers of clients that have all the servers in flight they may have
-# (a client's servers wait one at a time: most pending servers are theirs, step after step).
-_SERVERS_OF_OTHERS = _SERVERS.where(Device.client_id.not_in(bindparam("full", expanding=True)))
-# The others by deployment in dispatch order (tier, then id), only as many as there is room
-# for: those waiting before a retry (``next_action_at``) are passed over anyway.
-_RANKED = (
-    select(
-        *_COLUMNS,
-        func.row_number()
-        .over(
-            partition_by=Target.deployment_id,
-            order_by=(
-                case((Device.role == Role.SHARED_WORKSTATION, 3), else_=4),
-                Target.id,
-            ),
-        )
-        .label("rank"),
-    )
-    .join(Device, Target.device_id == Device.id)
-    .where(
-        *_PENDING_ONLINE,
-        Device.role != Role.SERVER,
-        or_(Target.next_action_at.is_(None), Target.next_action_at <= bindparam("now")),
-    )
-    .subquery()
-)
-_OTHERS = select(*(_RANKED.c[c.key] for c in _COLUMNS)).where(_RANKED.c.rank <= bindparam("room"))
-
-
-class Candidate(NamedTuple):
-    """A pending target dispatch may choose (the columns of ``_COLUMNS``)."""
-
-    id: int
-    deployment_id: int
-    device_id: int
-    next_action_at: datetime | None
-    role: Role
-    criticality: Criticality
-    client_id: str
+        _dispatch_all(session, step.connector, chosen, now, config)
+        step.counts.dispatched += len(chosen)
 
 
 def _candidates(
@@ -218,17 +105,7 @@ def _candidates(
     ``full``), and as many others as ``room`` lets it dispatch (the rest could not be chosen
     this step)."""
     found: dict[int, list[Candidate]] = {}
-    deployments = {"deployments": sorted(room)}
-    if full:
-        params = {**deployments, "full": list(full)}
-        servers = direct.rows(session.connection(), _SERVERS_OF_OTHERS, params)
-    else:
-        servers = direct.rows(session.connection(), _SERVERS, deployments)
-    others = direct.rows(
-        session.connection(), _OTHERS, {**deployments, "now": now, "room": max(room.values())}
-    )
-    for values in (*servers, *others):
-        row = Candidate(*values)
+    for row in candidates(session, room, now, full):
         found.setdefault(row.deployment_id, []).append(row)
     for rows in found.values():
         rows.sort(key=lambda row: (tier_of(row.role, row.criticality).value, row.id))
@@ -249,7 +126,7 @@ def _dispatch_all(
     policies.update((window_id, window.reboot_policy) for window_id, window in windows.items())
     devices = load_devices(session, {target.device_id for target in targets.values()})
     patch_ids = sorted({p.patch_id for target in targets.values() for p in target.patches})
-    vendor = dict(direct.rows(session.connection(), _VENDOR_IDS, {"ids": patch_ids}))
+    vendor = vendor_ids_of(session, patch_ids)
     baseline = [
         devices[t.device_id].connector_id for t in targets.values() if t.health_before is None
     ]
@@ -264,11 +141,6 @@ def _dispatch_all(
         _dispatch_one(session, connector, target, device, policies[window_id], vendor_ids, now)
         target.check_at = end  # the install's result is due by the window's end
     save(session, list(targets.values()))
-
-
-_VENDOR_IDS = select(Patch.id, Patch.vendor_id).where(
-    Patch.id.in_(bindparam("ids", expanding=True))
-)
 
 
 def _dispatch_one(

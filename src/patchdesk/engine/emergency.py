@@ -17,34 +17,18 @@ needs any more still gets its (empty) deployment, which says so and closes.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.orm import Session
-
-from patchdesk.connectors.base import Connector
-from patchdesk.domain import ApprovalDecisionKind, DeploymentState
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.counts import StepCounts
-from patchdesk.engine.deployments import add_targets, reachable, refresh_missing
-from patchdesk.engine.rows import WindowRow
+from patchdesk.engine.deployments import reachable, refresh_missing
+from patchdesk.engine.step import Step
 from patchdesk.rules.approval import ApprovalState, decide
-from patchdesk.store import direct
 from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.db import Session
+from patchdesk.store.deployment_ops import add_targets, insert_emergency_deployment
+from patchdesk.store.emergency_views import Emergency, undeployed_emergencies
 from patchdesk.store.events import record_event
-from patchdesk.store.models import ApprovalDecision, Deployment, Patch
-
-_deployments = cast(Table, Deployment.__table__)
-# Emergency decisions no deployment carries out yet, oldest first.
-UNDEPLOYED = (
-    select(ApprovalDecision)
-    .outerjoin(_deployments, _deployments.c.approval_decision_id == ApprovalDecision.id)
-    .where(
-        ApprovalDecision.decision == ApprovalDecisionKind.EMERGENCY,
-        _deployments.c.id.is_(None),
-    )
-    .order_by(ApprovalDecision.id)
-)
+from patchdesk.store.patch_views import vendor_id_of
+from patchdesk.store.target_rows import WindowRow
 
 
 def emergency_window(config: EngineConfig) -> WindowRow:
@@ -58,73 +42,41 @@ def emergency_window(config: EngineConfig) -> WindowRow:
     )
 
 
-def open_emergencies(
-    session: Session,
-    connector: Connector,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
+def open_emergencies(step: Step) -> None:
     """Open a deployment for every emergency decision made by ``now`` that has none."""
-    # A plain Core look first: at nearly every step there is none (ORM objects cost more).
-    if not direct.rows(session.connection(), _WAITING, {"now": now}):
-        return
-    for decision in session.scalars(UNDEPLOYED.where(ApprovalDecision.decided_at <= now)):
-        _open(session, connector, decision, now, config, report)
+    for decision in undeployed_emergencies(step.session, step.now):
+        _open(step, decision)
 
 
-_WAITING = (
-    UNDEPLOYED.with_only_columns(ApprovalDecision.id)
-    .where(ApprovalDecision.decided_at <= bindparam("now"))
-    .limit(1)
-)
-
-
-def _open(
-    session: Session,
-    connector: Connector,
-    decision: ApprovalDecision,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
-    patch = session.get_one(Patch, decision.patch_id)
+def _open(step: Step, decision: Emergency) -> None:
+    session, now = step.session, step.now
+    vendor_id = vendor_id_of(session, decision.patch_id)
     named = set(decision.device_ids)
     devices = {
         device_id: candidate
         for device_id, candidate in reachable(session, decision.client_id).items()
         if device_id in named
     }
-    refresh_missing(session, connector, decision.client_id, devices.values(), now)
-    chosen = _approved(session, decision, patch.vendor_id, set(devices), now)
-    deployment = Deployment(
-        client_id=decision.client_id,
-        window_id=None,
-        occurrence_start=now,
-        occurrence_end=now + config.emergency_duration,
-        state=DeploymentState.OPEN,
-        emergency=True,
-        approval_decision_id=decision.id,
-        opened_at=now,
-    )
-    session.add(deployment)
-    session.flush()
-    approved = {device_id: [patch.id] for device_id in chosen}
-    add_targets(session, deployment.id, approved, deployment.occurrence_end, now)
+    refresh_missing(session, step.connector, decision.client_id, devices.values(), now)
+    chosen = _approved(session, decision, vendor_id, set(devices), now)
+    end = now + step.config.emergency_duration
+    deployment_id = insert_emergency_deployment(session, decision.client_id, decision.id, end, now)
+    approved = {device_id: [decision.patch_id] for device_id in chosen}
+    add_targets(session, deployment_id, approved, end, now)
     record_event(
         session,
         at=now,
         kind="deployment.opened",
         entity="deployment",
-        entity_id=deployment.id,
+        entity_id=deployment_id,
         client_id=decision.client_id,
         payload={
             "emergency": True,
-            "patch": patch.vendor_id,
+            "patch": vendor_id,
             "reason": decision.reason,
             "approved_by": decision.operator,
             "start": now.isoformat(),
-            "end": deployment.occurrence_end.isoformat(),
+            "end": end.isoformat(),
             "targets": len(chosen),
             "devices_named": len(named),
             # Named but not targeted: unreachable, in maintenance mode, busy in another
@@ -132,13 +84,13 @@ def _open(
             "not_targeted": len(named) - len(chosen),
         },
     )
-    report.deployments_opened += 1
-    report.targets_created += len(chosen)
+    step.counts.deployments_opened += 1
+    step.counts.targets_created += len(chosen)
 
 
 def _approved(
     session: Session,
-    decision: ApprovalDecision,
+    decision: Emergency,
     vendor_id: str,
     device_ids: set[int],
     now: datetime,

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
-from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
 from patchdesk.rules.classify import Failure
 from patchdesk.store import direct
 from patchdesk.store.events import record_event
 from patchdesk.store.models import PatchException
 from patchdesk.store.remediation_log import LogEntry, append
+from patchdesk.store.target_rows import DeploymentRow, DeviceRow, TargetRow
 
 
 def may_retry(

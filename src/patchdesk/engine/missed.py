@@ -21,12 +21,12 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.failures import open_exception_for
-from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
 from patchdesk.rules.classify import Cause, Failure
 from patchdesk.store.events import record_event
 from patchdesk.store.models import MaintenanceWindow, PatchException
 from patchdesk.store.not_patched import next_window_of
 from patchdesk.store.remediation_log import LogEntry, append
+from patchdesk.store.target_rows import DeploymentRow, DeviceRow, TargetRow
 
 SERVER_TIERS = frozenset({Tier.CRITICAL_SERVER, Tier.OTHER_SERVER})
 

@@ -16,42 +16,24 @@ first seen).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
-from sqlalchemy.orm import Session
-
-from patchdesk.connectors.base import (
-    Connector,
-    JobState,
-    JobStatus,
-    RebootOutcome,
-)
+from patchdesk.connectors.base import JobState, JobStatus, RebootOutcome
 from patchdesk.domain import MissingPatchState, TargetState
 from patchdesk.engine.attention import (
     AWAITING_JOB,
     Started,
     Watch,
     Watched,
-    chunks,
     needing_attention,
     next_read,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.emergency import emergency_window
 from patchdesk.engine.failures import is_install, may_retry, open_exception_for, schedule_retry
 from patchdesk.engine.missed import is_server, open_missed, resolve_missed
-from patchdesk.engine.rows import (
-    DeploymentRow,
-    DeviceRow,
-    TargetRow,
-    WindowRow,
-    load_targets,
-    save,
-)
+from patchdesk.engine.step import Step
 from patchdesk.engine.sync import News
 from patchdesk.rules.classify import (
     CAUSE_STATE,
@@ -67,10 +49,19 @@ from patchdesk.rules.classify import (
     Waiting,
     classify,
 )
-from patchdesk.store import direct
-from patchdesk.store.bulk import execute_many
+from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
-from patchdesk.store.models import Deployment, Device, DevicePatch, MaintenanceWindow, Patch, Target
+from patchdesk.store.patch_views import install_facts
+from patchdesk.store.target_ops import mark_installed, mark_installing, store_snapshots
+from patchdesk.store.target_rows import (
+    DeploymentRow,
+    DeviceRow,
+    TargetRow,
+    WindowRow,
+    load_around,
+    load_targets,
+    save,
+)
 
 FOLLOWED = (
     TargetState.DISPATCHED,
@@ -92,7 +83,6 @@ DONE = frozenset(
         TargetState.SKIPPED,
     }
 )
-_targets = cast(Table, Target.__table__)
 REBOOTING_STATES = frozenset(
     {
         TargetState.REBOOT_PENDING,
@@ -117,20 +107,8 @@ def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Co
     if not ids:
         return []
     targets = load_targets(session, ids)
-    around: dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]] = {}
-    for chunk in chunks([target.id for target in targets]):
-        for row in direct.rows(session.connection(), _AROUND, {"ids": list(chunk)}):
-            device = DeviceRow(*row[1:_DEVICE_END])
-            deployment = DeploymentRow(*row[_DEVICE_END:_DEPLOYMENT_END])
-            window = WindowRow(*row[_DEPLOYMENT_END:]) if row[_DEPLOYMENT_END] else None
-            around[row[0]] = (device, deployment, window)
-    patch_ids = {p.patch_id for target in targets for p in target.patches}
-    patches = {
-        patch_id: (vendor_id, reboot_required)
-        for patch_id, vendor_id, reboot_required in direct.rows(
-            session.connection(), _PATCHES, {"ids": sorted(patch_ids)}
-        )
-    }
+    around = load_around(session, [target.id for target in targets])
+    patches = install_facts(session, sorted({p.patch_id for t in targets for p in t.patches}))
     vendor_ids = {patch_id: vendor_id for patch_id, (vendor_id, _) in patches.items()}
     contexts = []
     for target in targets:
@@ -146,32 +124,8 @@ def _load(session: Session, ids: Sequence[int], config: EngineConfig) -> list[Co
     return contexts
 
 
-# Each target's device, deployment and window (none for an emergency deployment).
-_AROUND = (
-    select(
-        Target.id,
-        *(getattr(Device, f.name) for f in fields(DeviceRow)),
-        *(getattr(Deployment, f.name) for f in fields(DeploymentRow)),
-        *(getattr(MaintenanceWindow, f.name) for f in fields(WindowRow)),
-    )
-    .join(Device, Target.device_id == Device.id)
-    .join(Deployment, Target.deployment_id == Deployment.id)
-    .outerjoin(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
-    .where(Target.id.in_(bindparam("ids", expanding=True)))
-)
-_DEVICE_END = 1 + len(fields(DeviceRow))
-_DEPLOYMENT_END = _DEVICE_END + len(fields(DeploymentRow))
-_PATCHES = select(Patch.id, Patch.vendor_id, Patch.reboot_required).where(
-    Patch.id.in_(bindparam("ids", expanding=True))
-)
-
-
 def follow(
-    session: Session,
-    connector: Connector,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
+    step: Step,
     changed: Mapping[int, News] | None = None,
     watch: Watch | None = None,
     jobs_since: datetime | None = None,
@@ -179,12 +133,15 @@ def follow(
     """Follow the targets that may have news (``attention``): ``changed`` are the devices
     whose facts changed since the last step, ``jobs_since`` when the last step polled the jobs
     (None for either: unknown, look at everything in flight)."""
+    session, connector, now, config = step.session, step.connector, step.now, step.config
     watch = watch if watch is not None else Watch()
     if not watch.loaded:
         watch.load(session, now, config.observation_period)
     attention = needing_attention(session, connector, now, config, changed, watch, jobs_since)
     if attention.snapshots:
-        _store_snapshots(session, attention.snapshots, now)
+        # Snapshots of verified targets that differ from the stored ones but fail no check
+        # that passed before the patch: stored, nothing else to decide.
+        store_snapshots(session, attention.snapshots, now)
     contexts = _load(session, attention.target_ids, config)
     unpolled = [
         c.target.job_id
@@ -202,7 +159,7 @@ def follow(
         and c.target.id not in attention.health
     ]
     read = connector.health(unread) if unread else {}
-    installed: list[dict[str, Any]] = []  # device patches the jobs installed
+    installed: list[tuple[int, int, datetime]] = []  # device patches the jobs installed
     # In target order (so are the events): the targets looked at, and those only starting.
     by_id: dict[int, Context | Started] = {c.target.id: c for c in contexts}
     by_id.update(attention.started)
@@ -215,22 +172,14 @@ def follow(
         if snapshot is None:
             snapshot = read.get(context.device.connector_id or "")
         job = jobs.get(context.target.job_id or "")
-        _follow_one(session, connector, context, job, snapshot, now, config, report, installed)
+        _follow_one(step, context, job, snapshot, installed)
         _plan(context, now, config, watch)
     save(session, [context.target for context in contexts])
     if attention.started:
-        rows = [{"b_id": target_id, "b_now": now} for target_id in sorted(attention.started)]
-        execute_many(session.connection(), _INSTALLING, rows)
+        mark_installing(session, sorted(attention.started), now)
     if installed:
-        execute_many(session.connection(), _INSTALLED, installed)
-    report.watching = len(watch)
-
-
-_INSTALLING = (
-    update(_targets)
-    .where(_targets.c.id == bindparam("b_id"))
-    .values(state=TargetState.INSTALLING, updated_at=bindparam("b_now"))
-)
+        mark_installed(session, installed, now)
+    step.counts.watching = len(watch)
 
 
 def _installing(session: Session, target_id: int, started: Started, now: datetime) -> None:
@@ -251,16 +200,13 @@ def _installing(session: Session, target_id: int, started: Started, now: datetim
 
 
 def _follow_one(
-    session: Session,
-    connector: Connector,
+    step: Step,
     context: Context,
     job: JobStatus | None,
     snapshot: Mapping[str, bool] | None,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-    installed: list[dict[str, Any]],
+    installed: list[tuple[int, int, datetime]],
 ) -> None:
+    session, now, config = step.session, step.now, step.config
     target = context.target
     install = InstallResult(InstallStatus.UNKNOWN)
     if target.state in AWAITING_JOB:
@@ -272,41 +218,7 @@ def _follow_one(
         target.health_after = dict(snapshot)  # the latest snapshot, first seen now
         target.health_after_at = now
     verdict = classify(_facts(context, install, now, config), now)
-    _act(session, connector, context, verdict, now, config, report)
-
-
-_SNAPSHOT = (
-    update(_targets)
-    .where(_targets.c.id == bindparam("b_id"))
-    .values(health_after=bindparam("b_health"), health_after_at=bindparam("b_now"))
-)
-
-
-def _store_snapshots(
-    session: Session, snapshots: Mapping[int, Mapping[str, bool]], now: datetime
-) -> None:
-    """Health snapshots of verified targets that differ from the stored ones but fail no
-    check that passed before the patch: stored, nothing else to decide."""
-    rows = [
-        {"b_id": target_id, "b_health": dict(snapshot), "b_now": now}
-        for target_id, snapshot in sorted(snapshots.items())
-    ]
-    execute_many(session.connection(), _SNAPSHOT, rows)
-
-
-_device_patches = cast(Table, DevicePatch.__table__)
-_INSTALLED = (
-    update(_device_patches)
-    .where(
-        _device_patches.c.device_id == bindparam("b_device"),
-        _device_patches.c.patch_id == bindparam("b_patch"),
-    )
-    .values(
-        state=MissingPatchState.INSTALLED,
-        installed_at=bindparam("b_at"),
-        updated_at=bindparam("b_now"),
-    )
-)
+    _act(step, context, verdict)
 
 
 def _watched(context: Context, now: datetime, config: EngineConfig) -> bool:
@@ -355,7 +267,7 @@ def _apply_job(
     context: Context,
     job: JobStatus,
     now: datetime,
-    installed: list[dict[str, Any]],
+    installed: list[tuple[int, int, datetime]],
 ) -> InstallResult:
     target = context.target
     if job.state in (JobState.QUEUED, JobState.RUNNING):
@@ -368,14 +280,7 @@ def _apply_job(
         patch.state = MissingPatchState.INSTALLED if ok else MissingPatchState.FAILED
         patch.error_code = None if ok or result is None else result.error_code
         if ok:
-            installed.append(
-                {
-                    "b_device": target.device_id,
-                    "b_patch": patch.patch_id,
-                    "b_at": job.finished_at or now,
-                    "b_now": now,
-                }
-            )
+            installed.append((target.device_id, patch.patch_id, job.finished_at or now))
     if job.state is JobState.FAILED:
         target.error_code = job.error_code
         target.error_message = job.message
@@ -422,15 +327,8 @@ def _facts(
     )
 
 
-def _act(
-    session: Session,
-    connector: Connector,
-    context: Context,
-    verdict: object,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
+def _act(step: Step, context: Context, verdict: object) -> None:
+    session, now, config, report = step.session, step.now, step.config, step.counts
     target = context.target
     if target.state is TargetState.VERIFIED and not (
         isinstance(verdict, Failure) and verdict.cause is Cause.HEALTH_REGRESSION
@@ -458,7 +356,7 @@ def _act(
             target.checkin_deadline = max(target.checkin_deadline or verdict.deadline,
                                           verdict.deadline)  # fmt: skip
         if verdict.waiting is Waiting.REBOOT:
-            _reboot(session, connector, context, now, config, report)
+            _reboot(step, context)
         elif verdict.waiting is Waiting.NEXT_WINDOW:
             target.error_message = "window closed before dispatch (capacity); carried over"
             _move(session, context, TargetState.MISSED, now)
@@ -468,17 +366,11 @@ def _act(
         else:
             _move(session, context, WAITING_STATE[verdict.waiting], now)
     elif isinstance(verdict, Failure):
-        _fail(session, context, verdict, now, config, report)
+        _fail(step, context, verdict)
 
 
-def _reboot(
-    session: Session,
-    connector: Connector,
-    context: Context,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
+def _reboot(step: Step, context: Context) -> None:
+    session, now, config = step.session, step.now, step.config
     target, window, device = context.target, context.window, context.device
     if target.next_action_at is not None and target.next_action_at > now:
         _move(session, context, TargetState.DEFERRED, now)
@@ -489,7 +381,7 @@ def _reboot(
         _move(session, context, TargetState.REBOOT_PENDING, now)
         return
     allow = target.deferrals_used < window.max_deferrals
-    result = connector.reboot(
+    result = step.connector.reboot(
         device.connector_id,
         allow_deferral=allow,
         deferral_minutes=window.deferral_minutes,
@@ -500,7 +392,7 @@ def _reboot(
         target.reboot_deadline = result.at + config.reboot_timeout
         target.checkin_deadline = result.at + _minutes(window.checkin_timeout_minutes)
         target.next_action_at = None
-        report.reboots_requested += 1
+        step.counts.reboots_requested += 1
         _move(session, context, TargetState.REBOOTING, now, forced=not allow)
     elif result.outcome is RebootOutcome.DEFERRED:
         until = result.deferred_until or now + _minutes(window.deferral_minutes)
@@ -512,14 +404,8 @@ def _reboot(
         _move(session, context, TargetState.REBOOT_PENDING, now)
 
 
-def _fail(
-    session: Session,
-    context: Context,
-    failure: Failure,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
+def _fail(step: Step, context: Context, failure: Failure) -> None:
+    session, now, config, report = step.session, step.now, step.config, step.counts
     target, device = context.target, context.device
     target.error_message = failure.reason
     _move(session, context, CAUSE_STATE[failure.cause], now, cause=failure.cause.value)

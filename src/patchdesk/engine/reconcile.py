@@ -32,13 +32,9 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
-
 from patchdesk.connectors.base import Connector, ConnectorUnavailable, RefusesDevices
-from patchdesk.domain import DeploymentState, TargetState
 from patchdesk.engine import lease
-from patchdesk.engine.attention import CHECKED, Watch
+from patchdesk.engine.attention import Watch
 from patchdesk.engine.comeback import settle_back_online
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
@@ -49,11 +45,12 @@ from patchdesk.engine.deployments import (
     opening_order,
 )
 from patchdesk.engine.dispatch import dispatch
-from patchdesk.engine.emergency import UNDEPLOYED, open_emergencies
+from patchdesk.engine.emergency import open_emergencies
 from patchdesk.engine.links import find_problems, read_alerts, update_alerts
 from patchdesk.engine.progress import follow
-from patchdesk.engine.requests import QUEUED, WAITING_UNTIL, requests_queued, run_requests
+from patchdesk.engine.requests import requests_queued, run_requests
 from patchdesk.engine.schedule import WindowSchedule
+from patchdesk.engine.step import Step
 from patchdesk.engine.sync import (
     Facts,
     FleetFacts,
@@ -62,34 +59,12 @@ from patchdesk.engine.sync import (
     connector_up,
     fetch_statuses,
 )
-from patchdesk.store import direct
-from patchdesk.store.db import Database
+from patchdesk.store.db import Database, Session
+from patchdesk.store.due_views import due as stored_due
 from patchdesk.store.events import batched_events
-from patchdesk.store.models import ApprovalDecision, Deployment, Target
 from patchdesk.text import printable
 
 log = logging.getLogger(__name__)
-
-_DUE = select(
-    QUEUED.scalar_subquery(),
-    WAITING_UNTIL.scalar_subquery(),  # a scheduled reboot's time
-    select(func.min(Target.check_at)).where(Target.state.in_(CHECKED)).scalar_subquery(),
-    select(func.min(Target.next_action_at))
-    .where(Target.state == TargetState.PENDING, Target.next_action_at > bindparam("now"))
-    .scalar_subquery(),
-    # Emergency approvals with no deployment yet (the next step opens one) ...
-    UNDEPLOYED.with_only_columns(func.min(ApprovalDecision.decided_at))
-    .order_by(None)
-    .scalar_subquery(),
-    # ... and the end of open emergency deployments (no window boundary closes them).
-    select(func.min(Deployment.occurrence_end))
-    .where(
-        Deployment.state == DeploymentState.OPEN,
-        Deployment.window_id.is_(None),
-        Deployment.occurrence_end >= bindparam("now"),
-    )
-    .scalar_subquery(),
-)
 
 
 class Reconciler:
@@ -152,7 +127,7 @@ class Reconciler:
                 with self.db.writer() as session, batched_events(session):
                     run_requests(session, self.connector, now, self.config, report)
                 with self.db.writer() as session, batched_events(session):
-                    close_finished(session, now, report)
+                    close_finished(Step(session, self.connector, now, self.config, report))
         except ConnectorUnavailable as exc:
             # Went down mid-step: what was written stays; the rest waits for the next step.
             self._down(now, report, str(exc) or "the connector stopped answering")
@@ -168,24 +143,21 @@ class Reconciler:
             everything = True  # deadlines moved with the outage
         changed = apply_statuses(session, facts, now, self._facts)
         self._check_links(session, facts.complete, now)
+        step = Step(session, self.connector, now, self.config, report)
         for window, start, end in opening_order(session, open_now(session, now, self.schedule)):
-            open_deployment(session, self.connector, window, start, end, now, report)
-        open_emergencies(session, self.connector, now, self.config, report)
+            open_deployment(step, window, start, end)
+        open_emergencies(step)
         follow(
-            session,
-            self.connector,
-            now,
-            self.config,
-            report,
+            step,
             None if everything else changed,
             self.watch,
             None if everything else self._followed_at,
         )
         settle_back_online(session, self.connector, now, self.config, report)
-        dispatch(session, self.connector, now, self.config, report)
+        dispatch(step)
         if requests_queued(session, now):
             return True
-        close_finished(session, now, report)
+        close_finished(step)
         return False
 
     def _check_links(self, session: Session, complete: bool, now: datetime) -> None:
@@ -226,12 +198,10 @@ class Reconciler:
         if due is not None and soon is not None and due <= soon:
             return max(due, now)
         with self.db.session() as session:
-            ((queued, waiting, check_at, action_at, emergency, emergency_end),) = direct.rows(
-                session.connection(), _DUE, {"now": now}
-            )
-        if queued is not None:
+            stored = stored_due(session, now)
+        if stored.queued is not None:
             return now
-        found = (due, waiting, check_at, action_at, emergency, emergency_end)
+        found = (due, *stored[1:])
         due = min((at for at in found if at is not None), default=None)
         return None if due is None else max(due, now)
 

@@ -14,32 +14,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
 from patchdesk.rules.calendar import Occurrence, next_occurrences
-from patchdesk.store import direct
-from patchdesk.store.models import Client, MaintenanceWindow
-from patchdesk.store.window_views import ClientWindow, load_windows
-
-_VERSION = select(
-    *(
-        part.scalar_subquery()
-        for part in (
-            select(func.count()).select_from(MaintenanceWindow),
-            select(func.max(MaintenanceWindow.updated_at)),
-            select(func.count()).select_from(Client),
-            select(func.max(Client.updated_at)),
-        )
-    )
-)
-
-
-def _version(session: Session) -> tuple[Any, ...]:
-    """What changes whenever a window (blackouts included: a change to them stamps the
-    window) or its client's zone is written."""
-    (version,) = direct.rows(session.connection(), _VERSION)
-    return version
+from patchdesk.store.db import Session
+from patchdesk.store.window_views import ClientWindow, load_windows, windows_version
 
 
 class WindowSchedule:
@@ -65,7 +42,7 @@ class WindowSchedule:
 
     def refresh(self, session: Session) -> None:
         """Re-read the windows if the stored ones changed."""
-        version = _version(session)
+        version = windows_version(session)
         if version != self._version:
             self._windows = load_windows(session)
             self._next = {}

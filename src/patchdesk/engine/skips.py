@@ -19,52 +19,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, delete, select, update
-from sqlalchemy.orm import Session
-
-from patchdesk.domain import ApprovalDecisionKind, TargetState
+from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.rules.approval import manual_in_effect
-from patchdesk.store import direct
 from patchdesk.store.approvals import decisions_of, load_blocklist
+from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import active_for_devices
-from patchdesk.store.models import Device, Patch, Target, TargetPatch
+from patchdesk.store.target_ops import drop_patches, skip_pending
+from patchdesk.store.target_views import pending_patches
 
 HELD = frozenset({ApprovalDecisionKind.BLOCK, ApprovalDecisionKind.DEFER})
-
-_targets = cast(Table, Target.__table__)
-_target_patches = cast(Table, TargetPatch.__table__)
-_CHOSEN = (
-    select(
-        Target.id,
-        Target.device_id,
-        Device.client_id,
-        Device.hostname,
-        Device.maintenance_mode,
-        TargetPatch.id,
-        TargetPatch.patch_id,
-        Patch.vendor_id,
-    )
-    .join(Device, Device.id == Target.device_id)
-    .join(TargetPatch, TargetPatch.target_id == Target.id)
-    .join(Patch, Patch.id == TargetPatch.patch_id)
-    .where(Target.id.in_(bindparam("ids", expanding=True)), Target.state == TargetState.PENDING)
-    .order_by(Target.id, TargetPatch.id)
-)
-_SKIP = (
-    update(_targets)
-    .where(_targets.c.id == bindparam("b_id"), _targets.c.state == TargetState.PENDING)
-    .values(
-        state=TargetState.SKIPPED,
-        error_message=bindparam("b_reason"),
-        check_at=None,
-        next_action_at=None,
-        updated_at=bindparam("b_now"),
-    )
-)
-_DROP = delete(_target_patches).where(_target_patches.c.id == bindparam("b_id"))
 
 
 def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[int]:
@@ -72,13 +37,13 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
     in the order given."""
     if not target_ids:
         return []
-    rows = direct.rows(session.connection(), _CHOSEN, {"ids": sorted(set(target_ids))})
+    rows = pending_patches(session, sorted(set(target_ids)))
     blocklist = load_blocklist(session)
     pairs = {(row[2], row[6]) for row in rows}  # (client, patch)
     decisions = decisions_of(session, pairs)
     excluded = active_for_devices(session, {row[1] for row in rows})
-    skip: list[dict[str, object]] = []
-    drop: list[dict[str, object]] = []
+    skip: list[tuple[int, str]] = []
+    drop: list[tuple[int, int]] = []  # (target patch, its target)
     dropped: dict[int, list[str]] = defaultdict(list)
     kept: dict[int, int] = defaultdict(int)
     info: dict[int, tuple[str, str]] = {}
@@ -93,7 +58,7 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
             manual = manual_in_effect(decisions.get((client_id, patch_id), ()), device_id, now)
             held = manual is not None and manual.kind in HELD
         if held:
-            drop.append({"b_id": tp_id, "target": target_id})
+            drop.append((tp_id, target_id))
             dropped[target_id].append(vendor)
         else:
             kept[target_id] += 1
@@ -106,7 +71,7 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
                 "every patch was blocked, deferred or excluded since the window opened"
             )
     for target_id, reason in sorted(reasons.items()):
-        skip.append({"b_id": target_id, "b_reason": reason, "b_now": now})
+        skip.append((target_id, reason))
         client_id, hostname = info[target_id]
         record_event(
             session,
@@ -117,14 +82,11 @@ def screen(session: Session, target_ids: Sequence[int], now: datetime) -> list[i
             client_id=client_id,
             payload={"from": "pending", "to": "skipped", "device": hostname, "reason": reason},
         )
-    if skip:
-        session.connection().execute(_SKIP, skip)
+    skip_pending(session, skip, now)
     # Skipped targets keep their patches (what they would have installed); the others
     # lose the held ones.
     trimmed = {t: vendors for t, vendors in dropped.items() if t not in reasons}
-    drop = [{"b_id": row["b_id"]} for row in drop if row["target"] not in reasons]
-    if drop:
-        session.connection().execute(_DROP, drop)
+    drop_patches(session, [tp_id for tp_id, target_id in drop if target_id not in reasons])
     for target_id, vendors in sorted(trimmed.items()):
         client_id, hostname = info[target_id]
         record_event(

@@ -24,10 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple, cast
-
-from sqlalchemy import Boolean, Table, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from typing import NamedTuple
 
 from patchdesk.connectors.base import (
     Connector,
@@ -35,53 +32,25 @@ from patchdesk.connectors.base import (
     DeviceStatus,
     ReportsChanges,
 )
-from patchdesk.domain import TargetState
 from patchdesk.engine import state
-from patchdesk.store import direct
-from patchdesk.store.bulk import execute_many
+from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
-from patchdesk.store.models import CheckIn, Device, Target
-
-# Targets whose device's check-ins are evidence worth keeping.
-EVIDENCE_STATES = (
-    TargetState.INSTALLED,
-    TargetState.REBOOT_PENDING,
-    TargetState.REBOOTING,
-    TargetState.AWAITING_CHECKIN,
-    TargetState.DEFERRED,
+from patchdesk.store.fleet_ops import (
+    NewCheckIn,
+    NewFacts,
+    extend_deadlines,
+    mark_all_unknown,
+    record_checkins,
+    write_facts,
 )
-IN_FLIGHT = (
-    TargetState.DISPATCHED,
-    TargetState.INSTALLING,
-    *EVIDENCE_STATES,
+from patchdesk.store.fleet_views import (
+    DeviceTarget,
+    StoredFacts,
+    device_facts,
+    linked_device_facts,
+    targets_of_devices,
 )
-
-_CHUNK = 5_000  # ids per IN (...) list
-_devices = cast(Table, Device.__table__)
-_DEVICE_FACTS = select(
-    _devices.c.id, _devices.c.connector_id, _devices.c.online, _devices.c.last_seen,
-    _devices.c.last_boot, _devices.c.rmm_maintenance_mode,
-)  # fmt: skip
-# (Filtered here: with a condition on the state too, SQLite may read by the state index.)
-_TARGETS_OF = select(Target.device_id, Target.id, Target.state, Target.verified_at).where(
-    Target.device_id.in_(bindparam("devices", expanding=True))
-)
-_INSERT_CHECKINS = insert(cast(Table, CheckIn.__table__))
-_UPDATE_FACTS = (
-    update(_devices)
-    .where(_devices.c.id == bindparam("b_id"), _devices.c.connector_id == bindparam("b_cid"))
-    .values(
-        online=bindparam("b_online"),
-        last_seen=bindparam("b_seen"),
-        last_boot=bindparam("b_boot"),
-        rmm_maintenance_mode=bindparam("b_maintenance"),
-        # A technician's override wins over the RMM's report (until they clear it).
-        maintenance_mode=func.coalesce(
-            _devices.c.maintenance_override, bindparam("b_maintenance", type_=Boolean())
-        ),
-        updated_at=bindparam("b_now"),
-    )
-)
+from patchdesk.store.target_states import EVIDENCE_STATES
 
 
 @dataclass(frozen=True)
@@ -122,7 +91,7 @@ def connector_down(session: Session, now: datetime, reason: str) -> bool:
             entity_id="fleet",
             payload={"reachable": False, "reason": reason},
         )
-    session.execute(update(Device).where(Device.online.is_not(None)).values(online=None))
+    mark_all_unknown(session)
     return went_down
 
 
@@ -142,29 +111,13 @@ def connector_up(session: Session, now: datetime) -> timedelta | None:
         entity_id="fleet",
         payload={"reachable": True, "outage_seconds": int(outage.total_seconds())},
     )
-    _extend_deadlines(session, outage, now)
+    extend_deadlines(session, outage, now)
     return outage
-
-
-def _extend_deadlines(session: Session, outage: timedelta, now: datetime) -> None:
-    targets = session.scalars(select(Target).where(Target.state.in_(IN_FLIGHT))).all()
-    for target in targets:
-        if target.reboot_deadline is not None:
-            target.reboot_deadline += outage
-        if target.checkin_deadline is not None:
-            target.checkin_deadline += outage
-        target.check_at = now  # look at each of them again, with the new deadlines
 
 
 # What the engine wrote of a device's facts:
 # (device id, online, last_seen, last_boot, the RMM's maintenance mode).
 Facts = tuple[int, bool | None, datetime | None, datetime | None, bool]
-
-
-class DeviceTarget(NamedTuple):
-    id: int
-    state: TargetState
-    verified_at: datetime | None
 
 
 class News(NamedTuple):
@@ -194,16 +147,11 @@ def apply_statuses(
         return {}
     if facts.complete:
         known.clear()
-        query = _DEVICE_FACTS.where(_devices.c.connector_id.is_not(None))
-        _remember(known, session.execute(query))
+        _remember(known, linked_device_facts(session))
     else:
         unknown = sorted(cid for cid in reported if cid not in known)
-        for first in range(0, len(unknown), _CHUNK):
-            query = _DEVICE_FACTS.where(
-                _devices.c.connector_id.in_(unknown[first : first + _CHUNK])
-            )
-            _remember(known, session.execute(query))
-    changes: list[dict[str, Any]] = []
+        _remember(known, device_facts(session, unknown))
+    changes: list[NewFacts] = []
     news: dict[int, News] = {}
     seen: list[tuple[int, DeviceStatus]] = []  # last_seen or last_boot changed
     maintenance: list[tuple[int, str, bool]] = []  # maintenance mode switched
@@ -222,15 +170,14 @@ def apply_statuses(
             or status.maintenance_mode != in_maintenance
         ):
             changes.append(
-                {
-                    "b_id": device_id,
-                    "b_cid": connector_id,
-                    "b_online": status.online,
-                    "b_seen": status.last_seen,
-                    "b_boot": status.last_boot,
-                    "b_maintenance": status.maintenance_mode,
-                    "b_now": now,
-                }
+                (
+                    device_id,
+                    connector_id,
+                    status.online,
+                    status.last_seen,
+                    status.last_boot,
+                    status.maintenance_mode,
+                )
             )
             known[connector_id] = (
                 device_id,
@@ -243,8 +190,8 @@ def apply_statuses(
         if (seen_changed or boot_changed) and status.last_seen:
             seen.append((device_id, status))
     if changes:
-        execute_many(session.connection(), _UPDATE_FACTS, changes)
-    targets = _targets_of(session, sorted(news))
+        write_facts(session, changes, now)
+    targets = targets_of_devices(session, sorted(news))
     for device_id, found in targets.items():
         news[device_id] = news[device_id]._replace(targets=tuple(found))
     if seen:
@@ -261,8 +208,8 @@ def apply_statuses(
     return news
 
 
-def _remember(known: dict[str, Facts], rows: Iterable[Sequence[Any]]) -> None:
-    """Each connector id's stored facts, from ``_DEVICE_FACTS`` rows. When several devices
+def _remember(known: dict[str, Facts], rows: Iterable[StoredFacts]) -> None:
+    """Each connector id's stored facts, from ``store.fleet_views`` rows. When several devices
     hold one connector id (the schema forbids it: only a database changed behind its back
     has them) the lowest id keeps it, as migration 0007 decided; ``engine.links`` alerts on
     the others, which get no facts."""
@@ -271,20 +218,6 @@ def _remember(known: dict[str, Facts], rows: Iterable[Sequence[Any]]) -> None:
         held = known.get(connector_id)
         if held is None or row[0] < held[0]:
             known[connector_id] = (row[0], row[2], row[3], row[4], row[5])
-
-
-def _targets_of(session: Session, devices: Sequence[int]) -> dict[int, list[DeviceTarget]]:
-    """Every target of these devices (by id)."""
-    found: dict[int, list[DeviceTarget]] = {}
-    for first in range(0, len(devices), _CHUNK):
-        chunk = list(devices[first : first + _CHUNK])
-        for device_id, target_id, target_state, verified_at in direct.rows(
-            session.connection(), _TARGETS_OF, {"devices": chunk}
-        ):
-            found.setdefault(device_id, []).append(
-                DeviceTarget(target_id, target_state, verified_at)
-            )
-    return found
 
 
 def _record_checkins(
@@ -298,16 +231,10 @@ def _record_checkins(
         for target in targets.get(device_id, ()):
             if target.state in EVIDENCE_STATES:
                 target_of[device_id] = target.id
-    rows = [
-        {
-            "device_id": device_id,
-            "target_id": target_of[device_id],
-            "at": status.last_seen,
-            "boot_time": status.last_boot,
-            "source": "connector",
-        }
+    checkins: list[NewCheckIn] = [
+        (device_id, target_of[device_id], status.last_seen, status.last_boot)
         for device_id, status in seen
         if device_id in target_of
     ]
-    if rows:
-        execute_many(session.connection(), _INSERT_CHECKINS, rows)
+    if checkins:
+        record_checkins(session, checkins)

@@ -27,11 +27,11 @@ from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import next_boundary
-from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.simulation.builder import SimulatedMsp, build_msp, load_msp
 from patchdesk.store import direct
 from patchdesk.store.db import Database
 from patchdesk.store.models import Deployment, Device, PatchException, Target
+from patchdesk.store.target_states import IN_FLIGHT
 
 BUSY_TICK = timedelta(minutes=2)
 WATCH_TICK = timedelta(hours=1)

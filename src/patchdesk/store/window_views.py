@@ -6,9 +6,10 @@ import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.rules.calendar import (
@@ -19,6 +20,7 @@ from patchdesk.rules.calendar import (
     next_occurrences,
     occurrences,
 )
+from patchdesk.store import direct
 from patchdesk.store.models import Client, MaintenanceWindow
 
 
@@ -106,3 +108,23 @@ def upcoming(windows: Sequence[ClientWindow], start: datetime, count: int) -> li
         [Scheduled(w, o) for o in next_occurrences(w.spec, w.zone, start, count)] for w in windows
     )
     return heapq.nsmallest(count, (item for items in per_window for item in items), key=_order)
+
+
+_VERSION = select(
+    *(
+        part.scalar_subquery()
+        for part in (
+            select(func.count()).select_from(MaintenanceWindow),
+            select(func.max(MaintenanceWindow.updated_at)),
+            select(func.count()).select_from(Client),
+            select(func.max(Client.updated_at)),
+        )
+    )
+)
+
+
+def windows_version(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a window (blackouts included: a change to them stamps the
+    window) or its client's zone is written: the count and the newest stamp of each."""
+    (version,) = direct.rows(session.connection(), _VERSION)
+    return version

@@ -1,5 +1,5 @@
-"""Targets and what the step needs around them, as plain rows: read with Core, written back
-in bulk.
+"""Targets and what the reconcile step needs around them (device, deployment, window), as
+plain rows: read with Core, written back in bulk.
 
 Following and dispatching touch thousands of targets per step on a large fleet, and ORM
 objects (identity map, unit of work, one UPDATE per object) cost several times the work
@@ -232,3 +232,36 @@ def save(session: Session, targets: Sequence[TargetRow]) -> None:
         execute_many(session.connection(), _update_target(names), rows)
     if changed_patches:
         execute_many(session.connection(), _UPDATE_PATCH, changed_patches)
+
+
+# Each target's device, deployment and window (none for an emergency deployment).
+_AROUND = (
+    select(
+        Target.id,
+        *(getattr(Device, f.name) for f in fields(DeviceRow)),
+        *(getattr(Deployment, f.name) for f in fields(DeploymentRow)),
+        *(getattr(MaintenanceWindow, f.name) for f in fields(WindowRow)),
+    )
+    .join(Device, Target.device_id == Device.id)
+    .join(Deployment, Target.deployment_id == Deployment.id)
+    .outerjoin(MaintenanceWindow, Deployment.window_id == MaintenanceWindow.id)
+    .where(Target.id.in_(bindparam("ids", expanding=True)))
+)
+_DEVICE_END = 1 + len(fields(DeviceRow))
+_DEPLOYMENT_END = _DEVICE_END + len(fields(DeploymentRow))
+
+
+def load_around(
+    session: Session, ids: Sequence[int]
+) -> dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]]:
+    """Each target's (by id: ``ids`` in order) device, deployment and window (None: an
+    emergency deployment, or its window was deleted since)."""
+    around: dict[int, tuple[DeviceRow, DeploymentRow, WindowRow | None]] = {}
+    for first in range(0, len(ids), CHUNK):
+        chunk = list(ids[first : first + CHUNK])
+        for row in direct.rows(session.connection(), _AROUND, {"ids": chunk}):
+            device = DeviceRow(*row[1:_DEVICE_END])
+            deployment = DeploymentRow(*row[_DEVICE_END:_DEPLOYMENT_END])
+            window = WindowRow(*row[_DEPLOYMENT_END:]) if row[_DEPLOYMENT_END] else None
+            around[row[0]] = (device, deployment, window)
+    return around
