@@ -6,8 +6,8 @@ while some are marked (``screens.approval_bulk``); ``E`` reads the devices that 
 patch first (in a worker: the keys typed after it wait for the form), then opens the
 emergency form if the screen is still in front; the block list's ``n`` and ``x`` add and
 remove an entry. A read-only session, or no line under the cursor, is refused with a
-warning and opens nothing. Once a form is saved its message is shown, the marks it decided
-are cleared, and the screen reads again.
+warning and opens nothing. Once a form is saved its message is shown (and, for a form on
+marked lines, the marks are cleared) and the screen reads again.
 """
 
 from __future__ import annotations

@@ -99,4 +99,12 @@ def status_text(pending: tuple[int, int] | None, blocks: int | None, services: S
     return text
 
 
-__all__ = ["line_text", "pending_summary", "status_text", "waited"]
+__all__ = [
+    "SEVERITY_SHORT",
+    "SEVERITY_STYLE",
+    "STATE_SHORT",
+    "line_text",
+    "pending_summary",
+    "status_text",
+    "waited",
+]
