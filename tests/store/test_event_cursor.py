@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from patchdesk.store.db import Database
-from patchdesk.store.events import EventCursor, record_event
+from patchdesk.store.events import EventCursor, entities_after, record_event
 from patchdesk.store.models import Event
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -84,3 +84,15 @@ def test_concurrent_transactions_committing_out_of_order(database: Database) -> 
     first.close()
     with database.session() as session:
         assert [e.entity_id for e in cursor.read(session)] == ["early"]
+
+
+def test_entities_after_names_each_entity_above_the_id_once(database: Database) -> None:
+    with database.session() as session:
+        for event_id, entity in ((1, "client"), (2, "target"), (3, "target"), (4, "blocklist")):
+            session.add(
+                Event(id=event_id, at=NOW, kind="t", entity=entity, entity_id="1", payload={})
+            )
+    with database.session() as session:
+        assert entities_after(session, 0) == {"client", "target", "blocklist"}
+        assert entities_after(session, 2) == {"target", "blocklist"}
+        assert entities_after(session, 4) == set()

@@ -14,17 +14,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from rich.text import Text
-from sqlalchemy.orm import Session
 from textual.app import ComposeResult
 from textual.widgets import Input, RadioButton, RadioSet, Static
 
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.rules.approval import until_from_text
-from patchdesk.screens.approval_forms import (
-    BLOCK_SCOPES,
+from patchdesk.screens.approval_form_base import (
     ApprovalForm,
     FormError,
     Saver,
+    block_scope,
+    reason_of,
 )
 from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.queue_cells import clip
@@ -32,6 +32,7 @@ from patchdesk.screens.widgets.timetext import zone_label, zone_of
 from patchdesk.store.approval_views import ApprovalLine
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
+from patchdesk.store.db import Session
 from patchdesk.text import printable
 
 LINES_SHOWN = 6
@@ -40,13 +41,6 @@ TITLE_SHOWN = 36  # characters of a patch's title in the form's header
 
 def patches(count: int, adjective: str = "") -> str:
     return f"{count} {adjective}{'patch' if count == 1 else 'patches'}"
-
-
-def reason_of(form: ApprovalForm, *, required: bool) -> str:
-    reason = form.value("reason")
-    if required and not reason.strip():
-        raise FormError(["Reason: required: say why, for the log"])
-    return reason
 
 
 def decisions(lines: Sequence[ApprovalLine]) -> list[ApprovalLine]:
@@ -132,8 +126,7 @@ class BulkBlockForm(ApprovalForm):
 
     @property
     def scope(self) -> str:
-        pressed = self.query_one("#scope", RadioSet).pressed_index
-        return BLOCK_SCOPES[pressed if pressed >= 0 else 0]
+        return block_scope(self)
 
     def touched(self) -> bool:
         return super().touched() or self.scope != "client"

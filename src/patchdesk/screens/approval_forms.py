@@ -1,65 +1,39 @@
-"""The approvals screen's forms: approve, block, defer, emergency deploy, and the global
-block list's add and remove.
+"""The approvals screen's forms on the patch under the cursor: approve, block (for the
+client, or every client through the global block list), defer, emergency deploy.
 
-Every form is a modal (``FormScreen``): focus opens on the first field to fill, text typed
-at a control (the block's scope, the emergency's devices) goes into the reason, ``ctrl+s``
-saves, ``esc`` cancels (asking first when something was typed or changed). What was typed
-is checked on the spot (a blank reason, a date that does not parse or is not in the
-future, no device chosen), each problem naming its field; then
-the write runs in a worker through the same store functions as ``patchdesk approvals``
-(``store.approvals.record_decision``) and ``store.blocklist``, as ``Services.operator`` at
-``Services.clock()``, in one transaction: a refusal from the store keeps the form open with
-its reasons and writes nothing. An emergency deploy asks for confirmation before it is
+What they share (the modal, checking and saving) is ``screens.approval_form_base``; the
+global block list's own forms are ``screens.approval_blocklist_forms``; the forms on marked
+lines ``screens.approval_bulk``. An emergency deploy asks for confirmation before it is
 written. Untrusted text (titles, hostnames, reasons) is shown as plain ``Text``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Input, RadioButton, RadioSet, SelectionList, Static
 from textual.widgets.selection_list import Selection
-from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.rules.approval import until_from_text
-from patchdesk.screens.form_screen import FormScreen
-from patchdesk.screens.services import Services, services_of
-from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.approval_form_base import (
+    ApprovalForm,
+    FormError,
+    Saver,
+    block_scope,
+    field_problem,
+    reason_of,
+)
+from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
-from patchdesk.store.approval_views import NO_RING, ApprovalLine, BlockLine, DeviceChoice
-from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
-from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
-from patchdesk.store.operator_input import Refused
+from patchdesk.store.approval_views import NO_RING, ApprovalLine, DeviceChoice
+from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.text import printable
-
-SAVE_GROUP = "approval-form-save"
-# The store speaks the CLI's flags; the forms name their fields.
-_FIELD_NAMES = {"--reason": "Reason", "--until": "Until", "--device": "Devices"}
-
-
-class FormError(Exception):
-    """What is wrong with the form as filled in: one line per problem, naming the field."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = list(problems)
-
-
-def field_problem(problem: str) -> str:
-    """A store problem in the form's words: ``--reason: required ...`` -> ``Reason: ...``."""
-    head, sep, rest = problem.partition(":")
-    if sep and head in _FIELD_NAMES:
-        return f"{_FIELD_NAMES[head]}:{rest}"
-    if sep and head in ("patch", "reason", "operator"):
-        return f"{head.capitalize()}:{rest}"
-    return problem
 
 
 def patch_header(verb: str, line: ApprovalLine) -> Text:
@@ -82,141 +56,7 @@ def patch_header(verb: str, line: ApprovalLine) -> Text:
     return text
 
 
-@dataclass(frozen=True)
-class Saver:
-    """The write a form asks for: runs in a worker, returns the message to show."""
-
-    run: Callable[[], str]
-    confirm: Text | None = None  # asked (y/n) before the write
-
-
-class ApprovalForm(FormScreen[str | None]):
-    """Base of the forms: a header and the fields a subclass composes (the error line and
-    the keys are the ``FormScreen``'s footer).
-
-    Subclasses give ``fields()`` and ``prepare()`` (check what was typed: ``FormError``, or
-    the write to run). Focus opens on the first text field (each form's first field to
-    fill); text typed at another control goes into the reason."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+s", "save", "Save", id="approval_form.save", priority=True),
-        Binding("escape", "cancel", "Cancel", id="approval_form.cancel"),
-    ]
-    AUTO_FOCUS = "Input"
-    TYPING_FIELD = "#reason"
-
-    DEFAULT_CSS = """
-    ApprovalForm .form-header { margin-bottom: 1; }
-    ApprovalForm .label { text-style: bold; color: $text-muted; }
-    ApprovalForm .hint { color: $text-muted; }
-    ApprovalForm Input { margin-bottom: 1; }
-    ApprovalForm RadioSet { height: auto; width: auto; margin-bottom: 1; }
-    ApprovalForm SelectionList { height: auto; max-height: 10; margin-bottom: 1; }
-    ApprovalForm .form-warning { color: $warning; }
-    ApprovalForm.-danger > FormFrame { border: thick $error; }
-    """
-
-    def __init__(self, header: Text) -> None:
-        super().__init__()
-        self.header = header
-
-    @property
-    def services(self) -> Services:
-        return services_of(self.app)
-
-    def compose_fields(self) -> ComposeResult:
-        yield Static(self.header, classes="form-header", markup=False)
-        yield from self.fields()
-
-    def fields(self) -> ComposeResult:  # pragma: no cover - every form overrides it
-        yield from ()
-
-    def prepare(self) -> Saver:  # pragma: no cover - every form overrides it
-        raise NotImplementedError
-
-    def value(self, widget_id: str) -> str:
-        return self.query_one(f"#{widget_id}", Input).value
-
-    def touched(self) -> bool:
-        """Something was typed (cancelling would lose it)."""
-        return any(field.value.strip() for field in self.query(Input))
-
-    @on(Input.Submitted)
-    def _next_field(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.focus_next()
-
-    # --- saving ----------------------------------------------------------------------------
-
-    def action_save(self) -> None:
-        if self.saving or not self.is_active:
-            return
-        if self.services.readonly:
-            self.show_error("read-only session: nothing can be changed")
-            return
-        try:
-            saver = self.prepare()
-        except FormError as error:
-            self.show_error("\n".join(error.problems))
-            return
-        if saver.confirm is None:
-            self._start(saver)
-            return
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._start(saver)
-            else:
-                self.show_error("not saved: say y to confirm, or esc to cancel")
-
-        self.app.push_screen(ConfirmModal(saver.confirm), answered)
-
-    def _start(self, saver: Saver) -> None:
-        self.saving = True
-        self.show_error("saving …")
-        self.run_worker(saver.run, thread=True, exit_on_error=False, group=SAVE_GROUP)
-
-    @on(Worker.StateChanged)
-    def _saved(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != SAVE_GROUP:
-            return
-        if event.state is WorkerState.SUCCESS:
-            self.finish(str(event.worker.result))
-        elif event.state is WorkerState.ERROR:
-            self.saving = False
-            error = event.worker.error
-            if isinstance(error, DecisionError):
-                self.show_error("\n".join(field_problem(p) for p in error.problems))
-            elif isinstance(error, Refused):
-                self.show_error(str(error))
-            else:
-                self.show_error(f"not saved: {error!r}")
-
-    # --- cancelling ------------------------------------------------------------------------
-
-    def action_cancel(self) -> None:
-        if self.saving:
-            self.show_error("saving … (esc cannot stop it now)")
-            return
-        if not self.touched():
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(ConfirmModal("Discard what you typed? Nothing is saved."), answered)
-
-
-def _reason(form: ApprovalForm, *, required: bool, why: str = "say why, for the log") -> str:
-    reason = form.value("reason")
-    if required and not reason.strip():
-        raise FormError([f"Reason: required: {why}"])
-    return reason
-
-
-def _decide(services: Services, request: DecisionRequest) -> str:
+def decide(services: Services, request: DecisionRequest) -> str:
     """Record ``request`` (``record_decision``, one transaction) and say what was written."""
     with services.database.writer() as session:
         recorded = record_decision(session, request, now=services.clock())
@@ -248,7 +88,7 @@ class ApproveForm(ApprovalForm):
         yield Input(id="reason", placeholder="e.g. tested on the pilot machines")
 
     def prepare(self) -> Saver:
-        reason = _reason(self, required=False)
+        reason = reason_of(self, required=False)
         services = self.services
         request = DecisionRequest(
             self.line.client_id,
@@ -257,10 +97,7 @@ class ApproveForm(ApprovalForm):
             services.operator,
             reason,
         )
-        return Saver(lambda: _decide(services, request))
-
-
-BLOCK_SCOPES = ("client", "global")
+        return Saver(lambda: decide(services, request))
 
 
 class BlockForm(ApprovalForm):
@@ -285,14 +122,13 @@ class BlockForm(ApprovalForm):
 
     @property
     def scope(self) -> str:
-        pressed = self.query_one("#scope", RadioSet).pressed_index
-        return BLOCK_SCOPES[pressed if pressed >= 0 else 0]
+        return block_scope(self)
 
     def touched(self) -> bool:
         return super().touched() or self.scope != "client"
 
     def prepare(self) -> Saver:
-        reason = _reason(self, required=True)
+        reason = reason_of(self, required=True)
         services = self.services
         line = self.line
         if self.scope == "global":
@@ -308,7 +144,7 @@ class BlockForm(ApprovalForm):
         request = DecisionRequest(
             line.client_id, line.patch_id, ApprovalDecisionKind.BLOCK, services.operator, reason
         )
-        return Saver(lambda: _decide(services, request))
+        return Saver(lambda: decide(services, request))
 
 
 class DeferForm(ApprovalForm):
@@ -355,7 +191,7 @@ class DeferForm(ApprovalForm):
         if problems:
             raise FormError(problems)
         assert until is not None
-        reason = _reason(self, required=False)
+        reason = reason_of(self, required=False)
         request = DecisionRequest(
             self.line.client_id,
             self.line.patch_id,
@@ -364,7 +200,7 @@ class DeferForm(ApprovalForm):
             reason,
             until,
         )
-        return Saver(lambda: _decide(services, request))
+        return Saver(lambda: decide(services, request))
 
 
 def device_prompt(choice: DeviceChoice) -> Text:
@@ -454,98 +290,16 @@ class EmergencyForm(ApprovalForm):
         shown = ", ".join(printable(h) for h in hostnames[:6])
         more = f" and {len(hostnames) - 6} more" if len(hostnames) > 6 else ""
         confirm.append(f"({shown}{more}) Devices may reboot.")
-        return Saver(lambda: _decide(services, request), confirm=confirm)
-
-
-class BlocklistAddForm(ApprovalForm):
-    """Add a patch id to the global block list, with a reason."""
-
-    def __init__(self, patch_id: str = "") -> None:
-        header = Text("Add to the global block list", "bold")
-        header.append("\nBlocks the patch for every client, over every approval and emergency.")
-        super().__init__(header)
-        self.patch_id = patch_id
-        self.added: str | None = None  # the patch id as listed, once saved
-
-    def fields(self) -> ComposeResult:
-        yield Static("Patch (KB number or package id)", classes="label", markup=False)
-        yield Input(self.patch_id, id="patch", placeholder="e.g. KB5034441")
-        yield Static("Reason (required)", classes="label", markup=False)
-        yield Input(id="reason", placeholder="e.g. fails with 0x80070643 on small partitions")
-
-    def touched(self) -> bool:
-        return bool(self.value("reason").strip()) or self.value("patch") != self.patch_id
-
-    def prepare(self) -> Saver:
-        problems: list[str] = []
-        patch_id = self.value("patch").strip()
-        if not patch_id:
-            problems.append("Patch: required: the KB number or package id to block")
-        if not self.value("reason").strip():
-            problems.append("Reason: required: say why, for the log")
-        if problems:
-            raise FormError(problems)
-        reason = self.value("reason")
-        services = self.services
-
-        def add() -> str:
-            with services.database.writer() as session:
-                change = add_to_blocklist(
-                    session, patch_id, reason, services.operator, now=services.clock()
-                )
-            self.added = change.patch_id
-            unknown = "" if change.known else " (no device has reported it yet)"
-            return change.note + unknown
-
-        return Saver(add)
-
-
-class BlocklistRemoveForm(ApprovalForm):
-    """Lift a global block: a reason, then the clients' rules and decisions apply again."""
-
-    def __init__(self, line: BlockLine) -> None:
-        header = Text("Remove ", "bold")
-        header.append(printable(line.patch_id), "bold")
-        header.append(" from the global block list", "bold")
-        header.append("\nBlocked by ")
-        header.append(printable(line.blocked_by))
-        header.append(f" on {line.blocked_at.date().isoformat()}: ")
-        header.append(printable(line.reason), "italic")
-        header.append(
-            "\nThe clients' rules and decisions apply to it again: approved devices get it "
-            "in their next windows.",
-            "dim",
-        )
-        super().__init__(header)
-        self.line = line
-
-    def fields(self) -> ComposeResult:
-        yield Static("Reason (required)", classes="label", markup=False)
-        yield Input(id="reason", placeholder="e.g. the vendor re-released a fixed build")
-
-    def prepare(self) -> Saver:
-        reason = _reason(self, required=True, why="say why the block is lifted, for the log")
-        services = self.services
-        patch_id = self.line.patch_id
-
-        def remove() -> str:
-            with services.database.writer() as session:
-                change = remove_from_blocklist(
-                    session, patch_id, reason, services.operator, now=services.clock()
-                )
-            return change.note
-
-        return Saver(remove)
+        return Saver(lambda: decide(services, request), confirm=confirm)
 
 
 __all__ = [
     "ApprovalForm",
     "ApproveForm",
     "BlockForm",
-    "BlocklistAddForm",
-    "BlocklistRemoveForm",
     "DeferForm",
     "EmergencyForm",
     "FormError",
     "field_problem",
+    "patch_header",
 ]

@@ -79,6 +79,13 @@ def events_after(session: Session, last_id: int, limit: int = 1000) -> list[Even
     return list(session.scalars(query))
 
 
+def entities_after(session: Session, last_id: int) -> set[str]:
+    """The kinds of entity (``client``, ``target`` ...) that events above ``last_id`` are
+    about: a live view reads again only when one it shows changed."""
+    query = select(Event.entity).where(Event.id > last_id).distinct()
+    return set(session.scalars(query))
+
+
 class EventCursor:
     """A position in the events feed that does not lose late commits.
 
