@@ -5,19 +5,18 @@ rows' dataclasses) that never form reference cycles: reference counting frees th
 CPython's default thresholds (700, 10, 10) the collector still runs every 700 net
 allocations, and every so often a full collection walks every object the process holds;
 on a large fleet that is millions (the store's rows in flight, the simulated fleet's
-model), walked again and again for the few cycles there are to find. In a simulated patch
-cycle of 50,000 devices the collector took 11.4 s of a 69 s run (9.8 s of it in 28 full
-collections; timed with ``gc.callbacks``), for a few hundred objects collected.
+model), walked again and again for the few cycles there are to find.
 
 :func:`engine_collection` sets the thresholds to ``ENGINE_THRESHOLDS``: a young
 collection every 50,000 net allocations instead of 700, a middle one every 20 of those, and a
 full one only after 100 middle ones (and, as CPython always does, only once the objects that
 survived since the last full one are a quarter of the heap). The collector still runs and
-still finds every cycle, much less often: in that 50,000-device cycle it ran 73 times instead
-of 12,875 and took 1.1 s, with the same peak memory (417 MB against 414 MB).
+still finds every cycle, much less often, for the same peak memory
+(``benchmarks/bench_cycle.py`` measures both).
 
-For long-running engine work in a process of its own or for a bounded stretch (``patchdesk
-engine``, ``patchdesk simulate``); the thresholds before it are put back when it ends.
+The thresholds are the whole process's, so only a process entry point sets them, for the
+engine work it exists to do (``patchdesk engine``, ``patchdesk simulate``, the benchmarks);
+library code never does. The thresholds before it are put back when it ends.
 """
 
 from __future__ import annotations

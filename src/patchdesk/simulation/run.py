@@ -24,7 +24,6 @@ from patchdesk.engine import state
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
-from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import next_boundary
 from patchdesk.engine.sync import IN_FLIGHT
@@ -197,10 +196,10 @@ def run_simulation(
 ) -> SimulationResult:
     """Build a simulated MSP and run the engine over ``days`` of virtual time. With
     ``skip_quiet`` (the default) busy ticks at which no step could have anything to do are
-    skipped (``QuietSkipper``): the engine writes the same, in fewer steps. The garbage
-    collector runs at the engine's thresholds meanwhile (``engine_collection``)."""
-    with engine_collection():
-        return _run(db, seed, clients, devices, start, days, config, skip_quiet)
+    skipped (``QuietSkipper``): the engine writes the same, in fewer steps. (The garbage
+    collector's thresholds are the process's business: ``patchdesk simulate`` runs this
+    under ``engine.gc_tuning.engine_collection``.)"""
+    return _run(db, seed, clients, devices, start, days, config, skip_quiet)
 
 
 def _run(
