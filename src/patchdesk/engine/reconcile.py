@@ -54,6 +54,7 @@ from patchdesk.engine.links import find_problems, read_alerts, update_alerts
 from patchdesk.engine.progress import follow
 from patchdesk.engine.requests import QUEUED, WAITING_UNTIL, requests_queued, run_requests
 from patchdesk.engine.schedule import WindowSchedule
+from patchdesk.engine.step import Step
 from patchdesk.engine.sync import (
     Facts,
     FleetFacts,
@@ -181,7 +182,7 @@ class Reconciler:
             self.watch,
             None if everything else self._followed_at,
         )
-        settle_back_online(session, self.connector, now, self.config, report)
+        settle_back_online(Step(session, self.connector, now, self.config, report))
         dispatch(session, self.connector, now, self.config, report)
         if requests_queued(session, now):
             return True
