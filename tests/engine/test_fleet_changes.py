@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
-from patchdesk.engine.sync import IN_FLIGHT
+from patchdesk.domain import IN_FLIGHT, ApprovalDecisionKind, MissingPatchState, Role, TargetState
 from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approvals import DecisionRequest, record_decision

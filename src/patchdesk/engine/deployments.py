@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from patchdesk.connectors.base import Connector
 from patchdesk.domain import (
+    IN_FLIGHT,
     ApprovalDecisionKind,
     DeploymentState,
     MissingPatchState,
@@ -30,7 +31,6 @@ from patchdesk.domain import (
 )
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.schedule import WindowSchedule
-from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.rules.approval import ApprovalState, Blocklist, decide
 from patchdesk.rules.narrowing import Narrowed, Narrowing, applies_to, narrowness
 from patchdesk.store import direct

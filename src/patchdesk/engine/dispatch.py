@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from patchdesk.connectors.base import Connector
 from patchdesk.domain import (
+    IN_FLIGHT,
     Criticality,
     DeploymentState,
     RebootPolicy,
@@ -42,7 +43,6 @@ from patchdesk.engine.rows import (
     save,
 )
 from patchdesk.engine.skips import screen
-from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.store import direct
 from patchdesk.store.events import record_event
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Patch, Target

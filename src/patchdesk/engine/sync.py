@@ -35,26 +35,12 @@ from patchdesk.connectors.base import (
     DeviceStatus,
     ReportsChanges,
 )
-from patchdesk.domain import TargetState
+from patchdesk.domain import EVIDENCE_STATES, IN_FLIGHT, TargetState
 from patchdesk.engine import state
 from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.models import CheckIn, Device, Target
-
-# Targets whose device's check-ins are evidence worth keeping.
-EVIDENCE_STATES = (
-    TargetState.INSTALLED,
-    TargetState.REBOOT_PENDING,
-    TargetState.REBOOTING,
-    TargetState.AWAITING_CHECKIN,
-    TargetState.DEFERRED,
-)
-IN_FLIGHT = (
-    TargetState.DISPATCHED,
-    TargetState.INSTALLING,
-    *EVIDENCE_STATES,
-)
 
 _CHUNK = 5_000  # ids per IN (...) list
 _devices = cast(Table, Device.__table__)

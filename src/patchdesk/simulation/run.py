@@ -19,14 +19,13 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from patchdesk.connectors.simulator import Simulator
-from patchdesk.domain import DeploymentState, TargetState
+from patchdesk.domain import IN_FLIGHT, DeploymentState, TargetState
 from patchdesk.engine import state
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import next_boundary
-from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.simulation.builder import SimulatedMsp, build_msp, load_msp
 from patchdesk.store import direct
 from patchdesk.store.db import Database
