@@ -151,7 +151,7 @@ class Reconciler:
                 self._synced_at = None
             if commands:  # in their own transaction, then the close
                 with self.db.writer() as session, batched_events(session):
-                    run_requests(session, self.connector, now, self.config, report)
+                    run_requests(Step(session, self.connector, now, self.config, report))
                 with self.db.writer() as session, batched_events(session):
                     close_finished(session, now, report)
         except ConnectorUnavailable as exc:
