@@ -1,11 +1,14 @@
-"""The one driver of the reconcile step: whatever wakes the engine, a step goes through here.
+"""The one driver of a running engine's reconcile step: whatever wakes it, a step goes
+through here.
 
-Two things wake the engine: APScheduler in ``patchdesk engine`` (``engine.runner``: on an
-interval and at window boundaries) and a thread beside the terminal UI (``engine.live``:
+Two things wake a running engine: APScheduler in ``patchdesk engine`` (``engine.runner``: on
+an interval and at window boundaries) and a thread beside the terminal UI (``engine.live``:
 every interval of real or virtual time). Both step through a :class:`StepDriver`, so a
 step is taken, counted, described, logged and recorded the same way, and a failed step is
 handled the same way (logged with its traceback, kept as the last error, and the next step
-tries again: the store says what the failed step left).
+tries again: the store says what the failed step left). (``patchdesk simulate`` is no
+running engine: it calls the reconciler as fast as it goes, skipping quiet instants,
+``simulation.run``.)
 
 What time a step runs at is the driver's clock strategy:
 
