@@ -50,7 +50,6 @@ check: $(TESTING) $(DEV)
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q tests/unit/test_boundaries.py
 
 bench: $(STAMP)
 	@if ls benchmarks/*.py >/dev/null 2>&1; then \

@@ -219,6 +219,7 @@ def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, 
     """One run at one size, in this (fresh) process; ``timed_parts``: with the stopwatch."""
     from sqlalchemy import text
 
+    from patchdesk.engine.gc_tuning import engine_collection
     from patchdesk.simulation import builder
     from patchdesk.simulation import run as sim_run
     from patchdesk.store.db import open_database
@@ -251,14 +252,15 @@ def child(devices: int, days: float, seed: int, timed_parts: bool) -> dict[str, 
         if timed_parts:
             _time_parts(watch)
             watch.wrap(sim_run, "build_msp", "building and loading")
-        result = sim_run.run_simulation(
-            db,
-            seed=seed,
-            clients=clients_for(devices),
-            devices=devices,
-            start=START,
-            days=days,
-        )
+        with engine_collection():  # as ``patchdesk simulate`` runs it
+            result = sim_run.run_simulation(
+                db,
+                seed=seed,
+                clients=clients_for(devices),
+                devices=devices,
+                start=START,
+                days=days,
+            )
         db.dispose()
         peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         size = _file_size(path)

@@ -26,6 +26,7 @@ START = datetime(2026, 11, 10, tzinfo=UTC)  # as bench_cycle.py: Patch Tuesday, 
 
 
 def fingerprint(devices: int, seed: int, days: float) -> list[str]:
+    from patchdesk.engine.gc_tuning import engine_collection
     from patchdesk.simulation.run import run_simulation
     from patchdesk.store.db import open_database
 
@@ -37,14 +38,15 @@ def fingerprint(devices: int, seed: int, days: float) -> list[str]:
         key_file.write_text("42" * 32 + "\n")
         key_file.chmod(0o600)
         db = open_database(f"sqlite:///{path}", audit_key_file=key_file)
-        result = run_simulation(
-            db,
-            seed=seed,
-            clients=max(6, devices // 250),
-            devices=devices,
-            start=START,
-            days=days,
-        )
+        with engine_collection():  # as ``patchdesk simulate`` runs it
+            result = run_simulation(
+                db,
+                seed=seed,
+                clients=max(6, devices // 250),
+                devices=devices,
+                start=START,
+                days=days,
+            )
         db.dispose()
         summary = result.as_json()
         summary.pop("wall_seconds")

@@ -104,6 +104,22 @@ class TargetState(StrEnum):
     SKIPPED = "skipped"
 
 
+# Targets whose device's check-ins are evidence worth keeping.
+EVIDENCE_STATES = (
+    TargetState.INSTALLED,
+    TargetState.REBOOT_PENDING,
+    TargetState.REBOOTING,
+    TargetState.AWAITING_CHECKIN,
+    TargetState.DEFERRED,
+)
+# Targets dispatched and not finished: the engine follows them.
+IN_FLIGHT = (
+    TargetState.DISPATCHED,
+    TargetState.INSTALLING,
+    *EVIDENCE_STATES,
+)
+
+
 class FailureClass(StrEnum):
     INSTALL = "install"
     REBOOT = "reboot"

@@ -13,6 +13,7 @@ from patchdesk.domain import FailureClass, RebootPolicy, RecurrenceKind, Request
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.requests import run_requests
+from patchdesk.engine.step import Step
 from patchdesk.store.db import open_database
 from patchdesk.store.models import MaintenanceWindow, OperatorRequest, RemediationRecord
 from tests.conftest import NOW
@@ -26,7 +27,7 @@ msp = test_exceptions_cli.msp  # two clients, every class on every device of acm
 def engine_runs_commands(url: str, now: datetime) -> None:
     database = open_database(url)
     with database.writer() as session:
-        run_requests(session, FakeFleet(lambda: now), now, EngineConfig(), StepCounts())
+        run_requests(Step(session, FakeFleet(lambda: now), now, EngineConfig(), StepCounts()))
     database.dispose()
 
 

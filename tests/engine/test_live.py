@@ -42,8 +42,8 @@ def test_display_time_runs_between_steps_but_not_past_the_next(tmp_path: Path) -
     msp = load_demo(db, 4, LAUNCH)
     engine = demo_engine(db, msp, launch=LAUNCH, speed=60, holder="h", warm_up=False)
     wall = [100.0]
-    engine._wall = lambda: wall[0]
-    engine._moved_at = wall[0]
+    engine.time.wall = lambda: wall[0]
+    engine.time.started()  # virtual time runs on from this wall instant
     engine._thread = object()  # type: ignore[assignment]  # seen as running
     start = engine.now()
     wall[0] += 0.25  # a quarter wall second at 60x: 15 virtual seconds

@@ -22,6 +22,7 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.requests import run_requests
+from patchdesk.engine.step import Step
 from patchdesk.rules.classify import actions_for
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import handover, remediation_log
@@ -665,7 +666,7 @@ def test_engine_carries_out_the_queued_commands(database: Database, fleet: Seede
     for hostname in fleet.devices:
         connector.add(f"cid-{hostname}")
     with database.writer() as session:
-        run_requests(session, connector, LATER, EngineConfig(), StepCounts())
+        run_requests(Step(session, connector, LATER, EngineConfig(), StepCounts()))
     with database.session() as session:
         detail = exception_detail(session, regression)
         blocked = session.scalars(select(BlockedPatch)).one()
@@ -719,7 +720,7 @@ def test_a_global_block_of_a_patch_already_listed_adds_nothing(
         database, regression, "alice", "block_patch_global", now=LATER, note="breaks the PMS"
     )
     with database.writer() as session:
-        run_requests(session, FakeFleet(lambda: LATER), LATER, EngineConfig(), StepCounts())
+        run_requests(Step(session, FakeFleet(lambda: LATER), LATER, EngineConfig(), StepCounts()))
     with database.session() as session:
         detail = exception_detail(session, regression)
         listed = session.scalars(select(BlockedPatch)).all()

@@ -23,6 +23,7 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.requests import run_requests
+from patchdesk.engine.step import Step
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import exclusions
 from patchdesk.store.approvals import load_client
@@ -100,7 +101,7 @@ def install_exception(database: Database, fleet: Seeded, *patches: str) -> int:
 
 def run_engine_commands(database: Database, now: datetime) -> None:
     with database.writer() as session:
-        run_requests(session, FakeFleet(lambda: now), now, EngineConfig(), StepCounts())
+        run_requests(Step(session, FakeFleet(lambda: now), now, EngineConfig(), StepCounts()))
 
 
 def exclude(database: Database, fleet: Seeded, vendor_id: str = "KB5044281") -> int:

@@ -10,6 +10,7 @@ import click
 
 from patchdesk.cli.context import get_context, print_json
 from patchdesk.cli.windows import parse_instant
+from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.rules.calendar import patch_tuesday
 from patchdesk.simulation.run import SimulationResult, run_simulation
 from patchdesk.store.db import database_url_from
@@ -68,14 +69,11 @@ def simulate(
             ctx.announce_new_key = False
         ctx.settings = ctx.settings.model_copy(update={"database_url": url})
         try:
-            result = run_simulation(
-                ctx.database(create=True),
-                seed=seed,
-                clients=clients,
-                devices=devices,
-                start=start,
-                days=days,
-            )
+            database = ctx.database(create=True)
+            with engine_collection():  # (this process is the engine's: see engine.gc_tuning)
+                result = run_simulation(
+                    database, seed=seed, clients=clients, devices=devices, start=start, days=days
+                )
         finally:
             ctx.close()  # release the file before the scratch directory goes
     if as_json:

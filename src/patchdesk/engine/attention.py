@@ -39,21 +39,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import Session
-
 from patchdesk.connectors.base import Connector, JobState, JobStatus, ReportsChanges
-from patchdesk.domain import DeploymentState, TargetState
+from patchdesk.domain import TargetState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.sync import News
-from patchdesk.store import direct
-from patchdesk.store.models import Deployment, Device, Target
-from patchdesk.store.target_states import IN_FLIGHT
+from patchdesk.store.attention_views import AWAITING_JOB as AWAITING_JOB
+from patchdesk.store.attention_views import CHECKED as CHECKED
+from patchdesk.store.attention_views import (
+    awaiting_job,
+    awaiting_these_jobs,
+    check_due,
+    in_flight_or_watched,
+    just_dispatched,
+    pending_in_closed,
+    watched_targets,
+)
+from patchdesk.store.db import Session
 
-AWAITING_JOB = (TargetState.DISPATCHED, TargetState.INSTALLING)
 FINISHED = (JobState.SUCCEEDED, JobState.FAILED)
-# States whose check_at is read (a verified target is watched instead; the rest are done).
-CHECKED = (TargetState.PENDING, *IN_FLIGHT)
 CHUNK = 5_000  # ids per IN (...) list
 
 T = TypeVar("T")
@@ -112,19 +115,8 @@ class Watch:
     def load(self, session: Session, now: datetime, observation: timedelta) -> None:
         """Every target verified within the observation period, each read at once."""
         self.forget()
-        query = (
-            select(
-                Target.id,
-                Device.connector_id,
-                Target.health_before,
-                Target.health_after,
-                Target.verified_at,
-            )
-            .join(Device, Target.device_id == Device.id)
-            .where(Target.state == TargetState.VERIFIED, Target.verified_at > now - observation)
-            .order_by(Target.id)
-        )
-        for target_id, connector_id, before, snapshot, verified_at in session.execute(query):
+        rows = watched_targets(session, now, observation)
+        for target_id, connector_id, before, snapshot, verified_at in rows:
             if connector_id:
                 watched = Watched(connector_id, before, snapshot, verified_at + observation)
                 self.schedule(target_id, now, watched)
@@ -223,16 +215,6 @@ class Attention:
     started: Mapping[int, Started]  # targets that only move from dispatched to installing
 
 
-_AWAITING = select(Target.id, Target.job_id, Target.state, Target.check_at).where(
-    Target.state.in_(AWAITING_JOB)
-)
-_DUE = select(Target.id).where(Target.state.in_(CHECKED), Target.check_at <= bindparam("now"))
-# Targets with news when their device's facts change: in flight, or verified and watched.
-_NEWS = Target.state.in_(IN_FLIGHT) | (
-    (Target.state == TargetState.VERIFIED) & (Target.verified_at > bindparam("observed"))
-)
-
-
 def _news_for(
     state: TargetState, verified_at: datetime | None, news: News, observed: datetime
 ) -> bool:
@@ -263,15 +245,15 @@ def needing_attention(
     """``changed``: devices whose facts changed since the last step; ``jobs_since``: when the
     last step polled the jobs (None for either: unknown, so look at everything)."""
     found: set[int] = set()
-    dispatched = direct.rows(session.connection(), _JUST_DISPATCHED)
+    dispatched = just_dispatched(session)
     jobs = _job_news(session, connector, now, jobs_since, found, dispatched)
     started = _starting(now, jobs, found, dispatched)
     found.difference_update(started)
-    found.update(direct.scalars(session.connection(), _DUE, {"now": now}))
+    found.update(check_due(session, now))
     observed = now - config.observation_period
     if changed is None:
-        found.update(session.scalars(select(Target.id).where(_NEWS), {"observed": observed}))
-        found.update(_ids(session, _closed_pending(now)))
+        found.update(in_flight_or_watched(session, observed))
+        found.update(pending_in_closed(session, now))
     else:
         for news in changed.values():  # (their targets as read at the sync)
             for target in news.targets:
@@ -285,14 +267,6 @@ def needing_attention(
     return Attention(sorted(found), jobs, health, snapshots, started)
 
 
-_JUST_DISPATCHED = (
-    select(Target.id, Target.job_id, Device.hostname, Device.client_id, Deployment.occurrence_end)
-    .join(Device, Target.device_id == Device.id)
-    .join(Deployment, Target.deployment_id == Deployment.id)
-    .where(Target.state == TargetState.DISPATCHED)
-)
-
-
 # A target just dispatched: (id, job id, hostname, client id, window end).
 Dispatched = tuple[Any, ...]
 
@@ -301,11 +275,6 @@ Dispatched = tuple[Any, ...]
 class Started:
     hostname: str
     client_id: str
-
-
-_AWAITING_JOBS = select(Target.id).where(
-    Target.state.in_(AWAITING_JOB), Target.job_id.in_(bindparam("jobs", expanding=True))
-)
 
 
 def _job_news(
@@ -323,7 +292,7 @@ def _job_news(
     if since is not None and isinstance(connector, ReportsChanges):
         changes = connector.job_changes(since)
     if changes is None:  # poll every job waited on
-        awaiting = direct.rows(session.connection(), _AWAITING)
+        awaiting = awaiting_job(session)
         job_ids = [job_id for _, job_id, _, _ in awaiting if job_id]
         jobs = dict(connector.job_status(job_ids)) if job_ids else {}
         for target_id, job_id, state, check_at in awaiting:
@@ -336,7 +305,7 @@ def _job_news(
     found.update(row[0] for row in dispatched)
     done = sorted(job_id for job_id, job in jobs.items() if job.state in FINISHED)
     for chunk in chunks(done):
-        found.update(direct.scalars(session.connection(), _AWAITING_JOBS, {"jobs": list(chunk)}))
+        found.update(awaiting_these_jobs(session, chunk))
     return jobs
 
 
@@ -352,19 +321,3 @@ def _starting(
         if target_id in found and (job is None or job.state not in FINISHED) and now <= end:
             started[target_id] = Started(hostname, client_id)
     return started
-
-
-def _ids(session: Session, query: Select[Any]) -> list[int]:
-    return list(session.scalars(query))
-
-
-def _closed_pending(now: datetime) -> Select[Any]:
-    return (
-        select(Target.id)
-        .join(Deployment, Target.deployment_id == Deployment.id)
-        .where(
-            Deployment.state == DeploymentState.OPEN,
-            Deployment.occurrence_end <= now,
-            Target.state == TargetState.PENDING,
-        )
-    )

@@ -26,22 +26,24 @@ connector that says nothing about the device leaves the exception as it is.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, select, update
-from sqlalchemy.orm import Session
-
-from patchdesk.connectors.base import Connector
-from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState
+from patchdesk.domain import FailureClass, TargetState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.deployments import Candidate, refresh_missing
-from patchdesk.store import direct
+from patchdesk.engine.step import Step
+from patchdesk.store.db import Session
+from patchdesk.store.engine_exception_ops import add_patches, reclassify, resolve_by_engine
+from patchdesk.store.engine_exception_views import (
+    BackOnline,
+    offline_back_online,
+    unresolved_of,
+    vendor_ids_of,
+)
 from patchdesk.store.events import record_event
-from patchdesk.store.models import Device, Patch, PatchException, Target
 from patchdesk.store.remediation_log import LogEntry, append
 
 # ----------------------------------------------------------------------------- the rule
@@ -85,62 +87,19 @@ def _utc(at: datetime) -> str:
 
 # ----------------------------------------------------------------------------- the step
 
-_exceptions = cast(Table, PatchException.__table__)
-_BACK_ONLINE = (
-    select(
-        PatchException.id,
-        PatchException.client_id,
-        PatchException.device_id,
-        PatchException.patch_ids,
-        Target.state,
-        Device.connector_id,
-        Device.hostname,
-        Device.last_seen,
-    )
-    .join(Device, Device.id == PatchException.device_id)
-    .outerjoin(Target, Target.id == PatchException.target_id)
-    .where(
-        PatchException.failure_class == FailureClass.OFFLINE,
-        PatchException.state != ExceptionState.RESOLVED,
-        Device.online.is_(True),
-        Device.connector_id.is_not(None),
-    )
-    .order_by(PatchException.id)
-)
 
-
-@dataclass(frozen=True)
-class _Back:
-    exception_id: int
-    client_id: str
-    device_id: int
-    patch_ids: tuple[int, ...]
-    target_state: TargetState | None
-    connector_id: str
-    hostname: str
-    last_seen: datetime | None
-
-
-def settle_back_online(
-    session: Session,
-    connector: Connector,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
+def settle_back_online(step: Step) -> None:
     """Resolve or reclassify every unresolved ``offline`` exception whose device is online."""
-    found = [
-        _Back(row[0], row[1], row[2], tuple(row[3] or ()), row[4], row[5], row[6], row[7])
-        for row in direct.rows(session.connection(), _BACK_ONLINE, {})
-    ]
+    session, now, config, report = step.session, step.now, step.config, step.counts
+    found = offline_back_online(session)
     if not found:
         return
-    by_client: dict[str, list[_Back]] = {}
+    by_client: dict[str, list[BackOnline]] = {}
     for back in found:
         by_client.setdefault(back.client_id, []).append(back)
     for client_id, backs in sorted(by_client.items()):
         candidates = [Candidate(b.device_id, b.connector_id, b.hostname) for b in backs]
-        missing = refresh_missing(session, connector, client_id, candidates, now)
+        missing = refresh_missing(session, step.connector, client_id, candidates, now)
         for back in backs:
             if back.device_id not in missing:
                 continue  # the connector said nothing about it: left as it is
@@ -149,40 +108,24 @@ def settle_back_online(
 
 def _settle(
     session: Session,
-    back: _Back,
+    back: BackOnline,
     missing: frozenset[int],
     now: datetime,
     config: EngineConfig,
     report: StepCounts,
 ) -> None:
     still = sorted(set(back.patch_ids) & missing)
-    vendor_ids = _vendor_ids(session, still)
+    vendor_ids = vendor_ids_of(session, still)
     seen = back.last_seen if back.last_seen is not None and back.last_seen <= now else now
     decision = after_checkin(back.target_state, vendor_ids, seen)
     if isinstance(decision, Resolve):
         _resolve(session, back, decision.note, now, config)
         report.exceptions_resolved += 1
         return
-    connection = session.connection()
-    other = connection.execute(
-        select(_exceptions.c.id, _exceptions.c.patch_ids).where(
-            _exceptions.c.device_id == back.device_id,
-            _exceptions.c.failure_class == decision.failure_class,
-            _exceptions.c.state != ExceptionState.RESOLVED,
-        )
-    ).first()
+    other = unresolved_of(session, back.device_id, decision.failure_class)
     if other is not None:  # one unresolved exception per device and class: merge into it
-        other_id, other_patches = other
-        connection.execute(
-            update(_exceptions)
-            .where(_exceptions.c.id == other_id)
-            .values(
-                patch_ids=sorted(set(other_patches or ()) | set(still)),
-                last_action="updated by engine",
-                last_action_at=now,
-                updated_at=now,
-            )
-        )
+        other_id = other.id
+        add_patches(session, other_id, sorted(set(other.patch_ids) | set(still)), now)
         _log(
             session,
             back,
@@ -202,19 +145,7 @@ def _settle(
         )
         report.exceptions_resolved += 1
         return
-    connection.execute(
-        update(_exceptions)
-        .where(_exceptions.c.id == back.exception_id)
-        .values(
-            failure_class=decision.failure_class,
-            class_rank=CLASS_RANK[decision.failure_class],
-            summary=decision.note,
-            patch_ids=still,
-            last_action=f"reclassified {decision.failure_class.value} by engine",
-            last_action_at=now,
-            updated_at=now,
-        )
-    )
+    reclassify(session, back.exception_id, decision.failure_class, decision.note, still, now)
     _log(
         session,
         back,
@@ -237,25 +168,17 @@ def _settle(
     report.exceptions_reclassified += 1
 
 
-def _resolve(session: Session, back: _Back, note: str, now: datetime, config: EngineConfig) -> None:
-    session.connection().execute(
-        update(_exceptions)
-        .where(_exceptions.c.id == back.exception_id)
-        .values(
-            state=ExceptionState.RESOLVED,
-            resolved_at=now,
-            last_action="resolved by engine",
-            last_action_at=now,
-            updated_at=now,
-        )
-    )
+def _resolve(
+    session: Session, back: BackOnline, note: str, now: datetime, config: EngineConfig
+) -> None:
+    resolve_by_engine(session, back.exception_id, "resolved by engine", now, via_session=False)
     _log(session, back, back.exception_id, "exception.resolve", "resolved", note, now, config)
     _event(session, back, back.exception_id, "resolved", now, {"class": "offline"}, config.actor)
 
 
 def _log(
     session: Session,
-    back: _Back,
+    back: BackOnline,
     exception_id: int,
     action: str,
     outcome: str,
@@ -281,7 +204,7 @@ def _log(
 
 def _event(
     session: Session,
-    back: _Back,
+    back: BackOnline,
     exception_id: int,
     verb: str,
     now: datetime,
@@ -296,12 +219,4 @@ def _event(
         entity_id=exception_id,
         client_id=back.client_id,
         payload={"device": back.hostname, "operator": operator, **payload},
-    )
-
-
-def _vendor_ids(session: Session, patch_ids: Sequence[int]) -> list[str]:
-    if not patch_ids:
-        return []
-    return sorted(
-        session.scalars(select(Patch.vendor_id).where(Patch.id.in_(list(patch_ids)))).all()
     )

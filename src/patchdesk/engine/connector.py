@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
-
 from patchdesk.connectors.base import Connector
 from patchdesk.connectors.simulator import SimDevice, Simulator
 from patchdesk.settings import Settings
 from patchdesk.store.db import Database
-from patchdesk.store.models import Device
+from patchdesk.store.link_views import linked_devices
 
 
 class ConnectorNotAvailable(Exception):
@@ -25,17 +23,16 @@ def simulator_for_store(db: Database, seed: int, clock: Callable[[], datetime]) 
     alerts on it); of devices sharing a connector id (only a database changed behind the
     schema's back has them) the one with the lowest id is registered."""
     with db.session() as session:
-        rows = session.execute(
-            select(
-                Device.connector_id, Device.role, Device.os_family, Device.os_name, Device.hostname
-            )
-            .where(Device.connector_id.is_not(None))
-            .order_by(Device.id)
-        ).all()
+        linked = linked_devices(session)
     devices = [
-        SimDevice(connector_id=cid, role=role, os_family=family, os_name=os_name, hostname=hostname)
-        for cid, role, family, os_name, hostname in rows
-        if cid is not None
+        SimDevice(
+            connector_id=d.connector_id,
+            role=d.role,
+            os_family=d.os_family,
+            os_name=d.os_name,
+            hostname=d.hostname,
+        )
+        for d in linked
     ]
     simulator = Simulator(seed=seed, clock=clock)
     simulator.register(devices)

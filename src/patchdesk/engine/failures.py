@@ -8,18 +8,15 @@ engine opens or updates is also a remediation-log record with actor ``engine``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
-
-from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetState, tier_of
+from patchdesk.domain import FailureClass, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.rules.classify import Failure
-from patchdesk.store import direct
+from patchdesk.store.db import Session
+from patchdesk.store.engine_exception_ops import failed_again, open_exception
+from patchdesk.store.engine_exception_views import unresolved_of
 from patchdesk.store.events import record_event
-from patchdesk.store.models import PatchException
 from patchdesk.store.remediation_log import LogEntry, append
 from patchdesk.store.target_rows import DeploymentRow, DeviceRow, TargetRow
 
@@ -71,15 +68,6 @@ def schedule_retry(
     report.retries += 1
 
 
-_exceptions = cast(Table, PatchException.__table__)
-_OPEN_EXCEPTION = select(_exceptions.c.id, _exceptions.c.patch_ids, _exceptions.c.tier).where(
-    _exceptions.c.device_id == bindparam("device"),
-    _exceptions.c.failure_class == bindparam("failure_class"),
-    _exceptions.c.state != ExceptionState.RESOLVED,
-)
-_INSERT_EXCEPTION = insert(_exceptions).returning(_exceptions.c.id)
-
-
 def open_exception_for(
     session: Session,
     target: TargetRow,
@@ -92,51 +80,33 @@ def open_exception_for(
     """Open the (device, class) exception, or update the one already open; returns its id."""
     failure_class = failure.failure_class
     patch_ids = sorted(p.patch_id for p in target.patches)
-    found = direct.rows(
-        session.connection(), _OPEN_EXCEPTION, {"device": device.id, "failure_class": failure_class}
-    )
-    existing = found[0] if found else None  # (one at most: a unique index says so)
+    existing = unresolved_of(session, device.id, failure_class)
     if existing is None:
         tier = tier_of(device.role, device.criticality)
-        exception_id: int = (
-            session.connection()
-            .execute(
-                _INSERT_EXCEPTION,
-                {
-                    "client_id": device.client_id,
-                    "device_id": device.id,
-                    "deployment_id": target.deployment_id,
-                    "target_id": target.id,
-                    "failure_class": failure_class,
-                    "tier": tier,
-                    "class_rank": CLASS_RANK[failure_class],
-                    "state": ExceptionState.OPEN,
-                    "summary": failure.reason,
-                    "patch_ids": patch_ids,
-                    "opened_at": now,
-                    "last_action": "opened by engine",
-                    "last_action_at": now,
-                    "updated_at": now,
-                },
-            )
-            .scalar_one()
+        exception_id = open_exception(
+            session,
+            client_id=device.client_id,
+            device_id=device.id,
+            deployment_id=target.deployment_id,
+            target_id=target.id,
+            failure_class=failure_class,
+            tier=tier,
+            summary=failure.reason,
+            patch_ids=patch_ids,
+            now=now,
         )
         kind, action = "exception.opened", "exception.open"
         report.exceptions_opened += 1
     else:
-        exception_id, known_patches, tier = existing
-        session.connection().execute(
-            update(_exceptions)
-            .where(_exceptions.c.id == exception_id)
-            .values(
-                deployment_id=target.deployment_id,
-                target_id=target.id,
-                summary=failure.reason,
-                patch_ids=sorted(set(known_patches) | set(patch_ids)),
-                last_action="failed again",
-                last_action_at=now,
-                updated_at=now,
-            )
+        exception_id, tier = existing.id, existing.tier
+        failed_again(
+            session,
+            exception_id,
+            deployment_id=target.deployment_id,
+            target_id=target.id,
+            summary=failure.reason,
+            patch_ids=sorted(set(existing.patch_ids) | set(patch_ids)),
+            now=now,
         )
         kind, action = "exception.updated", "exception.update"
         report.exceptions_updated += 1

@@ -5,18 +5,18 @@ rows' dataclasses) that never form reference cycles: reference counting frees th
 CPython's default thresholds (700, 10, 10) the collector still runs every 700 net
 allocations, and every so often a full collection walks every object the process holds;
 on a large fleet that is millions (the store's rows in flight, the simulated fleet's
-model), walked again and again for the few cycles there are to find: on a large simulated
-fleet the collector took a sixth of the run, most of it in full collections, for a few
-hundred objects collected (docs/performance.md has the figures).
+model), walked again and again for the few cycles there are to find.
 
 :func:`engine_collection` sets the thresholds to ``ENGINE_THRESHOLDS``: a young
 collection every 50,000 net allocations instead of 700, a middle one every 20 of those, and a
 full one only after 100 middle ones (and, as CPython always does, only once the objects that
 survived since the last full one are a quarter of the heap). The collector still runs and
-still finds every cycle, much less often, and the peak memory stays the same.
+still finds every cycle, much less often, for the same peak memory
+(``benchmarks/bench_cycle.py`` measures both).
 
-For long-running engine work in a process of its own or for a bounded stretch (``patchdesk
-engine``, ``patchdesk simulate``); the thresholds before it are put back when it ends.
+The thresholds are the whole process's, so only a process entry point sets them, for the
+engine work it exists to do (``patchdesk engine``, ``patchdesk simulate``, the benchmarks);
+library code never does. The thresholds before it are put back when it ends.
 """
 
 from __future__ import annotations

@@ -32,29 +32,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.orm import Session
-
 from patchdesk.engine import state
-from patchdesk.store import direct
+from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
-from patchdesk.store.models import Device
+from patchdesk.store.link_ops import mark_unknown
+from patchdesk.store.link_views import holders_of, shared_connector_ids
 
 SHARED = "shared"
 REFUSED = "refused"
 
 _CHUNK = 5_000  # ids per IN (...) list
-_SHARED_IDS = (
-    select(Device.connector_id)
-    .where(Device.connector_id.is_not(None))
-    .group_by(Device.connector_id)
-    .having(func.count() > 1)
-)
-_HOLDERS = (
-    select(Device.id, Device.client_id, Device.hostname, Device.connector_id)
-    .where(Device.connector_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Device.id)
-)
 
 
 class Problem(NamedTuple):
@@ -83,15 +70,14 @@ def find_problems(
     device when None."""
     wanted = set(refused)
     if connector_ids is None:
-        wanted.update(direct.scalars(session.connection(), _SHARED_IDS))
+        wanted.update(shared_connector_ids(session))
     else:
         wanted.update(connector_ids)
     holders: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
     ordered = sorted(wanted)
     for first in range(0, len(ordered), _CHUNK):
-        params = {"ids": ordered[first : first + _CHUNK]}
-        for device_id, client_id, hostname, connector_id in direct.rows(
-            session.connection(), _HOLDERS, params
+        for device_id, client_id, hostname, connector_id in holders_of(
+            session, ordered[first : first + _CHUNK]
         ):
             holders[connector_id].append((device_id, client_id, hostname))
     problems: dict[int, Problem] = {}
@@ -180,13 +166,7 @@ def update_alerts(
             },
         )
     if changes.raised:
-        raised = [problem.device_id for problem in changes.raised]
-        for first in range(0, len(raised), _CHUNK):
-            session.execute(
-                update(Device)
-                .where(Device.id.in_(raised[first : first + _CHUNK]))
-                .values(online=None)
-            )
+        mark_unknown(session, [problem.device_id for problem in changes.raised])
     if changes.raised or changes.cleared:
         state.write(session, state.DEVICE_ALERTS, {"devices": alerted}, now)
     return changes

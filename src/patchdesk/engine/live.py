@@ -1,19 +1,13 @@
 """The engine running live beside the terminal UI: a background thread stepping the reconciler.
 
-``LiveEngine`` calls the same ``Reconciler.step(now)`` as ``patchdesk engine``, from its own
-thread (never the UI's), one step at a time. Two kinds of time:
-
-- **real** (``patchdesk`` on the configured database): a step every ``interval`` of wall time
-  at ``now = clock()``;
-- **virtual** (``patchdesk demo``): the engine and the simulator share a
-  :class:`~patchdesk.engine.clock.VirtualClock`. Each step runs at the clock's value,
-  then the clock moves on by exactly ``interval``, paced so that virtual time runs ``speed``
-  times faster than the wall clock. The step instants depend only on the start, so a seed
-  and a start reproduce a run event for event; a step slower than its wall budget slows
-  virtual time down rather than skipping ahead.
+``LiveEngine`` steps the reconciler through the same driver as ``patchdesk engine``
+(``engine.driver``), from its own thread (never the UI's), one step at a time, on real time
+(``patchdesk`` on the configured database) or virtual time (``patchdesk demo``): the
+driver's clock strategies, :class:`~patchdesk.engine.driver.RealTime` and
+:class:`~patchdesk.engine.driver.VirtualTime`.
 
 ``now()`` is the time a person should see: in virtual mode it moves smoothly between steps
-(never past the next step's instant). After each step the runner records what it did in the
+(never past the next step's instant). After each step the driver records what it did in the
 ``engine_state`` row :data:`RUNNER_KEY`, so a UI (this one, or one attached from elsewhere)
 can say when the engine last stepped. This module does not import textual.
 """
@@ -27,14 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from patchdesk.engine import lease, state
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.driver import RealTime, StepDriver, VirtualTime, utc_now
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.runner import describe
-from patchdesk.store.db import Database
+from patchdesk.store.db import Database, Session
 
 log = logging.getLogger(__name__)
 
@@ -151,66 +143,27 @@ class LiveEngine:
         self.reconciler = reconciler
         self.interval = interval
         self.virtual = virtual
-        self.speed = speed if virtual is not None else 1.0
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._wall = wall
-        self._lock = threading.Lock()
+        self.time: RealTime | VirtualTime = (
+            VirtualTime(virtual, interval, speed, wall)
+            if virtual is not None
+            else RealTime(interval, clock or utc_now, wall)
+        )
+        self.speed = self.time.speed
+        self.driver = StepDriver(reconciler, self.time, record=True)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._moved_at = wall()  # wall time the virtual clock last moved
-        self._steps = 0
-        self._last_step_at: datetime | None = None
-        self._summary = "not started"
-        self._error: str | None = None
 
     @property
     def simulated(self) -> bool:
-        return self.virtual is not None
-
-    # ------------------------------------------------------------------------- time
+        return self.time.simulated
 
     def now(self) -> datetime:
         """What time it is for people: wall time, or virtual time running between steps."""
-        if self.virtual is None:
-            return self._clock()
-        with self._lock:
-            base, moved_at = self.virtual.now, self._moved_at
-        running = self._thread is not None and not self._stop.is_set()
-        if not running:
-            return base
-        ahead = timedelta(seconds=(self._wall() - moved_at) * self.speed)
-        return base + min(ahead, self.interval)
-
-    def _step_time(self) -> datetime:
-        return self.virtual.now if self.virtual is not None else self._clock()
-
-    def _advance(self) -> None:
-        assert self.virtual is not None
-        with self._lock:
-            self.virtual.now = self.virtual.now + self.interval
-            self._moved_at = self._wall()
-
-    # ------------------------------------------------------------------------ steps
+        return self.time.now(self._thread is not None and not self._stop.is_set())
 
     def step(self) -> StepCounts | None:
         """One step at the current engine time (on the caller's thread); None if it failed."""
-        now = self._step_time()
-        try:
-            report = self.reconciler.step(now)
-        except Exception as exc:  # the next step tries again, as the production runner does
-            log.exception("live engine step at %s failed", now.isoformat())
-            with self._lock:
-                self._error = " ".join(str(exc).split()) or type(exc).__name__
-            return None
-        summary = describe(report)
-        with self._lock:
-            self._steps += 1
-            self._last_step_at = now
-            self._summary = summary
-            self._error = None
-            steps = self._steps
-        self._record(now, summary, steps)
-        return report
+        return self.driver.step()
 
     def run_until(self, end: datetime) -> int:
         """Virtual mode, no pacing: step and move the clock until it reaches ``end``
@@ -223,49 +176,26 @@ class LiveEngine:
         while self.virtual.now < end:
             self.step()
             steps += 1
-            self._advance()
+            self.time.advance()
         return steps
-
-    def _record(self, now: datetime, summary: str, steps: int) -> None:
-        value = {
-            "holder": self.reconciler.holder,
-            "at": now.isoformat(),
-            "steps": steps,
-            "summary": summary,
-            "simulated": self.simulated,
-            "speed": self.speed,
-        }
-        try:
-            with self.reconciler.db.writer() as session:
-                state.write(session, RUNNER_KEY, value, now)
-        except Exception:
-            log.exception("could not record the live engine's step")
-
-    # ----------------------------------------------------------------------- thread
 
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the live engine is already running")
         self._stop.clear()
-        with self._lock:
-            self._moved_at = self._wall()
+        self.time.started()
         self._thread = threading.Thread(target=self._loop, name="patchdesk-engine", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
-        budget = (
-            self.interval.total_seconds() / self.speed
-            if self.virtual is not None
-            else self.interval.total_seconds()
-        )
+        budget = self.time.wall_budget()
         while not self._stop.is_set():
-            began = self._wall()
+            began = self.time.wall()
             self.step()
-            wait = budget - (self._wall() - began)
+            wait = budget - (self.time.wall() - began)
             if wait > 0 and self._stop.wait(wait):
                 break
-            if self.virtual is not None:
-                self._advance()
+            self.time.advance()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Let the running step finish, stop the thread, and release the lease."""
@@ -280,13 +210,13 @@ class LiveEngine:
             log.exception("could not release the engine lease")
 
     def status(self) -> LiveStatus:
-        with self._lock:
-            return LiveStatus(
-                running=self._thread is not None and not self._stop.is_set(),
-                simulated=self.simulated,
-                speed=self.speed,
-                steps=self._steps,
-                last_step_at=self._last_step_at,
-                summary=self._summary,
-                error=self._error,
-            )
+        last = self.driver.last()
+        return LiveStatus(
+            running=self._thread is not None and not self._stop.is_set(),
+            simulated=self.simulated,
+            speed=self.speed,
+            steps=last.steps,
+            last_step_at=last.at,
+            summary=last.summary,
+            error=last.error,
+        )

@@ -12,25 +12,22 @@ and says so in the remediation log (actor ``engine``): which window patched it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
-
-from sqlalchemy import Table, select, update
-from sqlalchemy.orm import Session
 
 from patchdesk.domain import ExceptionState, FailureClass, Tier, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.failures import open_exception_for
 from patchdesk.rules.classify import Cause, Failure
+from patchdesk.store.db import Session
+from patchdesk.store.engine_exception_ops import resolve_by_engine
+from patchdesk.store.engine_exception_views import unresolved_missed
 from patchdesk.store.events import record_event
-from patchdesk.store.models import MaintenanceWindow, PatchException
 from patchdesk.store.not_patched import next_window_of
 from patchdesk.store.remediation_log import LogEntry, append
 from patchdesk.store.target_rows import DeploymentRow, DeviceRow, TargetRow
+from patchdesk.store.window_views import window_name
 
 SERVER_TIERS = frozenset({Tier.CRITICAL_SERVER, Tier.OTHER_SERVER})
-
-_exceptions = cast(Table, PatchException.__table__)
 
 
 def is_server(device: DeviceRow) -> bool:
@@ -47,8 +44,8 @@ def open_missed(
     report: StepCounts,
 ) -> int:
     """Open (or update) the server's ``missed`` exception; returns its id."""
-    window = session.get(MaintenanceWindow, deployment.window_id) if deployment.window_id else None
-    name = window.name if window is not None else "the window"
+    name = window_name(session, deployment.window_id)
+    name = name if name is not None else "the window"
     following = next_window_of(session, device.id, now)
     carried = (
         f"next window: {following.describe()}"
@@ -70,33 +67,17 @@ def resolve_missed(
     config: EngineConfig,
 ) -> int | None:
     """Resolve the device's open ``missed`` exception once a later window verified it."""
-    found = session.execute(
-        select(_exceptions.c.id, _exceptions.c.deployment_id).where(
-            _exceptions.c.device_id == device.id,
-            _exceptions.c.failure_class == FailureClass.MISSED,
-            _exceptions.c.state != ExceptionState.RESOLVED,
-        )
-    ).first()
-    if found is None or found.deployment_id == deployment.id:
+    found = unresolved_missed(session, device.id)
+    if found is None or found[1] == deployment.id:
         return None
-    exception_id = int(found.id)
-    window = session.get(MaintenanceWindow, deployment.window_id) if deployment.window_id else None
-    name = window.name if window is not None else "an emergency deployment"
+    exception_id = found[0]
+    name = window_name(session, deployment.window_id)
+    name = name if name is not None else "an emergency deployment"
     note = (
         f"patched and verified in {name} "
         f"(opened {deployment.occurrence_start:%Y-%m-%d %H:%M} UTC, target {target.id})"
     )
-    session.execute(
-        update(_exceptions)
-        .where(_exceptions.c.id == exception_id)
-        .values(
-            state=ExceptionState.RESOLVED,
-            resolved_at=now,
-            last_action="resolved by engine: patched",
-            last_action_at=now,
-            updated_at=now,
-        )
-    )
+    resolve_by_engine(session, exception_id, "resolved by engine: patched", now, via_session=True)
     append(
         session,
         LogEntry(

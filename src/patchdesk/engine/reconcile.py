@@ -125,7 +125,7 @@ class Reconciler:
                 self._synced_at = None
             if commands:  # in their own transaction, then the close
                 with self.db.writer() as session, batched_events(session):
-                    run_requests(session, self.connector, now, self.config, report)
+                    run_requests(Step(session, self.connector, now, self.config, report))
                 with self.db.writer() as session, batched_events(session):
                     close_finished(Step(session, self.connector, now, self.config, report))
         except ConnectorUnavailable as exc:
@@ -153,7 +153,7 @@ class Reconciler:
             self.watch,
             None if everything else self._followed_at,
         )
-        settle_back_online(session, self.connector, now, self.config, report)
+        settle_back_online(step)
         dispatch(step)
         if requests_queued(session, now):
             return True

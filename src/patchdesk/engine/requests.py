@@ -20,9 +20,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, or_, select
-from sqlalchemy.orm import Session
-
 from patchdesk.connectors.base import Connector, RebootOutcome
 from patchdesk.domain import (
     ApprovalDecisionKind,
@@ -30,90 +27,72 @@ from patchdesk.domain import (
     RebootPolicy,
     RequestKind,
     RequestState,
-    TargetState,
 )
 from patchdesk.engine.config import EngineConfig
-from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.step import Step
 from patchdesk.rules.reboot_times import Slot, slot_at
-from patchdesk.store import direct
 from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
+from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
-from patchdesk.store.exclusions import active_for_devices, exclude
-from patchdesk.store.models import (
-    Deployment,
-    Device,
-    MaintenanceWindow,
-    OperatorRequest,
-    Patch,
-    PatchException,
-    Target,
-)
+from patchdesk.store.exclusions import exclude
 from patchdesk.store.reboot_windows import device_reboot_windows
 from patchdesk.store.remediation_log import LogEntry, append
+from patchdesk.store.request_ops import (
+    finish_request,
+    note_on_exception,
+    rebooting,
+    redispatched,
+    reinstall_vendor_ids,
+    resolve_for_request,
+    start_request,
+)
+from patchdesk.store.request_views import QUEUED as QUEUED
+from patchdesk.store.request_views import WAITING_UNTIL as WAITING_UNTIL
+from patchdesk.store.request_views import (
+    DeviceRef,
+    ExceptionRef,
+    RequestRef,
+    TargetRef,
+    device_ref,
+    due_requests,
+    exception_ref,
+    patch_ref,
+    request_target,
+    target_window,
+)
+from patchdesk.store.request_views import requests_queued as requests_queued
 
 
 class RequestFailed(Exception):
     """The command could not be carried out; the message says why, for the technician."""
 
 
-_DUE_NOW = or_(OperatorRequest.not_before.is_(None), OperatorRequest.not_before <= bindparam("now"))
-# A queued command due at ``now`` (bind ``now``).
-QUEUED = (
-    select(OperatorRequest.id)
-    .where(OperatorRequest.state == RequestState.QUEUED, _DUE_NOW)
-    .limit(1)
-)
-# When the next queued command that waits for its time is due (bind ``now``).
-WAITING_UNTIL = select(func.min(OperatorRequest.not_before)).where(
-    OperatorRequest.state == RequestState.QUEUED, OperatorRequest.not_before > bindparam("now")
-)
-
-
-def requests_queued(session: Session, now: datetime) -> bool:
-    """Some queued command is due at ``now``."""
-    return bool(direct.rows(session.connection(), QUEUED, {"now": now}))
-
-
-def run_requests(
-    session: Session,
-    connector: Connector,
-    now: datetime,
-    config: EngineConfig,
-    report: StepCounts,
-) -> None:
-    queued = session.scalars(
-        select(OperatorRequest)
-        .where(
-            OperatorRequest.state == RequestState.QUEUED,
-            or_(OperatorRequest.not_before.is_(None), OperatorRequest.not_before <= now),
-        )
-        .order_by(OperatorRequest.id)
-    ).all()
-    for command in queued:
-        command.started_at = now
+def run_requests(step: Step) -> None:
+    session, now, config = step.session, step.now, step.config
+    for command in due_requests(session, now):
+        start_request(command, now)
         try:
-            result = _run(session, connector, command, now, config)
-            command.state = RequestState.DONE
+            result = _run(session, step.connector, command, now, config)
+            state = RequestState.DONE
         except RequestFailed as exc:
             result = str(exc)
-            command.state = RequestState.FAILED
-        command.result = result
-        command.completed_at = now
+            state = RequestState.FAILED
+        finish_request(command, state, result, now)
         _log(session, command, now, config)
-        report.commands_run += 1
+        step.counts.commands_run += 1
 
 
 def _run(
     session: Session,
     connector: Connector,
-    command: OperatorRequest,
+    command: RequestRef,
     now: datetime,
     config: EngineConfig,
 ) -> str:
-    exception = session.get(PatchException, command.exception_id) if command.exception_id else None
+    exception = exception_ref(session, command.exception_id) if command.exception_id else None
     device_id = command.device_id or (exception.device_id if exception else None)
-    device = session.get(Device, device_id) if device_id else None
+    device = device_ref(session, device_id) if device_id else None
     if command.kind is RequestKind.RESOLVE:
         if exception is None:
             raise RequestFailed("no exception given")
@@ -126,7 +105,7 @@ def _run(
         return _exclude(session, command, device, now)
     if device is None or device.connector_id is None:
         raise RequestFailed("no device the connector knows")
-    target = _target(session, exception, device)
+    target = request_target(session, exception, device)
     if command.kind is RequestKind.WAKE_DEVICE:
         sent = connector.wake(device.connector_id)
         if not sent:
@@ -150,12 +129,12 @@ def _run(
     if command.kind is RequestKind.RETRY_INSTALL:
         if target is None:
             raise RequestFailed("no deployment target for this device")
-        vendor_ids = _vendor_ids(session, target)
+        vendor_ids = reinstall_vendor_ids(session, target)
         if not vendor_ids:
             raise RequestFailed(
                 "the target has no patches to install (or every one is excluded on the device)"
             )
-        window = _window(session, target)
+        window = target_window(session, target)
         attempt = target.attempts + 1
         key = f"pd-t{target.id}-a{attempt}"
         job_id = connector.install(
@@ -164,20 +143,10 @@ def _run(
             reboot_policy=window.reboot_policy if window else RebootPolicy.IF_REQUIRED,
             idempotency_key=key,
         )
-        target.attempts, target.idempotency_key, target.job_id = attempt, key, job_id
-        target.state = TargetState.DISPATCHED
-        target.dispatched_at = now
-        target.reboot_requested_at = None
-        target.reboot_deadline = target.checkin_deadline = None
-        target.updated_at = now
-        target.check_at = now  # the engine looks at it again at its next step
-        deployment = session.get(Deployment, target.deployment_id)
-        if deployment is not None and deployment.occurrence_end <= now:
-            # Outside the window: give the retry its own hour to report a result.
-            deployment.occurrence_end = now + timedelta(hours=1)
+        redispatched(session, target, attempt, key, job_id, now)
         return f"install retried now (attempt {attempt}, {len(vendor_ids)} patches)"
     if command.kind is RequestKind.ROLLBACK_PATCH:
-        patch = session.get(Patch, command.patch_id) if command.patch_id else None
+        patch = patch_ref(session, command.patch_id) if command.patch_id else None
         if patch is None:
             raise RequestFailed("no patch given")
         job = connector.rollback(
@@ -187,20 +156,16 @@ def _run(
     raise RequestFailed(f"unknown command {command.kind.value}")
 
 
-def _resolve(exception: PatchException, command: OperatorRequest, now: datetime) -> str:
+def _resolve(exception: ExceptionRef, command: RequestRef, now: datetime) -> str:
     if exception.state is ExceptionState.RESOLVED:
         return "already resolved"
-    exception.state = ExceptionState.RESOLVED
-    exception.resolved_at = now
-    exception.last_action = "resolved"
-    exception.last_action_at = now
-    exception.updated_at = now
+    resolve_for_request(exception, now)
     note = str(command.args.get("note", "")).strip()
     return f"resolved: {note}" if note else "resolved"
 
 
-def _block(session: Session, command: OperatorRequest, now: datetime) -> str:
-    patch = session.get(Patch, command.patch_id) if command.patch_id else None
+def _block(session: Session, command: RequestRef, now: datetime) -> str:
+    patch = patch_ref(session, command.patch_id) if command.patch_id else None
     if patch is None:
         raise RequestFailed("no patch given")
     reason = str(command.args.get("reason", "")).strip()
@@ -236,9 +201,9 @@ def _block(session: Session, command: OperatorRequest, now: datetime) -> str:
 def _reboot(
     session: Session,
     connector: Connector,
-    command: OperatorRequest,
-    device: Device,
-    target: Target,
+    command: RequestRef,
+    device: DeviceRef,
+    target: TargetRef,
     now: datetime,
     config: EngineConfig,
     checkin_timeout_minutes: int | None = None,
@@ -255,22 +220,23 @@ def _reboot(
         raise RequestFailed(f"reboot not sent: device is {result.outcome.value}")
     timeout = checkin_timeout_minutes
     if timeout is None:
-        window = _window(session, target)
+        window = target_window(session, target)
         timeout = window.checkin_timeout_minutes if window else 30
-    target.reboot_requested_at = result.at
-    target.reboot_deadline = result.at + config.reboot_timeout
-    target.checkin_deadline = result.at + timedelta(minutes=timeout)
-    target.state = TargetState.REBOOTING
-    target.updated_at = now
-    target.check_at = now  # the engine looks at it again at its next step
+    rebooting(
+        target,
+        result.at,
+        result.at + config.reboot_timeout,
+        result.at + timedelta(minutes=timeout),
+        now,
+    )
     return result.at
 
 
 def _check_schedule(
     session: Session,
-    command: OperatorRequest,
-    exception: PatchException | None,
-    device: Device,
+    command: RequestRef,
+    exception: ExceptionRef | None,
+    device: DeviceRef,
     now: datetime,
 ) -> Slot:
     """A scheduled reboot goes ahead only for an unresolved exception, inside a window (the
@@ -289,8 +255,8 @@ def _check_schedule(
     return slot
 
 
-def _exclude(session: Session, command: OperatorRequest, device: Device, now: datetime) -> str:
-    patch = session.get(Patch, command.patch_id) if command.patch_id else None
+def _exclude(session: Session, command: RequestRef, device: DeviceRef, now: datetime) -> str:
+    patch = patch_ref(session, command.patch_id) if command.patch_id else None
     if patch is None:
         raise RequestFailed("no patch given")
     reason = str(command.args.get("reason", "")).strip()
@@ -317,38 +283,8 @@ def _exclude(session: Session, command: OperatorRequest, device: Device, now: da
     )
 
 
-def _target(session: Session, exception: PatchException | None, device: Device) -> Target | None:
-    if exception is not None and exception.target_id is not None:
-        return session.get(Target, exception.target_id)
-    return session.scalars(
-        select(Target).where(Target.device_id == device.id).order_by(Target.id.desc()).limit(1)
-    ).first()
-
-
-def _window(session: Session, target: Target) -> MaintenanceWindow | None:
-    deployment = session.get(Deployment, target.deployment_id)
-    if deployment is None or deployment.window_id is None:
-        return None
-    return session.get(MaintenanceWindow, deployment.window_id)
-
-
-def _vendor_ids(session: Session, target: Target) -> list[str]:
-    """The target's patches to install again. Those excluded on its device since are taken
-    out of the target (as dispatch does with a pending one's), unless that leaves none."""
-    excluded = active_for_devices(session, [target.device_id])
-    kept = [p for p in target.patches if (target.device_id, p.patch_id) not in excluded]
-    if not kept:
-        return []
-    if len(kept) < len(target.patches):
-        target.patches = kept
-    ids = [p.patch_id for p in kept]
-    return list(
-        session.scalars(select(Patch.vendor_id).where(Patch.id.in_(ids)).order_by(Patch.vendor_id))
-    )
-
-
-def _log(session: Session, command: OperatorRequest, now: datetime, config: EngineConfig) -> None:
-    exception = session.get(PatchException, command.exception_id) if command.exception_id else None
+def _log(session: Session, command: RequestRef, now: datetime, config: EngineConfig) -> None:
+    exception = exception_ref(session, command.exception_id) if command.exception_id else None
     append(
         session,
         LogEntry(
@@ -364,9 +300,7 @@ def _log(session: Session, command: OperatorRequest, now: datetime, config: Engi
         ),
     )
     if exception is not None and exception.state is not ExceptionState.RESOLVED:
-        exception.last_action = f"{command.kind.value}: {command.state.value}"
-        exception.last_action_at = now
-        exception.updated_at = now
+        note_on_exception(exception, f"{command.kind.value}: {command.state.value}", now)
     record_event(
         session,
         at=now,

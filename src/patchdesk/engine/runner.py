@@ -1,6 +1,6 @@
 """Running the engine: APScheduler wakes the reconcile step on an interval and at the next
-window boundary; steps never overlap; a stop request (a signal: ``engine.signals``) stops it
-cleanly.
+window boundary; the step itself goes through the one driver (``engine.driver``: never two
+at once, each logged); a stop request (a signal: ``engine.signals``) stops it cleanly.
 
 A step is a few short transactions, so stopping between them never leaves half-written state:
 a stop request lets the running step finish and starts no other, then the scheduler shuts
@@ -14,39 +14,24 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from patchdesk.engine.counts import StepCounts
+from patchdesk.engine.driver import Clock, RealTime, StepDriver
+from patchdesk.engine.driver import describe as describe
+from patchdesk.engine.driver import utc_now as utc_now
 from patchdesk.engine.reconcile import Reconciler
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = timedelta(seconds=15)
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def next_boundary(reconciler: Reconciler, now: datetime) -> datetime | None:
     """The next instant a window opens or closes, after ``now``."""
     return reconciler.next_boundary(now)
-
-
-def describe(report: StepCounts) -> str:
-    if not report.dispatching:
-        return "attached (another engine holds the lease)"
-    if not report.connector_reachable:
-        return "connector unreachable"
-    failures = ", ".join(f"{n} {c}" for c, n in sorted(report.failures.items())) or "none"
-    return (
-        f"opened {report.deployments_opened}, dispatched {report.dispatched}, "
-        f"verified {report.verified}, failures {failures}, commands {report.commands_run}"
-    )
 
 
 class EngineRunner:
@@ -61,11 +46,15 @@ class EngineRunner:
         self.reconciler = reconciler
         self.interval = interval
         self.clock = clock
+        self.driver = StepDriver(reconciler, RealTime(interval, clock), log_steps=True)
         self.scheduler = BackgroundScheduler(timezone=UTC)
         self.stop_requested = stop if stop is not None else threading.Event()
-        self._lock = threading.Lock()  # one step at a time
         self._jobs = threading.Lock()  # no job is added once the stop has removed them
-        self.steps = 0
+
+    @property
+    def steps(self) -> int:
+        """Steps taken (that succeeded)."""
+        return self.driver.steps
 
     def stop(self) -> None:
         """Ask ``run`` to stop: the running step finishes, no other starts. Any thread."""
@@ -73,23 +62,17 @@ class EngineRunner:
 
     def step_once(self) -> StepCounts:
         """One step, never two at once (a wake-up during a step is skipped), none once a
-        stop was asked for."""
-        if self.stop_requested.is_set() or not self._lock.acquire(blocking=False):
+        stop was asked for; a failed step counts nothing (the next one tries again)."""
+        report = self.driver.step(unless=self.stop_requested)
+        if report is None:
             return StepCounts()
+        last = self.driver.last().at
         try:
-            if self.stop_requested.is_set():
-                return StepCounts()
-            now = self.clock()
-            report = self.reconciler.step(now)
-            self.steps += 1
-            log.info("step at %s: %s", now.isoformat(timespec="seconds"), describe(report))
-            self._schedule_boundary(now)
-            return report
+            if last is not None:
+                self._schedule_boundary(last)
         except Exception:
-            log.exception("step failed; the next step will try again")
-            return StepCounts()
-        finally:
-            self._lock.release()
+            log.exception("could not schedule the next window boundary; the interval goes on")
+        return report
 
     def _schedule_boundary(self, now: datetime) -> None:
         if self.stop_requested.is_set() or not self.scheduler.running:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from patchdesk.store.models import EngineState
+from patchdesk.store.db import Session
+from patchdesk.store.engine_state_ops import write_engine_state
+from patchdesk.store.engine_state_views import read_engine_state
 
 CONNECTOR = "connector"
 # Devices the engine leaves alone, their link to the fleet being inconsistent
@@ -21,14 +21,8 @@ RUNNER = "runner"
 
 
 def read(session: Session, key: str) -> dict[str, Any]:
-    row = session.get(EngineState, key)
-    return dict(row.value) if row is not None else {}
+    return read_engine_state(session, key)
 
 
 def write(session: Session, key: str, value: dict[str, Any], now: datetime) -> None:
-    row = session.get(EngineState, key)
-    if row is None:
-        session.add(EngineState(key=key, value=value, updated_at=now))
-    else:
-        row.value = value
-        row.updated_at = now
+    write_engine_state(session, key, value, now)

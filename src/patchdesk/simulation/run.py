@@ -19,19 +19,17 @@ from typing import Any
 from sqlalchemy import bindparam, func, select
 
 from patchdesk.connectors.simulator import Simulator
-from patchdesk.domain import DeploymentState, TargetState
+from patchdesk.domain import IN_FLIGHT, DeploymentState, TargetState
 from patchdesk.engine import state
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
-from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import next_boundary
 from patchdesk.simulation.builder import SimulatedMsp, build_msp, load_msp
 from patchdesk.store import direct
 from patchdesk.store.db import Database
 from patchdesk.store.models import Deployment, Device, PatchException, Target
-from patchdesk.store.target_states import IN_FLIGHT
 
 BUSY_TICK = timedelta(minutes=2)
 WATCH_TICK = timedelta(hours=1)
@@ -197,10 +195,10 @@ def run_simulation(
 ) -> SimulationResult:
     """Build a simulated MSP and run the engine over ``days`` of virtual time. With
     ``skip_quiet`` (the default) busy ticks at which no step could have anything to do are
-    skipped (``QuietSkipper``): the engine writes the same, in fewer steps. The garbage
-    collector runs at the engine's thresholds meanwhile (``engine_collection``)."""
-    with engine_collection():
-        return _run(db, seed, clients, devices, start, days, config, skip_quiet)
+    skipped (``QuietSkipper``): the engine writes the same, in fewer steps. (The garbage
+    collector's thresholds are the process's business: ``patchdesk simulate`` runs this
+    under ``engine.gc_tuning.engine_collection``.)"""
+    return _run(db, seed, clients, devices, start, days, config, skip_quiet)
 
 
 def _run(

@@ -3,21 +3,10 @@ and the store's statements for them name the same groups."""
 
 from __future__ import annotations
 
+from patchdesk.domain import EVIDENCE_STATES as EVIDENCE_STATES
+from patchdesk.domain import IN_FLIGHT as IN_FLIGHT
 from patchdesk.domain import TargetState
 
-# Targets whose device's check-ins are evidence worth keeping.
-EVIDENCE_STATES = (
-    TargetState.INSTALLED,
-    TargetState.REBOOT_PENDING,
-    TargetState.REBOOTING,
-    TargetState.AWAITING_CHECKIN,
-    TargetState.DEFERRED,
-)
-IN_FLIGHT = (
-    TargetState.DISPATCHED,
-    TargetState.INSTALLING,
-    *EVIDENCE_STATES,
-)
 # A deployment whose targets are all in these states may close.
 SETTLED = frozenset(
     {

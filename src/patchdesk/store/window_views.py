@@ -24,6 +24,13 @@ from patchdesk.store import direct
 from patchdesk.store.models import Client, MaintenanceWindow
 
 
+def window_name(session: Session, window_id: int | None) -> str | None:
+    """The window's name; None for no window (an emergency deployment has none) or one
+    that is gone."""
+    window = session.get(MaintenanceWindow, window_id) if window_id else None
+    return window.name if window is not None else None
+
+
 def spec_of(window: MaintenanceWindow) -> WindowSpec:
     """The calendar's view of a stored window."""
     return WindowSpec(
