@@ -19,8 +19,7 @@ Acting on an exception someone else owns asks "take over from NAME?" first
 Actions write through ``store.exception_ops`` in workers, as ``services.operator`` at
 ``services.clock()`` (``screens.queue_actions``, shared with the device screen); a refusal
 (someone else acknowledged it first, it was resolved meanwhile ...) is told in a
-notification. Untrusted text is shown through plain ``Text`` or
-segments, made printable.
+notification. Untrusted text is shown through plain ``Text`` or segments, made printable.
 """
 
 from __future__ import annotations
@@ -63,9 +62,6 @@ from patchdesk.text import printable
 POLL_SECONDS = 1.0
 
 __all__ = ["POLL_SECONDS", "QueueScreen"]
-
-
-# --- the screen -----------------------------------------------------------------------------
 
 
 class QueueScreen(Screen[None]):
