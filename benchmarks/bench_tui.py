@@ -287,10 +287,10 @@ def cursor_at(screen: QueueScreen, index: int) -> Callable[[], bool]:
 
 def refiltered(screen: QueueScreen) -> Callable[[], bool]:
     """The filter changed and the rows it selects are on screen."""
-    generation = screen._generation
+    generation = screen.paging.generation
 
     def ready() -> bool:
-        return screen._generation != generation and queue_ready(screen)()
+        return screen.paging.generation != generation and queue_ready(screen)()
 
     return ready
 
@@ -355,7 +355,7 @@ class _UiClock:
     def __init__(self, screen: QueueScreen) -> None:
         self.total = 0.0
         self.screen = screen
-        screen.apply_window = self._timed(screen.apply_window)  # type: ignore[method-assign,assignment]
+        screen.apply_page = self._timed(screen.apply_page)  # type: ignore[method-assign,assignment]
         screen.apply_poll = self._timed(screen.apply_poll)  # type: ignore[method-assign,assignment]
 
     def _timed(self, handler: Callable[[Any], None]) -> Callable[[Any], None]:
@@ -367,7 +367,7 @@ class _UiClock:
         return timed
 
     def stop(self) -> float:
-        del self.screen.apply_window
+        del self.screen.apply_page
         del self.screen.apply_poll
         return self.total
 

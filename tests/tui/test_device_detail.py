@@ -15,7 +15,8 @@ from textual.widgets import OptionList, Static
 from textual.widgets._toast import Toast
 
 from patchdesk.domain import FailureClass, RequestKind, RequestState
-from patchdesk.screens.device_detail import DeviceDetailScreen, DevicePickScreen, open_device
+from patchdesk.screens.device_detail import DeviceDetailScreen
+from patchdesk.screens.device_lookup import DevicePickScreen, open_device
 from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.queue_detail import detail_text
 from patchdesk.screens.remediation import RemediationScreen

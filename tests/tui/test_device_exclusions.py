@@ -12,7 +12,8 @@ from textual.pilot import Pilot
 
 from patchdesk.domain import FailureClass, RequestKind, RequestState
 from patchdesk.screens.burst import BurstApp
-from patchdesk.screens.device_detail import ExclusionPickScreen, open_device
+from patchdesk.screens.device_lookup import open_device
+from patchdesk.screens.device_writes import ExclusionPickScreen
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store import exclusions
 from patchdesk.store.db import Database

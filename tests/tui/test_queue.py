@@ -17,7 +17,7 @@ from textual.widgets import Static
 from textual.widgets._toast import Toast
 
 from patchdesk.domain import ExceptionState, FailureClass, RequestKind, RequestState
-from patchdesk.screens import queue as queue_module
+from patchdesk.screens import queue_actions as queue_module
 from patchdesk.screens.exception_forms import EscalateModal
 from patchdesk.screens.handover import HandoverPanel, NoteModal
 from patchdesk.screens.queue_detail import ExceptionDetailScreen

@@ -22,7 +22,7 @@ from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import QueueFilter, queue_row, queue_rows
 from patchdesk.store.models import Deployment, PatchException, Target, TargetPatch
-from patchdesk.store.queue_views import read_window
+from patchdesk.store.queue_views import read_page
 from tests.conftest import NOW
 from tests.exception_seed import add_exception
 from tests.tui.queue_fixtures import Queue, QueueApp, queue_screen, seed_queue, services, settle
@@ -85,7 +85,7 @@ async def test_patches_names_the_patches_that_failed(database: Database) -> None
         assert row is not None
         assert row.patches == ("KB5044281", "KB5044999", "7zip-24.08")  # the deployment's
         assert row.failed_patches == ("KB5044999", "7zip-24.08")
-        window = read_window(session, QueueFilter(), offset=0, limit=10)
+        window = read_page(session, QueueFilter(), offset=0, limit=10)
         assert [line.row for line in window.lines] == queue_rows(session)
         # A regression (installed, then a health check failed): every patch it names.
         regression = queue_row(session, queue.regression)

@@ -17,7 +17,7 @@ from patchdesk.store.db import Database
 from patchdesk.store.events import record_event
 from patchdesk.store.exception_views import ALL_STATES, QueueFilter, queue_rows
 from patchdesk.store.handover import add_handover_note, handover_summary
-from patchdesk.store.queue_views import changes_since, last_event_id, read_window, shift_summary
+from patchdesk.store.queue_views import changes_since, last_event_id, read_page, shift_summary
 from tests.conftest import NOW
 from tests.tui.queue_fixtures import seed_queue
 
@@ -42,7 +42,7 @@ def test_a_window_holds_the_rows_the_cli_lists(database: Database, query: QueueF
     with database.session() as session:
         expected = queue_rows(session, query)
         for offset, limit in ((0, 200), (1, 2), (2, 200), (10, 5)):
-            window = read_window(session, query, offset=offset, limit=limit)
+            window = read_page(session, query, offset=offset, limit=limit)
             assert window.total == len(expected)
             start = max(0, min(offset, len(expected) - limit))
             assert window.offset == start

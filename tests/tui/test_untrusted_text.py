@@ -253,7 +253,8 @@ async def test_approvals_show_patch_titles_ids_and_reasons_literally(database: D
 
 
 async def test_the_device_screen_shows_untrusted_text_literally(database: Database) -> None:
-    from patchdesk.screens.device_detail import DeviceDetailScreen, DevicePickScreen, open_device
+    from patchdesk.screens.device_detail import DeviceDetailScreen
+    from patchdesk.screens.device_lookup import DevicePickScreen, open_device
     from patchdesk.store.device_ops import set_maintenance_mode
     from tests.tui.test_device_detail import DeviceApp, settle_device
 
@@ -335,7 +336,8 @@ async def test_bidi_and_zero_width_characters_are_shown_as_code_points(
     """A hostname with U+202E (and a title, summary and notes with zero-width and bidi
     characters) shows as ``srv<U+202E>gpj.exe`` on the queue, the exception summary, the
     handover panel and the device page: never raw."""
-    from patchdesk.screens.device_detail import DeviceDetailScreen, open_device
+    from patchdesk.screens.device_detail import DeviceDetailScreen
+    from patchdesk.screens.device_lookup import open_device
     from tests.tui.test_device_detail import DeviceApp, settle_device
 
     seeded = seed_fleet(database)

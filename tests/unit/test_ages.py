@@ -13,9 +13,9 @@ from patchdesk.cli.exceptions import table_lines
 from patchdesk.domain import Criticality, ExceptionState, FailureClass, Role, Tier
 from patchdesk.policy.describe import occurrence_status
 from patchdesk.reports.handover_document import markdown
-from patchdesk.screens.queue import current_text
 from patchdesk.screens.widgets.device_sections import ago
 from patchdesk.screens.widgets.queue_cells import layout_for
+from patchdesk.screens.widgets.queue_current import current_text
 from patchdesk.screens.widgets.timetext import duration
 from patchdesk.store.exception_views import QueueRow
 from patchdesk.store.handover import HandoverSummary

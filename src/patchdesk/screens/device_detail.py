@@ -3,9 +3,8 @@ history, targets with each patch's state, the check-in and boot timeline around 
 deployment, and its own log; and the actions a technician takes on it.
 
 Reached with ``enter`` in the queue (the exception under the cursor is the selected one)
-or with ``open_device(app, "HOST")`` (``:device HOST``; a hostname several clients use, or
-a partial one, opens a pick list; ``HOST@CLIENT`` names one client's device). It is pushed
-on the current mode's stack; ``esc`` goes back.
+or by name (``screens.device_lookup``: ``:device HOST``). It is pushed on the current mode's
+stack; ``esc`` goes back.
 
 Keys: ``r`` log remediation for the selected open exception (``s`` selects the next open
 one; the most urgent is selected first), ``m`` switch maintenance mode (confirmed; stored
@@ -18,36 +17,33 @@ confirmed, logged; ``store.exclusions``);
 Live and off the UI thread: a worker reads the snapshot (``store.device_views``); a one-shot
 timer follows the events feed with an ``EventCursor`` and re-reads the device when an event
 may concern it (its client's, its own, its commands'), re-arming only when that is done.
-Writes go through ``store.exception_ops`` (as the queue) and ``store.device_ops`` in workers.
+Writes go through ``store.exception_ops`` in workers, with the queue's actions on one
+exception (``screens.queue_actions``); maintenance mode and exclusions are
+``screens.device_writes``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from patchdesk.domain import ExceptionState, FailureClass
-from patchdesk.screens.burst import keys_wait_for
-from patchdesk.screens.form_screen import push_if_in_front
-from patchdesk.screens.ownership import refusal_text, with_ownership
-from patchdesk.screens.remediation import RemediationScreen
+from patchdesk.domain import FailureClass
+from patchdesk.screens.device_writes import DeviceWrites
+from patchdesk.screens.queue_actions import ExceptionActions, RemediationRead
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.device_sections import (
-    ROLE_WORDS,
     device_log_text,
     exceptions_text,
     exclusions_text,
@@ -57,21 +53,10 @@ from patchdesk.screens.widgets.device_sections import (
     timeline_text,
     windows_text,
 )
-from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
+from patchdesk.screens.widgets.queue_confirm import force_reboot_question
 from patchdesk.screens.worker_results import ActionDone, notify_worker_error
-from patchdesk.store import device_ops, exclusions
-from patchdesk.store import exception_ops as ops
-from patchdesk.store.device_views import (
-    DeviceDetail,
-    DeviceException,
-    HostLookup,
-    device_detail,
-    find_devices,
-)
+from patchdesk.store.device_views import DeviceDetail, DeviceException, device_detail
 from patchdesk.store.events import EventCursor
-from patchdesk.store.exception_views import ExceptionDetail, QueueRow, exception_detail
-from patchdesk.store.models import Event
-from patchdesk.store.operator_input import Refused
 from patchdesk.store.queue_views import last_event_id
 from patchdesk.text import printable
 
@@ -80,7 +65,7 @@ EVENT_BATCH = 2_000  # events read per query while catching up
 EVENT_BATCHES = 10  # at most this many per poll (the rest at the next one)
 SECTIONS = ("facts", "exceptions", "exclusions", "windows", "targets", "timeline", "log")
 
-__all__ = ["DeviceDetailScreen", "DevicePickScreen", "open_device"]
+__all__ = ["DeviceDetailScreen", "concerns", "show_device"]
 
 
 # --- messages from the workers --------------------------------------------------------------
@@ -104,18 +89,22 @@ class Polled(Message):
         self.changed = changed
 
 
-class RemediationRead(Message):
-    def __init__(self, detail: ExceptionDetail | None, take_over_from: str | None = None) -> None:
-        super().__init__()
-        self.detail = detail
-        self.take_over_from = take_over_from  # agreed to before the read
-
-
 def _minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def concerns(event: Event, detail: DeviceDetail) -> bool:
+class FeedEvent(Protocol):
+    """What ``concerns`` reads of an event of the feed."""
+
+    @property
+    def entity(self) -> str: ...
+    @property
+    def entity_id(self) -> str: ...
+    @property
+    def client_id(self) -> str | None: ...
+
+
+def concerns(event: FeedEvent, detail: DeviceDetail) -> bool:
     """Whether an event may change what the device screen shows."""
     facts = detail.facts
     if event.entity == "device" and event.entity_id == str(facts.id):
@@ -180,6 +169,10 @@ class DeviceDetailScreen(Screen[None]):
         self._polling = False
         self._poll_again = False
         self._timer: Timer | None = None
+        self.actions = ExceptionActions(
+            self, read_group="device-exception", write_group="device-action", after=self.refresh_now
+        )
+        self.writes = DeviceWrites(self.actions)
 
     @property
     def services(self) -> Services:
@@ -373,8 +366,7 @@ class DeviceDetailScreen(Screen[None]):
         if self.detail is None:
             self.notify("still reading the device", severity="warning")
             return None
-        if self.services.readonly:
-            self.notify("read-only session: nothing can be changed", severity="warning")
+        if self.actions.refused_read_only():
             return None
         return self.detail
 
@@ -425,46 +417,11 @@ class DeviceDetailScreen(Screen[None]):
                 markup=False,
             )
             return
-        exception_id = chosen.row.id
-
-        def read(owner: str | None) -> None:
-            keys_wait_for(self.app, self._read_exception(exception_id, owner))
-
-        self._owned(chosen.row, read)
-
-    def _owned(self, row: QueueRow, proceed: Callable[[str | None], None]) -> None:
-        """``proceed(from_owner)``, once taking over from another owner was agreed."""
-        with_ownership(
-            self.app,
-            exception_id=row.id,
-            hostname=row.hostname,
-            owner=row.owner,
-            operator=self.services.operator,
-            proceed=proceed,
-        )
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="device-exception")
-    def _read_exception(self, exception_id: int, take_over_from: str | None) -> None:
-        with self.services.database.session() as session:
-            detail = exception_detail(session, exception_id)
-        self.post_message(RemediationRead(detail, take_over_from))
+        self.actions.remediate(chosen.row)
 
     @on(RemediationRead)
     def _remediation_read(self, message: RemediationRead) -> None:
-        detail = message.detail
-        if detail is None or detail.exception.state is ExceptionState.RESOLVED:
-            self.notify("that exception was resolved meanwhile", severity="warning")
-            self.refresh_now()
-            return
-
-        def saved(result: str | None) -> None:
-            if result:
-                self.notify(printable(result), markup=False)
-                self.refresh_now()
-
-        # Read in a worker: another screen may be in front by now; it stays there.
-        form = RemediationScreen(detail, take_over_from=message.take_over_from)
-        push_if_in_front(self, form, saved, what="the remediation form")
+        self.actions.show_remediation(message)
 
     def action_retry(self) -> None:
         detail = self._writable()
@@ -472,12 +429,7 @@ class DeviceDetailScreen(Screen[None]):
             return
         found = self._class_exception(detail, FailureClass.INSTALL, "t retries a failed install")
         if found is not None:
-            exception_id = found.row.id
-
-            def retry(owner: str | None) -> None:
-                self._engine_action(exception_id, "retry_install", owner)
-
-            self._owned(found.row, retry)
+            self.actions.retry(found.row)
 
     def action_reboot(self) -> None:
         detail = self._writable()
@@ -489,298 +441,24 @@ class DeviceDetailScreen(Screen[None]):
         if found is None:
             return
         exception_id = found.row.id
-
-        def ask(owner: str | None) -> None:
-            question = force_reboot_question(detail.facts.hostname, detail.facts.client_id)
-
-            def answered(yes: bool | None) -> None:
-                if yes:
-                    self._engine_action(exception_id, "force_reboot", owner)
-
-            self.app.push_screen(ConfirmModal(question), answered)
-
-        self._owned(found.row, ask)
-
-    def _engine_action(self, exception_id: int, action_id: str, from_owner: str | None) -> None:
-        self._write(
-            lambda s: (
-                ops.log_remediation(
-                    s.database,
-                    exception_id,
-                    s.operator,
-                    action_id,
-                    now=s.clock(),
-                    take_over=from_owner is not None,
-                    from_owner=from_owner,
-                ).message
-            )
+        question = force_reboot_question(detail.facts.hostname, detail.facts.client_id)
+        self.actions.owned(
+            found.row, lambda owner: self.actions.force_reboot(question, exception_id, owner)
         )
 
     def action_maintenance(self) -> None:
-        detail = self._writable()
-        if detail is None:
-            return
-        facts = detail.facts
-        on_now = facts.maintenance_mode
-        device_id = facts.id
-        question = Text("Take " if on_now else "Put ")
-        question.append(printable(facts.hostname), "bold")
-        question.append(f" ({printable(facts.client_id)}, {ROLE_WORDS[facts.role]})")
-        question.append(" out of maintenance mode?" if on_now else " in maintenance mode?")
-        rmm = "on" if facts.rmm_maintenance_mode else "off"
-        if on_now:
-            question.append("\nThe engine will target it again in its next windows.")
-        else:
-            question.append(
-                "\nThe engine gives it no new target and skips its pending ones; an install"
-                " already running continues."
-            )
-        if (not on_now) == facts.rmm_maintenance_mode:
-            question.append(f"\nThat is what the RMM reports ({rmm}): it follows the RMM again.")
-        else:
-            question.append(
-                f"\nThe RMM reports {rmm}: this overrides it (the RMM sync will not undo it)"
-                " until someone switches it back. Logged as you."
-            )
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._write(
-                    lambda s: (
-                        device_ops.set_maintenance_mode(
-                            s.database, device_id, s.operator, not on_now, now=s.clock()
-                        ).message
-                    )
-                )
-
-        self.app.push_screen(ConfirmModal(question), answered)
+        if (detail := self._writable()) is not None:
+            self.writes.maintenance(detail)
 
     def action_lift_exclusion(self) -> None:
-        detail = self._writable()
-        if detail is None:
-            return
-        active = detail.active_exclusions
-        host = printable(detail.facts.hostname)
-        if not active:
-            self.notify(f"no patch is excluded on {host}", markup=False)
-            return
-        if len(active) == 1:
-            self._confirm_lift(active[0])
-            return
-
-        def picked(exclusion_id: int | None) -> None:
-            chosen = next((e for e in active if e.id == exclusion_id), None)
-            if chosen is not None:
-                self._confirm_lift(chosen)
-
-        self.app.push_screen(ExclusionPickScreen(active, host), picked)
-
-    def _confirm_lift(self, item: exclusions.ExclusionView) -> None:
-        question = Text("Lift the exclusion of ")
-        question.append(printable(item.vendor_id), "bold")
-        question.append(" on ")
-        question.append(printable(item.hostname), "bold")
-        question.append(f" (by {printable(item.excluded_by)}: ")
-        question.append(printable(" ".join(item.reason.split()))[:120], "italic")
-        question.append(")?")
-        question.append(
-            "\nThe engine targets the patch here again from the device's next window, when it "
-            "is still approved and missing. Logged as you."
-        )
-        exclusion_id = item.id
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._write(
-                    lambda s: (
-                        exclusions.lift(s.database, exclusion_id, s.operator, now=s.clock()).message
-                    )
-                )
-
-        self.app.push_screen(ConfirmModal(question), answered)
-
-    def _write(self, operation: Callable[[Services], str]) -> None:
-        self._write_worker(operation)
-
-    @work(thread=True, exit_on_error=False, group="device-action")
-    def _write_worker(self, operation: Callable[[Services], str]) -> None:
-        try:
-            message = operation(self.services)
-        except Refused as refused:
-            self.post_message(ActionDone(refusal_text(refused), refused=True))
-            return
-        self.post_message(ActionDone(message))
+        if (detail := self._writable()) is not None:
+            self.writes.lift_exclusion(detail)
 
     @on(ActionDone)
     def _action_done(self, message: ActionDone) -> None:
-        text = printable(message.message)
-        if message.refused:
-            self.notify(text, title="Not done", severity="warning", markup=False)
-        else:
-            self.notify(text, markup=False)
-        self.refresh_now()
-
-
-class ExclusionPickScreen(ModalScreen[int | None]):
-    """Several patches are excluded on the device: pick the one to lift (``enter``), ``esc``."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="exclusion_pick.cancel"),
-    ]
-
-    DEFAULT_CSS = """
-    ExclusionPickScreen { align: center middle; }
-    ExclusionPickScreen > Vertical {
-        width: 90; max-width: 100%; height: auto; max-height: 90%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
-    ExclusionPickScreen OptionList { height: auto; max-height: 16; }
-    ExclusionPickScreen .pick-keys { color: $text-muted; }
-    """
-
-    def __init__(self, active: tuple[exclusions.ExclusionView, ...], host: str) -> None:
-        super().__init__()
-        self.active = active
-        self.host = host
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                Text(
-                    f"{len(self.active)} patches are excluded on {self.host}: lift which?", "bold"
-                ),
-                markup=False,
-            )
-            yield OptionList(
-                *(Option(self._prompt(item), id=str(item.id)) for item in self.active),
-                id="exclusion-choices",
-            )
-            yield Static(
-                Text("↑↓ choose   enter lift   esc cancel"), classes="pick-keys", markup=False
-            )
-
-    @staticmethod
-    def _prompt(item: exclusions.ExclusionView) -> Text:
-        text = Text()
-        text.append(printable(item.vendor_id), "bold")
-        text.append(f"  by {printable(item.excluded_by)}", "dim")
-        text.append(f"  {printable(' '.join(item.reason.split()))}")
-        return text
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.active[event.option_index].id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-# --- finding a device by name ---------------------------------------------------------------
-
-
-class DevicePickScreen(ModalScreen[int | None]):
-    """Several devices match a hostname: pick one (``enter``), or ``esc``."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="device_pick.cancel"),
-    ]
-
-    DEFAULT_CSS = """
-    DevicePickScreen { align: center middle; }
-    DevicePickScreen > Vertical {
-        width: 90; max-width: 100%; height: auto; max-height: 90%;
-        border: thick $primary; background: $panel; padding: 0 1;
-    }
-    DevicePickScreen OptionList { height: auto; max-height: 16; }
-    DevicePickScreen .pick-keys { color: $text-muted; }
-    """
-
-    def __init__(self, lookup: HostLookup) -> None:
-        super().__init__()
-        self.lookup = lookup
-
-    def compose(self) -> ComposeResult:
-        lookup = self.lookup
-        query = printable(lookup.query)
-        if lookup.exact:
-            title = f"{len(lookup.matches)} devices are named “{query}”: which one?"
-        else:
-            title = f"No device is named “{query}”; devices whose name contains it:"
-        with Vertical():
-            yield Static(Text(title, "bold"), markup=False)
-            yield OptionList(
-                *(
-                    Option(self._prompt(index), id=str(match.id))
-                    for index, match in enumerate(lookup.matches)
-                ),
-                id="device-matches",
-            )
-            more = f"  (the first {len(lookup.matches)} only)" if lookup.more else ""
-            yield Static(
-                Text(f"↑↓ choose   enter open   esc cancel{more}"),
-                classes="pick-keys",
-                markup=False,
-            )
-
-    def _prompt(self, index: int) -> Text:
-        match = self.lookup.matches[index]
-        text = Text()
-        text.append(printable(match.hostname), "bold")
-        text.append(f"@{printable(match.client_id)}")
-        text.append(f"  {printable(match.client_name)}", "dim")
-        text.append(f" · {ROLE_WORDS[match.role]}")
-        if match.site:
-            text.append(f" · {printable(match.site)}")
-        return text
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(self.lookup.matches[event.option_index].id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.actions.done(message)
 
 
 def show_device(app: App[Any], device_id: int, *, exception_id: int | None = None) -> None:
     """Push the device screen on the current mode's stack."""
     app.push_screen(DeviceDetailScreen(device_id, exception_id=exception_id))
-
-
-def show_lookup(app: App[Any], lookup: HostLookup) -> None:
-    """The device a lookup found, a pick list when it found several, or a message."""
-    single = lookup.single
-    if single is not None:
-        show_device(app, single.id)
-        return
-    if not lookup.matches:
-        app.notify(
-            f"no device named “{printable(lookup.query)}” (HOST or HOST@CLIENT)",
-            severity="warning",
-            markup=False,
-        )
-        return
-
-    def picked(device_id: int | None) -> None:
-        if device_id is not None:
-            show_device(app, device_id)
-
-    app.push_screen(DevicePickScreen(lookup), picked)
-
-
-def open_device(app: App[Any], host: str) -> None:
-    """``:device HOST``: find the device named ``host`` (``HOST@CLIENT`` for one client's)
-    in a worker and open its screen; several matches open a pick list, none a message."""
-    services = services_of(app)
-
-    def lookup() -> None:
-        with services.database.session() as session:
-            found = find_devices(session, host)
-        app.call_from_thread(show_lookup, app, found)
-
-    app.run_worker(lookup, thread=True, exit_on_error=False, group="device-lookup")

@@ -12,7 +12,7 @@ Opener = Callable[[Any, str], object]  # (app, what was typed) -> anything
 
 GOTO_COMMANDS: dict[str, tuple[str, str]] = {
     "client": ("patchdesk.screens.clients", "open_client"),
-    "device": ("patchdesk.screens.device_detail", "open_device"),
+    "device": ("patchdesk.screens.device_lookup", "open_device"),
     "missed": ("patchdesk.screens.missed", "open_missed"),
 }
 

@@ -5,9 +5,9 @@ is on screen; the row under the cursor in full below it; the handover panel at t
 
 Live and off the UI thread: every read runs in a thread worker. A one-shot timer polls the
 events feed (``store.queue_views.changes_since``); when exceptions, commands or handover
-notes changed it re-reads the window on screen and the handover figures, and re-arms itself
-only when that is done, so polls never overlap. Scrolling past the window read so far asks
-for another window (an exclusive worker: only the latest one counts).
+notes changed it re-reads the page on screen and the handover figures, and re-arms itself
+only when that is done, so polls never overlap. Scrolling past the page read so far asks
+for another page (``screens.queue_paging``); the filters are ``screens.queue_filters``.
 
 ``enter`` opens the device screen (``screens.device_detail``) of the row's device, the
 row's exception selected; ``i`` the exception's summary over the queue.
@@ -17,15 +17,14 @@ Acting on an exception someone else owns asks "take over from NAME?" first
 ``a``, ``t``, ``x``, ``e`` and ``A`` then act on all the marked ones (``screens.queue_bulk``).
 
 Actions write through ``store.exception_ops`` in workers, as ``services.operator`` at
-``services.clock()``; a refusal (someone else acknowledged it first, it was resolved
-meanwhile ...) is told in a notification. Untrusted text is shown through plain ``Text`` or
-segments, made printable.
+``services.clock()`` (``screens.queue_actions``, shared with the device screen); a refusal
+(someone else acknowledged it first, it was resolved meanwhile ...) is told in a
+notification. Untrusted text is shown through plain ``Text`` or segments, made printable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import ClassVar
 
@@ -33,249 +32,36 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
-from patchdesk.ages import age
-from patchdesk.domain import ExceptionState, FailureClass, Tier
-from patchdesk.screens.burst import keys_wait_for
+from patchdesk.domain import FailureClass
 from patchdesk.screens.clients import open_client
-from patchdesk.screens.debounce import Debounced
 from patchdesk.screens.device_detail import show_device
-from patchdesk.screens.form_screen import push_if_in_front
-from patchdesk.screens.handover import HandoverPanel, NoteModal, shift_start
+from patchdesk.screens.handover import HandoverPanel, shift_start
 from patchdesk.screens.missed import open_missed
-from patchdesk.screens.ownership import refusal_text, someone_else, with_ownership
+from patchdesk.screens.ownership import someone_else
+from patchdesk.screens.queue_actions import ExceptionActions, RemediationRead, SummaryRead
 from patchdesk.screens.queue_bulk import BULK_KEYS, QueueBulk
-from patchdesk.screens.queue_detail import ExceptionDetailScreen
-from patchdesk.screens.queue_forms import assign_form, escalate_form, reopen_form, resolve_form
-from patchdesk.screens.remediation import RemediationScreen
+from patchdesk.screens.queue_filters import SEARCH_ID, QueueFilters, QueueView, filter_bar_text
+from patchdesk.screens.queue_paging import PageRead, QueuePaging
+from patchdesk.screens.queue_poll import Polled, PollRequest, read_changes
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.marks import marks_text
-from patchdesk.screens.widgets.queue_cells import (
-    ROLE_LABELS,
-    STATE_LABELS,
-    command_text,
-)
-from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_question
+from patchdesk.screens.widgets.queue_confirm import force_reboot_question
+from patchdesk.screens.widgets.queue_current import current_text, status_text
 from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.screens.worker_results import ActionDone, notify_worker_error
-from patchdesk.store import exception_ops as ops
-from patchdesk.store.exception_views import (
-    UNRESOLVED,
-    ExceptionDetail,
-    QueueFilter,
-    QueueRow,
-    exception_detail,
-)
-from patchdesk.store.handover import HandoverSummary, add_handover_note
-from patchdesk.store.operator_input import Refused
-from patchdesk.store.queue_views import (
-    Changes,
-    QueueLine,
-    QueueWindow,
-    changes_since,
-    last_event_id,
-    read_window,
-    shift_summary,
-    unacknowledged_count,
-)
+from patchdesk.store.exception_views import QueueRow
+from patchdesk.store.queue_views import QueueLine
 from patchdesk.text import printable
 
 POLL_SECONDS = 1.0
-HANDOVER_NOTES = 4
 
-TIER_CYCLE: tuple[Tier | None, ...] = (None, *Tier)
-CLASS_CYCLE: tuple[FailureClass | None, ...] = (
-    None,
-    FailureClass.OFFLINE,
-    FailureClass.REGRESSION,
-    FailureClass.REBOOT,
-    FailureClass.INSTALL,
-    FailureClass.MISSED,
-)
-STATE_CYCLE: tuple[ExceptionState | None, ...] = (None, *ExceptionState)  # None: unresolved
-
-
-@dataclass(frozen=True)
-class QueueView:
-    """What the technician asked to see (the quick keys and the text filter)."""
-
-    tier: Tier | None = None
-    failure_class: FailureClass | None = None
-    state: ExceptionState | None = None
-    mine: bool = False
-    unassigned: bool = False
-    search: str = ""
-
-    def query(self, operator: str) -> QueueFilter:
-        return QueueFilter(
-            tier=self.tier,
-            failure_class=self.failure_class,
-            states=UNRESOLVED if self.state is None else {self.state},
-            owner=operator if self.mine else None,
-            unassigned=self.unassigned,
-            search=self.search or None,
-        )
-
-    @property
-    def filtered(self) -> bool:
-        return self != QueueView()
-
-
-def _next(cycle: tuple[object, ...], value: object) -> int:
-    return (cycle.index(value) + 1) % len(cycle)
-
-
-def filter_bar_text(view: QueueView, total: int | None, *, compact: bool = False) -> Text:
-    """``58 exceptions  T tier 1  C class all  S state unresolved  M mine ...``; ``compact``
-    (under 100 columns) leaves the words tier, class and state out."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if total is None:
-        text.append("reading …", "dim")
-    else:
-        noun = "exception" if total == 1 else "exceptions"
-        text.append(f"{total:,} {noun}", "bold")
-
-    def part(key: str, word: str, value: str, active: bool) -> None:
-        label = value if compact and value else f"{word} {value}".strip()
-        text.append("  ")
-        text.append(f" {key} " if active else key, "reverse bold" if active else "bold")
-        if label:
-            text.append(f" {label}", "bold" if active else "dim")
-
-    part("T", "tier", view.tier.value if view.tier else "all", view.tier is not None)
-    klass = view.failure_class.value if view.failure_class else "all"
-    part("C", "class", klass, view.failure_class is not None)
-    state = STATE_LABELS[view.state] if view.state else "unresolved"
-    part("S", "state", state, view.state is not None)
-    part("M", "mine", "", view.mine)
-    part("U", "unassigned", "", view.unassigned)
-    search = f"“{printable(view.search)}”" if view.search else ("" if compact else "text")
-    part("/", "", search, bool(view.search))
-    if view.filtered:
-        text.append("  esc clears", "dim")
-    return text
-
-
-def current_text(line: QueueLine | None, now: datetime, operator: str) -> Text:
-    """The row under the cursor in full: who and what, the summary, the engine command."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if line is None:
-        text.append("no exception selected", "dim")
-        return text
-    row = line.row
-    text.append(f"#{row.id} ", "dim")
-    text.append(printable(row.hostname), "bold")
-    text.append(f" · {printable(row.client_id)} ({printable(row.client_name)})")
-    text.append(f" · {ROLE_LABELS[row.role]}, {row.criticality.value} · {row.failure_class.value}")
-    failed = row.failed_patches or row.patches
-    if failed:
-        text.append(" · " + ", ".join(printable(p) for p in failed))
-        if len(failed) < len(row.patches):
-            text.append(f" failed (of {len(row.patches)} patches)")
-    text.append(f" · {STATE_LABELS[row.state]}")
-    if row.owner:
-        mine = row.owner == operator
-        text.append(" by ")
-        text.append(printable(row.owner), "bold" if mine else "")
-    text.append(f" · open {age(row.age(now))}")
-    text.append("\n")
-    text.append(printable(row.summary) or "-", "italic")
-    text.append("\n")
-    hints = row_keys(row, operator)
-    if hints:
-        text.append(hints, "bold")
-        text.append(" │ ", "dim")
-    if line.command is None:
-        text.append("no engine command yet", "dim")
-    else:
-        text.append("engine: ", "bold")
-        text.append(command_text(line.command))
-    return text
-
-
-def row_keys(row: QueueRow, operator: str) -> str:
-    """The keys that apply to this row beyond the footer's: ``t retry now · u release``."""
-    keys = []
-    if row.failure_class is FailureClass.INSTALL:
-        keys.append("t retry now")
-    if row.failure_class is FailureClass.REBOOT:
-        keys.append("b force reboot")
-    if row.owner == operator:
-        keys.append("u release")
-    return " · ".join(keys)
-
-
-def status_text(summary: HandoverSummary, unacknowledged: int, services: Services) -> Text:
-    """The header's second line: who is at the keyboard and what waits for someone, in the
-    table's terms: ``58 unresolved (41 open), 40 unassigned`` are the rows it lists with the
-    state filter on "unresolved" (the default), on "open", and with ``U``."""
-    text = Text()
-    text.append("operator ", "dim")
-    text.append(printable(services.operator), "bold")
-    text.append(
-        f"  ·  {summary.open_total} unresolved ({unacknowledged} open), "
-        f"{summary.unassigned_total} unassigned"
-    )
-    first = next((tier for tier in Tier if summary.unassigned_by_tier.get(tier)), None)
-    if first is not None:
-        text.append(f" (tier {first.value} first)")
-    if services.readonly:
-        text.append("  ·  read-only", "bold")
-    return text
-
-
-# --- messages from the workers --------------------------------------------------------------
-
-
-class WindowRead(Message):
-    def __init__(self, generation: int, window: QueueWindow) -> None:
-        super().__init__()
-        self.generation = generation
-        self.window = window
-
-
-class Polled(Message):
-    def __init__(
-        self,
-        last_event_id: int,
-        summary: HandoverSummary | None,
-        now: datetime,
-        unacknowledged: int = 0,  # read with ``summary``
-    ) -> None:
-        super().__init__()
-        self.last_event_id = last_event_id
-        self.summary = summary
-        self.now = now
-        self.unacknowledged = unacknowledged
-
-
-class DetailRead(Message):
-    def __init__(
-        self, detail: ExceptionDetail | None, purpose: str, take_over_from: str | None = None
-    ) -> None:
-        super().__init__()
-        self.detail = detail
-        self.purpose = purpose
-        self.take_over_from = take_over_from  # agreed to before the read (remediate)
-
-
-@dataclass(frozen=True)
-class _PollRequest:
-    last_event_id: int | None  # None: the first poll (start from the newest event)
-    generation: int
-    query: QueueFilter
-    window: tuple[int, int]
-    since: datetime
-    handover: bool  # re-read the handover figures whatever changed
-
-
-# --- the screen -----------------------------------------------------------------------------
+__all__ = ["POLL_SECONDS", "QueueScreen"]
 
 
 class QueueScreen(Screen[None]):
@@ -329,8 +115,6 @@ class QueueScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.view = QueueView()
-        self._generation = 0
         self._last_event_id: int | None = None
         self._since: datetime | None = None
         self._now: datetime | None = None
@@ -338,13 +122,25 @@ class QueueScreen(Screen[None]):
         self._poll_again = False
         self._handover_due = True
         self._timer: Timer | None = None
-        self._typed_filter = Debounced(self, self._apply_search)
-        self._total: int | None = None  # rows the current filter selects (None: reading)
-        self.bulk = QueueBulk(self)
+        self.filters = QueueFilters(self, self._filtered)
+        self.paging = QueuePaging(self)
+        self.actions = ExceptionActions(
+            self,
+            read_group="queue-detail",
+            write_group="queue-action",
+            after=self._poll,
+            after_note=self.poll_now,
+        )
+        self.bulk = QueueBulk(self, shown=self.show_marks, after=self.poll_now)
 
     @property
     def services(self) -> Services:
         return services_of(self.app)
+
+    @property
+    def view(self) -> QueueView:
+        """What the technician asked to see."""
+        return self.filters.view
 
     # --- layout ----------------------------------------------------------------------------
 
@@ -354,7 +150,7 @@ class QueueScreen(Screen[None]):
         yield Static("", id="queue-filters", markup=False)
         yield Input(
             placeholder="filter: hostname, client, summary or owner (enter keeps it, esc clears)",
-            id="queue-search",
+            id=SEARCH_ID,
         )
         yield QueueTable(operator=services.operator, now=services.clock(), id="queue-table")
         yield Static(Text("reading …", "dim"), id="queue-current", markup=False)
@@ -389,7 +185,8 @@ class QueueScreen(Screen[None]):
         if self.bulk:
             bar = marks_text(len(self.bulk.marks), BULK_KEYS)
         else:
-            bar = filter_bar_text(self.view, self._total, compact=self.size.width < 100)
+            total = self.paging.total
+            bar = filter_bar_text(self.view, total, compact=self.size.width < 100)
         self.query_one("#queue-filters", Static).update(bar, layout=False)
 
     def show_marks(self) -> None:
@@ -420,36 +217,19 @@ class QueueScreen(Screen[None]):
         self._polling = True
         self._poll_again = False
         self._poll_worker(
-            _PollRequest(
+            PollRequest(
                 last_event_id=self._last_event_id,
-                generation=self._generation,
+                generation=self.paging.generation,
                 query=self.view.query(services.operator),
-                window=self.table.wanted_window(),
+                page=self.table.wanted_page(),
                 since=since,
                 handover=handover,
             )
         )
 
     @work(thread=True, exit_on_error=False, group="queue-poll")
-    def _poll_worker(self, request: _PollRequest) -> None:
-        services = self.services
-        now = services.clock()
-        first = request.last_event_id is None
-        with services.database.session() as session:
-            if first:  # everything is read now: follow the feed from its newest event on
-                changes = Changes(last_event_id(session), frozenset(), False)
-            else:
-                changes = changes_since(session, request.last_event_id or 0)
-            last_id = changes.last_event_id
-            if first or changes.any:
-                offset, limit = request.window
-                window = read_window(session, request.query, offset=offset, limit=limit)
-                self.post_message(WindowRead(request.generation, window))
-            summary, unacknowledged = None, 0
-            if first or changes.exceptions or changes.handover or request.handover:
-                summary = shift_summary(session, since=request.since, now=now, notes=HANDOVER_NOTES)
-                unacknowledged = unacknowledged_count(session)
-        self.post_message(Polled(last_id, summary, now, unacknowledged))
+    def _poll_worker(self, request: PollRequest) -> None:
+        read_changes(self.services, request, self.post_message)
 
     @on(Polled)
     def _polled(self, message: Polled) -> None:
@@ -463,7 +243,13 @@ class QueueScreen(Screen[None]):
         self.table.set_now(message.now)
         if message.summary is not None:
             self.query_one(HandoverPanel).show(message.summary)
-            status = status_text(message.summary, message.unacknowledged, self.services)
+            services = self.services
+            status = status_text(
+                message.summary,
+                message.unacknowledged,
+                services.operator,
+                readonly=services.readonly,
+            )
             self.query_one(ClockHeader).set_status(status)
         self._show_current(self.table.current)
         self._rearm()
@@ -478,30 +264,21 @@ class QueueScreen(Screen[None]):
         elif self.is_current:
             self._timer = self.set_timer(POLL_SECONDS, self._poll)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-window")
-    def _load_window(self, generation: int, query: QueueFilter, offset: int, limit: int) -> None:
-        with self.services.database.session() as session:
-            window = read_window(session, query, offset=offset, limit=limit)
-        if not get_current_worker().is_cancelled:
-            self.post_message(WindowRead(generation, window))
+    @on(PageRead)
+    def _page_read(self, message: PageRead) -> None:
+        self.apply_page(message)
 
-    @on(WindowRead)
-    def _window_read(self, message: WindowRead) -> None:
-        self.apply_window(message)
-
-    def apply_window(self, message: WindowRead) -> None:
-        """A window read by a worker, on screen (UI thread; the benchmark times it)."""
-        if message.generation != self._generation:
+    def apply_page(self, message: PageRead) -> None:
+        """A page read by a worker, on screen (UI thread; the benchmark times it)."""
+        if not self.paging.take(message):
             return  # read for a filter that has changed since
-        self.table.show_window(message.window)
-        self._total = message.window.total
         self._show_filters()
         self._show_current(self.table.current)
 
-    @on(QueueTable.WindowWanted)
-    def _window_wanted(self, message: QueueTable.WindowWanted) -> None:
+    @on(QueueTable.PageWanted)
+    def _page_wanted(self, message: QueueTable.PageWanted) -> None:
         query = self.view.query(self.services.operator)
-        self._load_window(self._generation, query, message.offset, message.limit)
+        self.paging.load(query, message.offset, message.limit)
 
     @on(QueueTable.Highlighted)
     def _highlighted(self, message: QueueTable.Highlighted) -> None:
@@ -526,75 +303,48 @@ class QueueScreen(Screen[None]):
 
     # --- filters ---------------------------------------------------------------------------
 
-    def _set_view(self, view: QueueView) -> None:
-        if view == self.view:
-            return
-        self.view = view
-        self._generation += 1
-        self.table.reset()
-        self._total = None
+    def _filtered(self, view: QueueView) -> None:
+        """A new filter: its first page read from the top."""
+        self.paging.restart()
         self._show_filters()
-        query = view.query(self.services.operator)
-        offset, limit = self.table.wanted_window()
-        self._load_window(self._generation, query, offset, limit)
+        self.paging.load_wanted(view.query(self.services.operator))
 
     def action_cycle_tier(self) -> None:
-        self._set_view(replace(self.view, tier=TIER_CYCLE[_next(TIER_CYCLE, self.view.tier)]))
+        self.filters.cycle_tier()
 
     def action_cycle_class(self) -> None:
-        index = _next(CLASS_CYCLE, self.view.failure_class)
-        self._set_view(replace(self.view, failure_class=CLASS_CYCLE[index]))
+        self.filters.cycle_class()
 
     def action_cycle_state(self) -> None:
-        self._set_view(replace(self.view, state=STATE_CYCLE[_next(STATE_CYCLE, self.view.state)]))
+        self.filters.cycle_state()
 
     def action_toggle_mine(self) -> None:
-        self._set_view(replace(self.view, mine=not self.view.mine, unassigned=False))
+        self.filters.toggle_mine()
 
     def action_toggle_unassigned(self) -> None:
-        self._set_view(replace(self.view, unassigned=not self.view.unassigned, mine=False))
+        self.filters.toggle_unassigned()
 
     def action_search(self) -> None:
-        search = self.query_one("#queue-search", Input)
-        search.add_class("-shown")
-        search.focus()
+        self.filters.open_search()
 
     def action_clear_filters(self) -> None:
         """``esc``: in the text filter, clears the text only; elsewhere the marks if rows are
         marked, else every filter."""
-        search = self.query_one("#queue-search", Input)
-        self._typed_filter.cancel()
-        if self.bulk and not search.has_focus:
+        if self.bulk and not self.filters.typing:
+            self.filters.cancel_typed()
             self.bulk.clear()
-            return
-        if search.has_focus:
-            search.value = ""
-            self._hide_search()
-            self._set_view(replace(self.view, search=""))
-            return
-        search.value = ""
-        self._hide_search()
-        self._set_view(QueueView())
+        else:
+            self.filters.clear()
 
-    def _hide_search(self) -> None:
-        search = self.query_one("#queue-search", Input)
-        if not search.value:
-            search.remove_class("-shown")
-        self.table.focus()
-
-    @on(Input.Changed, "#queue-search")
+    @on(Input.Changed, f"#{SEARCH_ID}")
     def _search_changed(self, event: Input.Changed) -> None:
-        self._typed_filter.later(event.value)
+        self.filters.typed(event.value)
 
-    def _apply_search(self, text: str) -> None:
-        self._set_view(replace(self.view, search=text))
-
-    @on(Input.Submitted, "#queue-search")
+    @on(Input.Submitted, f"#{SEARCH_ID}")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        self._typed_filter.now(event.value)
-        self._hide_search()
+        self.filters.submitted(event.value)
 
-    # --- which actions apply to the row under the cursor -----------------------------------
+    # --- the row under the cursor, or the marked rows ---------------------------------------
 
     def _row(self, *, writes: bool = True) -> QueueRow | None:
         """The row under the cursor (told when there is none, or when writes are refused).
@@ -605,34 +355,17 @@ class QueueScreen(Screen[None]):
         if line is None:
             self.notify("no exception under the cursor", severity="warning")
             return None
-        if writes and self.services.readonly:
-            self.notify("read-only session: nothing can be changed", severity="warning")
+        if writes and self.actions.refused_read_only():
             return None
         return line.row
-
-    # --- actions ---------------------------------------------------------------------------
 
     def _on_marks(self, act: Callable[[], None]) -> bool:
         """Rows are marked: the key acts on them (``act``), not on the cursor's row."""
         if not self.bulk:
             return False
-        if self.services.readonly:
-            self.notify("read-only session: nothing can be changed", severity="warning")
-        else:
+        if not self.actions.refused_read_only():
             act()
         return True
-
-    def _owned(self, row: QueueRow, proceed: Callable[[str | None], None], what: str = "") -> None:
-        """``proceed(from_owner)``, once taking over from another owner was agreed."""
-        with_ownership(
-            self.app,
-            exception_id=row.id,
-            hostname=row.hostname,
-            owner=row.owner,
-            operator=self.services.operator,
-            proceed=proceed,
-            what=what,
-        )
 
     def action_mark(self) -> None:
         """``space``: mark or unmark the row under the cursor, then move down."""
@@ -640,45 +373,22 @@ class QueueScreen(Screen[None]):
             self.bulk.toggle(row)
             self.table.action_cursor(1)
 
+    # --- actions ---------------------------------------------------------------------------
+
     def action_acknowledge(self) -> None:
-        if self._on_marks(self.bulk.acknowledge):
-            return
-        if (row := self._row()) is None:
-            return
-        exception_id = row.id
-
-        def go(from_owner: str | None) -> None:
-            if from_owner is None:
-                self._write(
-                    lambda s: ops.acknowledge(s.database, exception_id, s.operator, now=s.clock())
-                )
-            else:
-                self._write(
-                    lambda s: ops.take_over(
-                        s.database, exception_id, s.operator, now=s.clock(), from_owner=from_owner
-                    )
-                )
-
-        self._owned(row, go)
+        if not self._on_marks(self.bulk.acknowledge) and (row := self._row()) is not None:
+            self.actions.acknowledge(row)
 
     def action_release(self) -> None:
         if (row := self._row()) is not None:
-            if row.owner != self.services.operator:
-                owner = f"{printable(row.owner)} owns it" if row.owner else "nobody owns it"
-                self.notify(f"u releases your own exceptions; {owner}", markup=False)
-                return
-            exception_id = row.id
-            self._write(lambda s: ops.release(s.database, exception_id, s.operator, now=s.clock()))
+            self.actions.release(row)
 
     def action_retry(self) -> None:
         if self._on_marks(self.bulk.retry):
             return
         row = self._row()
         if row is not None and self._offers(row, FailureClass.INSTALL, "t retries an install"):
-            exception_id = row.id
-            self._owned(
-                row, lambda owner: self._engine_action(exception_id, "retry_install", owner)
-            )
+            self.actions.retry(row)
 
     def _offers(self, row: QueueRow, failure_class: FailureClass, what: str) -> bool:
         if row.failure_class is failure_class:
@@ -697,102 +407,49 @@ class QueueScreen(Screen[None]):
             row, FailureClass.REBOOT, "b forces the reboot a reboot exception waits for"
         ):
             return
-        exception_id = row.id
         question = force_reboot_question(row.hostname, row.client_id)
         other = someone_else(row.owner, self.services.operator)
         if other is not None:  # one question: the reboot and the take-over
             question.append("\nIt is owned by ")
             question.append(printable(other), "bold")
             question.append(": yes also takes it over from them (logged).")
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._engine_action(exception_id, "force_reboot", other)
-
-        self.app.push_screen(ConfirmModal(question), answered)
-
-    def _engine_action(self, exception_id: int, action_id: str, from_owner: str | None) -> None:
-        self._write(
-            lambda s: ops.log_remediation(
-                s.database,
-                exception_id,
-                s.operator,
-                action_id,
-                now=s.clock(),
-                take_over=from_owner is not None,
-                from_owner=from_owner,
-            )
-        )
+        self.actions.force_reboot(question, row.id, other)
 
     def action_escalate(self) -> None:
         """``e``: escalate to a target (a person or a queue) with an optional note."""
-        if self._on_marks(self.bulk.escalate):
-            return
-        if (row := self._row()) is not None:
-            self._owned(row, lambda owner: self._note(escalate_form(self.services, row, owner)))
+        if not self._on_marks(self.bulk.escalate) and (row := self._row()) is not None:
+            self.actions.escalate(row)
 
     def action_resolve(self) -> None:
-        if self._on_marks(self.bulk.resolve):
-            return
-        if (row := self._row()) is not None:
-            self._owned(row, lambda owner: self._note(resolve_form(self.services, row, owner)))
+        if not self._on_marks(self.bulk.resolve) and (row := self._row()) is not None:
+            self.actions.resolve(row)
 
     def action_assign(self) -> None:
         """``A``: hand the exception (or the marked ones) to a technician."""
-        if self._on_marks(self.bulk.assign):
-            return
-        if (row := self._row()) is not None:
-            self._note(assign_form(self.services, row))
+        if not self._on_marks(self.bulk.assign) and (row := self._row()) is not None:
+            self.actions.assign(row)
 
     def action_reopen(self) -> None:
         """``o``: reopen a resolved exception (a note is required: why it is not fixed)."""
-        if (row := self._row()) is None:
-            return
-        if row.state is not ExceptionState.RESOLVED:
-            self.notify(
-                f"o reopens a resolved exception; exception {row.id} is "
-                f"{STATE_LABELS[row.state]} (S shows the resolved ones)",
-                markup=False,
-            )
-            return
-        self._note(reopen_form(self.services, row))
+        if (row := self._row()) is not None:
+            self.actions.reopen(row)
 
     def action_handover_note(self) -> None:
-        services = self.services
-        if services.readonly:
-            self.notify("read-only session: nothing can be changed", severity="warning")
-            return
-
-        def save(text: str) -> str:
-            add_handover_note(services.database, services.operator, text, now=services.clock())
-            return "handover note saved"
-
-        self._note(
-            NoteModal(
-                "Handover note for the next shift",
-                save,
-                required=True,
-                hint="What is in flight, what to watch, who was called.",
-            )
-        )
-
-    def _note(self, modal: ModalScreen[str | None]) -> None:
-        def done(message: str | None) -> None:
-            if message:
-                self.notify(printable(message), markup=False)
-                self._handover_due = True
-                self._poll()
-
-        self.app.push_screen(modal, done)
+        self.actions.handover_note()
 
     def action_remediate(self) -> None:
         if (row := self._row()) is not None:
-            exception_id = row.id
+            self.actions.remediate(row)
 
-            def read(owner: str | None) -> None:
-                keys_wait_for(self.app, self._read_detail(exception_id, "remediate", owner))
+    @on(RemediationRead)
+    def _remediation_read(self, message: RemediationRead) -> None:
+        self.actions.show_remediation(message)
 
-            self._owned(row, read)
+    @on(ActionDone)
+    def _action_done(self, message: ActionDone) -> None:
+        self.actions.done(message)
+
+    # --- elsewhere -------------------------------------------------------------------------
 
     def action_detail(self) -> None:
         """The device screen of the row's device, with the row's exception selected."""
@@ -811,61 +468,8 @@ class QueueScreen(Screen[None]):
     def action_summary(self) -> None:
         """The exception and its device in brief, over the queue."""
         if (row := self._row(writes=False)) is not None:
-            keys_wait_for(self.app, self._read_detail(row.id, "detail"))
+            self.actions.summary(row)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="queue-detail")
-    def _read_detail(
-        self, exception_id: int, purpose: str, take_over_from: str | None = None
-    ) -> None:
-        with self.services.database.session() as session:
-            detail = exception_detail(session, exception_id)
-        self.post_message(DetailRead(detail, purpose, take_over_from))
-
-    @on(DetailRead)
-    def _detail_read(self, message: DetailRead) -> None:
-        detail = message.detail
-        if detail is None:
-            self.notify("that exception is gone", severity="warning")
-            return
-        # Read in a worker: by now another form (a note) may be in front; it stays there.
-        if message.purpose == "detail":
-            summary = ExceptionDetailScreen(
-                detail, self.services.clock(), self.services.stale_after
-            )
-            push_if_in_front(self, summary, what="the exception summary")
-            return
-        if detail.exception.state is ExceptionState.RESOLVED:
-            self.notify(
-                f"exception {detail.exception.id} was resolved meanwhile", severity="warning"
-            )
-            self._poll()
-            return
-
-        def saved(result: str | None) -> None:
-            if result:
-                self.notify(printable(result), markup=False)
-                self._poll()
-
-        form = RemediationScreen(detail, take_over_from=message.take_over_from)
-        push_if_in_front(self, form, saved, what="the remediation form")
-
-    def _write(self, operation: Callable[[Services], ops.OpResult]) -> None:
-        self._write_worker(operation)
-
-    @work(thread=True, exit_on_error=False, group="queue-action")
-    def _write_worker(self, operation: Callable[[Services], ops.OpResult]) -> None:
-        try:
-            result = operation(self.services)
-        except Refused as refused:
-            self.post_message(ActionDone(refusal_text(refused), refused=True))
-            return
-        self.post_message(ActionDone(result.message))
-
-    @on(ActionDone)
-    def _action_done(self, message: ActionDone) -> None:
-        text = printable(message.message)
-        if message.refused:
-            self.notify(text, title="Not done", severity="warning", markup=False)
-        else:
-            self.notify(text, markup=False)
-        self._poll()
+    @on(SummaryRead)
+    def _summary_read(self, message: SummaryRead) -> None:
+        self.actions.show_summary(message)

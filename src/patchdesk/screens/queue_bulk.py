@@ -15,26 +15,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 
 from patchdesk.domain import FailureClass
 from patchdesk.screens.exception_forms import AssignModal, EscalateModal, form_title
 from patchdesk.screens.handover import NoteModal
 from patchdesk.screens.ownership import refusal_text, someone_else
-from patchdesk.screens.services import Services
+from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.marks import Marks, plural
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
+from patchdesk.screens.widgets.queue_table import QueueTable
 from patchdesk.screens.worker_results import ActionDone
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.exception_views import QueueRow
 from patchdesk.store.operator_input import Refused
 from patchdesk.text import printable
-
-if TYPE_CHECKING:
-    from patchdesk.screens.queue import QueueScreen
 
 BULK_KEYS = "a t x e A"
 MAX_REASONS = 3  # refusals named in the notification
@@ -96,15 +93,24 @@ def act_on_each(chosen: Sequence[Target], act: Callable[[Target], object]) -> Ou
 
 
 class QueueBulk:
-    """The marks of one queue screen and the bulk actions on them."""
+    """The marks of one queue screen and the bulk actions on them; ``shown`` is called when
+    the marks changed, ``after`` once a bulk form saved (the screen re-reads)."""
 
-    def __init__(self, screen: QueueScreen) -> None:
+    def __init__(
+        self, screen: Screen[None], *, shown: Callable[[], None], after: Callable[[], None]
+    ) -> None:
         self.screen = screen
+        self.shown = shown
+        self.after = after
         self.marks: Marks[int, QueueRow] = Marks()
 
     @property
     def services(self) -> Services:
-        return self.screen.services
+        return services_of(self.screen.app)
+
+    @property
+    def table(self) -> QueueTable:
+        return self.screen.query_one(QueueTable)
 
     def __bool__(self) -> bool:
         return bool(self.marks)
@@ -121,12 +127,12 @@ class QueueBulk:
             self._show()
 
     def _show(self) -> None:
-        self.screen.table.set_marks(self.marks.keys())
-        self.screen.show_marks()
+        self.table.set_marks(self.marks.keys())
+        self.shown()
 
     def rows(self) -> list[QueueRow]:
-        """The marked rows, each as the table last read it when it is in the window."""
-        table = self.screen.table
+        """The marked rows, each as the table last read it when it is on its page."""
+        table = self.table
         fresh = {
             line.row.id: line.row
             for index in range(table.total)
@@ -304,7 +310,7 @@ class QueueBulk:
             if message:
                 self.clear()
                 self.screen.notify(printable(message), markup=False)
-                self.screen.poll_now()
+                self.after()
 
         self.screen.app.push_screen(modal, done)
 

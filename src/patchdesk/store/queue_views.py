@@ -1,4 +1,4 @@
-"""Reads behind the queue screen: a window of the queue (rows in triage order with each
+"""Reads behind the queue screen: a page of the queue (rows in triage order with each
 row's latest engine command) and what changed since the last event the screen saw.
 
 Everything is read in the caller's session (the screen's worker thread) and returned as
@@ -58,7 +58,7 @@ class QueueLine:
 
 
 @dataclass(frozen=True)
-class QueueWindow:
+class QueuePage:
     """``lines`` are the queue's rows ``offset`` .. ``offset + len(lines) - 1``; ``total`` is
     how many rows the query selects in all."""
 
@@ -67,9 +67,9 @@ class QueueWindow:
     total: int
 
 
-def read_window(session: Session, query: QueueFilter, *, offset: int, limit: int) -> QueueWindow:
+def read_page(session: Session, query: QueueFilter, *, offset: int, limit: int) -> QueuePage:
     """Rows ``offset`` .. ``offset + limit`` of the queue and its length. An offset past the
-    end moves back so the window ends with the last row.
+    end moves back so the page ends with the last row.
 
     The same rows as ``exception_views.queue_rows`` (same filter, same triage order), read
     the fast way for a screen that pages through 10,000 rows: the count and the page of ids
@@ -81,7 +81,7 @@ def read_window(session: Session, query: QueueFilter, *, offset: int, limit: int
     ids = _page_ids(session, query, offset, limit) if total else []
     rows = rows_by_id(session, ids)
     commands = latest_requests(session, ids)
-    return QueueWindow(
+    return QueuePage(
         offset=offset,
         lines=tuple(QueueLine(rows[i], commands.get(i)) for i in ids if i in rows),
         total=total,

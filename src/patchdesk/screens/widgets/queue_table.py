@@ -1,9 +1,9 @@
 """A virtual table of the exception queue: it draws only the rows on screen.
 
-The table knows how many rows the queue has (``total``) and holds one window of them (a few
+The table knows how many rows the queue has (``total``) and holds one page of them (a few
 screens' worth, read from SQL by the screen's worker). Scrolling or moving the cursor near
-the window's edge posts ``WindowWanted``; rows not read yet draw as a placeholder until the
-window arrives. Drawing goes through the line API (``render_line`` -> ``Strip``) with plain
+the page's edge posts ``PageWanted``; rows not read yet draw as a placeholder until the
+page arrives. Drawing goes through the line API (``render_line`` -> ``Strip``) with plain
 segments, so untrusted text can never be read as markup; each drawn line is cached.
 
 Marked rows (``set_marks``: exception ids) show a glyph in a column of their own at the left,
@@ -27,9 +27,9 @@ from textual.strip import Strip
 from patchdesk.domain import ExceptionState, Tier
 from patchdesk.screens.widgets.marks import GUTTER, mark_cell
 from patchdesk.screens.widgets.queue_cells import Layout, layout_for
-from patchdesk.store.queue_views import QueueLine, QueueWindow
+from patchdesk.store.queue_views import QueueLine, QueuePage
 
-MIN_WINDOW = 100  # rows read at once, at least
+MIN_PAGE = 100  # rows read at once, at least
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -86,7 +86,7 @@ class QueueTable(ScrollView, can_focus=True):
     QueueTable > .queue-table--mine { color: $accent; text-style: bold; }
     """
 
-    class WindowWanted(Message):
+    class PageWanted(Message):
         """The rows ``offset`` .. ``offset + limit`` are needed on screen soon."""
 
         def __init__(self, offset: int, limit: int) -> None:
@@ -137,7 +137,7 @@ class QueueTable(ScrollView, can_focus=True):
 
     @property
     def loaded(self) -> bool:
-        """A window has arrived (before the first one, the table says it is reading)."""
+        """A page has arrived (before the first one, the table says it is reading)."""
         return self._loaded
 
     @property
@@ -151,21 +151,21 @@ class QueueTable(ScrollView, can_focus=True):
             return self._lines[position]
         return None
 
-    def show_window(self, window: QueueWindow) -> None:
-        """Take a freshly read window; the cursor stays on the same exception when it is in
-        the window, else at the same position (clamped)."""
+    def show_page(self, page: QueuePage) -> None:
+        """Take a freshly read page; the cursor stays on the same exception when it is on
+        the page, else at the same position (clamped)."""
         selected = self.current
         before = {self._offset + i: line for i, line in enumerate(self._lines)}
-        self._offset, self._lines = window.offset, window.lines
+        self._offset, self._lines = page.offset, page.lines
         self._requested = None
         first = not self._loaded
         self._loaded = True
-        resized = window.total != self._total
-        self._total = window.total
+        resized = page.total != self._total
+        self._total = page.total
         if selected is not None:
-            for i, line in enumerate(window.lines):
+            for i, line in enumerate(page.lines):
                 if line.row.id == selected.row.id:
-                    self._cursor = window.offset + i
+                    self._cursor = page.offset + i
                     break
         self._cursor = max(0, min(self._cursor, self._total - 1))
         if resized or first:
@@ -173,7 +173,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._ensure_cursor_visible()
         self._refresh_changed(before)
         self._announce()
-        self._check_window()
+        self._check_page()
 
     def reset(self) -> None:
         """A new query: back to the top, nothing read yet."""
@@ -206,10 +206,10 @@ class QueueTable(ScrollView, can_focus=True):
             self._minute = minute
             self.refresh()
 
-    def wanted_window(self) -> tuple[int, int]:
-        """The window the table would like around what is on screen now."""
+    def wanted_page(self) -> tuple[int, int]:
+        """The page the table would like around what is on screen now."""
         rows = self._rows_visible()
-        limit = max(MIN_WINDOW, rows * 6)
+        limit = max(MIN_PAGE, rows * 6)
         top = int(self.scroll_y)
         return max(0, top - rows * 2), limit
 
@@ -239,19 +239,19 @@ class QueueTable(ScrollView, can_focus=True):
         self._refresh_row(index)
         self._ensure_cursor_visible()
         self._announce()
-        self._check_window()
+        self._check_page()
 
-    # --- scrolling and windows -------------------------------------------------------------
+    # --- scrolling and pages ---------------------------------------------------------------
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
-            self._check_window()
+            self._check_page()
 
     def on_resize(self) -> None:
         self._layout = None
         self._set_virtual_size()
-        self._check_window()
+        self._check_page()
 
     def _rows_visible(self) -> int:
         return max(1, self.scrollable_content_region.height - 1)
@@ -267,9 +267,9 @@ class QueueTable(ScrollView, can_focus=True):
         elif self._cursor >= top + rows:
             self.scroll_to(y=self._cursor - rows + 1, animate=False, immediate=True)
 
-    def _check_window(self) -> None:
-        """Ask for a window when what is on screen (plus a screen either way) is not all read,
-        unless that very window is already asked for: a page key then finds its page read."""
+    def _check_page(self) -> None:
+        """Ask for a page when what is on screen (plus a screen either way) is not all read,
+        unless that very page is already asked for: a page key then finds its rows read."""
         if not self._loaded or self._total == 0:
             return
         rows = self._rows_visible()
@@ -279,10 +279,10 @@ class QueueTable(ScrollView, can_focus=True):
         have_to = self._offset + len(self._lines)
         if self._offset <= need_from and need_to <= have_to:
             return
-        wanted = self.wanted_window()
+        wanted = self.wanted_page()
         if wanted != self._requested:
             self._requested = wanted
-            self.post_message(self.WindowWanted(*wanted))
+            self.post_message(self.PageWanted(*wanted))
 
     def _announce(self) -> None:
         line = self.current
