@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from patchdesk.ages import age
 from patchdesk.cli.context import BadInput, get_context, print_json
@@ -26,6 +25,7 @@ from patchdesk.rules.presence import DEFAULT_STALE_AFTER
 from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
+from patchdesk.store.client_lookup import client_exists, client_timezone
 from patchdesk.store.db import Database
 from patchdesk.store.device_views import client_zone
 from patchdesk.store.exception_views import (
@@ -38,7 +38,6 @@ from patchdesk.store.exception_views import (
     queue_row,
     queue_rows,
 )
-from patchdesk.store.models import Client
 from patchdesk.text import printable
 
 DEFAULT_LIMIT = 200
@@ -131,7 +130,7 @@ def exceptions(
     )
     now = now_from(now_text)
     with context.database().session() as session:
-        if client_id is not None and session.get(Client, client_id) is None:
+        if client_id is not None and not client_exists(session, client_id):
             known = client_ids(session)
             hint = f" (known: {', '.join(known[:20])})" if known else ""
             raise BadInput(f"patchdesk: unknown client {printable(client_id)!r}{hint}")
@@ -551,7 +550,7 @@ def remediate(
         row = queue_row(session, exception_id)
         if row is None:
             raise BadInput(f"patchdesk: no exception with id {exception_id}")
-        zone_name = session.scalar(select(Client.timezone).where(Client.id == row.client_id))
+        zone_name = client_timezone(session, row.client_id)
     if action_id is None:
         if not resolve_too:
             offered = ", ".join(a.id for a in RESPONSE_PATHS[row.failure_class] + COMMON_ACTIONS)

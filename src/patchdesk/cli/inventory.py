@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import IntegrityError
 
 from patchdesk.cli.context import BadInput, fail, get_context, print_json
 from patchdesk.cli.identity import acting_operator
@@ -23,6 +22,7 @@ from patchdesk.inventory.patches import (
     parse_missing_patches,
 )
 from patchdesk.inventory.records import Invalid, refusal
+from patchdesk.store.errors import IntegrityError
 from patchdesk.store.inventory_ops import apply_inventory, known_client_ids
 from patchdesk.store.missing_patch_ops import apply_missing_patches, known_devices
 from patchdesk.text import printable
