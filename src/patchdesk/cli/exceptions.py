@@ -20,9 +20,9 @@ from patchdesk.cli.context import BadInput, get_context, print_json
 from patchdesk.cli.identity import acting_operator
 from patchdesk.cli.options import now_from
 from patchdesk.domain import TIER_LABELS, ExceptionState, FailureClass, Tier
-from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER
 from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
+from patchdesk.rules.response_paths import COMMON_ACTIONS, RESPONSE_PATHS, Action
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.approvals import client_ids
 from patchdesk.store.client_lookup import client_exists, client_timezone

@@ -17,7 +17,7 @@ from patchdesk.domain import CLASS_RANK, ExceptionState, FailureClass, TargetSta
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
-from patchdesk.rules.classify import Failure
+from patchdesk.rules.verdicts import Failure
 from patchdesk.store import direct
 from patchdesk.store.events import record_event
 from patchdesk.store.models import PatchException

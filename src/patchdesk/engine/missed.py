@@ -22,7 +22,7 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.failures import open_exception_for
 from patchdesk.engine.rows import DeploymentRow, DeviceRow, TargetRow
-from patchdesk.rules.classify import Cause, Failure
+from patchdesk.rules.verdicts import Cause, Failure
 from patchdesk.store.events import record_event
 from patchdesk.store.models import MaintenanceWindow, PatchException
 from patchdesk.store.not_patched import next_window_of

@@ -54,18 +54,20 @@ from patchdesk.engine.rows import (
 )
 from patchdesk.engine.sync import News
 from patchdesk.rules.classify import (
+    HealthSnapshot,
+    InstallResult,
+    InstallStatus,
+    TargetFacts,
+    classify,
+)
+from patchdesk.rules.verdicts import (
     CAUSE_STATE,
     WAITING_STATE,
     Cause,
     Failure,
-    HealthSnapshot,
-    InstallResult,
-    InstallStatus,
     Pending,
-    TargetFacts,
     Verified,
     Waiting,
-    classify,
 )
 from patchdesk.store import direct
 from patchdesk.store.bulk import execute_many

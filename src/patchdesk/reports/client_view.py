@@ -31,7 +31,8 @@ from patchdesk.reports.client_model import (
     UpcomingWindow,
 )
 from patchdesk.reports.formatting import client_time, percent, plural, short_day
-from patchdesk.rules.classify import RESPONSE_PATHS, Cause
+from patchdesk.rules.response_paths import RESPONSE_PATHS
+from patchdesk.rules.verdicts import Cause
 from patchdesk.store.report_model import (
     CycleReport,
     ExceptionLine,
