@@ -1,4 +1,5 @@
-"""One simulated device's facts, computed lazily from its state (``sim.device_state``) and the clock.
+"""One simulated device's facts, computed lazily from its state (``sim.device_state``)
+and the clock.
 
 Nothing ticks. A device's state records what was done to it (installs with their finish
 times, reboot commands with their boot and check-in times, wakes) and every fact the RMM
