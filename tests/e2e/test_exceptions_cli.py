@@ -12,7 +12,7 @@ import pytest
 
 from patchdesk.cli import main
 from patchdesk.domain import Criticality, FailureClass, OsFamily, Role, Tier
-from patchdesk.rules.classify import actions_for
+from patchdesk.rules.response_paths import actions_for
 from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Client, Device, Patch, PatchException

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from patchdesk.domain import Role
-from patchdesk.inventory import COLUMNS
+from patchdesk.inventory.devices import COLUMNS
 from tests.unit.test_untrusted_files import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -29,14 +29,12 @@ from patchdesk.rules.approval import (
     DecidedBy,
     Decision,
     ManualDecision,
-    PatchFacts,
-    Rule,
-    RuleMatch,
     StateFilter,
     decide,
     manual_in_effect,
 )
 from patchdesk.rules.approval_rows import DeviceNeed, PatchNeed, filter_rows, patch_rows
+from patchdesk.rules.approval_rules import PatchFacts, Rule, RuleMatch
 from patchdesk.rules.rings import (
     DeviceOutcome,
     Outcome,

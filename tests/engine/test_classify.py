@@ -17,26 +17,26 @@ from hypothesis import strategies as st
 
 from patchdesk.domain import FailureClass, RebootPolicy, RequestKind, TargetState
 from patchdesk.rules.classify import (
+    HealthSnapshot,
+    InstallResult,
+    InstallStatus,
+    TargetFacts,
+    classify,
+    reboot_required,
+)
+from patchdesk.rules.response_paths import COMMON_ACTIONS, RESPONSE_PATHS, actions_for
+from patchdesk.rules.verdicts import (
     CAUSE_CLASS,
-    COMMON_ACTIONS,
-    RESPONSE_PATHS,
     WAITING_STATE,
     Cause,
     Classification,
     Failure,
-    HealthSnapshot,
-    InstallResult,
-    InstallStatus,
     Outcome,
     Pending,
-    TargetFacts,
     Unknown,
     Verified,
     Waiting,
-    actions_for,
-    classify,
     failure_state,
-    reboot_required,
     target_state,
 )
 

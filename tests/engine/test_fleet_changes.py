@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
-from patchdesk.missing_patches import MissingRow, apply_missing_patches
+from patchdesk.inventory.patches import MissingRow
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.device_ops import set_maintenance_mode
+from patchdesk.store.missing_patch_ops import apply_missing_patches
 from patchdesk.store.models import (
     BlockedPatch,
     Deployment,

@@ -17,8 +17,9 @@ from patchdesk.domain import Criticality, Role, TargetState
 from patchdesk.engine import state
 from patchdesk.engine.connector import simulator_for_store
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory.devices import InventoryRow
 from patchdesk.store.db import Database, open_database
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import Device, EngineState, Event
 from patchdesk.store.policy_ops import apply_policies
 from tests.e2e.test_engine_cli import run

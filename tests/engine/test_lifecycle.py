@@ -23,9 +23,10 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory.devices import InventoryRow
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.db import Database, open_database
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import (
     Device,
     DevicePatch,

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from patchdesk.connectors.base import DeviceStatus
-from patchdesk.connectors.sim.device import DeviceModel, DeviceState, day_of
+from patchdesk.connectors.sim.device import DeviceModel
+from patchdesk.connectors.sim.device_state import DeviceState, day_of
 from patchdesk.connectors.simulator import Script, Simulator, SimulatorConfig, SimulatorRates
 from patchdesk.domain import RebootPolicy
 

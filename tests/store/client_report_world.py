@@ -35,7 +35,7 @@ from patchdesk.domain import (
 )
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory.devices import InventoryRow
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store import device_ops, exclusions
 from patchdesk.store import exception_ops as ops
@@ -43,6 +43,7 @@ from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import (
     Device,
     OperatorRequest,

@@ -25,8 +25,9 @@ from patchdesk.domain import (
 from patchdesk.reports.client_model import Branding, ClientReport
 from patchdesk.reports.client_view import client_view
 from patchdesk.reports.cycle_formats import FORMATS, document
-from patchdesk.rules.classify import RESPONSE_PATHS, Cause
 from patchdesk.rules.metrics.cycles import Cycle
+from patchdesk.rules.response_paths import RESPONSE_PATHS
+from patchdesk.rules.verdicts import Cause
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import RemediationRecord
 from patchdesk.store.report_model import CycleReport

@@ -23,7 +23,7 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.requests import run_requests
 from patchdesk.engine.step import Step
-from patchdesk.rules.classify import actions_for
+from patchdesk.rules.response_paths import actions_for
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import handover, remediation_log
 from patchdesk.store.db import Database

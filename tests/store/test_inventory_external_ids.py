@@ -10,15 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from patchdesk.domain import Criticality, Role
-from patchdesk.inventory import (
-    MOVE_ACTION,
-    ExternalIdConflicts,
-    Invalid,
-    InventoryRow,
-    apply_inventory,
-    parse_inventory,
-)
+from patchdesk.inventory.device_import import MOVE_ACTION, ExternalIdConflicts
+from patchdesk.inventory.devices import InventoryRow, parse_inventory
+from patchdesk.inventory.records import Invalid
 from patchdesk.store.db import Database
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import Device, RemediationRecord
 from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW

@@ -11,16 +11,15 @@ from sqlalchemy import func, select
 
 from patchdesk.cli import main
 from patchdesk.domain import Criticality, OsFamily, Role
-from patchdesk.inventory import (
+from patchdesk.inventory.device_import import (
     ExternalIdConflicts,
     ImportSummary,
-    InventoryRow,
     MoveExternalIds,
     UnknownClientsError,
-    apply_inventory,
-    parse_inventory,
 )
+from patchdesk.inventory.devices import InventoryRow, parse_inventory
 from patchdesk.store.db import Database
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import Client, Device, Event, Site
 from tests.conftest import NOW
 

@@ -16,7 +16,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from patchdesk.domain import Criticality, OsFamily, Role
-from patchdesk.inventory import COLUMNS, MOVE_ACTION, is_control
+from patchdesk.inventory.device_import import MOVE_ACTION
+from patchdesk.inventory.devices import COLUMNS
+from patchdesk.inventory.records import is_control
 from patchdesk.store.db import Database
 from patchdesk.store.models import Client, Device, RemediationRecord
 from tests.conftest import NOW

@@ -11,15 +11,14 @@ from sqlalchemy import func, select
 
 from patchdesk.cli import main
 from patchdesk.domain import Classification, Criticality, MissingPatchState, OsFamily, Role
-from patchdesk.missing_patches import (
+from patchdesk.inventory.patches import (
     MissingRow,
     PatchImportSummary,
     UnknownDevicesError,
-    apply_missing_patches,
-    known_devices,
     parse_missing_patches,
 )
 from patchdesk.store.db import Database
+from patchdesk.store.missing_patch_ops import apply_missing_patches, known_devices
 from patchdesk.store.models import Client, Device, DevicePatch, Event, Patch
 from tests.conftest import NOW
 

@@ -20,9 +20,10 @@ from patchdesk.connectors.simulator import Simulator
 from patchdesk.domain import Criticality, OsFamily, Role
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory.devices import InventoryRow
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.db import Database
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import Deployment, Device, Patch, Target, TargetPatch
 from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.window_views import in_range, load_windows

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from patchdesk.ages import age
-from patchdesk.cli.exceptions import table_lines
+from patchdesk.cli.exceptions_text import table_lines
 from patchdesk.domain import Criticality, ExceptionState, FailureClass, Role, Tier
 from patchdesk.policy.describe import occurrence_status
 from patchdesk.reports.handover_document import markdown

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 from patchdesk.domain import ExceptionState, FailureClass, TargetState, Tier
 from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import FORMATS, document
-from patchdesk.rules.classify import RESPONSE_PATHS, Cause
 from patchdesk.rules.metrics.compliance import ComplianceFigures
 from patchdesk.rules.metrics.cycles import Cycle
 from patchdesk.rules.metrics.mttr import EMPTY
+from patchdesk.rules.response_paths import RESPONSE_PATHS
+from patchdesk.rules.verdicts import Cause
 from patchdesk.store.report_model import (
     CycleReport,
     EmergencyLine,

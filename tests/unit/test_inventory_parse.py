@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from patchdesk.domain import Criticality, Role
-from patchdesk.inventory import Invalid, InventoryRow, parse_inventory, parse_tags
+from patchdesk.inventory.devices import InventoryRow, parse_inventory, parse_tags
+from patchdesk.inventory.records import Invalid
 
 HEADER = "hostname,client,site,role,criticality,os,tags,external_id\n"
 KNOWN = frozenset({"harbour-dental", "kessler-engineering"})

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 
 from patchdesk.domain import Classification, Severity
-from patchdesk.inventory import Invalid
-from patchdesk.missing_patches import MissingRow, parse_missing_patches
+from patchdesk.inventory.patches import MissingRow, parse_missing_patches
+from patchdesk.inventory.records import Invalid
 
 HEADER = (
     "client,hostname,patch_id,title,vendor,product,classification,severity,"

@@ -19,8 +19,8 @@ from patchdesk.cli.context import BadInput, get_context, print_json
 from patchdesk.cli.identity import acting_operator
 from patchdesk.cli.options import now_from
 from patchdesk.store import exclusions as store
+from patchdesk.store.client_lookup import client_exists
 from patchdesk.store.device_views import find_devices
-from patchdesk.store.models import Client
 from patchdesk.text import printable
 
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
@@ -51,7 +51,7 @@ def exclusions(
     if ctx.invoked_subcommand is not None:
         return
     with get_context().database().session() as session:
-        if client_id is not None and session.get(Client, client_id) is None:
+        if client_id is not None and not client_exists(session, client_id):
             raise BadInput(f"patchdesk: unknown client {printable(client_id)!r}")
         device_id = None
         if host is not None:

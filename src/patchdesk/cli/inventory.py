@@ -5,29 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import IntegrityError
 
 from patchdesk.cli.context import BadInput, fail, get_context, print_json
 from patchdesk.cli.identity import acting_operator
-from patchdesk.inventory import (
+from patchdesk.inventory.device_import import (
     MOVE_FLAG,
     ExternalIdConflicts,
     ImportSummary,
-    Invalid,
     MoveExternalIds,
     UnknownClientsError,
-    apply_inventory,
-    known_client_ids,
-    parse_inventory,
-    refusal,
 )
-from patchdesk.missing_patches import (
+from patchdesk.inventory.devices import parse_inventory
+from patchdesk.inventory.patches import (
     PatchImportSummary,
     UnknownDevicesError,
-    apply_missing_patches,
-    known_devices,
     parse_missing_patches,
 )
+from patchdesk.inventory.records import Invalid, refusal
+from patchdesk.store.errors import IntegrityError
+from patchdesk.store.inventory_ops import apply_inventory, known_client_ids
+from patchdesk.store.missing_patch_ops import apply_missing_patches, known_devices
 from patchdesk.text import printable
 from patchdesk.untrusted_files import MAX_CSV_BYTES, FileRefused, read_bytes
 

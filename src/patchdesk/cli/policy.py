@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from patchdesk.cli.context import BadInput, fail, get_context, print_json
 from patchdesk.cli.identity import acting_operator
 from patchdesk.policy.load import PolicySet, load_paths
+from patchdesk.store.errors import SQLAlchemyError
 from patchdesk.store.policy_ops import ApplyReport, apply_policies
 from patchdesk.store.policy_views import export_json, export_markdown, known_client_ids, read_export
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from patchdesk.cli.approvals import approvals
 from patchdesk.cli.audit import audit
@@ -27,6 +26,7 @@ from patchdesk.cli.tui import demo, open_tui
 from patchdesk.cli.windows import windows
 from patchdesk.settings import ConfigFileError, MissingConfigFile, load_settings
 from patchdesk.store.db import BadDatabaseUrl, DatabaseError, NoDatabase, database_url_from
+from patchdesk.store.errors import SQLAlchemyError
 from patchdesk.store.log_key import AuditKeyError
 
 

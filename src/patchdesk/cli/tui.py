@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import click
 import platformdirs
-from sqlalchemy.engine import URL, make_url
 
 from patchdesk.cli.context import BadInput, CliContext, get_context
 from patchdesk.settings import APP_NAME
@@ -26,6 +25,7 @@ from patchdesk.simulation.demo import (
 )
 from patchdesk.store.db import database_url_from, sqlite_file
 from patchdesk.store.remediation_log import key_problem
+from patchdesk.store.urls import shown_url, sqlite_url
 from patchdesk.text import PrintableFormatter
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path
@@ -218,7 +218,7 @@ def _demo_file(value: str | None, ctx: CliContext) -> Path | None:
         return None
     path = sqlite_file(url)
     if path is None:
-        where = make_url(url).render_as_string(hide_password=True)
+        where = shown_url(url)
         raise BadInput(f"patchdesk: the demo needs a new SQLite file, not {where}")
     return path
 
@@ -277,7 +277,7 @@ def demo(
     path = database.path
     keep = False
     try:
-        url = URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+        url = sqlite_url(path)
         ctx.settings = ctx.settings.model_copy(update={"database_url": url})
         # Its remediation log is keyed with the configured key file, as any database's: so
         # that commands run beside the demo (and a kept demo) can write and verify it. A key

@@ -10,7 +10,7 @@ import click
 from patchdesk.ages import age
 from patchdesk.cli.context import BadInput, get_context, print_json
 from patchdesk.policy.describe import occurrence_status, span_text
-from patchdesk.store.models import Client
+from patchdesk.store.client_lookup import client_exists
 from patchdesk.store.window_views import Scheduled, in_range, load_windows, upcoming
 from patchdesk.text import printable
 
@@ -112,7 +112,7 @@ def windows(
     if end <= start:
         raise BadInput("patchdesk: --to must be later than --from")
     with get_context().database().session() as session:
-        if client_id is not None and session.get(Client, client_id) is None:
+        if client_id is not None and not client_exists(session, client_id):
             raise BadInput(f"patchdesk: unknown client {client_id!r}")
         selected = load_windows(session, client_id=client_id, window_name=window_name)
     if window_name is not None and not selected:

@@ -67,7 +67,8 @@ from patchdesk.connectors.sim.config import (
     SimulatorRates,
     SimulatorTimings,
 )
-from patchdesk.connectors.sim.device import DeviceModel, DeviceState, ScriptState, new_device
+from patchdesk.connectors.sim.device import DeviceModel
+from patchdesk.connectors.sim.device_state import DeviceState, ScriptState, new_device
 from patchdesk.connectors.sim.entry import (
     CatalogueEntry,
     cycle_of,

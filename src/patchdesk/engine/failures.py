@@ -12,7 +12,7 @@ from datetime import datetime
 from patchdesk.domain import FailureClass, TargetState, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
-from patchdesk.rules.classify import Failure
+from patchdesk.rules.verdicts import Failure
 from patchdesk.store.db import Session
 from patchdesk.store.engine_exception_ops import failed_again, open_exception
 from patchdesk.store.engine_exception_views import unresolved_of

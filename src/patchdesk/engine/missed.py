@@ -17,7 +17,7 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier, tier_of
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.failures import open_exception_for
-from patchdesk.rules.classify import Cause, Failure
+from patchdesk.rules.verdicts import Cause, Failure
 from patchdesk.store.db import Session
 from patchdesk.store.engine_exception_ops import resolve_by_engine
 from patchdesk.store.engine_exception_views import unresolved_missed

@@ -36,18 +36,20 @@ from patchdesk.engine.missed import is_server, open_missed, resolve_missed
 from patchdesk.engine.step import Step
 from patchdesk.engine.sync import News
 from patchdesk.rules.classify import (
+    HealthSnapshot,
+    InstallResult,
+    InstallStatus,
+    TargetFacts,
+    classify,
+)
+from patchdesk.rules.verdicts import (
     CAUSE_STATE,
     WAITING_STATE,
     Cause,
     Failure,
-    HealthSnapshot,
-    InstallResult,
-    InstallStatus,
     Pending,
-    TargetFacts,
     Verified,
     Waiting,
-    classify,
 )
 from patchdesk.store.db import Session
 from patchdesk.store.events import record_event

@@ -18,10 +18,10 @@ from patchdesk.rules.approval import (
     Blocklist,
     Decision,
     ManualDecision,
-    PatchFacts,
     StateFilter,
     decide,
 )
+from patchdesk.rules.approval_rules import PatchFacts
 from patchdesk.rules.rings import RingProgress, RingSpec
 
 

@@ -43,8 +43,8 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState
 
 from patchdesk.domain import FailureClass, RequestKind
-from patchdesk.rules.classify import RESPONSE_PATHS, Action
 from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
+from patchdesk.rules.response_paths import RESPONSE_PATHS, Action
 from patchdesk.screens.form_screen import FixedValue, FormScreen
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.log_confirm import LogConfirm

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from random import Random
 
-from sqlalchemy.orm import Session
-
 from patchdesk.connectors.sim.config import SimDevice, SimulatorConfig
 from patchdesk.connectors.sim.entry import cycle_of
 from patchdesk.connectors.simulator import Simulator
 from patchdesk.domain import os_family_of
-from patchdesk.inventory import ImportSummary, InventoryRow, apply_inventory
+from patchdesk.inventory.device_import import ImportSummary
+from patchdesk.inventory.devices import InventoryRow
 from patchdesk.policy.load import LoadedFile, PolicySet
 from patchdesk.policy.models import BlockEntry, ClientPolicy, PolicyDocument
 from patchdesk.simulation.fleet import ClientPlan, DeviceDraft, client_devices, client_plans
 from patchdesk.simulation.policies import Context, client_policy, validate
+from patchdesk.store.db import Session
+from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.policy_ops import ApplyReport, apply_policies
 
 SOURCE = "<simulated msp>"

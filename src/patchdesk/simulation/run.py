@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
-
 from patchdesk.connectors.simulator import Simulator
-from patchdesk.domain import IN_FLIGHT, DeploymentState, TargetState
+from patchdesk.domain import IN_FLIGHT, TargetState
 from patchdesk.engine import state
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.config import EngineConfig
@@ -27,9 +25,13 @@ from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.engine.runner import next_boundary
 from patchdesk.simulation.builder import SimulatedMsp, build_msp, load_msp
-from patchdesk.store import direct
 from patchdesk.store.db import Database
-from patchdesk.store.models import Deployment, Device, PatchException, Target
+from patchdesk.store.simulation_views import (
+    open_window_started,
+    run_totals,
+    target_states_of,
+    verified_since,
+)
 
 BUSY_TICK = timedelta(minutes=2)
 WATCH_TICK = timedelta(hours=1)
@@ -81,28 +83,11 @@ def _busy(
     if report.open_deployments:  # a window is open, or targets of one are still in flight
         return BUSY_TICK
     with db.session() as session:
-        connection = session.connection()
         stopped_early = report.open_deployments is None  # (the connector went down)
-        if stopped_early and direct.rows(connection, _STARTED, {"now": now}):
+        if stopped_early and open_window_started(session, now):
             return BUSY_TICK
-        observed = now - config.observation_period
-        watching = direct.rows(connection, _WATCHING, {"observed": observed})
+        watching = verified_since(session, now - config.observation_period)
     return WATCH_TICK if watching else None
-
-
-_STARTED = (
-    select(Deployment.id)
-    .where(
-        Deployment.state == DeploymentState.OPEN, Deployment.occurrence_start <= bindparam("now")
-    )
-    .limit(1)
-)
-_WATCHING = (
-    select(Target.id)
-    .where(Target.verified_at > bindparam("observed"))
-    .order_by(Target.id.desc())
-    .limit(1)
-)
 
 
 class QuietSkipper:
@@ -157,21 +142,14 @@ class QuietSkipper:
 
         def watched(connector_ids: Sequence[str]) -> list[str]:
             with self.db.session() as session:
-                params = {"ids": list(connector_ids)}
-                found = direct.rows(session.connection(), _TARGETS_OF, params)
+                found = target_states_of(session, connector_ids)
             return list({cid: None for cid, state, at in found if _watched(state, at, observed)})
 
         return self.simulator.next_change(now, horizon, watched)
 
 
-# The targets of the devices with these connector ids (whether a step reads a device's facts
-# is decided from their states: ``_watched``). A condition on the state here would let
-# SQLite read the targets by the state index, all the verified ones each time.
-_TARGETS_OF = (
-    select(Device.connector_id, Target.state, Target.verified_at)
-    .join(Target, Target.device_id == Device.id)
-    .where(Device.connector_id.in_(bindparam("ids", expanding=True)))
-)
+# Whether a step reads a device's facts is decided from its targets' states
+# (``store.simulation_views.target_states_of`` reads them unfiltered).
 _READ_STATES = frozenset((TargetState.PENDING, *IN_FLIGHT))
 
 
@@ -262,25 +240,14 @@ def _record_clock(db: Database, holder: str, now: datetime, steps: int) -> None:
 
 def _summarise(db: Database, result: SimulationResult) -> None:
     with db.session() as session:
-        states = Counter(
-            {
-                state.value: n
-                for state, n in session.execute(
-                    select(Target.state, func.count()).group_by(Target.state)
-                ).all()
-            }
-        )
-        result.targets = sum(states.values())
-        result.verified = states.get("verified", 0)
-        result.targets_by_state = dict(sorted(states.items()))
-        exceptions = session.execute(
-            select(PatchException.tier, PatchException.failure_class, func.count()).group_by(
-                PatchException.tier, PatchException.failure_class
-            )
-        ).all()
-        result.devices = session.scalar(select(func.count()).select_from(Device)) or 0
+        totals = run_totals(session)
+    states = Counter(totals.targets_by_state)
+    result.targets = sum(states.values())
+    result.verified = states.get("verified", 0)
+    result.targets_by_state = dict(sorted(states.items()))
+    result.devices = totals.devices
     by_tier: dict[str, dict[str, int]] = {}
-    for tier, failure_class, count in exceptions:
+    for tier, failure_class, count in totals.exceptions:
         by_tier.setdefault(f"tier {tier.value}", {})[failure_class.value] = count
     result.exceptions_by_tier_and_class = {
         tier: dict(sorted(classes.items())) for tier, classes in sorted(by_tier.items())

@@ -41,16 +41,9 @@ from patchdesk.domain import (
     OsFamily,
     Role,
 )
-from patchdesk.rules.approval import (
-    ApprovalPolicy,
-    BlockEntry,
-    Blocklist,
-    ManualDecision,
-    PatchFacts,
-    Rule,
-    RuleMatch,
-)
+from patchdesk.rules.approval import ApprovalPolicy, BlockEntry, Blocklist, ManualDecision
 from patchdesk.rules.approval_rows import ClientApprovals, DeviceNeed, PatchNeed
+from patchdesk.rules.approval_rules import PatchFacts, Rule, RuleMatch
 from patchdesk.rules.rings import (
     DeviceOutcome,
     Outcome,

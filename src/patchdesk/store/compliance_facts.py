@@ -29,9 +29,9 @@ from patchdesk.rules.approval import (
     BlockEntry,
     Blocklist,
     Decision,
-    PatchFacts,
     decide,
 )
+from patchdesk.rules.approval_rules import PatchFacts
 from patchdesk.rules.calendar import occurrences
 from patchdesk.rules.metrics.compliance import DeviceFacts, Interval, PairFacts
 from patchdesk.rules.narrowing import applies

@@ -63,8 +63,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from patchdesk.domain import ExceptionState, MissingPatchState, RequestKind, RequestState
-from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
 from patchdesk.rules.reboot_times import RebootTimeError, check_reboot_time
+from patchdesk.rules.response_paths import COMMON_ACTIONS, RESPONSE_PATHS, Action, actions_for
 from patchdesk.store import operator_input as clean
 from patchdesk.store.db import Database, locked
 from patchdesk.store.events import record_event

@@ -27,8 +27,8 @@ from patchdesk.domain import (
     Role,
     Tier,
 )
-from patchdesk.rules.classify import Action, actions_for
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence, presence
+from patchdesk.rules.response_paths import Action, actions_for
 from patchdesk.store.models import (
     Client,
     Device,

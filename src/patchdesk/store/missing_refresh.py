@@ -2,12 +2,13 @@
 
 The engine refreshes the missing patches of a window's devices when the window opens
 (``engine.deployments.refresh_missing``): hundreds of devices, thousands of rows, a
-thousand windows in a cycle of a large MSP. It writes what ``missing_patches
-.apply_missing_patches`` (the CSV import) writes for the same report — patches created or
-updated by vendor id, device patches added or reopened, one ``patches.imported`` event — and
-then marks installed the stored missing patches a device no longer reports (one
-``patches.no_longer_missing`` event), but with Core statements only: one read of the
-patches named, one of the devices' stored rows, and one bulk statement per kind of write.
+thousand windows in a cycle of a large MSP. It writes what
+``missing_patch_ops.apply_missing_patches`` (the CSV import) writes for the same report —
+patches created or updated by vendor id, device patches added or reopened, one
+``patches.imported`` event — and then marks installed the stored missing patches a device no
+longer reports (one ``patches.no_longer_missing`` event), but with Core statements only: one
+read of the patches named, one of the devices' stored rows, and one bulk statement per kind of
+write.
 
 It returns what the devices miss after it (their rows not installed), known from that one
 read and the writes: the engine's approvals load takes it instead of reading those rows again.

@@ -13,7 +13,8 @@ from random import Random
 
 from patchdesk.connectors.base import PatchResult, RebootOutcome, RebootResult
 from patchdesk.connectors.sim.config import SimulatorConfig
-from patchdesk.connectors.sim.device import DeviceModel, DeviceState, Regression
+from patchdesk.connectors.sim.device import DeviceModel
+from patchdesk.connectors.sim.device_state import DeviceState, Regression
 from patchdesk.connectors.sim.dice import between, minutes, stream
 from patchdesk.connectors.sim.entry import CatalogueEntry
 from patchdesk.connectors.sim.errors import ERRORS, ROLLBACK_FAILED, message_for

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from patchdesk.connectors.sim.device import DAY_SECONDS, day_of
+from patchdesk.connectors.sim.device_state import DAY_SECONDS, day_of
 
 K = TypeVar("K", int, str)
 # The instants of one device's natural offline periods that start on one UTC day.

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from patchdesk.connectors.base import MissingPatch
-from patchdesk.connectors.sim.device import TAG_MISSING, DeviceState
+from patchdesk.connectors.sim.device_state import TAG_MISSING, DeviceState
 from patchdesk.connectors.sim.dice import subkey, unit
 from patchdesk.connectors.sim.entry import CatalogueEntry
 from patchdesk.domain import Role

@@ -1,4 +1,5 @@
-"""Which patches each device misses, from an RMM's missing-patch report (CSV).
+"""Which patches each device misses, from an RMM's missing-patch report (CSV): parsing and
+validating (no store).
 
 Until the connectors report missing patches themselves, ``patchdesk inventory patches``
 imports them from a UTF-8 CSV file (a byte-order mark is allowed) whose header names these
@@ -27,29 +28,31 @@ device and patch appear once per file. Problems are reported as ``FILE:LINE: col
 message`` for every bad row, and a file with any problem imports nothing. The file is read
 as untrusted (``patchdesk.untrusted_files``): at most 64 MiB, lines of at most 64 KiB.
 
-Importing upserts the patch by ``patch_id`` (its title, vendor, product ... are updated to the
-file's) and records that each device misses it: a new device-patch row (state ``missing``),
-or a row that said ``installed`` set back to ``missing``; a ``missing`` or ``failed`` row is
-left as it is. Devices and patches not in the file are left alone (an import never marks a
-patch installed). Importing the same file twice changes nothing the second time.
+Importing (``store.missing_patch_ops.apply_missing_patches``) upserts the patches and records
+that each device misses them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any, cast
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
-
-from patchdesk.domain import Classification, MissingPatch, MissingPatchState, Severity
-from patchdesk.inventory import Invalid, Problem, decode, is_control, read_records
-from patchdesk.store.events import record_event
-from patchdesk.store.missing_refresh import EVENT_KIND, PATCH_COLUMNS, patch_columns
-from patchdesk.store.models import Client, Device, DevicePatch, Patch
+from patchdesk.domain import Classification, MissingPatch, Severity
+from patchdesk.inventory.records import (
+    NO_CLIENT_HINT,
+    Err,
+    Invalid,
+    Problem,
+    check_control,
+    decode,
+    is_blank,
+    read_records,
+    trim,
+)
 
 COLUMNS = (
     "client",
@@ -66,13 +69,11 @@ COLUMNS = (
 MAX_PATCH_ID = 200
 MAX_LABEL = 200
 
-_SURROUNDING_WHITESPACE = " \t\r\n\f\v"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TRUE = ("true", "yes", "1")
 _FALSE = ("false", "no", "0")
 _CLASSIFICATIONS = ", ".join(c.value for c in Classification)
 _SEVERITIES = ", ".join(s.value for s in Severity)
-_NO_CLIENT_HINT = "clients are created by 'patchdesk policy apply'"
 _NO_DEVICE_HINT = "devices are added by 'patchdesk inventory import'"
 
 
@@ -86,12 +87,8 @@ class MissingRow:
     patch: MissingPatch  # the connectors' shape, so a connector sync can apply rows too
 
 
-@dataclass(frozen=True)
-class _Err:
-    message: str
-
-
-# --------------------------------------------------------------------------- parsing
+# The columns that describe a patch (all but its key): the same on every row naming it.
+_DESCRIPTION = tuple(f.name for f in dataclasses.fields(MissingPatch) if f.name != "vendor_id")
 
 
 def parse_missing_patches(
@@ -123,7 +120,7 @@ def parse_missing_patches(
     context = _FileContext(default_client, hostnames)
     rows: list[MissingRow] = []
     for line, fields in records[1:]:
-        if all(not _trim(value) for value in fields):
+        if is_blank(fields):
             continue
         result = parse_row(line, fields, columns, context)
         if isinstance(result, MissingRow):
@@ -141,11 +138,11 @@ def parse_header(
     problems: list[Problem] = []
     columns: dict[str, int] = {}
     for position, raw in enumerate(header):
-        name = _trim(raw).lower()
+        name = trim(raw).lower()
         if not name:
             problems.append(Problem(line, "header", f"column {position + 1} has no name"))
         elif name not in COLUMNS:
-            problems.append(Problem(line, "header", f"unknown column {_trim(raw)!r}"))
+            problems.append(Problem(line, "header", f"unknown column {trim(raw)!r}"))
         elif name in columns:
             problems.append(Problem(line, "header", f"duplicate column {name!r}"))
         else:
@@ -173,9 +170,9 @@ def parse_row(
     if len(fields) != len(columns):
         plural = "s" if len(fields) != 1 else ""
         return [Problem(line, "row", f"{len(fields)} field{plural}, the header has {len(columns)}")]
-    cells = {name: _trim(fields[position]) for name, position in columns.items()}
+    cells = {name: trim(fields[position]) for name, position in columns.items()}
     client = check_client(cells.get("client", ""), context)
-    hostname: str | _Err = _Err("empty") if not cells["hostname"] else cells["hostname"]
+    hostname: str | Err = Err("empty") if not cells["hostname"] else cells["hostname"]
     if isinstance(client, str) and isinstance(hostname, str):
         hostname = check_device(client, hostname, context)
     checked: dict[str, object] = {
@@ -196,7 +193,7 @@ def parse_row(
     problems = [
         Problem(line, column, value.message)
         for column, value in checked.items()
-        if isinstance(value, _Err)
+        if isinstance(value, Err)
     ]
     if problems:
         return problems
@@ -214,90 +211,82 @@ def parse_row(
     return check_repeats(row, context)
 
 
-def check_client(value: str, context: _FileContext) -> str | _Err:
+def check_client(value: str, context: _FileContext) -> str | Err:
     default = context.default_client
     if not value:
-        return default if default is not None else _Err("empty, and no --client given")
+        return default if default is not None else Err("empty, and no --client given")
     if default is not None and value != default:
-        return _Err(f"{value!r} is not the --client {default!r}")
+        return Err(f"{value!r} is not the --client {default!r}")
     if value not in context.hostnames:
-        return _Err(f"unknown client {value!r} ({_NO_CLIENT_HINT})")
+        return Err(f"unknown client {value!r} ({NO_CLIENT_HINT})")
     return value
 
 
-def check_device(client: str, hostname: str, context: _FileContext) -> str | _Err:
+def check_device(client: str, hostname: str, context: _FileContext) -> str | Err:
     """The device's stored hostname (the same, or the only one equal ignoring case)."""
     stored = context.hostnames.get(client, {}).get(hostname.casefold(), [])
     if hostname in stored:
         return hostname
     if len(stored) == 1:
         return stored[0]
-    return _Err(f"{hostname!r} is not a device of client {client!r} ({_NO_DEVICE_HINT})")
+    return Err(f"{hostname!r} is not a device of client {client!r} ({_NO_DEVICE_HINT})")
 
 
-def check_patch_id(value: str) -> str | _Err:
+def check_patch_id(value: str) -> str | Err:
     if not value:
-        return _Err("empty")
+        return Err("empty")
     if (problem := check_control(value)) is not None:
         return problem
-    return _Err(f"longer than {MAX_PATCH_ID} characters") if len(value) > MAX_PATCH_ID else value
+    return Err(f"longer than {MAX_PATCH_ID} characters") if len(value) > MAX_PATCH_ID else value
 
 
-def check_title(value: str) -> str | _Err:
+def check_title(value: str) -> str | Err:
     if not value:
-        return _Err("empty")
+        return Err("empty")
     return check_control(value) or value
 
 
-def check_label(value: str) -> str | _Err:
+def check_label(value: str) -> str | Err:
     if (problem := check_control(value)) is not None:
         return problem
-    return _Err(f"longer than {MAX_LABEL} characters") if len(value) > MAX_LABEL else value
+    return Err(f"longer than {MAX_LABEL} characters") if len(value) > MAX_LABEL else value
 
 
-def check_control(value: str) -> _Err | None:
-    """A problem when ``value`` has a control character (C0, DEL, C1; the first is named)."""
-    for char in value:
-        if is_control(char):
-            return _Err(f"contains control character U+{ord(char):04X}")
-    return None
-
-
-def check_classification(value: str) -> str | _Err:
+def check_classification(value: str) -> str | Err:
     if not value:
-        return _Err(f"empty (expected one of {_CLASSIFICATIONS})")
+        return Err(f"empty (expected one of {_CLASSIFICATIONS})")
     try:
         return Classification(value.lower()).value
     except ValueError:
-        return _Err(f"unknown classification {value!r} (expected one of {_CLASSIFICATIONS})")
+        return Err(f"unknown classification {value!r} (expected one of {_CLASSIFICATIONS})")
 
 
-def check_severity(value: str) -> str | _Err:
+def check_severity(value: str) -> str | Err:
     if not value:
         return Severity.UNSPECIFIED.value
     try:
         return Severity(value.lower()).value
     except ValueError:
-        return _Err(f"unknown severity {value!r} (expected one of {_SEVERITIES}, or empty)")
+        return Err(f"unknown severity {value!r} (expected one of {_SEVERITIES}, or empty)")
 
 
-def check_date(value: str) -> date | _Err:
+def check_date(value: str) -> date | Err:
     if not _DATE.fullmatch(value):
-        return _Err(f"{value!r} is not a date: use YYYY-MM-DD" if value else "empty (YYYY-MM-DD)")
+        return Err(f"{value!r} is not a date: use YYYY-MM-DD" if value else "empty (YYYY-MM-DD)")
     try:
         return date.fromisoformat(value)
     except ValueError as exc:
-        return _Err(f"{value!r} is not a date: {exc}")
+        return Err(f"{value!r} is not a date: {exc}")
 
 
-def check_bool(value: str) -> bool | _Err:
+def check_bool(value: str) -> bool | Err:
     lowered = value.lower()
     if lowered in _TRUE:
         return True
     if lowered in _FALSE:
         return False
     shown = f"{value!r}" if value else "empty"
-    return _Err(f"{shown} (expected true or false)")
+    return Err(f"{shown} (expected true or false)")
 
 
 def check_repeats(row: MissingRow, context: _FileContext) -> MissingRow | list[Problem]:
@@ -310,7 +299,7 @@ def check_repeats(row: MissingRow, context: _FileContext) -> MissingRow | list[P
         problems.append(Problem(row.line, "patch_id", message))
     earlier_line, earlier = context.patches.setdefault(row.patch.vendor_id, (row.line, row.patch))
     if earlier_line != row.line:
-        for name in PATCH_COLUMNS:
+        for name in _DESCRIPTION:
             if getattr(earlier, name) != getattr(row.patch, name):
                 message = f"differs from line {earlier_line} for patch {row.patch.vendor_id!r}"
                 problems.append(Problem(row.line, name, message))
@@ -327,13 +316,6 @@ def _hostname_index(names: Collection[str]) -> dict[str, list[str]]:
 def _as_date(value: object) -> date:
     assert isinstance(value, date)
     return value
-
-
-def _trim(value: str) -> str:
-    return value.strip(_SURROUNDING_WHITESPACE)
-
-
-# --------------------------------------------------------------------------- applying
 
 
 class UnknownDevicesError(Exception):
@@ -385,148 +367,3 @@ class PatchImportSummary:
             f"updated, {self.patches_unchanged} unchanged"
         ]
         return lines + [client.describe() for client in self.clients]
-
-
-def known_devices(session: Session) -> dict[str, list[str]]:
-    """Each client id with its devices' hostnames (clients without devices included)."""
-    found: dict[str, list[str]] = {
-        client_id: [] for client_id in session.scalars(select(Client.id))
-    }
-    for client_id, hostname in session.execute(select(Device.client_id, Device.hostname)):
-        found.setdefault(client_id, []).append(hostname)
-    return found
-
-
-def apply_missing_patches(
-    session: Session, rows: Sequence[MissingRow], *, now: datetime
-) -> PatchImportSummary:
-    """Upsert the rows' patches and device-patch rows in the caller's transaction.
-
-    Use a ``Database.writer()`` session. Raises ``UnknownDevicesError`` before writing
-    anything when a row's device no longer exists.
-    """
-    device_ids = _device_ids(session, rows)
-    patches, created, updated, unchanged = _upsert_patches(session, rows)
-    summaries = {row.client_id: ClientPatchSummary(row.client_id) for row in rows}
-    existing = _device_patches(session, device_ids.values(), [p.id for p in patches.values()])
-    added: list[dict[str, Any]] = []
-    reopened: list[dict[str, Any]] = []
-    for row in rows:
-        summary = summaries[row.client_id]
-        device_id = device_ids[(row.client_id, row.hostname)]
-        patch_id = patches[row.patch.vendor_id].id
-        current = existing.get((device_id, patch_id))
-        if current is None:
-            added.append(
-                {
-                    "device_id": device_id,
-                    "patch_id": patch_id,
-                    "state": MissingPatchState.MISSING,
-                    "detected_at": now,
-                    "installed_at": None,
-                    "updated_at": now,
-                }
-            )
-            summary.added += 1
-        elif current[1] is MissingPatchState.INSTALLED:
-            reopened.append({"b_id": current[0], "b_now": now})
-            summary.reopened += 1
-        else:
-            summary.unchanged += 1
-    if added:
-        session.connection().execute(_INSERT_DEVICE_PATCHES, added)
-    if reopened:
-        session.connection().execute(_REOPEN, reopened)
-    for summary in summaries.values():
-        if summary.added or summary.reopened:
-            record_event(
-                session,
-                at=now,
-                kind=EVENT_KIND,
-                entity="client",
-                entity_id=summary.client_id,
-                client_id=summary.client_id,
-                payload={"added": summary.added, "reopened": summary.reopened},
-            )
-    session.flush()
-    return PatchImportSummary(
-        tuple(created), tuple(updated), unchanged, tuple(sorted(summaries.values(), key=_by_id))
-    )
-
-
-def _by_id(summary: ClientPatchSummary) -> str:
-    return summary.client_id
-
-
-def _device_ids(session: Session, rows: Sequence[MissingRow]) -> dict[tuple[str, str], int]:
-    wanted = sorted({(row.client_id, row.hostname) for row in rows})
-    found: dict[tuple[str, str], int] = {}
-    for client_id in sorted({client for client, _ in wanted}):
-        query = select(Device.hostname, Device.id).where(Device.client_id == client_id)
-        for hostname, device_id in session.execute(query):
-            found[(client_id, hostname)] = device_id
-    missing = [key for key in wanted if key not in found]
-    if missing:
-        raise UnknownDevicesError(missing)
-    return found
-
-
-def _upsert_patches(
-    session: Session, rows: Sequence[MissingRow]
-) -> tuple[dict[str, Patch], list[str], list[str], int]:
-    """vendor id -> Patch row for every patch in ``rows``, and what was created/updated."""
-    wanted = {row.patch.vendor_id: row.patch for row in rows}
-    stored = {
-        patch.vendor_id: patch
-        for patch in session.scalars(select(Patch).where(Patch.vendor_id.in_(list(wanted))))
-    }
-    created: list[str] = []
-    updated: list[str] = []
-    unchanged = 0
-    for vendor_id, values in wanted.items():
-        patch = stored.get(vendor_id)
-        if patch is None:
-            stored[vendor_id] = Patch(vendor_id=vendor_id, **patch_columns(values))
-            session.add(stored[vendor_id])
-            created.append(vendor_id)
-            continue
-        changed = {k: v for k, v in patch_columns(values).items() if getattr(patch, k) != v}
-        for name, value in changed.items():
-            setattr(patch, name, value)
-        if changed:
-            updated.append(vendor_id)
-        else:
-            unchanged += 1
-    session.flush()
-    return stored, created, updated, unchanged
-
-
-_DEVICE_PATCHES = cast(Table, DevicePatch.__table__)
-_INSERT_DEVICE_PATCHES = insert(_DEVICE_PATCHES)
-_REOPEN = (
-    update(_DEVICE_PATCHES)
-    .where(_DEVICE_PATCHES.c.id == bindparam("b_id"))
-    .values(
-        state=MissingPatchState.MISSING,
-        installed_at=None,
-        detected_at=bindparam("b_now"),
-        updated_at=bindparam("b_now"),
-    )
-)
-
-
-def _device_patches(
-    session: Session, device_ids: Collection[int], patch_ids: Collection[int]
-) -> dict[tuple[int, int], tuple[int, MissingPatchState]]:
-    """(device id, patch id) -> (row id, state) of the rows already stored."""
-    if not device_ids or not patch_ids:
-        return {}
-    table = _DEVICE_PATCHES
-    query = select(table.c.device_id, table.c.patch_id, table.c.id, table.c.state).where(
-        table.c.device_id.in_(sorted(set(device_ids))),
-        table.c.patch_id.in_(sorted(set(patch_ids))),
-    )
-    return {
-        (device_id, patch_id): (row_id, state)
-        for device_id, patch_id, row_id, state in session.execute(query)
-    }
