@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from patchdesk.store.board_views import (
     EngineView,
     Kpis,
@@ -27,7 +25,7 @@ from patchdesk.store.board_views import (
     read_open_windows,
     read_upcoming,
 )
-from patchdesk.store.db import Database
+from patchdesk.store.db import Database, Session
 from patchdesk.store.events import EventCursor
 from patchdesk.store.not_patched import ClientNotPatched, by_client, not_patched
 
