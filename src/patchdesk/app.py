@@ -18,57 +18,47 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from textual.app import App, SystemCommand
-from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 
 from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.approvals import ApprovalsScreen
-from patchdesk.screens.bindings import ROW_ACTIONS, all_binding_ids, declaration_order
+from patchdesk.screens.bindings import (
+    APP_BINDINGS,
+    ROW_ACTIONS,
+    all_binding_ids,
+    declaration_order,
+)
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.burst import BurstApp
 from patchdesk.screens.clients import ClientsScreen
 from patchdesk.screens.command_grammar import COMMANDS, Command
 from patchdesk.screens.command_line import CommandLine
 from patchdesk.screens.form_screen import FINISH_FIRST, FormScreen, open_form
-from patchdesk.screens.goto import GOTO_COMMANDS, goto
+from patchdesk.screens.goto import GOTO_COMMANDS
 from patchdesk.screens.help import ActiveKey, HelpEntry, HelpScreen, help_entries
 from patchdesk.screens.operator_prompt import ask_operator_name
 from patchdesk.screens.palette import PatchdeskCommands
-from patchdesk.screens.queue_unavailable import QueueUnavailableScreen
+from patchdesk.screens.queue import QueueScreen
 from patchdesk.screens.quit_confirm import QuitAnswer, QuitScreen
 from patchdesk.screens.reports import ReportsScreen
 from patchdesk.screens.services import Services
 from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
 from patchdesk.screens.too_small import TooSmallScreen, too_small
 from patchdesk.simulation.demo import DemoDatabase
+from patchdesk.store.db import parse_url, url_shown
 from patchdesk.ui_state import remember_theme, remembered_theme
-
-QUEUE_MODULE = "patchdesk.screens.queue"
-
-
-def queue_screen() -> Screen[None]:
-    """The exception queue, imported when first shown. Only if its module does not exist
-    (yet) does a screen saying so stand in for it; any other import error is raised."""
-    try:
-        from patchdesk.screens.queue import QueueScreen
-    except ModuleNotFoundError as exc:
-        if exc.name != QUEUE_MODULE:
-            raise
-        return QueueUnavailableScreen()
-    return QueueScreen()
 
 
 def database_note(services: Services, demo: DemoDatabase | None = None) -> str:
     """Which database the app is on, and how to reach it from another terminal."""
-    url = make_url(services.database.url)
+    url = parse_url(services.database.url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         where = str(url.database)
         shell = f"patchdesk --db {where} exceptions"
     else:
-        where = url.render_as_string(hide_password=True)
+        where = url_shown(services.database.url)
         shell = "patchdesk --db URL exceptions"
     note = f"Database: {where}\nFrom another terminal: {shell}"
     if demo is not None and demo.temporary:
@@ -95,26 +85,12 @@ class PatchdeskApp(BurstApp):
     TITLE = "patchdesk"
     MODES = {
         "board": BoardScreen,
-        "queue": queue_screen,
+        "queue": QueueScreen,
         "reports": ReportsScreen,
         "clients": ClientsScreen,
         "approvals": ApprovalsScreen,
     }
-    # The mode keys stay out of the footer (each screen's own keys fill it at 80 columns);
-    # `?`, `:` and the palette list them.
-    BINDINGS = [
-        Binding("1", "show_mode('board')", "Board", show=False, id="app.board"),
-        Binding("2", "show_mode('queue')", "Queue", show=False, id="app.queue"),
-        Binding("3", "show_mode('reports')", "Reports", show=False, id="app.reports"),
-        Binding("4", "show_mode('approvals')", "Approvals", show=False, id="app.approvals"),
-        Binding("5", "show_mode('clients')", "Clients", show=False, id="app.clients"),
-        Binding("colon", "command_line", "Command", key_display=":", id="app.command"),
-        Binding("question_mark", "help", "Help", key_display="?", id="app.help"),
-        Binding("q", "request_quit", "Quit", id="app.quit"),
-        # Textual's ctrl+q, asking first like q (it answers in text fields and forms too)
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit_anywhere"),
-        Binding("escape", "walk_back", "Back", show=False, id="app.back"),
-    ]
+    BINDINGS = APP_BINDINGS
     COMMANDS = App.COMMANDS | {PatchdeskCommands}
     # Textual 8.2's compact footer gives every key a right margin, the palette key docked on
     # the right too: the last column then shows whatever binding overflows beneath it (a
@@ -270,13 +246,8 @@ class PatchdeskApp(BurstApp):
     # ------------------------------------------------------------- command mode, back
 
     def command_names(self) -> list[str]:
-        """The ``:`` commands that can run in this build (a screen not built yet has none)."""
-        return [
-            spec.name
-            for spec in COMMANDS
-            if spec.name not in MODE_COMMANDS or spec.name in self.MODES
-            if spec.name not in GOTO_COMMANDS or goto(spec.name) is not None
-        ]
+        """The ``:`` commands, in the order ``:`` and the palette offer them."""
+        return [spec.name for spec in COMMANDS]
 
     def action_command_line(self) -> None:
         if self._too_small is not None or isinstance(self.screen, CommandLine):
@@ -299,9 +270,7 @@ class PatchdeskApp(BurstApp):
         if name in MODE_COMMANDS:
             self.action_show_mode(name)
         elif name in GOTO_COMMANDS:
-            opener = goto(name)
-            if opener is not None:
-                opener(self, argument)
+            GOTO_COMMANDS[name](self, argument)
         elif name == "theme":
             self.choose_theme(argument)
         elif name == "help":

@@ -35,6 +35,7 @@ from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.kpi_strip import KpiStrip
 from patchdesk.screens.widgets.timetext import clock, duration
 from patchdesk.screens.widgets.window_list import OpenWindows, UpcomingWindows
+from patchdesk.screens.worker_results import failed_worker, notify_worker_error
 from patchdesk.store.board_views import EngineView
 from patchdesk.store.not_patched import SHORT_REASONS, ClientNotPatched
 from patchdesk.text import printable
@@ -242,20 +243,13 @@ class BoardScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != WORKER_GROUP:
+        if event.worker.group == WORKER_GROUP and event.state is WorkerState.CANCELLED:
+            self._reading = False
+        worker = failed_worker(event, self, WORKER_GROUP)
+        if worker is None:
             return
-        if event.state is WorkerState.ERROR:
-            self._reading = False
-            error = event.worker.error
-            reason = " ".join(str(error).split()) if error is not None else "unknown error"
-            self.notify(
-                f"The board could not read the database: {reason[:200]}",
-                title="Board",
-                severity="error",
-                markup=False,
-            )
-        elif event.state is WorkerState.CANCELLED:
-            self._reading = False
+        self._reading = False
+        notify_worker_error(self, worker, "Board", "The board could not read the database")
 
     # ---------------------------------------------------------------------- drawing
 

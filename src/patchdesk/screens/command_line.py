@@ -14,10 +14,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
-from textual.worker import get_current_worker
 
 from patchdesk.screens.command_grammar import (
     BY_NAME,
@@ -84,19 +84,25 @@ class CommandLine(ModalScreen[Command | None]):
         self._show_hints("")
         self._read_names()
 
+    class NamesRead(Message):
+        """A worker read what arguments complete against."""
+
+        def __init__(self, vocabulary: Vocabulary) -> None:
+            super().__init__()
+            self.vocabulary = vocabulary
+
+    # Without the names the hints still complete commands: a failed read is not told.
     @work(thread=True, exit_on_error=False, group="command-names")
     def _read_names(self) -> None:
         with services_of(self.app).database.session() as session:
             names = read_names(session)
-        if not get_current_worker().is_cancelled:
-            # patchdesk's own themes (Textual's are accepted too, not offered)
-            themes = tuple(sorted(theme.name for theme in bundled_themes()))
-            self.app.call_from_thread(self._names_read, names.clients, names.hosts, themes)
+        # patchdesk's own themes (Textual's are accepted too, not offered)
+        themes = tuple(sorted(theme.name for theme in bundled_themes()))
+        self.post_message(self.NamesRead(Vocabulary(names.clients, names.hosts, themes)))
 
-    def _names_read(
-        self, clients: tuple[str, ...], hosts: tuple[str, ...], themes: tuple[str, ...]
-    ) -> None:
-        self.vocabulary = Vocabulary(clients, hosts, themes)
+    @on(NamesRead)
+    def _names_read(self, message: NamesRead) -> None:
+        self.vocabulary = message.vocabulary
         self._show_hints(self.query_one(Input).value)
 
     # --- typing ---------------------------------------------------------------------------

@@ -1,31 +1,19 @@
-"""``:client ID`` and ``:device HOST``: the functions that open one client's or one
-device's screen, found in their screens' modules. Until such a module exists in this build
-its command is not offered (and the palette leaves it out)."""
+"""``:client ID``, ``:device HOST`` and ``:missed``: the ``:`` commands that open one page
+from anywhere, each answered by the opener its screen's module defines."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any
 
+from patchdesk.screens.clients import open_client
+from patchdesk.screens.device_lookup import open_device
+from patchdesk.screens.missed import open_missed
+
 Opener = Callable[[Any, str], object]  # (app, what was typed) -> anything
 
-GOTO_COMMANDS: dict[str, tuple[str, str]] = {
-    "client": ("patchdesk.screens.clients", "open_client"),
-    "device": ("patchdesk.screens.device_lookup", "open_device"),
-    "missed": ("patchdesk.screens.missed", "open_missed"),
+GOTO_COMMANDS: dict[str, Opener] = {
+    "client": open_client,
+    "device": open_device,
+    "missed": open_missed,
 }
-
-
-def goto(command: str) -> Opener | None:
-    """The opener for ``command``; None when its screen is not part of this build. Any
-    other import error is raised."""
-    module_name, function_name = GOTO_COMMANDS[command]
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    opener = getattr(module, function_name, None)
-    return opener if callable(opener) else None

@@ -1,6 +1,10 @@
 """``ctrl+p``: the command palette offers the ``:`` commands and "go to" every client and
 every device by name. Names come from the database (read off the UI thread when the
-palette opens) and are shown literally: a hostname is never read as markup."""
+palette opens) and are shown literally: a hostname is never read as markup.
+
+The one read that is not a screen's worker (``screens.worker_results``): a palette provider
+is not a widget, and the palette awaits its ``startup``, so it reads in
+``asyncio.to_thread``."""
 
 from __future__ import annotations
 
@@ -67,10 +71,9 @@ class PatchdeskCommands(Provider):
                     partial(self._run, Command(name)),
                     help=summary,
                 )
-        available = set(self._app.command_names())
         for theme in sorted(self.app.available_themes):
             score = matcher.match(f"theme {theme}")
-            if score > 0 and "theme" in available:
+            if score > 0:
                 yield Hit(
                     score,
                     matcher.highlight(f":theme {theme}"),
@@ -80,44 +83,42 @@ class PatchdeskCommands(Provider):
         names = getattr(self, "names", None)
         if names is None:
             return
-        if "client" in available:
-            hits = 0
-            for client_id in names.clients:
-                label = f"client {client_id} {names.client_names.get(client_id, '')}"
-                score = matcher.match(label)
-                if score > 0 and hits < MAX_NAME_HITS:
-                    hits += 1
-                    yield Hit(
-                        score,
-                        Text(
-                            printable(
-                                f"go to client {client_id}  {names.client_names.get(client_id, '')}"
-                            )
-                        ),
-                        partial(self._run, Command("client", client_id)),
-                        text=printable(label),
-                        help="Client: policy, windows, figures",
-                    )
-        if "device" in available:
-            # Substring first (cheap over 50,000 names), fuzzy scoring only for those.
-            term = _term(query)
-            if len(term) < 2:
-                return
-            hits = 0
-            for host in names.hosts:
-                if term not in host.casefold():
-                    continue
+        hits = 0
+        for client_id in names.clients:
+            label = f"client {client_id} {names.client_names.get(client_id, '')}"
+            score = matcher.match(label)
+            if score > 0 and hits < MAX_NAME_HITS:
                 hits += 1
-                if hits > MAX_NAME_HITS:
-                    break
-                score = max(matcher.match(f"device {host}"), 0.1)
                 yield Hit(
                     score,
-                    Text(printable(f"go to device {host}")),
-                    partial(self._run, Command("device", host)),
-                    text=printable(f"device {host}"),
-                    help="Device: facts, history",
+                    Text(
+                        printable(
+                            f"go to client {client_id}  {names.client_names.get(client_id, '')}"
+                        )
+                    ),
+                    partial(self._run, Command("client", client_id)),
+                    text=printable(label),
+                    help="Client: policy, windows, figures",
                 )
+        # Substring first (cheap over 50,000 names), fuzzy scoring only for those.
+        term = _term(query)
+        if len(term) < 2:
+            return
+        hits = 0
+        for host in names.hosts:
+            if term not in host.casefold():
+                continue
+            hits += 1
+            if hits > MAX_NAME_HITS:
+                break
+            score = max(matcher.match(f"device {host}"), 0.1)
+            yield Hit(
+                score,
+                Text(printable(f"go to device {host}")),
+                partial(self._run, Command("device", host)),
+                text=printable(f"device {host}"),
+                help="Device: facts, history",
+            )
 
 
 def _term(query: str) -> str:

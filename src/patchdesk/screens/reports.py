@@ -20,11 +20,9 @@ read again until ``r``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
-from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual import on, work
@@ -39,10 +37,20 @@ from textual.worker import Worker, WorkerState
 from patchdesk.rules.metrics.cycles import Cycle, cycle_of
 from patchdesk.screens.reports_detail import ReportDetailScreen, detail_text
 from patchdesk.screens.reports_export import (
-    ExportFailed,
+    Exported,
     ExportFormatModal,
+    ExportOrder,
+    announce_export,
     reports_directory,
-    write_cycle_report,
+    run_export,
+)
+from patchdesk.screens.reports_layout import (
+    bar_text,
+    cell,
+    columns_for,
+    current_text,
+    header_text,
+    status_text,
 )
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.clock_header import ClockHeader
@@ -51,17 +59,10 @@ from patchdesk.screens.widgets.report_cells import (
     SORT_ORDER,
     ReportRow,
     SortColumn,
-    failed_text,
-    mttr_text,
-    name_text,
-    rate_style,
-    rate_text,
     rows_of,
-    sort_label,
     sort_rows,
-    trend_text,
 )
-from patchdesk.screens.widgets.timetext import clock, zone_label
+from patchdesk.screens.worker_results import failed_worker, notify_worker_error
 from patchdesk.store.metric_trends import (
     ClientTrend,
     Known,
@@ -76,10 +77,7 @@ from patchdesk.text import printable
 
 HISTORY = 6  # cycles in the trend, the shown one last
 STALE_SECONDS = 60.0  # shown again after this long (wall time): read again
-WIDE = 110  # from this width: MTTR median, failed-install bars, longer labels
-WIDER = 130  # from this width: the in-scope device count too
 TALL = 34  # from this height the selected row is shown in full under the table
-UTC_ZONE = ZoneInfo("UTC")
 READ_GROUP = "reports-read"
 EXPORT_GROUP = "reports-export"
 
@@ -91,175 +89,6 @@ NO_CLIENTS = (
     "Per-client compliance, failed installs, emergency patches and MTTR appear here as soon\n"
     "as clients exist."
 )
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    width: int
-    sort: SortColumn | None = None
-    right: bool = True
-
-
-def columns_for(width: int) -> list[Column]:
-    """The table's columns for a terminal ``width`` (the client column takes what is left)."""
-    if width >= WIDE:
-        fixed = [
-            Column("device_rate", "Device ok", 9, SortColumn.DEVICE_RATE),
-            Column("patch_rate", "Patch ok", 8, SortColumn.PATCH_RATE),
-            Column("failed", "Failed (top class)", 18, SortColumn.FAILED, right=False),
-            Column("emergencies", "Emerg.", 6, SortColumn.EMERGENCIES),
-            Column("mttr", "MTTR", 6, SortColumn.MTTR),
-            Column("median", "median", 6),
-            Column("p90", "p90", 6),
-            Column("trend", "Trend ok fail", 13, right=False),
-        ]
-        if width >= WIDER:
-            fixed.insert(0, Column("devices", "Devices", 7))
-    else:
-        fixed = [
-            Column("device_rate", "Dev ok", 6, SortColumn.DEVICE_RATE),
-            Column("patch_rate", "Patch", 6, SortColumn.PATCH_RATE),
-            Column("failed", "Failed", 13, SortColumn.FAILED, right=False),
-            Column("emergencies", "Em", 2, SortColumn.EMERGENCIES),
-            Column("mttr", "MTTR", 6, SortColumn.MTTR),
-            Column("p90", "p90", 6),
-            Column("trend", "Trend", 6, right=False),
-        ]
-    # A sortable column has room for the sort marker after its label.
-    fixed = [
-        replace(c, width=max(c.width, len(c.label) + 1)) if c.sort is not None else c for c in fixed
-    ]
-    # Each column has one cell of padding either side; one more for the scrollbar.
-    used = sum(c.width + 2 for c in fixed) + 2 + 1
-    name = max(12, width - used)
-    return [Column("client", "Client", name, SortColumn.CLIENT, right=False), *fixed]
-
-
-def header_text(column: Column, sort: SortColumn, reverse: bool) -> Text:
-    label = column.label
-    if column.sort is sort:
-        label = f"{label}{'▲' if reverse else '▼'}"
-    return Text(label, justify="right" if column.right else "left")
-
-
-def cell(column: Column, row: ReportRow, points: tuple[TrendPoint, ...] | None) -> Text:
-    key = column.key
-    figures = row.compliance
-    if key == "client":
-        return name_text(row, column.width)
-    if key == "devices":
-        return Text(str(figures.devices), justify="right")
-    if key in ("device_rate", "patch_rate"):
-        rate = figures.device_rate if key == "device_rate" else figures.patch_rate
-        return Text(rate_text(rate), rate_style(rate), justify="right")
-    if key == "failed":
-        return failed_text(row.failures, column.width)
-    if key == "emergencies":
-        return Text(
-            str(row.emergencies), "bold yellow" if row.emergencies else "dim", justify="right"
-        )
-    if key in ("mttr", "median", "p90"):
-        mttr = row.mttr
-        value = {"mttr": mttr.mean, "median": mttr.median, "p90": mttr.p90}[key]
-        text = mttr_text(value)
-        text.justify = "right"
-        return text
-    return trend_text(points, failed=column.width >= 13)
-
-
-def status_text(
-    cycle: Cycle,
-    current: Cycle,
-    as_of: datetime | None,
-    services: Services,
-    *,
-    compact: bool = False,
-) -> Text:
-    """The header's second line: which cycle, its dates, as of when."""
-    text = Text()
-    text.append(f"cycle {cycle.label}", "bold")
-    if cycle == current:
-        text.append(" (current)", "green")
-    text.append(f"  {cycle.first_day:%d %b} – {cycle.last_day:%d %b}", "dim")
-    if not compact and cycle >= current:
-        text.append(", each client's local dates", "dim")
-    if as_of is not None:
-        zone = services.local_zone
-        if cycle < current:  # compliance is as of each client's end of the cycle
-            text.append("  ·  ended" if compact else "  ·  ended, figures as of its end", "dim")
-            text.append("  ·  read ", "dim")
-        else:
-            text.append("  ·  as of ", "dim")
-        text.append(f"{clock(as_of, UTC_ZONE)} UTC", "bold")
-        if zone_label(as_of, zone) != "UTC":
-            text.append(f" ({clock(as_of, zone)} {zone_label(as_of, zone)})", "dim")
-    else:
-        text.append("  ·  reading …", "dim")
-    return text
-
-
-def bar_text(
-    sort: SortColumn,
-    reverse: bool,
-    cycles: list[Cycle],
-    *,
-    compact: bool,
-    rows: int | None,
-    current: bool = True,
-) -> Text:
-    """``6 clients  [ ] cycle  s S sort: failed installs, most first  r refresh  ·  trend
-    2026-06 … 2026-11``; ``c current`` when another cycle is shown."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if rows is None:
-        text.append("reading …", "dim")
-    else:
-        text.append(f"{rows} client{'s' if rows != 1 else ''}", "bold")
-    text.append("  ")
-    text.append("[ ]", "bold")
-    text.append(" cycle", "dim")
-    if not current:
-        text.append("  ")
-        text.append("c", "bold")
-        text.append(" current", "dim")
-    text.append("  ")
-    text.append("s S", "bold")
-    text.append(" sort: ", "dim")
-    text.append(sort_label(sort, reverse))
-    text.append("  ")
-    text.append("r", "bold")
-    text.append(" refresh", "dim")
-    if not compact:
-        text.append(f"  ·  trend {cycles[0].label} … {cycles[-1].label}, oldest left", "dim")
-    return text
-
-
-def current_text(row: ReportRow | None) -> Text:
-    """The selected row in a line: the counts behind the rates, failures by class."""
-    text = Text(no_wrap=True, overflow="ellipsis")
-    if row is None:
-        text.append("no row selected", "dim")
-        return text
-    figures = row.compliance
-    text.append(printable(row.name), "bold")
-    if row.metrics is not None:
-        text.append(f" · {printable(row.metrics.timezone)}", "dim")
-    text.append(f" · {figures.compliant_devices}/{figures.devices} devices compliant")
-    text.append(f" · {figures.installed_pairs}/{figures.approved_pairs} patches installed")
-    parts = ", ".join(f"{f.value} {n}" for f, n in row.failures.items() if n)
-    text.append(f" · failed: {parts}" if parts else " · no failed installs")
-    if row.mttr.count:
-        text.append(f" · {row.mttr.count} resolved")
-    text.append("\n")
-    text.append("d", "bold")
-    text.append(" detail  ", "dim")
-    if row.is_all:
-        text.append("w exports one client's report: select a client", "dim")
-    else:
-        text.append("w", "bold")
-        text.append(" export this client's cycle report", "dim")
-    return text
 
 
 # --- messages from the workers ---------------------------------------------------------------
@@ -285,23 +114,6 @@ class TrendsRead(Message):
         self.trends = trends
         self.overall = overall
         self.now = now
-
-
-class Exported(Message):
-    def __init__(
-        self,
-        path: Path | None,
-        client_name: str,
-        cycle: Cycle,
-        error: str = "",
-        audience: str = "client",
-    ) -> None:
-        super().__init__()
-        self.path = path
-        self.client_name = client_name
-        self.cycle = cycle
-        self.error = error
-        self.audience = audience
 
 
 class ReportsTable(DataTable[Text]):
@@ -495,20 +307,14 @@ class ReportsScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state is not WorkerState.ERROR or event.worker.node is not self:
+        worker = failed_worker(event, self)
+        if worker is None:
             return
-        error = event.worker.error
-        reason = " ".join(str(error).split())[:200] if error is not None else "unknown error"
         what = "read"
-        if event.worker.group == EXPORT_GROUP:
+        if worker.group == EXPORT_GROUP:
             self._exporting = False
             what = "exported"
-        self.notify(
-            f"The reports could not be {what}: {printable(reason)}",
-            title="Reports",
-            severity="error",
-            markup=False,
-        )
+        notify_worker_error(self, worker, "Reports", f"The reports could not be {what}")
 
     # --- drawing ---------------------------------------------------------------------------
 
@@ -661,72 +467,30 @@ class ReportsScreen(Screen[None]):
         title = Text(f"{summary.cycle.label} · ")
         title.append(printable(row.name), "bold")
         title.append(f" ({printable(row.key)})")
-        client_id, client_name = row.key, row.name
-        cycle, now = summary.cycle, summary.now
 
         def chosen(choice: tuple[str, str] | None) -> None:
             if choice:
                 fmt, audience = choice
                 self._exporting = True
-                self._export_worker(client_id, client_name, cycle, now, fmt, directory, audience)
+                self._export_worker(
+                    ExportOrder(
+                        row.key, row.name, summary.cycle, summary.now, fmt, directory, audience
+                    )
+                )
 
         self.app.push_screen(ExportFormatModal(title, directory), chosen)
 
     @work(thread=True, exit_on_error=False, group=EXPORT_GROUP)
-    def _export_worker(
-        self,
-        client_id: str,
-        client_name: str,
-        cycle: Cycle,
-        now: datetime,
-        fmt: str,
-        directory: Path,
-        audience: str,
-    ) -> None:
-        try:
-            path = write_cycle_report(
-                self.services.database,
-                client_id,
-                cycle,
-                now,
-                fmt,
-                directory,
-                audience,
-                self.services.branding,
-            )
-        except ExportFailed as failed:
-            self.post_message(Exported(None, client_name, cycle, str(failed)))
-            return
-        self.post_message(Exported(path, client_name, cycle, audience=audience))
+    def _export_worker(self, order: ExportOrder) -> None:
+        services = self.services
+        self.post_message(run_export(services.database, services.branding, order))
 
     @on(Exported)
     def _exported(self, message: Exported) -> None:
         self._exporting = False
-        name = printable(message.client_name)
-        if message.path is None:
-            self.notify(
-                printable(message.error),
-                title=f"Report of {name} not written",
-                severity="error",
-                markup=False,
-                timeout=15,
-            )
-            return
-        self.last_export = message.path
-        if message.audience == "client" and not self.services.branding.msp_name:
-            self.notify(
-                "The report names no MSP: set report.msp_name in the config file "
-                "(PATCHDESK_REPORT__MSP_NAME).",
-                severity="warning",
-                markup=False,
-                timeout=15,
-            )
-        self.notify(
-            f"{printable(str(message.path))}",
-            title=(
-                f"Wrote the {message.cycle.label} report of {name}"
-                + (" (internal: not for the client)" if message.audience == "internal" else "")
-            ),
-            markup=False,
-            timeout=15,
-        )
+        if message.path is not None:
+            self.last_export = message.path
+        announce_export(self, message, self.services.branding)
+
+
+__all__ = ["ReportsScreen", "ReportsTable", "columns_for", "header_text"]

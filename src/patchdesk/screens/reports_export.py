@@ -14,16 +14,18 @@ internal) and the format (html unless another is chosen).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 from patchdesk.reports.client_model import Branding
@@ -31,6 +33,7 @@ from patchdesk.reports.cycle_formats import DEFAULT_AUDIENCE, document
 from patchdesk.rules.metrics.cycles import Cycle
 from patchdesk.store.db import Database
 from patchdesk.store.report_views import cycle_report
+from patchdesk.text import printable
 
 EXTENSIONS = {"html": "html", "md": "md", "csv": "csv", "json": "json"}
 FORMAT_NAMES = {
@@ -109,6 +112,82 @@ def write_cycle_report(
         raise ExportFailed(f"client {client_id!r} no longer exists")
     text = document(report, fmt, audience, branding or Branding())
     return write_new(directory, client_id, cycle, fmt, text, audience)
+
+
+@dataclass(frozen=True)
+class ExportOrder:
+    """One export the technician asked for: whose report, of which cycle, as of when, in
+    which format, for whom, and where to."""
+
+    client_id: str
+    client_name: str
+    cycle: Cycle
+    now: datetime
+    fmt: str
+    directory: Path
+    audience: str
+
+
+class Exported(Message):
+    """An export finished (its worker posts it): the file written, or ``error`` saying why
+    none was."""
+
+    def __init__(self, order: ExportOrder, path: Path | None, error: str = "") -> None:
+        super().__init__()
+        self.order = order
+        self.path = path
+        self.error = error
+
+
+def run_export(database: Database, branding: Branding, order: ExportOrder) -> Exported:
+    """Write the report ``order`` asks for (in a worker); a refusal is the result's error."""
+    try:
+        path = write_cycle_report(
+            database,
+            order.client_id,
+            order.cycle,
+            order.now,
+            order.fmt,
+            order.directory,
+            order.audience,
+            branding,
+        )
+    except ExportFailed as failed:
+        return Exported(order, None, str(failed))
+    return Exported(order, path)
+
+
+def announce_export(node: Screen[Any], exported: Exported, branding: Branding) -> None:
+    """Tell the technician where the report went (and that it names no MSP when a
+    client's report was written without one), or why it was not written."""
+    order = exported.order
+    name = printable(order.client_name)
+    if exported.path is None:
+        node.notify(
+            printable(exported.error),
+            title=f"Report of {name} not written",
+            severity="error",
+            markup=False,
+            timeout=15,
+        )
+        return
+    if order.audience == "client" and not branding.msp_name:
+        node.notify(
+            "The report names no MSP: set report.msp_name in the config file "
+            "(PATCHDESK_REPORT__MSP_NAME).",
+            severity="warning",
+            markup=False,
+            timeout=15,
+        )
+    node.notify(
+        f"{printable(str(exported.path))}",
+        title=(
+            f"Wrote the {order.cycle.label} report of {name}"
+            + (" (internal: not for the client)" if order.audience == "internal" else "")
+        ),
+        markup=False,
+        timeout=15,
+    )
 
 
 class ExportFormatModal(ModalScreen[tuple[str, str] | None]):

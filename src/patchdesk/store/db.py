@@ -276,3 +276,8 @@ def _safe(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid URL>"
+
+
+def url_shown(url: str) -> str:
+    """The URL as a person may see it: without its password (the help's database note)."""
+    return _safe(url)
