@@ -12,7 +12,7 @@ from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, Targ
 from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.missing_patches import MissingRow, apply_missing_patches
 from patchdesk.policy.load import PolicySet, load_sources
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.models import (
     BlockedPatch,

@@ -25,7 +25,7 @@ from patchdesk.rules.classify import COMMON_ACTIONS, RESPONSE_PATHS, Action
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER
 from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.approvals import client_ids
+from patchdesk.store.approval_policy import client_ids
 from patchdesk.store.db import Database
 from patchdesk.store.device_views import client_zone
 from patchdesk.store.exception_views import (

@@ -34,7 +34,8 @@ from patchdesk.engine.sync import IN_FLIGHT
 from patchdesk.rules.approval import ApprovalState, Blocklist, decide
 from patchdesk.rules.narrowing import Narrowed, Narrowing, applies_to, narrowness
 from patchdesk.store import direct
-from patchdesk.store.approvals import DeviceRow, load_blocklist, load_for_devices
+from patchdesk.store.approval_inputs import DeviceRow, load_for_devices
+from patchdesk.store.approval_policy import load_blocklist
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.events import record_event
 from patchdesk.store.missing_refresh import record_reported

@@ -30,7 +30,8 @@ from patchdesk.engine.deployments import add_targets, reachable, refresh_missing
 from patchdesk.engine.rows import WindowRow
 from patchdesk.rules.approval import ApprovalState, decide
 from patchdesk.store import direct
-from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.approval_inputs import load_client
+from patchdesk.store.approval_policy import load_blocklist
 from patchdesk.store.events import record_event
 from patchdesk.store.models import ApprovalDecision, Deployment, Patch
 

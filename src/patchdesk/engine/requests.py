@@ -36,7 +36,7 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.rules.reboot_times import Slot, slot_at
 from patchdesk.store import direct
-from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import active_for_devices, exclude

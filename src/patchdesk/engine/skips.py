@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import ApprovalDecisionKind, TargetState
 from patchdesk.rules.approval import manual_in_effect
 from patchdesk.store import direct
-from patchdesk.store.approvals import decisions_of, load_blocklist
+from patchdesk.store.approval_policy import decisions_of, load_blocklist
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import active_for_devices
 from patchdesk.store.models import Device, Patch, Target, TargetPatch

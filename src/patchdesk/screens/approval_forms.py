@@ -33,8 +33,8 @@ from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
+from patchdesk.store.approval_ops import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.approval_views import NO_RING, ApprovalLine, BlockLine, DeviceChoice
-from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.operator_input import Refused
 from patchdesk.text import printable
