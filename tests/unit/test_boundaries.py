@@ -13,6 +13,8 @@ CORE_MODULES = [
     "patchdesk.store.db",
     "patchdesk.store.models",
     "patchdesk.store.remediation_log",
+    "patchdesk.store.log_chain",
+    "patchdesk.store.log_keying",
     "patchdesk.policy",
     "patchdesk.inventory",
     "patchdesk.missing_patches",
