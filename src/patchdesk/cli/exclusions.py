@@ -19,7 +19,7 @@ from patchdesk.cli.context import BadInput, get_context, print_json
 from patchdesk.cli.identity import acting_operator
 from patchdesk.cli.options import now_from
 from patchdesk.store import exclusions as store
-from patchdesk.store.device_views import find_devices
+from patchdesk.store.device_search import find_devices
 from patchdesk.store.models import Client
 from patchdesk.text import printable
 

@@ -61,13 +61,8 @@ from patchdesk.screens.widgets.queue_confirm import ConfirmModal, force_reboot_q
 from patchdesk.screens.worker_results import ActionDone, notify_worker_error
 from patchdesk.store import device_ops, exclusions
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.device_views import (
-    DeviceDetail,
-    DeviceException,
-    HostLookup,
-    device_detail,
-    find_devices,
-)
+from patchdesk.store.device_search import HostLookup, find_devices
+from patchdesk.store.device_views import DeviceDetail, DeviceException, device_detail
 from patchdesk.store.events import EventCursor
 from patchdesk.store.exception_views import ExceptionDetail, QueueRow, exception_detail
 from patchdesk.store.models import Event
