@@ -1,4 +1,4 @@
-"""The remediation log: append-only, hash-chained and keyed (DESIGN section 1).
+"""The remediation log: append-only, hash-chained and keyed.
 
 Every record carries ``seq`` (1, 2, 3 ...), the previous record's hash, its own hash over
 its content and that previous hash, and a MAC: an HMAC-SHA256 over its hash and the previous
@@ -31,7 +31,7 @@ missing, is never keyed again: appends are refused (``AuditKeyError``) rather th
 chain under a second key.
 
 Time never goes backwards in the log: a record is stamped no earlier than the record before
-it (DESIGN section 1). Appends are serialised (see ``append``), so the order of ``seq`` is
+it. Appends are serialised (see ``append``), so the order of ``seq`` is
 the order in which the actions were recorded; when the caller's clock says an earlier
 instant than the head's (two technicians on hosts whose clocks differ by a few seconds, a UI
 that follows a simulated clock one engine step behind the demo's), the record is stamped at
