@@ -2,9 +2,8 @@
 
 The client's rules, rings, patch scope and time zone, the global block list, and the manual
 decisions (approve, block, defer, emergency) on (client, patch) pairs: with the patches its
-devices miss (``store.approval_inputs``), what ``rules.approval`` decides from. They are read
-as plain rows through ``direct``, not as ORM objects: the engine reads them each time a
-window opens and at every dispatch, and building the objects cost more than the queries.
+devices miss (``store.approval_inputs``), what ``rules.approval`` decides from. The engine
+reads them as plain rows, not ORM objects (see the note above ``_RULES``).
 """
 
 from __future__ import annotations
