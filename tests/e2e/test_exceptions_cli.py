@@ -13,12 +13,12 @@ import pytest
 from patchdesk.cli import main
 from patchdesk.domain import Criticality, FailureClass, OsFamily, Role, Tier
 from patchdesk.rules.response_paths import actions_for
-from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Client, Device, Patch, PatchException
 from patchdesk.text import is_hidden
 from tests.conftest import NOW
 from tests.exception_seed import DEVICES, add_exception, seed_fleet
+from tests.triage_order import TriageItem, sort_queue
 
 AT = "2026-11-27T14:00:00Z"  # NOW
 HOSTILE = "[bold red]HOST[/]\x1b[2J"

@@ -25,7 +25,7 @@ from patchdesk.cli import main
 from patchdesk.domain import ApprovalDecisionKind, ExceptionState, MissingPatchState
 from patchdesk.simulation.run import run_simulation
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.db import open_database
 from patchdesk.store.handover import add_handover_note
 from patchdesk.store.models import Device, DevicePatch, Patch, PatchException

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
 from patchdesk.inventory.patches import MissingRow
 from patchdesk.policy.load import PolicySet, load_sources
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.device_ops import set_maintenance_mode
 from patchdesk.store.missing_patch_ops import apply_missing_patches
 from patchdesk.store.models import (

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from patchdesk.domain import Criticality, FailureClass, Role, Tier, default_criticality
-from patchdesk.rules.triage import TriageItem, sort_queue, tier_of, triage_key
+from patchdesk.domain import Criticality, FailureClass, Role, Tier, default_criticality, tier_of
+from tests.triage_order import TriageItem, sort_queue, triage_key
 
 T0 = datetime(2026, 11, 12, 3, 0, tzinfo=UTC)
 

@@ -39,7 +39,7 @@ from patchdesk.inventory.devices import InventoryRow
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store import device_ops, exclusions
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note

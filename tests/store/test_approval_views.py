@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from patchdesk.domain import ApprovalDecisionKind, Classification, MissingPatchState
 from patchdesk.rules.approval import ApprovalState, StateFilter, until_from_text
+from patchdesk.store.approval_ops import DecisionError
 from patchdesk.store.approval_views import (
     devices_needing,
     read_approvals,
     read_blocklist,
 )
-from patchdesk.store.approvals import DecisionError
 from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.models import BlockedPatch, DevicePatch, Event, RemediationRecord

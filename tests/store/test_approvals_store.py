@@ -28,15 +28,9 @@ from patchdesk.domain import (
 from patchdesk.rules.approval import ApprovalState, DecidedBy
 from patchdesk.rules.approval_rows import ApprovalRow, ClientApprovals, PatchNeed, client_rows
 from patchdesk.rules.rings import WaitReason
-from patchdesk.store.approvals import (
-    DecisionError,
-    DecisionRequest,
-    load_approvals,
-    load_blocklist,
-    load_client,
-    load_for_devices,
-    record_decision,
-)
+from patchdesk.store.approval_inputs import load_approvals, load_client, load_for_devices
+from patchdesk.store.approval_ops import DecisionError, DecisionRequest, record_decision
+from patchdesk.store.approval_policy import load_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
     ApprovalDecision,

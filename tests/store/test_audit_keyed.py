@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from patchdesk.cli import main
-from patchdesk.store import remediation_log as audit_module
+from patchdesk.store import log_keying
 from patchdesk.store.anchors import head_anchor
 from patchdesk.store.db import Database, make_engine, open_database
 from patchdesk.store.log_key import AuditKey, create_key_file, read_key_file
@@ -529,7 +529,7 @@ def test_the_first_append_keys_a_migrated_log_verified_and_logged(
 ) -> None:
     legacy = upgraded
     assert not legacy.keyring.path.exists()
-    monkeypatch.setattr(audit_module, "_KEYING_PAGE", 3)  # 4 records: two pages
+    monkeypatch.setattr(log_keying, "_KEYING_PAGE", 3)  # 4 records: two pages
     with legacy.writer() as session:
         appended = append(session, _entry(30, operator="carol"))
     key = _key_of(legacy)

@@ -28,7 +28,8 @@ from patchdesk.rules.presence import Presence
 from patchdesk.store import exception_ops as ops
 from patchdesk.store.db import Database, make_engine, open_database
 from patchdesk.store.device_ops import set_maintenance_mode
-from patchdesk.store.device_views import device_detail, find_devices
+from patchdesk.store.device_search import find_devices
+from patchdesk.store.device_views import device_detail
 from patchdesk.store.exception_views import exception_detail
 from patchdesk.store.migrate import upgrade
 from patchdesk.store.models import (

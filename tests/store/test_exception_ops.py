@@ -25,7 +25,7 @@ from patchdesk.engine.requests import run_requests
 from patchdesk.engine.step import Step
 from patchdesk.rules.response_paths import actions_for
 from patchdesk.store import exception_ops as ops
-from patchdesk.store import handover, remediation_log
+from patchdesk.store import exception_writes, handover, remediation_log
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import (
     ALL_STATES,
@@ -205,7 +205,7 @@ def test_two_technicians_acknowledge_at_once_one_wins(
         threading.Event().wait(0.3)
         return real_append(*args, **kwargs)
 
-    monkeypatch.setattr(ops, "append", slow_append)
+    monkeypatch.setattr(exception_writes, "append", slow_append)
     outcomes: dict[str, object] = {}
 
     def attempt(operator: str) -> None:
@@ -639,7 +639,7 @@ def test_a_rolled_back_write_leaves_nothing_half_applied(
     def broken_event(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ops, "record_event", broken_event)
+    monkeypatch.setattr(exception_writes, "record_event", broken_event)
     before = counts(database)
     with pytest.raises(RuntimeError, match="disk full"):
         ops.log_remediation(database, exception_id, "alice", "rollback_patch", now=LATER)

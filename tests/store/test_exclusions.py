@@ -26,7 +26,7 @@ from patchdesk.engine.requests import run_requests
 from patchdesk.engine.step import Step
 from patchdesk.store import exception_ops as ops
 from patchdesk.store import exclusions
-from patchdesk.store.approvals import load_client
+from patchdesk.store.approval_inputs import load_client
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.db import Database
 from patchdesk.store.models import (

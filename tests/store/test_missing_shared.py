@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from patchdesk.connectors.base import MissingPatch
 from patchdesk.domain import Classification, MissingPatchState, Severity
-from patchdesk.store.approvals import load_for_devices
+from patchdesk.store.approval_inputs import load_for_devices
 from patchdesk.store.db import Database
 from patchdesk.store.missing_refresh import record_reported
 from patchdesk.store.models import Device, DevicePatch, Patch, Ring

@@ -1,11 +1,9 @@
-"""The store serves the queue in the order engine.triage defines, through its index."""
+"""The store serves the queue in triage order (``store.triage_order``), page by page."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
-
-import pytest
 
 from patchdesk.domain import (
     CLASS_RANK,
@@ -16,11 +14,12 @@ from patchdesk.domain import (
     Role,
     Tier,
 )
-from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.store.db import Database
+from patchdesk.store.exception_views import QueueFilter
 from patchdesk.store.models import Client, Device, PatchException
-from patchdesk.store.queue import open_queue_query, queue_page
+from patchdesk.store.queue_views import read_window
 from tests.conftest import NOW
+from tests.triage_order import TriageItem, sort_queue
 
 
 def _fill(database: Database, count: int, seed: int) -> list[PatchException]:
@@ -66,7 +65,7 @@ def _fill(database: Database, count: int, seed: int) -> list[PatchException]:
     return rows
 
 
-def test_queue_page_matches_triage_order(database: Database) -> None:
+def test_queue_pages_follow_the_triage_order(database: Database) -> None:
     rows = _fill(database, 120, seed=7)
     expected = sort_queue(
         TriageItem(r.id, r.tier, r.failure_class, r.opened_at)
@@ -74,24 +73,10 @@ def test_queue_page_matches_triage_order(database: Database) -> None:
         if r.state is not ExceptionState.RESOLVED
     )
     with database.session() as session:
-        first = queue_page(session, limit=50)
-        rest = queue_page(session, offset=50, limit=500)
-    assert [r.id for r in first + rest] == [i.id for i in expected]
-    assert all(r.state is not ExceptionState.RESOLVED for r in first + rest)
-    assert len(first) == 50
-
-
-def test_sqlite_walks_the_triage_index_without_sorting(database: Database) -> None:
-    if database.backend != "sqlite":
-        pytest.skip("the plan check reads SQLite's EXPLAIN QUERY PLAN")
-    query = open_queue_query().limit(200)
-    sql = str(query.compile(database.engine))
-    with database.engine.connect() as conn:
-        plan = " ".join(
-            str(row[-1])
-            for row in conn.exec_driver_sql(
-                f"EXPLAIN QUERY PLAN {sql}", (ExceptionState.RESOLVED.value, 200, 0)
-            )
-        )
-    assert "ix_exceptions_triage" in plan
-    assert "TEMP B-TREE" not in plan
+        first = read_window(session, QueueFilter(), offset=0, limit=50)
+        rest = read_window(session, QueueFilter(), offset=50, limit=len(expected) - 50)
+    lines = first.lines + rest.lines
+    assert [line.row.id for line in lines] == [i.id for i in expected]
+    assert all(line.row.state is not ExceptionState.RESOLVED for line in lines)
+    assert len(first.lines) == 50
+    assert first.total == len(expected)

@@ -18,7 +18,7 @@ from patchdesk.cli import main
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.engine import state
 from patchdesk.engine.live import RUNNER_KEY, simulated_now
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.db import open_database
 from patchdesk.store.models import RemediationRecord
 from tests.conftest import NOW

@@ -17,7 +17,7 @@ from patchdesk.app import PatchdeskApp
 from patchdesk.domain import ApprovalDecisionKind, ExceptionState, MissingPatchState
 from patchdesk.screens.reports import ReportsScreen
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.db import Database
 from patchdesk.store.models import Device, DevicePatch, Patch, PatchException
 from tests.tui.conftest import DEMO_LAUNCH

@@ -31,7 +31,7 @@ from patchdesk.screens.command_grammar import Command
 from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
-from patchdesk.store.approvals import DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import (
     ApprovalDecision,

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from textual.widgets import Static
 
 from patchdesk.domain import ExceptionState
-from patchdesk.rules.triage import TriageItem, sort_queue
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.device_detail import DeviceDetailScreen
 from patchdesk.screens.widgets.kpi_strip import KpiStrip
@@ -26,11 +25,12 @@ from patchdesk.store import exception_ops as ops
 from patchdesk.store.board_views import read_kpis
 from patchdesk.store.db import Database
 from patchdesk.store.models import Device, PatchException
+from tests.triage_order import TriageItem, sort_queue
 from tests.tui.conftest import DEMO_LAUNCH, AppFactory
 
 
 def _unacknowledged(db: Database) -> list[tuple[TriageItem, str]]:
-    """The open (unacknowledged) exceptions in triage order, by ``engine.triage``, with
+    """The open (unacknowledged) exceptions in triage order, by ``tests.triage_order``, with
     their hostnames."""
     with db.session() as session:
         found = session.execute(

@@ -15,16 +15,10 @@ from patchdesk.cli.identity import acting_operator
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.rules.approval import ApprovalState, StateFilter, start_of_day, until_from_text
 from patchdesk.rules.approval_rows import ApprovalRow, client_rows, filter_rows
+from patchdesk.store.approval_inputs import load_approvals
+from patchdesk.store.approval_ops import DecisionError, DecisionRequest, record_decision
+from patchdesk.store.approval_policy import client_ids, client_zone, load_blocklist
 from patchdesk.store.approval_views import BlockLine, read_blocklist
-from patchdesk.store.approvals import (
-    DecisionError,
-    DecisionRequest,
-    client_ids,
-    client_zone,
-    load_approvals,
-    load_blocklist,
-    record_decision,
-)
 from patchdesk.store.blocklist import BlocklistChange, add_to_blocklist, remove_from_blocklist
 from patchdesk.text import printable
 

@@ -28,7 +28,7 @@ from patchdesk.domain import ExceptionState, FailureClass, Tier
 from patchdesk.rules.reboot_times import RebootTimeError, parse_reboot_time
 from patchdesk.rules.response_paths import COMMON_ACTIONS, RESPONSE_PATHS
 from patchdesk.store import exception_ops as ops
-from patchdesk.store.approvals import client_ids
+from patchdesk.store.approval_policy import client_ids
 from patchdesk.store.client_lookup import client_exists, client_timezone
 from patchdesk.store.db import Database
 from patchdesk.store.device_views import client_zone

@@ -13,7 +13,7 @@ from patchdesk.cli.options import database_option
 from patchdesk.cli.report import OUTPUT, write_output
 from patchdesk.cli.windows import parse_instant
 from patchdesk.reports.exception_export import document, render_csv
-from patchdesk.store.approvals import client_ids
+from patchdesk.store.approval_policy import client_ids
 from patchdesk.store.exception_log import exception_log
 from patchdesk.text import json_escaped
 

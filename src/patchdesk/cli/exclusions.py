@@ -20,7 +20,7 @@ from patchdesk.cli.identity import acting_operator
 from patchdesk.cli.options import now_from
 from patchdesk.store import exclusions as store
 from patchdesk.store.client_lookup import client_exists
-from patchdesk.store.device_views import find_devices
+from patchdesk.store.device_search import find_devices
 from patchdesk.text import printable
 
 AS_JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

@@ -11,7 +11,7 @@ from patchdesk.cli.options import database_option, now_from, now_option
 from patchdesk.reports.escape import plain
 from patchdesk.reports.metrics_document import summary_document, summary_lines
 from patchdesk.rules.metrics.cycles import Cycle, cycle_of, parse_cycle
-from patchdesk.store.approvals import client_ids
+from patchdesk.store.approval_policy import client_ids
 from patchdesk.store.metric_views import metrics_summary
 
 

@@ -14,7 +14,7 @@ from patchdesk.reports.client_model import Branding
 from patchdesk.reports.cycle_formats import AUDIENCES, DEFAULT_AUDIENCE, FORMATS, document
 from patchdesk.rules.metrics.cycles import cycle_of
 from patchdesk.settings import ReportSettings
-from patchdesk.store.approvals import client_ids, client_zone
+from patchdesk.store.approval_policy import client_ids, client_zone
 from patchdesk.store.report_views import cycle_report
 
 

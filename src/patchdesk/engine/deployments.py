@@ -22,7 +22,8 @@ from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.step import Step
 from patchdesk.rules.approval import ApprovalState, Blocklist, decide
 from patchdesk.rules.narrowing import Narrowed, applies_to, narrowness
-from patchdesk.store.approvals import DeviceRow, load_blocklist, load_for_devices
+from patchdesk.store.approval_inputs import DeviceRow, load_for_devices
+from patchdesk.store.approval_policy import load_blocklist
 from patchdesk.store.db import Session
 from patchdesk.store.deployment_ops import add_targets, close_deployment, insert_deployment
 from patchdesk.store.deployment_views import (

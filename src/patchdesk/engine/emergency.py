@@ -22,7 +22,8 @@ from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.deployments import reachable, refresh_missing
 from patchdesk.engine.step import Step
 from patchdesk.rules.approval import ApprovalState, decide
-from patchdesk.store.approvals import load_blocklist, load_client
+from patchdesk.store.approval_inputs import load_client
+from patchdesk.store.approval_policy import load_blocklist
 from patchdesk.store.db import Session
 from patchdesk.store.deployment_ops import add_targets, insert_emergency_deployment
 from patchdesk.store.emergency_views import Emergency, undeployed_emergencies

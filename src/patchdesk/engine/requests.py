@@ -31,7 +31,7 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.step import Step
 from patchdesk.rules.reboot_times import Slot, slot_at
-from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
+from patchdesk.store.approval_ops import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.store.db import Session
 from patchdesk.store.events import record_event

@@ -22,7 +22,7 @@ from datetime import datetime
 
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.rules.approval import manual_in_effect
-from patchdesk.store.approvals import decisions_of, load_blocklist
+from patchdesk.store.approval_policy import decisions_of, load_blocklist
 from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
 from patchdesk.store.exclusions import active_for_devices

@@ -29,8 +29,8 @@ from patchdesk.screens.approval_form_base import (
 from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.queue_cells import clip
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
+from patchdesk.store.approval_ops import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.approval_views import ApprovalLine
-from patchdesk.store.approvals import DecisionError, DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist, blocklist_entry
 from patchdesk.store.db import Session
 from patchdesk.text import printable

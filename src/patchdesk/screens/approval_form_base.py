@@ -7,7 +7,7 @@ saves, ``esc`` cancels (asking first when something was typed or changed). What 
 is checked on the spot (a blank reason, a date that does not parse or is not in the
 future, no device chosen), each problem naming its field; then
 the write runs in a worker through the same store functions as ``patchdesk approvals``
-(``store.approvals.record_decision``) and ``store.blocklist``, as ``Services.operator`` at
+(``store.approval_ops.record_decision``) and ``store.blocklist``, as ``Services.operator`` at
 ``Services.clock()``, in one transaction: a refusal from the store keeps the form open with
 its reasons and writes nothing. A form whose ``Saver`` carries a question asks it (y/n)
 before the write. Untrusted text (titles, hostnames, reasons) is shown as plain ``Text``.
@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.services import Services, services_of
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
-from patchdesk.store.approvals import DecisionError
+from patchdesk.store.approval_ops import DecisionError
 from patchdesk.store.operator_input import Refused
 
 SAVE_GROUP = "approval-form-save"

@@ -30,8 +30,8 @@ from patchdesk.screens.approval_form_base import (
 )
 from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.timetext import zone_label, zone_of
+from patchdesk.store.approval_ops import DecisionRequest, record_decision
 from patchdesk.store.approval_views import NO_RING, ApprovalLine, DeviceChoice
-from patchdesk.store.approvals import DecisionRequest, record_decision
 from patchdesk.store.blocklist import add_to_blocklist
 from patchdesk.text import printable
 

@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 from patchdesk.screens.device_detail import show_device
 from patchdesk.screens.services import services_of
 from patchdesk.screens.widgets.device_sections import ROLE_WORDS
-from patchdesk.store.device_views import HostLookup, find_devices
+from patchdesk.store.device_search import HostLookup, find_devices
 from patchdesk.text import printable
 
 

@@ -1,7 +1,7 @@
 """What the approvals screen reads: the patches waiting for a technician, per client, and
 the global block list.
 
-The decisions come from the same functions as ``patchdesk approvals``: ``store.approvals``
+The decisions come from the same functions as ``patchdesk approvals``: ``store.approval_inputs``
 loads each client's inputs, ``engine.approval_rows`` decides and groups the devices of a
 patch by identical decision (one line per ring for a client with rings). This module adds
 what a screen needs beside them: the client's name and zone, the rule (or the missing rule
@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import Classification, MissingPatchState, Severity
 from patchdesk.rules.approval import ApprovalState, DecidedBy, Decision, StateFilter
 from patchdesk.rules.approval_rows import ApprovalRow, client_rows, filter_rows, patch_rows
-from patchdesk.store.approvals import load_approvals, load_blocklist, load_client
+from patchdesk.store.approval_inputs import load_approvals, load_client
+from patchdesk.store.approval_policy import load_blocklist
 from patchdesk.store.models import BlockedPatch, Client, Device, DevicePatch, Patch
 
 NO_RING = "device in no ring"

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from patchdesk.store.approvals import MAX_OPERATOR, DecisionError, find_patch
+from patchdesk.store.approval_ops import MAX_OPERATOR, DecisionError, find_patch
 from patchdesk.store.events import record_event
 from patchdesk.store.models import BlockedPatch
 from patchdesk.store.remediation_log import LogEntry, append

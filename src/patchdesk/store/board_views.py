@@ -29,7 +29,7 @@ from patchdesk.store.models import (
     PatchException,
     Target,
 )
-from patchdesk.store.queue import TRIAGE_ORDER
+from patchdesk.store.triage_order import TRIAGE_ORDER
 from patchdesk.store.window_views import in_range, load_windows
 
 CONNECTOR_KEY = "connector"  # engine.state.CONNECTOR
@@ -343,7 +343,7 @@ def read_kpis(session: Session, now: datetime) -> Kpis:
         cycle=cycle,
         verified=verified or 0,
         failed=failed or 0,
-        # Triage order (engine.triage): tier, class, age; the queue's order.
+        # Triage order (store.triage_order): tier, class, age; the queue's order.
         most_urgent=_first_unacknowledged(session, *TRIAGE_ORDER),
         oldest=_first_unacknowledged(session, PatchException.opened_at, PatchException.id),
     )

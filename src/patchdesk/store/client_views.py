@@ -27,7 +27,7 @@ from patchdesk.policy import describe
 from patchdesk.rules.calendar import Occurrence, next_occurrences
 from patchdesk.rules.narrowing import applies
 from patchdesk.rules.scope import Scope, ScopedDevice, device_in_scope
-from patchdesk.store.approvals import load_scope
+from patchdesk.store.approval_policy import load_scope
 from patchdesk.store.exception_views import unresolved
 from patchdesk.store.models import (
     Client,

@@ -45,12 +45,12 @@ from patchdesk.rules.rings import (
     ring_progress,
 )
 from patchdesk.rules.scope import device_in_scope, patch_in_scope
-from patchdesk.store.approvals import (
+from patchdesk.store.approval_inputs import patch_facts
+from patchdesk.store.approval_policy import (
     decisions_of,
     load_rings,
     load_rules,
     load_scope,
-    patch_facts,
     scoped_device,
 )
 from patchdesk.store.exclusions import pairs_at

@@ -4,8 +4,8 @@ and boot timeline around its last deployment, every exception with its whole rem
 history and commands, the patches excluded on it (``store.exclusions``), and the device's
 own log (maintenance-mode changes, exclusions lifted).
 
-Also finding a device by hostname for ``:device HOST``: hostnames are unique per client
-only, so a name may match several devices; ``HOST@CLIENT`` narrows it to one client.
+Finding a device by hostname is ``store.device_search``; its targets are read by
+``store.device_targets``.
 
 Everything is read in the caller's session (a screen's worker thread) and returned as frozen
 values. Text inside (hostnames, titles, notes, error messages, command results) is untrusted
@@ -19,20 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from patchdesk.domain import (
     CLASS_RANK,
     Criticality,
-    DeploymentState,
     ExceptionState,
     FailureClass,
-    MissingPatchState,
     OsFamily,
     RebootPolicy,
     Role,
-    TargetState,
     Tier,
     tier_of,
 )
@@ -40,13 +37,13 @@ from patchdesk.rules.calendar import Occurrence, next_occurrences
 from patchdesk.rules.narrowing import applies
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence, presence
 from patchdesk.rules.scope import Scope, ScopedDevice, device_in_scope
+from patchdesk.store.device_targets import FAILED, DeviceTarget, recent_targets
 from patchdesk.store.exception_views import HistoryEntry, QueueRow, RequestView, fleet_read_at
 from patchdesk.store.exclusions import ExclusionView, device_exclusions
 from patchdesk.store.models import (
     CheckIn,
     Client,
     ClientScope,
-    Deployment,
     Device,
     MaintenanceWindow,
     OperatorRequest,
@@ -54,106 +51,14 @@ from patchdesk.store.models import (
     PatchException,
     RemediationRecord,
     Site,
-    Target,
-    TargetPatch,
 )
 from patchdesk.store.queue_views import rows_by_id
 from patchdesk.store.window_views import spec_of
 
 OCCURRENCES = 3  # next occurrences shown per window
-TARGETS = 12  # most recent targets shown (the total is counted)
 CHECKINS = 40  # check-ins in the timeline at most
-MATCHES = 50  # devices a host search lists at most
-# Targets that ended in failure (their error is a moment of the timeline).
-FAILED = frozenset(
-    {
-        TargetState.INSTALL_FAILED,
-        TargetState.REBOOT_FAILED,
-        TargetState.NO_CHECKIN,
-        TargetState.REGRESSION,
-        TargetState.MISSED,
-    }
-)
 # The timeline covers the last deployment and this much either side of it.
 TIMELINE_MARGIN = timedelta(hours=2)
-
-
-# --- finding a device -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeviceMatch:
-    """A device a hostname search found (enough to tell same-named devices apart)."""
-
-    id: int
-    hostname: str
-    client_id: str
-    client_name: str
-    role: Role
-    site: str | None
-
-
-@dataclass(frozen=True)
-class HostLookup:
-    """What ``find_devices`` found for ``query``: ``exact`` matches the whole hostname
-    (ignoring case); otherwise ``matches`` are devices whose hostname contains it."""
-
-    query: str
-    matches: tuple[DeviceMatch, ...]
-    exact: bool
-    more: bool  # more than ``MATCHES`` matched; only the first are listed
-
-    @property
-    def single(self) -> DeviceMatch | None:
-        """The one device meant, when there is exactly one exact match."""
-        return self.matches[0] if self.exact and len(self.matches) == 1 else None
-
-
-def find_devices(session: Session, host: str, *, limit: int = MATCHES) -> HostLookup:
-    """Devices named ``host`` (case-insensitive), or ``HOST@CLIENT`` for one client's device
-    (the client by id or name, case-insensitive). With no exact match, the devices whose
-    hostname contains ``host`` (the technician may have typed part of it)."""
-    query = host.strip()
-    if not query:
-        return HostLookup(query, (), exact=False, more=False)
-    candidates: list[tuple[str, str | None]] = [(query, None)]
-    if "@" in query:
-        before, _, after = query.rpartition("@")
-        if before.strip() and after.strip():
-            candidates.insert(0, (before.strip(), after.strip()))
-    for exact in (True, False):
-        for name, client in candidates:
-            found = _matches(session, name, client, exact=exact, limit=limit)
-            if found:
-                return HostLookup(query, tuple(found[:limit]), exact, len(found) > limit)
-    return HostLookup(query, (), exact=False, more=False)
-
-
-def _matches(
-    session: Session, name: str, client: str | None, *, exact: bool, limit: int
-) -> list[DeviceMatch]:
-    hostname = func.lower(Device.hostname)
-    wanted = name.lower()
-    statement = (
-        select(Device.id, Device.hostname, Device.client_id, Client.name, Device.role, Site.name)
-        .join(Client, Client.id == Device.client_id)
-        .outerjoin(Site, Site.id == Device.site_id)
-        .where(hostname == wanted if exact else hostname.contains(wanted, autoescape=True))
-        .order_by(Device.client_id, Device.hostname, Device.id)
-        .limit(limit + 1)
-    )
-    if client is not None:
-        lowered = client.lower()
-        statement = statement.where(
-            or_(func.lower(Device.client_id) == lowered, func.lower(Client.name) == lowered)
-        )
-    return [
-        DeviceMatch(device_id, hostname_, client_id, client_name, role, site)
-        for device_id, hostname_, client_id, client_name, role, site in session.execute(statement)
-    ]
-
-
-# --- one device in full ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -199,40 +104,6 @@ class DeviceWindow:
     reboot_policy: RebootPolicy
     checkin_timeout_minutes: int
     occurrences: tuple[Occurrence, ...]  # the next ones (an open one first)
-
-
-@dataclass(frozen=True)
-class TargetPatchView:
-    vendor_id: str
-    title: str
-    state: MissingPatchState
-    error_code: str | None
-
-
-@dataclass(frozen=True)
-class DeviceTarget:
-    """The device in one deployment (a window occurrence or an emergency)."""
-
-    id: int
-    deployment_id: int
-    window_name: str | None  # None: an emergency deployment
-    emergency: bool
-    occurrence_start: datetime
-    occurrence_end: datetime
-    deployment_state: DeploymentState
-    state: TargetState
-    attempts: int
-    deferrals_used: int
-    dispatched_at: datetime | None
-    installed_at: datetime | None
-    reboot_requested_at: datetime | None
-    reboot_deadline: datetime | None
-    checkin_deadline: datetime | None
-    verified_at: datetime | None
-    error_code: str | None
-    error_message: str | None
-    updated_at: datetime
-    patches: tuple[TargetPatchView, ...]
 
 
 @dataclass(frozen=True)
@@ -302,7 +173,7 @@ def device_detail(session: Session, device_id: int, now: datetime) -> DeviceDeta
         return None
     device, client, site = found
     facts = _facts(session, device, client, site)
-    targets, total = _targets(session, device_id)
+    targets, total = recent_targets(session, device_id)
     exceptions = _exceptions(session, device_id)
     # The last deployment, and any other of the device's deployments that started with it
     # (two windows of the client may open together).
@@ -402,62 +273,6 @@ def _windows(session: Session, facts: DeviceFacts, now: datetime) -> tuple[Devic
             found, key=lambda w: (w.occurrences[0].start_utc if w.occurrences else never, w.name)
         )
     )
-
-
-def _targets(session: Session, device_id: int) -> tuple[tuple[DeviceTarget, ...], int]:
-    total = int(
-        session.scalar(select(func.count(Target.id)).where(Target.device_id == device_id)) or 0
-    )
-    rows = session.execute(
-        select(Target, Deployment, MaintenanceWindow.name)
-        .join(Deployment, Deployment.id == Target.deployment_id)
-        .outerjoin(MaintenanceWindow, MaintenanceWindow.id == Deployment.window_id)
-        .where(Target.device_id == device_id)
-        .order_by(Deployment.occurrence_start.desc(), Target.id.desc())
-        .limit(TARGETS)
-    ).all()
-    ids = [target.id for target, _, _ in rows]
-    patches: dict[int, list[TargetPatchView]] = {i: [] for i in ids}
-    if ids:
-        for target_id, vendor_id, title, state, error_code in session.execute(
-            select(
-                TargetPatch.target_id,
-                Patch.vendor_id,
-                Patch.title,
-                TargetPatch.state,
-                TargetPatch.error_code,
-            )
-            .join(Patch, Patch.id == TargetPatch.patch_id)
-            .where(TargetPatch.target_id.in_(ids))
-            .order_by(TargetPatch.target_id, Patch.vendor_id)
-        ):
-            patches[target_id].append(TargetPatchView(vendor_id, title, state, error_code))
-    targets = tuple(
-        DeviceTarget(
-            id=target.id,
-            deployment_id=deployment.id,
-            window_name=window_name,
-            emergency=deployment.emergency,
-            occurrence_start=deployment.occurrence_start,
-            occurrence_end=deployment.occurrence_end,
-            deployment_state=deployment.state,
-            state=target.state,
-            attempts=target.attempts,
-            deferrals_used=target.deferrals_used,
-            dispatched_at=target.dispatched_at,
-            installed_at=target.installed_at,
-            reboot_requested_at=target.reboot_requested_at,
-            reboot_deadline=target.reboot_deadline,
-            checkin_deadline=target.checkin_deadline,
-            verified_at=target.verified_at,
-            error_code=target.error_code,
-            error_message=target.error_message,
-            updated_at=target.updated_at,
-            patches=tuple(patches[target.id]),
-        )
-        for target, deployment, window_name in rows
-    )
-    return targets, total
 
 
 def _exceptions(session: Session, device_id: int) -> tuple[DeviceException, ...]:

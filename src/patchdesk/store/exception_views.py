@@ -40,7 +40,7 @@ from patchdesk.store.models import (
     Site,
     TargetPatch,
 )
-from patchdesk.store.queue import TRIAGE_ORDER
+from patchdesk.store.triage_order import TRIAGE_ORDER
 
 LEASE_NAME = "engine"  # engine.lease.LEASE_NAME
 

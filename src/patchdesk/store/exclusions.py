@@ -10,7 +10,7 @@ Lifted rows stay, with who lifted them and when.
 
 What an active exclusion changes (each reads it here):
 
-- approvals (``store.approvals``): the device does not count as needing the patch, so no
+- approvals (``store.approval_inputs``): the device does not count as needing the patch, so no
   target of it gets the patch (windows and emergencies), and its ring does not wait for it;
 - dispatch (``engine.skips``): a pending target loses the patch (skipped when nothing is
   left); an operator's install retry leaves it out;

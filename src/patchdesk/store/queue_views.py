@@ -29,7 +29,7 @@ from patchdesk.store.exception_views import (
 from patchdesk.store.handover import HandoverSummary, recent_handover_notes
 from patchdesk.store.models import Client, Device, Event, OperatorRequest, Patch, PatchException
 from patchdesk.store.not_patched import not_patched
-from patchdesk.store.queue import TRIAGE_ORDER
+from patchdesk.store.triage_order import TRIAGE_ORDER
 
 _S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 

@@ -27,7 +27,7 @@ from patchdesk.rules.metrics.cycles import Cycle
 from patchdesk.rules.metrics.failures import failure_class_of
 from patchdesk.rules.metrics.mttr import mttr
 from patchdesk.rules.scope import device_in_scope
-from patchdesk.store.approvals import load_scope, scoped_device
+from patchdesk.store.approval_policy import load_scope, scoped_device
 from patchdesk.store.compliance_facts import compliance_facts
 from patchdesk.store.exception_log import exception_line
 from patchdesk.store.metric_views import resolutions

@@ -20,14 +20,9 @@ from patchdesk.domain import ExceptionState, MissingPatchState, RequestState, Ro
 from patchdesk.rules.presence import DEFAULT_STALE_AFTER, Presence
 from patchdesk.screens.widgets.queue_cells import STATE_LABELS
 from patchdesk.screens.widgets.timetext import duration, zone_label
-from patchdesk.store.device_views import FAILED as FAILED_TARGET
-from patchdesk.store.device_views import (
-    DeviceDetail,
-    DeviceException,
-    DeviceFacts,
-    DeviceTarget,
-    client_zone,
-)
+from patchdesk.store.device_targets import FAILED as FAILED_TARGET
+from patchdesk.store.device_targets import DeviceTarget
+from patchdesk.store.device_views import DeviceDetail, DeviceException, DeviceFacts, client_zone
 from patchdesk.store.exception_views import HistoryEntry
 from patchdesk.text import printable, printable_multiline
 

@@ -1,9 +1,9 @@
-"""Triage order: which exception a technician looks at first.
+"""The triage order written out in Python, for tests: the store's ORDER BY
+(``patchdesk.store.triage_order``) is the definition, and tests compare what the store
+serves with this.
 
 Tier (critical servers, other servers, shared workstations, single-user endpoints), then
-class (offline, regression, reboot, install), then age (oldest first), then id. This
-function is the definition; ``patchdesk.store.queue`` asks the database for the same order
-through the ``ix_exceptions_triage`` index, and a test holds the two together.
+class (offline, regression, reboot, install, missed), then age (oldest first), then id.
 """
 
 from __future__ import annotations
@@ -13,20 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from patchdesk.domain import CLASS_RANK, FailureClass, Tier, tier_of
-
-__all__ = ["TriageItem", "class_rank", "sort_queue", "tier_of", "triage_key"]
-
-
-def class_rank(failure_class: FailureClass) -> int:
-    return CLASS_RANK[failure_class]
+from patchdesk.domain import CLASS_RANK, FailureClass, Tier
 
 
 def triage_key(
     tier: Tier, failure_class: FailureClass, opened_at: datetime, exception_id: int
 ) -> tuple[str, int, datetime, int]:
     """Sort key: lower sorts first."""
-    return (tier.value, class_rank(failure_class), opened_at, exception_id)
+    return (tier.value, CLASS_RANK[failure_class], opened_at, exception_id)
 
 
 @dataclass(frozen=True)
