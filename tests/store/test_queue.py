@@ -17,7 +17,7 @@ from patchdesk.domain import (
 from patchdesk.store.db import Database
 from patchdesk.store.exception_views import QueueFilter
 from patchdesk.store.models import Client, Device, PatchException
-from patchdesk.store.queue_views import read_window
+from patchdesk.store.queue_views import read_page
 from tests.conftest import NOW
 from tests.triage_order import TriageItem, sort_queue
 
@@ -73,8 +73,8 @@ def test_queue_pages_follow_the_triage_order(database: Database) -> None:
         if r.state is not ExceptionState.RESOLVED
     )
     with database.session() as session:
-        first = read_window(session, QueueFilter(), offset=0, limit=50)
-        rest = read_window(session, QueueFilter(), offset=50, limit=len(expected) - 50)
+        first = read_page(session, QueueFilter(), offset=0, limit=50)
+        rest = read_page(session, QueueFilter(), offset=50, limit=len(expected) - 50)
     lines = first.lines + rest.lines
     assert [line.row.id for line in lines] == [i.id for i in expected]
     assert all(line.row.state is not ExceptionState.RESOLVED for line in lines)
