@@ -1,6 +1,6 @@
 """Which targets a step looks at, and the health watch of verified targets.
 
-A target's verdict (``engine.classify``) changes only when its facts change or when one of
+A target's verdict (``rules.classify``) changes only when its facts change or when one of
 its deadlines passes, so a step looks only at the targets that may have news:
 
 - every target just dispatched, and every target awaiting an install job that finished (a

@@ -2,7 +2,7 @@
 close deployments whose window has ended and whose targets are all settled.
 
 A target is an in-scope, not-in-maintenance-mode device the window applies to, with the
-approved patches it misses (``engine.approval`` decides, rings respected). A device with
+approved patches it misses (``rules.approval`` decides, rings respected). A device with
 nothing approved gets no target; a device already in flight in another deployment, or
 waiting there to be dispatched (windows of one client may overlap), is left to that one.
 The missing patches of the window's devices are refreshed from the connector first, so the

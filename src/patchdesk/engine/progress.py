@@ -2,7 +2,7 @@
 failures.
 
 A step looks at the targets that may have news (``engine.attention``). Per target: read the
-install job's result, then let ``engine.classify`` judge the facts (install result, reboot
+install job's result, then let ``rules.classify`` judge the facts (install result, reboot
 command, boot time, check-in, deadlines, health checks) and act on the verdict: request the
 reboot (counting user deferrals, forcing it when they run out), move the target along the
 lifecycle, mark it verified, or record the failure (an install failure may retry first;

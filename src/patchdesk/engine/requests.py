@@ -9,7 +9,7 @@ fails with a reason rather than staying queued.
 ``exclude_patch`` writes the device's exclusion (``store.exclusions``): from then on the
 engine does not target the patch there. ``schedule_reboot`` reboots the device as
 ``force_reboot`` does (no user deferral: the time was chosen for it), and only inside one
-of the device's reboot windows (``engine.reboot_times``), checked again now: a window removed
+of the device's reboot windows (``rules.reboot_times``), checked again now: a window removed
 or blacked out since, or a step that came too late (no engine ran), fails it with the reason
 instead of rebooting outside the device's windows. Nor does it reboot for an exception
 resolved meanwhile. The reboot is then verified as any other: a boot time later than the

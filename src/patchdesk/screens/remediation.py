@@ -1,6 +1,6 @@
 """The remediation form: one action of the exception's response path, an outcome, a note.
 
-The class's response path (``rules.classify.RESPONSE_PATHS``) is listed
+The class's response path (``rules.response_paths.RESPONSE_PATHS``) is listed
 with numbers; while the list has focus and nothing has been typed into the note, a number
 key picks the action (arrows and ``enter`` always do). Actions the engine carries out
 (retry, reboot, roll back, block, wake) queue their command: their outcome is "queued"

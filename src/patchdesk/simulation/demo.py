@@ -2,7 +2,7 @@
 
 ``patchdesk demo`` builds the MSP with its windows anchored on the launch instant (the first
 client's windows opened an hour earlier, the others open within half an hour: see
-``engine.simulation.policies``), then runs the engine in virtual time from that earlier
+``simulation.policies``), then runs the engine in virtual time from that earlier
 opening up to the launch (the warm-up, about a second), so the technician arrives in the
 middle of a maintenance window. A few of the first client's devices are given scripted fates
 (the simulator's ``Script``) so that a failure of every class arrives within the first

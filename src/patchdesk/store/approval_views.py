@@ -2,7 +2,7 @@
 the global block list.
 
 The decisions come from the same functions as ``patchdesk approvals``: ``store.approval_inputs``
-loads each client's inputs, ``engine.approval_rows`` decides and groups the devices of a
+loads each client's inputs, ``rules.approval_rows`` decides and groups the devices of a
 patch by identical decision (one line per ring for a client with rings). This module adds
 what a screen needs beside them: the client's name and zone, the rule (or the missing rule
 or ring) that sent a patch to manual approval, and how long the oldest of its devices has

@@ -8,7 +8,7 @@ Each change is one ``blocked_patches`` row added or removed, one ``blocklist.add
 caller's transaction (use ``Database.writer()``). A request is validated whole first and
 refused with every problem (``DecisionError``, as approval decisions are), writing nothing.
 
-The block list wins over every approval, emergencies included (``engine.approval``); the
+The block list wins over every approval, emergencies included (``rules.approval``); the
 engine drops a blocked patch from targets not yet dispatched. Lifting a block lets the
 client's rules and decisions apply again. (``policy apply`` also adds and updates entries;
 it never removes them.)

@@ -327,7 +327,7 @@ def _scoped_devices(
 def _in_scope_counts(
     session: Session, client_id: str | None, totals: Mapping[str, int]
 ) -> dict[str, int]:
-    """Devices in scope per client (``engine.scope`` decides, as the engine does). Devices
+    """Devices in scope per client (``rules.scope`` decides, as the engine does). Devices
     are read only for clients whose scope narrows anything (the others: every device)."""
     scope_query = select(ClientScope)
     if client_id is not None:

@@ -1,9 +1,9 @@
-"""The inputs of the compliance metric for one client at one instant (``engine.metrics``).
+"""The inputs of the compliance metric for one client at one instant (``rules.metrics``).
 
 As of ``at``: the client's in-scope devices that existed then (the scope as it stands now:
 scope changes are not versioned), the in-scope patches each needed by then
 (``device_patches`` detected by ``at``; installed by ``at`` when ``installed_at`` is), each
-pair's approval decision at ``at`` (``engine.approval.decide`` with ``now=at``: decisions
+pair's approval decision at ``at`` (``rules.approval.decide`` with ``now=at``: decisions
 made later, block-list entries added later and ring progress reached later do not count),
 the occurrences of the client's active windows that apply to the device and ended by ``at``
 (a year back at most), and for emergency approvals the end of their emergency deployment.

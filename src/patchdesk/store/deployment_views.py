@@ -82,7 +82,7 @@ def busy_devices(session: Session, client_id: str, *, waiting_is_busy: bool) -> 
 
 
 # A device of the client as the opening reads it: the approvals take the first six fields
-# (a ``store.approvals.DeviceRow``), ``engine.deployments.reachable`` the last two with them:
+# (a ``store.approval_inputs.DeviceRow``), ``engine.deployments.reachable`` the last two with them:
 # id, hostname, role, os family, tags, site, connector id, maintenance mode.
 ClientDevice = tuple[int, str, Role, OsFamily, list[str], str | None, str | None, bool]
 

@@ -181,7 +181,7 @@ class DeviceView:
     fleet_read_at: datetime | None = None  # when an engine last read the fleet
 
     def presence(self, now: datetime, stale_after: timedelta = DEFAULT_STALE_AFTER) -> Presence:
-        """online, stale, offline or unknown, at ``now`` (``engine.presence``)."""
+        """online, stale, offline or unknown, at ``now`` (``rules.presence``)."""
         return presence(self.online, self.last_seen, now, stale_after, self.fleet_read_at)
 
 

@@ -1,4 +1,4 @@
-"""Store queries feeding the health metrics (``engine.metrics``), and one client's or every
+"""Store queries feeding the health metrics (``rules.metrics``), and one client's or every
 client's figures for a cycle.
 
 Per client, everything is counted in the client's own cycle (its local dates): failed

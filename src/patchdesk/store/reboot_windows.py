@@ -1,4 +1,4 @@
-"""A device's reboot windows (``engine.reboot_times``): the active maintenance windows of its
+"""A device's reboot windows (``rules.reboot_times``): the active maintenance windows of its
 client that apply to it and allow a reboot (reboot policy not ``never``), with its client's
 time zone. Read when a technician schedules a reboot and when the engine carries it out."""
 
