@@ -21,6 +21,7 @@ from patchdesk.inventory import InventoryRow, apply_inventory
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import Device, EngineState, Event
 from patchdesk.store.policy_ops import apply_policies
+from tests.databases import open_migrated
 from tests.e2e.test_engine_cli import run
 from tests.e2e.test_engine_cli import url as url  # the fixture, for pytest
 from tests.engine.test_lifecycle import (
@@ -150,7 +151,7 @@ def refusing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Database]:
-    db = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    db = open_migrated(tmp_path / "engine.db")
     with db.writer() as session:
         apply_policies(session, _policies(), now=WINDOW_OPENS, operator="tester")
         rows = [

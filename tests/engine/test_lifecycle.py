@@ -25,7 +25,7 @@ from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.inventory import InventoryRow, apply_inventory
 from patchdesk.policy.load import PolicySet, load_sources
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
 from patchdesk.store.models import (
     Device,
     DevicePatch,
@@ -37,6 +37,7 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.remediation_log import verify_chain
+from tests.databases import open_migrated
 from tests.engine.fakefleet import PATCH, FakeFleet
 
 WINDOW_OPENS = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday; the window is daily 02:00-06:00
@@ -110,7 +111,7 @@ def _policies() -> PolicySet:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    db = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    db = open_migrated(tmp_path / "engine.db")
     holder: list[World] = []
     fleet = FakeFleet(lambda: holder[0].now)
     w = World(db, fleet, Reconciler(db, fleet, holder="test-engine"), WINDOW_OPENS)

@@ -26,9 +26,9 @@ def run(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def examples_db(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
+def examples_db(migrated_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     """The example MSP: policies, three inventories and the missing-patch report."""
-    db = ["--db", database_url, "--operator", "alice"]
+    db = ["--db", migrated_url, "--operator", "alice"]
     policies = sorted(str(p) for p in (EXAMPLES / "policies").glob("*.toml"))
     inventory = EXAMPLES / "inventory"
     steps = [
@@ -47,7 +47,7 @@ def examples_db(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     for step in steps:
         assert run([*db, *step]) == 0, capsys.readouterr().err
     capsys.readouterr()
-    return database_url
+    return migrated_url
 
 
 def listing(

@@ -31,7 +31,8 @@ from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import RemediationRecord
 from patchdesk.store.report_model import CycleReport
 from patchdesk.store.report_views import cycle_report
-from tests.conftest import BACKENDS, postgres_url, reset_postgres
+from tests.conftest import BACKENDS
+from tests.databases import fresh_postgres, migrated_sqlite, postgres_url
 from tests.store.client_report_world import CLIENT, MARKERS, NOW, ClientWorld, build
 
 NOV = Cycle(2026, 11)
@@ -66,10 +67,10 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ClientWorld]:
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('client') / 'client.db'}"
+        url = migrated_sqlite(tmp_path_factory.mktemp("client") / "client.db")
     else:
         url = postgres_url()
-        reset_postgres(url)
+        fresh_postgres(url)
     database = open_database(url)
     yield build(database)
     database.dispose()

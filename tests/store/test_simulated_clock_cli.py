@@ -40,9 +40,9 @@ def run(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def examples_db(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
+def examples_db(migrated_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     """The example MSP: policies, Harbour Dental's inventory and the missing patches."""
-    db = ["--db", database_url, "--operator", "alice"]
+    db = ["--db", migrated_url, "--operator", "alice"]
     inventory = EXAMPLES / "inventory"
     steps = [
         ["policy", "apply", str(EXAMPLES / "policies")],
@@ -60,7 +60,7 @@ def examples_db(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     for step in steps:
         assert run([*db, *step]) == 0, capsys.readouterr().err
     capsys.readouterr()
-    return database_url
+    return migrated_url
 
 
 def record_simulated_clock(url: str, at: datetime) -> None:

@@ -21,10 +21,10 @@ def run(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def url(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
-    assert run(["--db", database_url, "--operator", "alice", "policy", "apply", str(EXAMPLES)]) == 0
+def url(migrated_url: str, capsys: pytest.CaptureFixture[str]) -> str:
+    assert run(["--db", migrated_url, "--operator", "alice", "policy", "apply", str(EXAMPLES)]) == 0
     capsys.readouterr()
-    return database_url
+    return migrated_url
 
 
 def test_new_york_fall_back_night_json(url: str, capsys: pytest.CaptureFixture[str]) -> None:

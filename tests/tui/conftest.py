@@ -24,6 +24,7 @@ from patchdesk.engine.live import LiveEngine
 from patchdesk.screens.services import Services
 from patchdesk.simulation.demo import demo_engine, load_demo
 from patchdesk.store.db import Database, open_database
+from tests.databases import open_migrated
 
 DEMO_SEED = 1
 DEMO_LAUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
@@ -48,7 +49,7 @@ def frozen_clock(at: datetime = DEMO_LAUNCH) -> Callable[[], datetime]:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    db = open_database(f"sqlite:///{path}")
+    db = open_migrated(path)
     msp = load_demo(db, DEMO_SEED, DEMO_LAUNCH)
     engine = demo_engine(db, msp, launch=DEMO_LAUNCH, speed=60, holder="warm-up")
     engine.stop()  # releases the lease: the board shows no engine running
@@ -67,7 +68,7 @@ def demo_db(demo_template: Path, tmp_path: Path) -> Iterator[Database]:
 
 @pytest.fixture
 def empty_db(tmp_path: Path) -> Iterator[Database]:
-    db = open_database(f"sqlite:///{tmp_path / 'empty.db'}")
+    db = open_migrated(tmp_path / "empty.db")
     yield db
     db.dispose()
 

@@ -32,7 +32,7 @@ from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.approvals import DecisionRequest, record_decision
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
 from patchdesk.store.models import (
     ApprovalDecision,
     BlockedPatch,
@@ -43,6 +43,7 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.remediation_log import verify_chain
+from tests.databases import open_migrated
 from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld, build_world
 from tests.tui.conftest import OPERATOR, OPERATOR_ZONE
 from tests.tui.queue_fixtures import burst, until
@@ -53,7 +54,7 @@ MSRT = "KB890830 v5.154"  # the malicious software removal tool, also on all fou
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[SimWorld]:
-    db = open_database(f"sqlite:///{tmp_path / 'approvals.db'}")
+    db = open_migrated(tmp_path / "approvals.db")
     yield build_world(db)
     db.dispose()
 

@@ -16,8 +16,8 @@ from textual.widgets import DataTable, Input, Static
 from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.screens.approval_bulk import BulkBlockForm, BulkDeferForm
 from patchdesk.screens.approvals import ApprovalsScreen
-from patchdesk.store.db import open_database
 from patchdesk.store.models import BlockedPatch
+from tests.databases import open_migrated
 from tests.tui.approvals_world import CLIENT, SimWorld, build_world
 from tests.tui.conftest import OPERATOR
 from tests.tui.test_approvals import (
@@ -37,7 +37,7 @@ from tests.tui.typing import burst, quiet, told, typed
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[SimWorld]:
-    db = open_database(f"sqlite:///{tmp_path / 'approvals.db'}")
+    db = open_migrated(tmp_path / "approvals.db")
     yield build_world(db)
     db.dispose()
 

@@ -24,8 +24,9 @@ from patchdesk.screens.approval_forms import ApprovalForm, BlockForm, DeferForm
 from patchdesk.screens.form_screen import FormScreen
 from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.widgets.log_confirm import KEYS, READ_ON, LogConfirm
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
 from patchdesk.store.models import Patch, RemediationRecord
+from tests.databases import open_migrated
 from tests.tui.approvals_world import SimWorld, build_world
 from tests.tui.queue_fixtures import QueueApp, burst, seed_queue, services, settle, until
 from tests.tui.test_approvals import KB, make_app, open_approvals, select_patch
@@ -215,7 +216,7 @@ LONG_TITLE = (
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[SimWorld]:
-    db = open_database(f"sqlite:///{tmp_path / 'approvals.db'}")
+    db = open_migrated(tmp_path / "approvals.db")
     built = build_world(db)
     with db.writer() as session:
         patch = session.scalars(select(Patch).where(Patch.vendor_id == KB)).one()

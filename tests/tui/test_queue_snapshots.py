@@ -13,7 +13,8 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TextArea
 
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
+from tests.databases import open_migrated
 from tests.tui.queue_fixtures import QueueApp, seed_queue, services, settle
 
 SnapCompare = Callable[..., bool]
@@ -21,7 +22,7 @@ SnapCompare = Callable[..., bool]
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'snap.db'}")
+    database = open_migrated(tmp_path / "snap.db")
     yield database
     database.dispose()
 

@@ -11,7 +11,8 @@ import pytest
 
 from patchdesk.screens.services import Services
 from patchdesk.screens.themes import bundled_themes
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
+from tests.databases import open_migrated
 from tests.tui.queue_fixtures import QueueApp, seed_queue, services
 from tests.tui.test_queue_snapshots import settled
 
@@ -32,7 +33,7 @@ class ThemedQueueApp(QueueApp):
 
 @pytest.fixture
 def sqlite_db(tmp_path: Path) -> Iterator[Database]:
-    database = open_database(f"sqlite:///{tmp_path / 'snap.db'}")
+    database = open_migrated(tmp_path / "snap.db")
     yield database
     database.dispose()
 
