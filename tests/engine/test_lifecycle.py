@@ -23,7 +23,7 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory import apply_inventory
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
@@ -39,6 +39,7 @@ from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.remediation_log import verify_chain
 from tests.databases import open_migrated
 from tests.engine.fakefleet import PATCH, FakeFleet
+from tests.factories import inventory_row
 
 WINDOW_OPENS = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday; the window is daily 02:00-06:00
 
@@ -124,16 +125,12 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def add_devices(w: World, *specs: tuple[str, Role], **behaviour: object) -> None:
     rows = [
-        InventoryRow(
-            line=n,
-            client_id="acme",
-            hostname=hostname,
-            site=None,
+        inventory_row(
+            n,
+            "acme",
+            hostname,
             role=role,
             criticality=Criticality.CRITICAL if role is Role.SERVER else Criticality.STANDARD,
-            os_name="Windows 11 Pro",
-            tags=(),
-            external_id=f"cid-{hostname}",
         )
         for n, (hostname, role) in enumerate(specs, start=2)
     ]

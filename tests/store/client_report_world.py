@@ -28,14 +28,12 @@ from patchdesk.connectors.base import MissingPatch
 from patchdesk.domain import (
     ApprovalDecisionKind,
     Classification,
-    Criticality,
     FailureClass,
-    Role,
     Severity,
 )
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory import apply_inventory
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store import device_ops, exclusions
 from patchdesk.store import exception_ops as ops
@@ -54,6 +52,7 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.policy_ops import apply_policies
 from tests.engine.fakefleet import PATCH, FakeFleet
+from tests.factories import inventory_row
 
 CLIENT = "acme"
 OTHER = MissingPatch(
@@ -186,17 +185,7 @@ def build(db: Database) -> ClientWorld:
     with db.writer() as session:
         apply_policies(session, _policies(), now=world.now, operator="tester")
     rows = [
-        InventoryRow(
-            line=n,
-            client_id=CLIENT,
-            hostname=hostname,
-            site="Boston",
-            role=Role.SHARED_WORKSTATION,
-            criticality=Criticality.STANDARD,
-            os_name="Windows 11 Pro",
-            tags=(),
-            external_id=f"cid-{hostname}",
-        )
+        inventory_row(n, CLIENT, hostname, site="Boston")
         for n, hostname in enumerate(DEVICES, start=2)
     ]
     with db.writer() as session:

@@ -17,15 +17,16 @@ from sqlalchemy import select
 
 from patchdesk.connectors.sim.config import SimDevice, SimulatorConfig, SimulatorRates
 from patchdesk.connectors.simulator import Simulator
-from patchdesk.domain import Criticality, OsFamily, Role
+from patchdesk.domain import OsFamily, Role
 from patchdesk.engine.clock import VirtualClock
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory import InventoryRow, apply_inventory
+from patchdesk.inventory import apply_inventory
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.db import Database
 from patchdesk.store.models import Deployment, Device, Patch, Target, TargetPatch
 from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.window_views import in_range, load_windows
+from tests.factories import inventory_row
 
 CLIENT = "acme"
 POLICY = """
@@ -132,13 +133,11 @@ def build_world(db: Database) -> SimWorld:
         apply_inventory(
             session,
             [
-                InventoryRow(
-                    line=n,
-                    client_id=CLIENT,
-                    hostname=hostname,
-                    site=None,
+                inventory_row(
+                    n,
+                    CLIENT,
+                    hostname,
                     role=Role.SINGLE_USER,
-                    criticality=Criticality.STANDARD,
                     os_name="Windows 11 Pro 24H2",
                     tags=tags,
                     external_id=f"sim:{CLIENT}:{hostname}",

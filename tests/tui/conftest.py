@@ -14,22 +14,19 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from textual.app import App
 
 from patchdesk.app import PatchdeskApp
 from patchdesk.engine.live import LiveEngine
-from patchdesk.screens.services import Services
 from patchdesk.simulation.demo import demo_engine, load_demo
 from patchdesk.store.db import Database, open_database
 from tests.databases import open_migrated
+from tests.factories import OPERATOR, OPERATOR_ZONE, app, services
 
 DEMO_SEED = 1
 DEMO_LAUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
-OPERATOR = "alice"
-OPERATOR_ZONE = ZoneInfo("Europe/Berlin")
 
 AppFactory = Callable[..., PatchdeskApp]
 
@@ -82,17 +79,15 @@ def build_app(
     clock_note: str = "",
     readonly: bool = False,
 ) -> PatchdeskApp:
-    services = Services(
-        database=database,
-        operator=OPERATOR,
-        clock=clock or frozen_clock(),
-        local_zone=OPERATOR_ZONE,
+    given = services(
+        database,
+        OPERATOR,
+        clock or frozen_clock(),
+        zone=OPERATOR_ZONE,
         simulated=simulated,
         readonly=readonly,
     )
-    app = PatchdeskApp(services, engine=engine, clock_note=clock_note)
-    app.animation_level = "none"
-    return app
+    return app(given, engine=engine, clock_note=clock_note)
 
 
 @pytest.fixture

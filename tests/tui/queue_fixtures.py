@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from textual import events
 from textual.app import App
@@ -23,8 +22,10 @@ from patchdesk.store.db import Database
 from patchdesk.store.handover import add_handover_note
 from tests.conftest import NOW
 from tests.exception_seed import Seeded, add_exception, seed_fleet
+from tests.factories import OPERATOR_ZONE
+from tests.factories import services as services  # the queue tests' own name for it
 
-ZONE = ZoneInfo("Europe/Berlin")
+ZONE = OPERATOR_ZONE
 
 
 class QueueApp(BurstApp):
@@ -36,16 +37,6 @@ class QueueApp(BurstApp):
 
     def on_mount(self) -> None:
         self.push_screen(QueueScreen())
-
-
-def services(
-    database: Database,
-    operator: str = "alice",
-    clock: Callable[[], datetime] = lambda: NOW,
-    *,
-    readonly: bool = False,
-) -> Services:
-    return Services(database, operator, clock, ZONE, simulated=False, readonly=readonly)
 
 
 @dataclass(frozen=True)

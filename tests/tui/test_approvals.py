@@ -28,7 +28,6 @@ from patchdesk.screens import approvals as approvals_screen
 from patchdesk.screens.approval_forms import ApprovalForm, BlockForm, EmergencyForm
 from patchdesk.screens.approvals import PROGRESS_SECONDS, ApprovalsScreen
 from patchdesk.screens.command_grammar import Command
-from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.screens.widgets.queue_confirm import ConfirmModal
 from patchdesk.store.approvals import DecisionRequest, record_decision
@@ -43,9 +42,10 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.remediation_log import verify_chain
+from tests import factories
 from tests.databases import open_migrated
 from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld, build_world
-from tests.tui.conftest import OPERATOR, OPERATOR_ZONE
+from tests.tui.conftest import OPERATOR
 from tests.tui.queue_fixtures import burst, until
 
 KB = "KB5112300"  # a cumulative update all four devices miss
@@ -60,16 +60,7 @@ def world(tmp_path: Path) -> Iterator[SimWorld]:
 
 
 def make_app(world: SimWorld, *, readonly: bool = False) -> PatchdeskApp:
-    services = Services(
-        database=world.db,
-        operator=OPERATOR,
-        clock=world.clock,
-        local_zone=OPERATOR_ZONE,
-        readonly=readonly,
-    )
-    app = PatchdeskApp(services)
-    app.animation_level = "none"
-    return app
+    return factories.app(factories.services(world.db, clock=world.clock, readonly=readonly))
 
 
 async def settle(pilot: Pilot[None]) -> None:

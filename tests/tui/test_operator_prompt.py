@@ -9,24 +9,16 @@ from textual.widgets import Input, Static
 from patchdesk.app import PatchdeskApp
 from patchdesk.screens.board import BoardScreen
 from patchdesk.screens.operator_prompt import OperatorPrompt
-from patchdesk.screens.services import Services
 from patchdesk.screens.widgets.clock_header import ClockHeader
 from patchdesk.store.db import Database
-from tests.tui.conftest import OPERATOR_ZONE, frozen_clock
+from tests import factories
+from tests.tui.conftest import frozen_clock
 from tests.tui.typing import quiet
 
 
 def app_as(database: Database, login: str, *, readonly: bool = False) -> PatchdeskApp:
-    services = Services(
-        database=database,
-        operator=login,
-        clock=frozen_clock(),
-        local_zone=OPERATOR_ZONE,
-        readonly=readonly,
-    )
-    app = PatchdeskApp(services)
-    app.animation_level = "none"
-    return app
+    given = factories.services(database, login, frozen_clock(), readonly=readonly)
+    return factories.app(given)
 
 
 def burst(app: PatchdeskApp, text: str, *, enter: bool = True) -> None:
