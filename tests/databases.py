@@ -40,21 +40,27 @@ def sqlite_template() -> Path:
     atexit.register(shutil.rmtree, directory, ignore_errors=True)
     path = directory / "template.db"
     open_database(f"sqlite:///{path}").dispose()
-    # Everything in the one file, so that a copy of it is the whole database.
-    connection = sqlite3.connect(path)
+    return path
+
+
+def copy_sqlite(template: Path, path: Path) -> str:
+    """Copy the SQLite database ``template`` (closed) to ``path``; the copy's URL."""
+    # Everything in the one file first (a closed database may have left a write-ahead log),
+    # so that a copy of the file is the whole database.
+    connection = sqlite3.connect(template)
     try:
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         connection.close()
-    return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 def migrated_sqlite(path: Path) -> str:
     """The URL of a new migrated, empty SQLite database at ``path`` (a copy of the
     template)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(sqlite_template(), path)
-    return f"sqlite:///{path}"
+    return copy_sqlite(sqlite_template(), path)
 
 
 def open_migrated(path: Path) -> Database:

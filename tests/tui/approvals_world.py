@@ -6,10 +6,16 @@
 simulator where nothing fails. The engine has run through the first window (so the
 devices' missing patches are known, and nothing was approved to deploy) and the clock
 stands at 09:00 New York, outside every window.
+
+Running the engine through that window is the slow part: the ``approvals_world`` fixture
+(``tests.tui.conftest``) builds it once per test process and gives each test a copy (the
+database file copied, the simulator, clock and engine deep-copied onto the copy).
 """
 
 from __future__ import annotations
 
+import copy
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -164,3 +170,18 @@ def build_world(db: Database) -> SimWorld:
     world = SimWorld(db, clock, simulator, Reconciler(db, simulator, holder="test-engine"))
     world.run_until(MORNING)  # the first window: missing patches known, nothing approved
     return world
+
+
+def copy_world(world: SimWorld, db: Database) -> SimWorld:
+    """``world`` as it stands, on ``db`` (a copy of its database): the clock, simulator and
+    engine are deep copies that share nothing with ``world`` but what they shared with each
+    other. Locks are new ones (a lock cannot be copied; the world's are not held between
+    steps)."""
+    memo: dict[int, object] = {id(world.db): db, id(world.db.engine): db.engine}
+    lock_type = type(threading.Lock())
+    for part in (world.engine, world.simulator):
+        for value in vars(part).values():
+            if isinstance(value, lock_type):
+                memo[id(value)] = threading.Lock()
+    clock, simulator, engine = copy.deepcopy((world.clock, world.simulator, world.engine), memo)
+    return SimWorld(db, clock, simulator, engine)

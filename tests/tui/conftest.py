@@ -4,6 +4,8 @@
   up to ``DEMO_LAUNCH``, built once per session into a SQLite file;
 - ``demo_db``: a private copy of it, opened (tests may write to it);
 - ``empty_db``: a migrated database with no clients;
+- ``approvals_world``: a copy of the approvals screen's small simulated client
+  (``tests.tui.approvals_world``), built once per session;
 - ``make_app``: builds a ``PatchdeskApp`` on a database with a frozen clock at
   ``DEMO_LAUNCH``, the operator ``alice`` in Europe/Berlin, no engine, no animation.
 """
@@ -22,8 +24,9 @@ from patchdesk.app import PatchdeskApp
 from patchdesk.engine.live import LiveEngine
 from patchdesk.simulation.demo import demo_engine, load_demo
 from patchdesk.store.db import Database, open_database
-from tests.databases import open_migrated
+from tests.databases import copy_sqlite, open_migrated
 from tests.factories import OPERATOR, OPERATOR_ZONE, app, services
+from tests.tui.approvals_world import SimWorld, build_world, copy_world
 
 DEMO_SEED = 1
 DEMO_LAUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
@@ -93,3 +96,25 @@ def build_app(
 @pytest.fixture
 def make_app() -> AppFactory:
     return build_app
+
+
+@pytest.fixture(scope="session")
+def approvals_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, SimWorld]:
+    """The world, built once per test process; its database closed (never used again: the
+    tests get copies)."""
+    path = tmp_path_factory.mktemp("approvals") / "approvals.db"
+    db = open_migrated(path)
+    world = build_world(db)
+    db.dispose()
+    return path, world
+
+
+@pytest.fixture
+def approvals_world(
+    approvals_template: tuple[Path, SimWorld], tmp_path: Path
+) -> Iterator[SimWorld]:
+    """A copy of the world of the test's own, as ``build_world`` on a new database leaves it."""
+    template, world = approvals_template
+    db = open_database(copy_sqlite(template, tmp_path / "approvals.db"))
+    yield copy_world(world, db)
+    db.dispose()

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -43,8 +41,7 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.remediation_log import verify_chain
 from tests import factories
-from tests.databases import open_migrated
-from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld, build_world
+from tests.tui.approvals_world import BROAD, CLIENT, MORNING, PILOT, SimWorld
 from tests.tui.conftest import OPERATOR
 from tests.tui.queue_fixtures import burst, until
 
@@ -53,10 +50,8 @@ MSRT = "KB890830 v5.154"  # the malicious software removal tool, also on all fou
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[SimWorld]:
-    db = open_migrated(tmp_path / "approvals.db")
-    yield build_world(db)
-    db.dispose()
+def world(approvals_world: SimWorld) -> SimWorld:
+    return approvals_world
 
 
 def make_app(world: SimWorld, *, readonly: bool = False) -> PatchdeskApp:

@@ -4,9 +4,7 @@ record; the marks survive the live refresh and go with ``esc`` or once decided."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,8 +15,7 @@ from patchdesk.domain import ApprovalDecisionKind
 from patchdesk.screens.approval_bulk import BulkBlockForm, BulkDeferForm
 from patchdesk.screens.approvals import ApprovalsScreen
 from patchdesk.store.models import BlockedPatch
-from tests.databases import open_migrated
-from tests.tui.approvals_world import CLIENT, SimWorld, build_world
+from tests.tui.approvals_world import CLIENT, SimWorld
 from tests.tui.conftest import OPERATOR
 from tests.tui.test_approvals import (
     KB,
@@ -36,10 +33,8 @@ from tests.tui.typing import burst, quiet, told, typed
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[SimWorld]:
-    db = open_migrated(tmp_path / "approvals.db")
-    yield build_world(db)
-    db.dispose()
+def world(approvals_world: SimWorld) -> SimWorld:
+    return approvals_world
 
 
 def marked_rows(screen: ApprovalsScreen) -> list[str]:

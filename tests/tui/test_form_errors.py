@@ -10,8 +10,6 @@ SSH delivers them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,8 +24,7 @@ from patchdesk.screens.remediation import RemediationScreen
 from patchdesk.screens.widgets.log_confirm import KEYS, READ_ON, LogConfirm
 from patchdesk.store.db import Database
 from patchdesk.store.models import Patch, RemediationRecord
-from tests.databases import open_migrated
-from tests.tui.approvals_world import SimWorld, build_world
+from tests.tui.approvals_world import SimWorld
 from tests.tui.queue_fixtures import QueueApp, burst, seed_queue, services, settle, until
 from tests.tui.test_approvals import KB, make_app, open_approvals, select_patch
 from tests.tui.test_approvals import settle as settle_approvals
@@ -215,14 +212,11 @@ LONG_TITLE = (
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[SimWorld]:
-    db = open_migrated(tmp_path / "approvals.db")
-    built = build_world(db)
-    with db.writer() as session:
+def world(approvals_world: SimWorld) -> SimWorld:
+    with approvals_world.db.writer() as session:
         patch = session.scalars(select(Patch).where(Patch.vendor_id == KB)).one()
         patch.title = LONG_TITLE
-    yield built
-    db.dispose()
+    return approvals_world
 
 
 async def open_approval_form(pilot: Pilot[None], key: str) -> ApprovalForm:
