@@ -21,8 +21,8 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/patchdesk
 
-# Two worker processes (pytest-xdist), one per core: the whole suite took 3.5 min instead of
-# 6.6 min in one process (2026-12-06, with PostgreSQL; see README, Tests). PYTEST_WORKERS=0: one.
+# Two worker processes (pytest-xdist), one per core; each migrates one template database and
+# copies it for every test (tests/databases.py). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
