@@ -33,7 +33,7 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/mypy benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q tests/unit/test_boundaries.py
+	$(BIN)/python -m pytest -q tests/test_boundaries.py
 
 bench: $(STAMP)
 	@if ls benchmarks/*.py >/dev/null 2>&1; then \

@@ -1,7 +1,7 @@
 """The one definition of what the tests' worlds are made of: clients, devices (as model rows,
 or as inventory rows for the import the engine's worlds go through), patch exceptions, the
 terminal UI's services and the app itself. The world builders (``tests.exception_seed``,
-``tests.store.client_report_world``, ``tests.tui.approvals_world``, the engine's worlds and
+``tests.reports.client_report_world``, ``tests.screens.approvals_world``, the engine's worlds and
 the UI's fixtures) take their rows and apps from here; a test states only what differs.
 """
 

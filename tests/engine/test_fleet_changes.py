@@ -25,7 +25,7 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.policy_ops import apply_policies
-from tests.engine.fakefleet import PATCH
+from tests.connectors.fakefleet import PATCH
 from tests.engine.test_lifecycle import POLICY, WINDOW_OPENS, World, add_devices, world, ws
 
 __all__ = ["world"]  # the fixture, imported for pytest

@@ -37,8 +37,8 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.remediation_log import verify_chain
+from tests.connectors.fakefleet import PATCH, FakeFleet
 from tests.databases import open_migrated
-from tests.engine.fakefleet import PATCH, FakeFleet
 from tests.factories import inventory_row
 
 WINDOW_OPENS = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday; the window is daily 02:00-06:00
