@@ -38,8 +38,8 @@ demo: $(RUNTIME)
 run: $(RUNTIME)
 	$(BIN)/patchdesk
 
-# Two worker processes (pytest-xdist), one per core; PYTEST_WORKERS=0: one
-# (docs/performance.md, Tests).
+# Two worker processes (pytest-xdist), one per core; each migrates one template database and
+# copies it for every test (tests/databases.py). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 test: $(TESTING)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

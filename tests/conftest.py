@@ -1,14 +1,14 @@
 """Shared fixtures.
 
 ``database`` runs a store test on SQLite always, and also on PostgreSQL when
-``PATCHDESK_TEST_POSTGRES_URL`` is set (the schema is dropped and re-created for each test).
-Under pytest-xdist (``make test`` runs two workers) each worker has a PostgreSQL database of
-its own beside that one, ``<database>_<worker>``, created when missing.
+``PATCHDESK_TEST_POSTGRES_URL`` is set: a copy of a template migrated once per test process
+(``tests.databases``). Under pytest-xdist (``make test`` runs two workers) each worker has a
+PostgreSQL database of its own beside that one, ``<database>_<worker>``, created when
+missing, and a template ``<database>_<worker>_template``.
 """
 
 from __future__ import annotations
 
-import functools
 import gc
 import logging
 import os
@@ -18,13 +18,19 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, make_url, text
 
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database, open_database, sqlite_file
 from patchdesk.store.log_key import KEY_FILE_ENV as AUDIT_KEY_ENV
 from patchdesk.store.log_key import create_key_file
+from tests.databases import (
+    POSTGRES_URL,
+    fresh_postgres,
+    migrated_sqlite,
+    postgres_url,
+    reset_postgres,
+)
 
-POSTGRES_URL = os.environ.get("PATCHDESK_TEST_POSTGRES_URL")
+__all__ = ["BACKENDS", "NOW", "POSTGRES_URL", "postgres_url", "reset_postgres"]
 
 # CI runs on a 2-core machine that other work may be loading: a property test's examples
 # may take any time there. No deadline, and no health check that measures speed; the number
@@ -49,43 +55,10 @@ BACKENDS = [
 NOW = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 
 
-@functools.cache
-def postgres_url() -> str:
-    """The PostgreSQL database this test process may empty: the given one, or under
-    pytest-xdist a database of the worker's own (two workers dropping one schema would drop
-    each other's tables mid-test)."""
-    assert POSTGRES_URL
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not worker:
-        return POSTGRES_URL
-    given = make_url(POSTGRES_URL)
-    name = f"{given.database}_{worker}"
-    engine = create_engine(given, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text("SELECT pg_advisory_lock(73110)"))  # one CREATE at a time
-        try:
-            found = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            ).first()
-            if found is None:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(73110)"))
-    engine.dispose()
-    return given.set(database=name).render_as_string(hide_password=False)
-
-
-def reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database URL on each backend."""
+    """An empty database URL on each backend (no schema: for the tests of the migrations
+    and of commands that create their database)."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'patchdesk.db'}"
     url = postgres_url()
@@ -94,9 +67,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    """A migrated, empty database on each backend."""
-    db = open_database(database_url)
+def migrated_url(database_url: str) -> str:
+    """``database_url``, migrated: a copy of the test process's template (``tests.databases``),
+    for the tests whose commands fill a new database."""
+    if database_url.startswith("sqlite"):
+        file = sqlite_file(database_url)
+        assert file is not None
+        migrated_sqlite(file)
+    else:
+        fresh_postgres(database_url)
+    return database_url
+
+
+@pytest.fixture
+def database(migrated_url: str) -> Iterator[Database]:
+    """A migrated, empty database on each backend, at ``database_url``."""
+    db = open_database(migrated_url)
     yield db
     db.dispose()
 

@@ -1,27 +1,22 @@
-"""Exceptions set up directly through the models, for the exception store and CLI tests."""
+"""Exceptions set up directly through the models, for the exception store and CLI tests: a
+client's fleet of one device per tier (rows from ``tests.factories``), and what the tests
+read back."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
 from patchdesk.domain import (
-    CLASS_RANK,
     Classification,
     Criticality,
-    ExceptionState,
-    FailureClass,
-    OsFamily,
     Role,
     Severity,
-    tier_of,
 )
 from patchdesk.store.db import Database
 from patchdesk.store.models import (
-    Client,
-    Device,
     Event,
     HandoverNote,
     OperatorRequest,
@@ -31,6 +26,8 @@ from patchdesk.store.models import (
     Site,
 )
 from tests.conftest import NOW
+from tests.factories import add_client, add_device
+from tests.factories import add_exception as add_exception  # where the tests took it from
 
 # hostname -> (role, criticality): one device of each tier
 DEVICES: dict[str, tuple[Role, Criticality]] = {
@@ -53,27 +50,18 @@ def seed_fleet(database: Database, *, client_id: str = "acme", extra: bool = Tru
     """A client (New York) with a site, one device per tier, and three patches."""
     seeded = Seeded(client_id=client_id)
     with database.session() as session:
-        session.add(
-            Client(
-                id=client_id,
-                name="Acme Dental",
-                timezone="America/New_York",
-                sla_tier="gold",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+        add_client(session, client_id)
         site = Site(client_id=client_id, name="Main St")
         session.add(site)
         session.flush()
         for hostname, (role, criticality) in DEVICES.items():
-            device = Device(
-                client_id=client_id,
-                site_id=site.id,
-                hostname=hostname,
+            device = add_device(
+                session,
+                client_id,
+                hostname,
                 role=role,
                 criticality=criticality,
-                os_family=OsFamily.WINDOWS,
+                site_id=site.id,
                 os_name="Windows Server 2022" if role is Role.SERVER else "Windows 11 Pro",
                 # (one device per connector id: another client's are its own)
                 connector_id=f"cid-{hostname}"
@@ -81,11 +69,7 @@ def seed_fleet(database: Database, *, client_id: str = "acme", extra: bool = Tru
                 else f"cid-{client_id}-{hostname}",
                 online=True,
                 last_seen=NOW - timedelta(minutes=5),
-                created_at=NOW,
-                updated_at=NOW,
             )
-            session.add(device)
-            session.flush()
             seeded.devices[hostname] = device.id
         if extra:
             for n, vendor_id in enumerate(PATCHES):
@@ -103,44 +87,6 @@ def seed_fleet(database: Database, *, client_id: str = "acme", extra: bool = Tru
                 session.flush()
                 seeded.patches[vendor_id] = patch.id
     return seeded
-
-
-def add_exception(
-    database: Database,
-    device_id: int,
-    failure_class: FailureClass,
-    *,
-    opened_at: datetime = NOW - timedelta(hours=2),
-    patch_ids: list[int] | None = None,
-    state: ExceptionState = ExceptionState.OPEN,
-    owner: str | None = None,
-    summary: str = "install failed with 0x80070005",
-) -> int:
-    with database.session() as session:
-        device = session.get(Device, device_id)
-        assert device is not None
-        exception = PatchException(
-            client_id=device.client_id,
-            device_id=device_id,
-            failure_class=failure_class,
-            tier=tier_of(device.role, device.criticality),
-            class_rank=CLASS_RANK[failure_class],
-            state=state,
-            owner=owner,
-            summary=summary,
-            patch_ids=patch_ids or [],
-            opened_at=opened_at,
-            acknowledged_at=opened_at if owner else None,
-            resolved_at=opened_at + timedelta(minutes=30)
-            if state is ExceptionState.RESOLVED
-            else None,
-            last_action="opened by engine",
-            last_action_at=opened_at,
-            updated_at=opened_at,
-        )
-        session.add(exception)
-        session.flush()
-        return exception.id
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import re
 # (U+2028, U+2029), surrogates, and the other default-ignorable code points (Unicode's
 # DerivedCoreProperties: invisible marks, fillers, and the reserved ranges kept for more of
 # them). As ranges, for a regular expression to find them fast (``printable`` runs on every
-# cell drawn); tests/unit/test_text.py checks across all of Unicode that every Cf, Zl, Zp
+# cell drawn); tests/test_text.py checks across all of Unicode that every Cf, Zl, Zp
 # and Cs character of the running Python is among them.
 _HIDDEN_RANGES = (
     (0x00AD, 0x00AD),  # soft hyphen

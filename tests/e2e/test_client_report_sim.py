@@ -17,7 +17,7 @@ from patchdesk.cli import main
 from patchdesk.domain import ExceptionState
 from patchdesk.store.db import open_database
 from patchdesk.store.models import Client, PatchException, RemediationRecord, Target
-from tests.store.test_client_report import internal_codes
+from tests.reports.test_client_report import internal_codes
 
 NOW = "2026-11-17T12:00:00Z"
 TECHNICIANS = ("tech-ana", "tech-bo")

@@ -19,6 +19,7 @@ from patchdesk.cli import main
 from patchdesk.simulation.run import run_simulation
 from patchdesk.store.db import open_database
 from patchdesk.store.models import EngineLease
+from tests.databases import migrated_sqlite, open_migrated
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -33,7 +34,7 @@ def run(argv: list[str]) -> int:
 
 @pytest.fixture
 def url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
-    db_url = f"sqlite:///{tmp_path / 'engine.db'}"
+    db_url = migrated_sqlite(tmp_path / "engine.db")
     assert (
         run(["--db", db_url, "--operator", "alice", "policy", "apply", str(EXAMPLES / "policies")])
         == 0
@@ -133,7 +134,7 @@ def test_simulate_skips_only_ticks_where_nothing_happens(tmp_path: Path) -> None
     """Skipping quiet ticks (the default) writes exactly what taking every tick writes."""
 
     def written(skip: bool) -> tuple[int, dict[str, list[Any]]]:
-        db = open_database(f"sqlite:///{tmp_path / f'skip-{skip}.db'}")
+        db = open_migrated(tmp_path / f"skip-{skip}.db")
         result = run_simulation(
             db,
             seed=5,

@@ -39,14 +39,14 @@ def run(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def url(database_url: str, capsys: pytest.CaptureFixture[str]) -> str:
+def url(migrated_url: str, capsys: pytest.CaptureFixture[str]) -> str:
     """A database with the example policies and one client's inventory, on each backend."""
     policies = str(EXAMPLES / "policies")
-    assert run(["--db", database_url, "--operator", "alice", "policy", "apply", policies]) == 0
+    assert run(["--db", migrated_url, "--operator", "alice", "policy", "apply", policies]) == 0
     csv = str(EXAMPLES / "inventory" / "harbour-dental.csv")
-    assert run(["--db", database_url, "inventory", "import", csv]) == 0
+    assert run(["--db", migrated_url, "inventory", "import", csv]) == 0
     capsys.readouterr()
-    return database_url
+    return migrated_url
 
 
 def lease_rows(db_url: str) -> list[str]:

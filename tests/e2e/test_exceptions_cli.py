@@ -66,9 +66,9 @@ def run(argv: list[str]) -> int:
 
 
 @pytest.fixture
-def msp(database_url: str) -> Msp:
+def msp(migrated_url: str) -> Msp:
     """Two clients; every role and tier; every class on every device of acme; ages differ."""
-    database = open_database(database_url)
+    database = open_database(migrated_url)
     seeded = seed_fleet(database)
     with database.session() as session:
         session.add(
@@ -133,7 +133,7 @@ def msp(database_url: str) -> Msp:
             )
         ]
     database.dispose()
-    return Msp(database_url, ids, order, seeded.patches)
+    return Msp(migrated_url, ids, order, seeded.patches)
 
 
 def listing(msp: Msp, capsys: pytest.CaptureFixture[str], *extra: str) -> list[dict[str, Any]]:

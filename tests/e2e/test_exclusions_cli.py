@@ -17,9 +17,9 @@ from patchdesk.engine.step import Step
 from patchdesk.store.db import open_database
 from patchdesk.store.models import MaintenanceWindow, OperatorRequest, RemediationRecord
 from tests.conftest import NOW
+from tests.connectors.fakefleet import FakeFleet
 from tests.e2e import test_exceptions_cli
 from tests.e2e.test_exceptions_cli import AT, Msp, act, one_line_error
-from tests.engine.fakefleet import FakeFleet
 
 msp = test_exceptions_cli.msp  # two clients, every class on every device of acme
 

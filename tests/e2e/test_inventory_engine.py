@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from patchdesk.domain import Role
 from patchdesk.inventory.devices import COLUMNS
-from tests.unit.test_untrusted_files import run
+from tests.test_untrusted_files import run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 INVENTORIES = ["harbour-dental.csv", "kessler-engineering.csv"]

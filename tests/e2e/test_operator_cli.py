@@ -42,12 +42,12 @@ def one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.fixture
-def url(database_url: str) -> str:
-    database = open_database(database_url)
+def url(migrated_url: str) -> str:
+    database = open_database(migrated_url)
     seeded = seed_fleet(database)
     add_exception(database, seeded.devices["DC01"], FailureClass.INSTALL, opened_at=NOW)
     database.dispose()
-    return database_url
+    return migrated_url
 
 
 def records(url: str) -> int:

@@ -12,7 +12,7 @@ from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.driver import RealTime, StepDriver, VirtualTime
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.store.db import Database
-from tests.engine.fakefleet import FakeFleet
+from tests.connectors.fakefleet import FakeFleet
 
 START = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
 

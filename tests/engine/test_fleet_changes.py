@@ -26,7 +26,7 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.target_states import IN_FLIGHT
-from tests.engine.fakefleet import PATCH
+from tests.connectors.fakefleet import PATCH
 from tests.engine.test_lifecycle import POLICY, WINDOW_OPENS, World, add_devices, world, ws
 
 __all__ = ["world"]  # the fixture, imported for pytest

@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select, text, update
 
 from patchdesk.connectors.simulator import SimDevice, Simulator
-from patchdesk.domain import Criticality, Role, TargetState
+from patchdesk.domain import TargetState
 from patchdesk.engine import state
 from patchdesk.engine.connector import simulator_for_store
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory.devices import InventoryRow
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import Device, EngineState, Event
 from patchdesk.store.policy_ops import apply_policies
+from tests.databases import open_migrated
 from tests.e2e.test_engine_cli import run
 from tests.e2e.test_engine_cli import url as url  # the fixture, for pytest
 from tests.engine.test_lifecycle import (
@@ -32,6 +32,7 @@ from tests.engine.test_lifecycle import (
     world,
     ws,
 )
+from tests.factories import inventory_row
 
 __all__ = ["url", "world"]  # the fixtures, imported for pytest
 
@@ -151,17 +152,10 @@ def refusing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Database]:
-    db = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    db = open_migrated(tmp_path / "engine.db")
     with db.writer() as session:
         apply_policies(session, _policies(), now=WINDOW_OPENS, operator="tester")
-        rows = [
-            InventoryRow(
-                line=n, client_id="acme", hostname=host, site=None, role=Role.SHARED_WORKSTATION,
-                criticality=Criticality.STANDARD, os_name="Windows 11 Pro", tags=(),
-                external_id=f"cid-{host}",
-            )
-            for n, host in enumerate(HOSTS, start=2)
-        ]  # fmt: skip
+        rows = [inventory_row(n, "acme", host) for n, host in enumerate(HOSTS, start=2)]
         apply_inventory(session, rows, now=WINDOW_OPENS)
         # An engine before this one saw it online.
         session.execute(update(Device).where(Device.hostname == "FRONT02").values(online=True))

@@ -15,7 +15,7 @@ from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.gc_tuning import ENGINE_THRESHOLDS, engine_collection
 from patchdesk.engine.reconcile import Reconciler
 from patchdesk.simulation.run import run_simulation
-from patchdesk.store.db import open_database
+from tests.databases import open_migrated
 
 OTHER = (700, 10, 10)  # CPython's defaults; what a process has before the engine runs
 
@@ -76,7 +76,7 @@ def test_the_simulation_library_leaves_the_thresholds_alone(
 ) -> None:
     """Library code never sets them: only entry points do."""
     seen = _record_thresholds(monkeypatch)
-    db = open_database(f"sqlite:///{tmp_path / 'gc.db'}")
+    db = open_migrated(tmp_path / "gc.db")
     result = run_simulation(
         db, seed=3, clients=2, devices=20, start=datetime(2026, 11, 10, tzinfo=UTC), days=0.5
     )

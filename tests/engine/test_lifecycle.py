@@ -23,9 +23,8 @@ from patchdesk.domain import (
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.counts import StepCounts
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.inventory.devices import InventoryRow
 from patchdesk.policy.load import PolicySet, load_sources
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
 from patchdesk.store.inventory_ops import apply_inventory
 from patchdesk.store.models import (
     Device,
@@ -38,7 +37,9 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.policy_ops import apply_policies
 from patchdesk.store.remediation_log import verify_chain
-from tests.engine.fakefleet import PATCH, FakeFleet
+from tests.connectors.fakefleet import PATCH, FakeFleet
+from tests.databases import open_migrated
+from tests.factories import inventory_row
 
 WINDOW_OPENS = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # a Friday; the window is daily 02:00-06:00
 
@@ -111,7 +112,7 @@ def _policies() -> PolicySet:
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    db = open_database(f"sqlite:///{tmp_path / 'engine.db'}")
+    db = open_migrated(tmp_path / "engine.db")
     holder: list[World] = []
     fleet = FakeFleet(lambda: holder[0].now)
     w = World(db, fleet, Reconciler(db, fleet, holder="test-engine"), WINDOW_OPENS)
@@ -124,16 +125,12 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 def add_devices(w: World, *specs: tuple[str, Role], **behaviour: object) -> None:
     rows = [
-        InventoryRow(
-            line=n,
-            client_id="acme",
-            hostname=hostname,
-            site=None,
+        inventory_row(
+            n,
+            "acme",
+            hostname,
             role=role,
             criticality=Criticality.CRITICAL if role is Role.SERVER else Criticality.STANDARD,
-            os_name="Windows 11 Pro",
-            tags=(),
-            external_id=f"cid-{hostname}",
         )
         for n, (hostname, role) in enumerate(specs, start=2)
     ]

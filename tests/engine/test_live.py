@@ -10,14 +10,14 @@ from sqlalchemy import select
 
 from patchdesk.engine.live import virtual_interval
 from patchdesk.simulation.demo import HEAD_START, demo_engine, load_demo
-from patchdesk.store.db import open_database
 from patchdesk.store.models import Event
+from tests.databases import open_migrated
 
 LAUNCH = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
 
 
 def _run(path: Path) -> list[tuple[str, str, str]]:
-    db = open_database(f"sqlite:///{path}")
+    db = open_migrated(path)
     msp = load_demo(db, 4, LAUNCH)
     engine = demo_engine(db, msp, launch=LAUNCH, speed=600, holder="h", warm_up=False)
     engine.run_until(LAUNCH - HEAD_START + timedelta(minutes=40))
@@ -38,7 +38,7 @@ def test_same_seed_and_start_give_the_same_run(tmp_path: Path) -> None:
 
 
 def test_display_time_runs_between_steps_but_not_past_the_next(tmp_path: Path) -> None:
-    db = open_database(f"sqlite:///{tmp_path / 'c.db'}")
+    db = open_migrated(tmp_path / "c.db")
     msp = load_demo(db, 4, LAUNCH)
     engine = demo_engine(db, msp, launch=LAUNCH, speed=60, holder="h", warm_up=False)
     wall = [100.0]

@@ -43,8 +43,8 @@ from patchdesk.store.models import (
 from patchdesk.store.reboot_windows import device_reboot_windows
 from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
+from tests.connectors.fakefleet import PATCH
 from tests.engine import test_lifecycle
-from tests.engine.fakefleet import PATCH
 from tests.engine.test_crash_safety import Injector
 from tests.engine.test_lifecycle import WINDOW_OPENS, World, add_devices, ws
 

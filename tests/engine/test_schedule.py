@@ -11,15 +11,16 @@ from sqlalchemy import update
 from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.rules.calendar import next_occurrences
 from patchdesk.simulation.builder import build_msp, load_msp
-from patchdesk.store.db import Database, open_database
+from patchdesk.store.db import Database
 from patchdesk.store.models import MaintenanceWindow
 from patchdesk.store.window_views import ClientWindow, load_windows
+from tests.databases import open_migrated
 
 START = datetime(2026, 11, 10, tzinfo=UTC)
 
 
 def _db(tmp_path: Path) -> Database:
-    db = open_database(f"sqlite:///{tmp_path / 'schedule.db'}")
+    db = open_migrated(tmp_path / "schedule.db")
     with db.writer() as session:  # clients in several zones, weekly and monthly windows
         load_msp(session, build_msp(4, clients=6, devices=60, start=START), now=START)
     return db

@@ -31,7 +31,7 @@ from patchdesk.engine.runner import EngineRunner
 from patchdesk.engine.signals import STOP_SIGNALS, SignalWatch, Stopping
 from patchdesk.store.db import Database, open_database
 from patchdesk.store.models import EngineLease
-from tests.engine.fakefleet import FakeFleet
+from tests.connectors.fakefleet import FakeFleet
 
 TIMEOUT = 120.0  # seconds a condition may take on a loaded machine before the test fails
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

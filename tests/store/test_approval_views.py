@@ -23,8 +23,8 @@ from patchdesk.store.blocklist import add_to_blocklist, remove_from_blocklist
 from patchdesk.store.db import Database
 from patchdesk.store.models import BlockedPatch, DevicePatch, Event, RemediationRecord
 from patchdesk.store.remediation_log import verify_chain
+from tests.cli.test_approvals_cli import run
 from tests.conftest import NOW
-from tests.store.test_approvals_cli import run
 from tests.store.test_approvals_store import (
     BLOCKED,
     CHROME,

@@ -13,12 +13,10 @@ from sqlalchemy.orm import Session
 from patchdesk.domain import (
     ApprovalDecisionKind,
     Classification,
-    Criticality,
     DeploymentState,
     ExceptionState,
     FailureClass,
     MissingPatchState,
-    OsFamily,
     Role,
     RuleAction,
     Severity,
@@ -36,7 +34,6 @@ from patchdesk.store.models import (
     ApprovalDecision,
     ApprovalRule,
     BlockedPatch,
-    Client,
     ClientScope,
     Deployment,
     Device,
@@ -51,6 +48,7 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
+from tests.factories import add_client, add_device
 
 CLIENT = "kessler-engineering"
 OTHER_CLIENT = "harbour-dental"
@@ -66,32 +64,13 @@ class Fleet:
 
 
 def _client(session: Session, client_id: str) -> None:
-    session.add(
-        Client(
-            id=client_id,
-            name=client_id,
-            timezone="Europe/Berlin",
-            sla_tier="silver",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-    )
+    add_client(session, client_id, name=client_id, timezone="Europe/Berlin", sla_tier="silver")
 
 
 def _device(session: Session, client_id: str, hostname: str, tags: list[str]) -> Device:
-    device = Device(
-        client_id=client_id,
-        hostname=hostname,
-        role=Role.SINGLE_USER,
-        criticality=Criticality.STANDARD,
-        os_family=OsFamily.WINDOWS,
-        os_name="Windows 11 Pro",
-        tags=tags,
-        created_at=NOW,
-        updated_at=NOW,
+    return add_device(
+        session, client_id, hostname, role=Role.SINGLE_USER, os_name="Windows 11 Pro", tags=tags
     )
-    session.add(device)
-    return device
 
 
 def _patch(session: Session, vendor_id: str, classification: Classification) -> Patch:

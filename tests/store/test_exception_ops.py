@@ -45,7 +45,7 @@ from patchdesk.store.models import (
 from patchdesk.store.name_views import technician_names
 from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
-from tests.engine.fakefleet import FakeFleet
+from tests.connectors.fakefleet import FakeFleet
 from tests.exception_seed import Seeded, add_exception, counts, get_exception, seed_fleet
 
 LATER = NOW + timedelta(minutes=10)

@@ -40,7 +40,7 @@ from patchdesk.store.models import (
 )
 from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
-from tests.engine.fakefleet import FakeFleet
+from tests.connectors.fakefleet import FakeFleet
 from tests.exception_seed import Seeded, add_exception, counts, seed_fleet
 
 # The seeded client is in New York: a 22:00-02:00 window is 03:00-07:00 UTC in November.

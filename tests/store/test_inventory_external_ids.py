@@ -20,7 +20,7 @@ from patchdesk.store.remediation_log import verify_chain
 from tests.conftest import NOW
 from tests.store.test_inventory_import import HARBOR, HEADER, add_clients
 from tests.store.test_untrusted_csv import snapshot
-from tests.unit.test_untrusted_files import run
+from tests.test_untrusted_files import run
 
 NO_LEAVE = "moving an RMM link needs --move-external-ids"
 

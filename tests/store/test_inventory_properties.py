@@ -23,7 +23,7 @@ from patchdesk.store.db import Database
 from patchdesk.store.models import Client, Device, RemediationRecord
 from tests.conftest import NOW
 from tests.store.test_untrusted_csv import snapshot
-from tests.unit.test_untrusted_files import run
+from tests.test_untrusted_files import run
 
 # Each example works on two clients of its own (and external ids of its own), so that the
 # examples can share the test's database: a fresh one per example would take a migration each.

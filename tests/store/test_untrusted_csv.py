@@ -14,7 +14,7 @@ from patchdesk.store.db import Database
 from patchdesk.store.models import Device, DevicePatch, Event, Patch, RemediationRecord, Site
 from patchdesk.untrusted_files import MAX_CSV_BYTES, MAX_LINE_CHARS
 from tests.store.test_inventory_import import HEADER, add_clients
-from tests.unit.test_untrusted_files import fifo, run
+from tests.test_untrusted_files import fifo, run
 
 PATCH_HEADER = (
     "client,hostname,patch_id,title,vendor,product,classification,severity,"

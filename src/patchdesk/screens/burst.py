@@ -25,7 +25,7 @@ for the form its result opens. Other workers (a screen's live refresh) are not w
 keys typed while a large screen loads are not held up behind its read.
 
 This reads two private attributes of Textual 8.2's message pumps (the message queue and the
-``call_next`` list); ``tests/tui/test_bursts.py`` fails if they change meaning.
+``call_next`` list); ``tests/screens/test_bursts.py`` fails if they change meaning.
 """
 
 from __future__ import annotations
