@@ -3,6 +3,7 @@ tests. The clock is frozen at ``tests.conftest.NOW``; the operator's zone is Ber
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -115,15 +116,21 @@ async def settle(pilot: Pilot[None]) -> None:
     raise AssertionError("the queue did not settle")
 
 
-async def until(pilot: Pilot[None], condition: Callable[[], bool], what: str) -> None:
-    """Let the app handle its messages until ``condition()`` holds (a bounded number of
-    rounds: a bound for a failing test, not a timing). Waits for no worker: a test may hold
-    one on purpose."""
-    for _ in range(500):
-        if condition():
-            return
-        await pilot.pause()
-    raise AssertionError(f"never happened: {what}")
+async def until(
+    pilot: Pilot[None], condition: Callable[[], bool], what: str, *, within: float = 120.0
+) -> None:
+    """Let the app handle its messages until ``condition()`` holds. ``within`` seconds only
+    bound a failing test (generous for a loaded machine): a slow write in a worker thread is
+    waited for however many rounds it takes. Waits for no worker: a test may hold one on
+    purpose."""
+    deadline = time.monotonic() + within
+    rounds = 0
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        # after the first rounds, give a worker thread time instead of spinning
+        await pilot.pause(0.01 if rounds >= 100 else None)
+        rounds += 1
 
 
 def burst(app: App[None], *keys: str) -> None:

@@ -249,5 +249,6 @@ async def test_defer_with_a_bad_date_is_refused_on_screen(world: SimWorld) -> No
         await assert_refusal_shown(pilot, f"Until: '{typed}' is not a date or an ISO time")
         assert focused_id(app) == "until"
         burst(app, "ctrl+a", "ctrl+k", *"2026-12-04", "tab", *"vendor re-release", "ctrl+s")
+        # saved once the date is right
+        await until(pilot, lambda: not isinstance(app.screen, FormScreen), "the form saved")
         await settle_approvals(pilot)
-        assert not isinstance(app.screen, FormScreen)  # saved once the date is right

@@ -502,8 +502,8 @@ async def test_a_form_read_in_a_worker_never_opens_over_another_form(
         assert app.screen is note
         assert any("the remediation form not opened: a form is open" in t for t in toasts(app))
         burst(app, *", back at 14:10", "ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, NoteModal), "the note saved")
         await settle(pilot)
-        assert not isinstance(app.screen, NoteModal)
     with database.session() as session:
         saved = session.scalars(select(HandoverNote)).one()
     assert saved.text == "DC01: site called, back at 14:10"

@@ -331,8 +331,12 @@ async def test_engine_action_tab_tab_and_a_typed_note_in_one_burst(database: Dat
         await confirming(pilot)
         assert confirm_line(app) == ("Wake-on-LAN · outcome queued · note “called site ext 214”")
         await pilot.press("enter")
+        await until(
+            pilot,
+            lambda: not isinstance(app.screen, (RemediationScreen, LogConfirm)),
+            "the remediation written",
+        )
         await settle(pilot)
-        assert not isinstance(app.screen, (RemediationScreen, LogConfirm))
     with database.session() as session:
         detail = exception_detail(session, queue.offline)
     assert detail is not None
