@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from patchdesk.domain import ApprovalDecisionKind, MissingPatchState, Role, TargetState
+from patchdesk.domain import IN_FLIGHT, ApprovalDecisionKind, MissingPatchState, Role, TargetState
 from patchdesk.inventory.patches import MissingRow
 from patchdesk.policy.load import PolicySet, load_sources
 from patchdesk.store.approval_ops import DecisionRequest, record_decision
@@ -25,7 +25,6 @@ from patchdesk.store.models import (
     Target,
 )
 from patchdesk.store.policy_ops import apply_policies
-from patchdesk.store.target_states import IN_FLIGHT
 from tests.connectors.fakefleet import PATCH
 from tests.engine.test_lifecycle import POLICY, WINDOW_OPENS, World, add_devices, world, ws
 

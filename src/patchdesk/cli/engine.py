@@ -15,11 +15,12 @@ from patchdesk.cli.context import BadInput, get_context
 from patchdesk.domain import RebootPolicy
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.connector import ConnectorNotAvailable, make_connector
+from patchdesk.engine.driver import describe, utc_now
 from patchdesk.engine.gc_tuning import engine_collection
 from patchdesk.engine.lease import holder_id
 from patchdesk.engine.live import simulated_now
 from patchdesk.engine.reconcile import Reconciler
-from patchdesk.engine.runner import EngineRunner, describe, utc_now
+from patchdesk.engine.runner import EngineRunner
 from patchdesk.engine.signals import SignalWatch, Stopping
 from patchdesk.settings import APP_NAME, EngineSettings
 from patchdesk.store.db import Database

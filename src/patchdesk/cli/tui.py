@@ -63,10 +63,10 @@ def _embedded_engine(ctx: CliContext) -> LiveEngine | None:
     connector cannot run here (the board then says no engine runs)."""
     from patchdesk.cli.engine import engine_config
     from patchdesk.engine.connector import ConnectorNotAvailable, make_connector
+    from patchdesk.engine.driver import utc_now
     from patchdesk.engine.lease import holder_id
     from patchdesk.engine.live import LiveEngine
     from patchdesk.engine.reconcile import Reconciler
-    from patchdesk.engine.runner import utc_now
 
     database = ctx.database()
     try:
@@ -94,8 +94,8 @@ def open_tui(ctx: CliContext, *, mouse: bool = False, readonly: bool = False) ->
     database records (``RecordedClock``), following a demo that runs elsewhere."""
     from patchdesk.app import PatchdeskApp  # textual loads only when a UI is wanted
     from patchdesk.cli.report import branding_of
+    from patchdesk.engine.driver import utc_now
     from patchdesk.engine.live import RecordedClock, simulated_now
-    from patchdesk.engine.runner import utc_now
     from patchdesk.screens.services import Services
 
     database = ctx.database(create=ctx.default_database and not readonly)

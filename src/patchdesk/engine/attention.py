@@ -43,8 +43,6 @@ from patchdesk.connectors.base import Connector, JobState, JobStatus, ReportsCha
 from patchdesk.domain import TargetState
 from patchdesk.engine.config import EngineConfig
 from patchdesk.engine.sync import News
-from patchdesk.store.attention_views import AWAITING_JOB as AWAITING_JOB
-from patchdesk.store.attention_views import CHECKED as CHECKED
 from patchdesk.store.attention_views import (
     awaiting_job,
     awaiting_these_jobs,

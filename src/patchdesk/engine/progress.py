@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 from patchdesk.connectors.base import JobState, JobStatus, RebootOutcome
 from patchdesk.domain import MissingPatchState, TargetState
 from patchdesk.engine.attention import (
-    AWAITING_JOB,
     Started,
     Watch,
     Watched,
@@ -51,6 +50,7 @@ from patchdesk.rules.verdicts import (
     Verified,
     Waiting,
 )
+from patchdesk.store.attention_views import AWAITING_JOB
 from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
 from patchdesk.store.patch_views import install_facts

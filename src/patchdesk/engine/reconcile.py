@@ -48,7 +48,7 @@ from patchdesk.engine.dispatch import dispatch
 from patchdesk.engine.emergency import open_emergencies
 from patchdesk.engine.links import find_problems, read_alerts, update_alerts
 from patchdesk.engine.progress import follow
-from patchdesk.engine.requests import requests_queued, run_requests
+from patchdesk.engine.requests import run_requests
 from patchdesk.engine.schedule import WindowSchedule
 from patchdesk.engine.step import Step
 from patchdesk.engine.sync import (
@@ -62,6 +62,7 @@ from patchdesk.engine.sync import (
 from patchdesk.store.db import Database, Session
 from patchdesk.store.due_views import due as stored_due
 from patchdesk.store.events import batched_events
+from patchdesk.store.request_views import requests_queued
 from patchdesk.text import printable
 
 log = logging.getLogger(__name__)

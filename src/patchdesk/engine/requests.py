@@ -47,8 +47,6 @@ from patchdesk.store.request_ops import (
     resolve_for_request,
     start_request,
 )
-from patchdesk.store.request_views import QUEUED as QUEUED
-from patchdesk.store.request_views import WAITING_UNTIL as WAITING_UNTIL
 from patchdesk.store.request_views import (
     DeviceRef,
     ExceptionRef,
@@ -61,7 +59,6 @@ from patchdesk.store.request_views import (
     request_target,
     target_window,
 )
-from patchdesk.store.request_views import requests_queued as requests_queued
 
 
 class RequestFailed(Exception):

@@ -19,9 +19,7 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from patchdesk.engine.counts import StepCounts
-from patchdesk.engine.driver import Clock, RealTime, StepDriver
-from patchdesk.engine.driver import describe as describe
-from patchdesk.engine.driver import utc_now as utc_now
+from patchdesk.engine.driver import Clock, RealTime, StepDriver, utc_now
 from patchdesk.engine.reconcile import Reconciler
 
 log = logging.getLogger(__name__)

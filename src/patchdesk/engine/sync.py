@@ -32,6 +32,7 @@ from patchdesk.connectors.base import (
     DeviceStatus,
     ReportsChanges,
 )
+from patchdesk.domain import EVIDENCE_STATES
 from patchdesk.engine import state
 from patchdesk.store.db import Session
 from patchdesk.store.events import record_event
@@ -50,7 +51,6 @@ from patchdesk.store.fleet_views import (
     linked_device_facts,
     targets_of_devices,
 )
-from patchdesk.store.target_states import EVIDENCE_STATES
 
 
 @dataclass(frozen=True)

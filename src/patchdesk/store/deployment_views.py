@@ -15,12 +15,12 @@ from typing import Any, cast
 
 from sqlalchemy import Select, bindparam, select
 
-from patchdesk.domain import DeploymentState, OsFamily, Role, TargetState
+from patchdesk.domain import IN_FLIGHT, DeploymentState, OsFamily, Role, TargetState
 from patchdesk.rules.narrowing import Narrowed, Narrowing
 from patchdesk.store import direct
 from patchdesk.store.db import Session
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Site, Target
-from patchdesk.store.target_states import IN_FLIGHT, SETTLED
+from patchdesk.store.target_states import SETTLED
 
 _DEPLOYED = select(Deployment.window_id, Deployment.occurrence_start).where(
     Deployment.window_id.in_(bindparam("windows", expanding=True)),

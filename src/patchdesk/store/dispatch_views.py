@@ -12,11 +12,10 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
-from patchdesk.domain import Criticality, DeploymentState, Role, TargetState
+from patchdesk.domain import IN_FLIGHT, Criticality, DeploymentState, Role, TargetState
 from patchdesk.store import direct
 from patchdesk.store.db import Session
 from patchdesk.store.models import Deployment, Device, MaintenanceWindow, Target
-from patchdesk.store.target_states import IN_FLIGHT
 
 _SERVERS_IN_FLIGHT = (
     select(Device.client_id)

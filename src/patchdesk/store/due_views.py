@@ -7,30 +7,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, select
 
-from patchdesk.domain import DeploymentState, RequestState, TargetState
+from patchdesk.domain import IN_FLIGHT, DeploymentState, TargetState
 from patchdesk.store import direct
 from patchdesk.store.db import Session
 from patchdesk.store.emergency_views import UNDEPLOYED
-from patchdesk.store.models import ApprovalDecision, Deployment, OperatorRequest, Target
-from patchdesk.store.target_states import IN_FLIGHT
+from patchdesk.store.models import ApprovalDecision, Deployment, Target
+from patchdesk.store.request_views import QUEUED, WAITING_UNTIL
 
-# The operator requests' parts are those of ``engine.requests``' QUEUED and WAITING_UNTIL.
-_DUE_NOW = or_(OperatorRequest.not_before.is_(None), OperatorRequest.not_before <= bindparam("now"))
 _DUE = select(
     # A queued request due now ...
-    select(OperatorRequest.id)
-    .where(OperatorRequest.state == RequestState.QUEUED, _DUE_NOW)
-    .limit(1)
-    .scalar_subquery(),
+    QUEUED.scalar_subquery(),
     # ... and the time of the next that waits for its time (a scheduled reboot's).
-    select(func.min(OperatorRequest.not_before))
-    .where(
-        OperatorRequest.state == RequestState.QUEUED,
-        OperatorRequest.not_before > bindparam("now"),
-    )
-    .scalar_subquery(),
+    WAITING_UNTIL.scalar_subquery(),
     # The first check_at of the targets it is read for (pending or in flight).
     select(func.min(Target.check_at))
     .where(Target.state.in_((TargetState.PENDING, *IN_FLIGHT)))

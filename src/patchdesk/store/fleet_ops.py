@@ -10,10 +10,10 @@ from typing import cast
 
 from sqlalchemy import Boolean, Table, bindparam, func, insert, select, update
 
+from patchdesk.domain import IN_FLIGHT
 from patchdesk.store.bulk import execute_many
 from patchdesk.store.db import Session
 from patchdesk.store.models import CheckIn, Device, Target
-from patchdesk.store.target_states import IN_FLIGHT
 
 _devices = cast(Table, Device.__table__)
 _INSERT_CHECKINS = insert(cast(Table, CheckIn.__table__))

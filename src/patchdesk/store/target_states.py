@@ -3,8 +3,6 @@ and the store's statements for them name the same groups."""
 
 from __future__ import annotations
 
-from patchdesk.domain import EVIDENCE_STATES as EVIDENCE_STATES
-from patchdesk.domain import IN_FLIGHT as IN_FLIGHT
 from patchdesk.domain import TargetState
 
 # A deployment whose targets are all in these states may close.
