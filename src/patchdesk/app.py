@@ -47,7 +47,7 @@ from patchdesk.screens.services import Services
 from patchdesk.screens.themes import DEFAULT_THEME, bundled_themes
 from patchdesk.screens.too_small import TooSmallScreen, too_small
 from patchdesk.simulation.demo import DemoDatabase
-from patchdesk.store.db import parse_url, url_shown
+from patchdesk.store.db import parse_url, shown_url
 from patchdesk.ui_state import remember_theme, remembered_theme
 
 
@@ -58,7 +58,7 @@ def database_note(services: Services, demo: DemoDatabase | None = None) -> str:
         where = str(url.database)
         shell = f"patchdesk --db {where} exceptions"
     else:
-        where = url_shown(services.database.url)
+        where = shown_url(services.database.url)
         shell = "patchdesk --db URL exceptions"
     note = f"Database: {where}\nFrom another terminal: {shell}"
     if demo is not None and demo.temporary:

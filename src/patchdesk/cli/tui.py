@@ -23,9 +23,8 @@ from patchdesk.simulation.demo import (
     demo_engine,
     load_demo,
 )
-from patchdesk.store.db import database_url_from, sqlite_file
+from patchdesk.store.db import database_url_from, shown_url, sqlite_file, sqlite_url
 from patchdesk.store.remediation_log import key_problem
-from patchdesk.store.urls import shown_url, sqlite_url
 from patchdesk.text import PrintableFormatter
 from patchdesk.timezones import operator_zone
 from patchdesk.ui_state import default_ui_state_path

@@ -2,7 +2,7 @@
 
 The lease is one row in ``engine_lease``. An engine takes it when it is free, expired, or
 already its own, and renews it once half of its time has gone (``Reconciler``); anyone else
-runs attached (reads, writes operator commands, dispatches nothing) and is told who holds
+runs attached (reads, writes operator requests, dispatches nothing) and is told who holds
 it. A lease that is not renewed expires, so another engine takes over after a crash.
 """
 

@@ -9,10 +9,10 @@ Order within a step: fleet facts (and connector health, and devices whose link t
 fleet is inconsistent: ``engine.links`` alerts on them and the step goes on without them);
 open deployments for windows that have started; follow targets in flight (so finished ones
 free capacity); settle the offline exceptions of devices back online (``engine.comeback``);
-dispatch; operator commands; close finished deployments. All but the
-operator commands are one transaction (each write of a step costs its pages once, not once
+dispatch; operator requests; close finished deployments. All but the
+operator requests are one transaction (each write of a step costs its pages once, not once
 per phase); a crash anywhere in it leaves nothing of the step, and the next step repeats the
-connector calls with the same idempotency keys. Operator commands, when any are queued, run
+connector calls with the same idempotency keys. Operator requests, when any are queued, run
 in a transaction of their own (a wake-on-LAN has no key), and the close after them.
 
 Between steps the engine keeps a few things that spare it from re-reading what cannot have
@@ -118,13 +118,13 @@ class Reconciler:
             return report
         try:
             with self.db.writer() as session, batched_events(session):
-                commands = self._reconcile(session, facts, now, report)
+                requests_due = self._reconcile(session, facts, now, report)
             self._synced_at = self._followed_at = now
             self._up_recorded = True
             if self._relink:  # a device left alone is back: its facts, whatever changed
                 self._relink = False
                 self._synced_at = None
-            if commands:  # in their own transaction, then the close
+            if requests_due:  # in their own transaction, then the close
                 with self.db.writer() as session, batched_events(session):
                     run_requests(Step(session, self.connector, now, self.config, report))
                 with self.db.writer() as session, batched_events(session):
@@ -138,7 +138,7 @@ class Reconciler:
         self, session: Session, facts: FleetFacts, now: datetime, report: StepCounts
     ) -> bool:
         """Fleet facts, deployments, targets followed and dispatched, deployments closed: one
-        transaction. True when operator commands are queued: the close then waits for them."""
+        transaction. True when operator requests are queued: the close then waits for them."""
         everything = self._followed_at is None  # not known what changed: follow all
         if not self._up_recorded and connector_up(session, now) is not None:
             everything = True  # deadlines moved with the outage
@@ -187,7 +187,7 @@ class Reconciler:
         """The first instant, at or after ``now``, at which a step may have something to do
         although nothing new is reported: a window opening or closing, a target's
         ``check_at`` or the end of its wait before a retry, a watched target's health read,
-        the time of a scheduled operator command; ``now`` while operator commands are due;
+        the time of a scheduled operator request; ``now`` while operator requests are due;
         None when nothing is due. With ``soon``,
         any instant due at or before it may be returned as soon as it is found (the answer
         is then only "something is due by ``soon``"). Windows are as of the last step.

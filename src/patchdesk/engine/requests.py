@@ -1,4 +1,4 @@
-"""Step 6: operator commands written to the store, carried out by the engine.
+"""Step 6: operator requests written to the store, carried out by the engine.
 
 Each queued command runs once, at the first step at or after its ``not_before`` (a
 scheduled reboot; at once for the others): its result (done or failed, and what happened)

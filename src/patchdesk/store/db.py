@@ -252,7 +252,7 @@ def open_database(
         raise
     except Exception as exc:
         engine.dispose()
-        raise DatabaseError(f"cannot open {_safe(url)}: {_one_line(exc)}") from exc
+        raise DatabaseError(f"cannot open {shown_url(url)}: {_one_line(exc)}") from exc
     writer_bind = engine.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     info = {KEYRING_INFO: keyring}
     return Database(
@@ -270,14 +270,14 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(cause).split())
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
+def shown_url(url: str) -> str:
+    """The URL as a person may see it, in messages and on screen: without its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<invalid URL>"
 
 
-def url_shown(url: str) -> str:
-    """The URL as a person may see it: without its password (the help's database note)."""
-    return _safe(url)
+def sqlite_url(path: Path) -> str:
+    """The URL of the SQLite file at ``path``."""
+    return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
